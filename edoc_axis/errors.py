@@ -1,0 +1,161 @@
+"""One exception hierarchy carrying the stable error codes of the HTTP API.
+
+Every refusal the axis can make is one of these classes. The HTTP layer and the
+CLI map them to a response or an exit code; neither re-decides the code.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class EdocError(Exception):
+    """Root of every refusal; ``code`` is the stable wire code from API.md."""
+
+    code: ClassVar[str] = "internal"
+    http_status: ClassVar[int] = 500
+    title: ClassVar[str] = "Internal error"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        document_id: str | None = None,
+        retry_after_s: int | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.document_id = document_id
+        self.retry_after_s = retry_after_s
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.detail}"
+
+    def to_problem(self) -> dict[str, object]:
+        """The RFC 9457 problem object for this error."""
+        problem: dict[str, object] = {
+            "type": f"urn:edoc-axis:error:{self.code}",
+            "title": self.title,
+            "status": self.http_status,
+            "code": self.code,
+            "detail": self.detail,
+        }
+        if self.document_id is not None:
+            problem["document_id"] = self.document_id
+        return problem
+
+
+class XmlMalformed(EdocError):
+    code, http_status, title = "xml.malformed", 400, "Malformed XML"
+
+
+class XmlForbidden(EdocError):
+    code, http_status, title = "xml.forbidden", 400, "Forbidden XML construct"
+
+
+class SchemaInvalid(EdocError):
+    code, http_status, title = "schema.invalid", 400, "Not a valid edXML package"
+
+
+class AuthRequired(EdocError):
+    code, http_status, title = "auth.required", 401, "Authentication required"
+
+
+class AuthSenderMismatch(EdocError):
+    code, http_status, title = "auth.sender-mismatch", 403, "Caller is not the sender"
+
+
+class NotFound(EdocError):
+    code, http_status, title = "not-found", 404, "Not found"
+
+
+class DocumentConflict(EdocError):
+    code, http_status, title = "document.conflict", 409, "Document id already used"
+
+
+class PayloadTooLarge(EdocError):
+    code, http_status, title = "payload.too-large", 413, "Payload too large"
+
+
+class MediaUnsupported(EdocError):
+    code, http_status, title = "media.unsupported", 415, "Unsupported media type"
+
+
+class SignatureMissing(EdocError):
+    code, http_status, title = "signature.missing", 422, "Signature missing"
+
+
+class SignatureInvalid(EdocError):
+    code, http_status, title = "signature.invalid", 422, "Signature invalid"
+
+
+class SignatureAlgorithm(EdocError):
+    code, http_status, title = "signature.algorithm", 422, "Signature algorithm refused"
+
+
+class SignatureWrapping(EdocError):
+    code, http_status, title = "signature.wrapping", 422, "Signature does not cover the package"
+
+
+class CertificateUntrusted(EdocError):
+    code, http_status, title = "certificate.untrusted", 422, "Certificate not trusted"
+
+
+class CertificateExpired(EdocError):
+    code, http_status, title = "certificate.expired", 422, "Certificate outside its validity"
+
+
+class CertificateRevoked(EdocError):
+    code, http_status, title = "certificate.revoked", 422, "Certificate revoked"
+
+
+class CertificateNotAgency(EdocError):
+    code, http_status, title = "certificate.not-agency", 422, "Certificate not registered to the sender"
+
+
+class RecipientUnknown(EdocError):
+    code, http_status, title = "recipient.unknown", 422, "Unknown recipient"
+
+
+class RecipientDisabled(EdocError):
+    code, http_status, title = "recipient.disabled", 422, "Recipient disabled"
+
+
+class RateLimited(EdocError):
+    code, http_status, title = "rate.limited", 429, "Rate limited"
+
+
+class Unavailable(EdocError):
+    code, http_status, title = "unavailable", 503, "Temporarily unavailable"
+
+
+# Codes beyond the API.md table (documented in README "Departures from the spec").
+
+
+class BusinessReferenceUnknown(EdocError):
+    """A revoke/update/replace names a document the sender never sent."""
+
+    code, http_status, title = "business.unknown-document", 422, "Referenced document unknown"
+
+
+class StatusTransition(EdocError):
+    """A status would move a delivery backwards or follow a final 02/06."""
+
+    code, http_status, title = "status.transition", 409, "Status transition not allowed"
+
+
+class StatusNotAllowed(EdocError):
+    """The caller may not send this status code for this document."""
+
+    code, http_status, title = "status.not-allowed", 422, "Status code not allowed for caller"
+
+
+def all_error_classes() -> list[type[EdocError]]:
+    """Every concrete error class, for the spec-table test and documentation."""
+    found: list[type[EdocError]] = []
+    pending = list(EdocError.__subclasses__())
+    while pending:
+        cls = pending.pop(0)
+        found.append(cls)
+        pending.extend(cls.__subclasses__())
+    return found

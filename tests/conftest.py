@@ -1,0 +1,1 @@
+"""Shared fixtures. Keys and certificates are generated per test session."""

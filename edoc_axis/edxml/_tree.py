@@ -1,0 +1,192 @@
+"""Reading helpers shared by the parser: children by name, typed values, extras.
+
+Every error names the element and its source line, as ``SchemaInvalid``
+messages must.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from lxml import etree
+
+from edoc_axis.errors import SchemaInvalid
+
+from .codes import classify_agency_code
+from .model import Extra
+from .namespaces import EDXML_NS, EDXML_PREFIX
+
+DATE_FORMAT = "%Y/%m/%d"
+TIMESTAMP_FORMAT = "%Y/%m/%d %H:%M:%S"
+
+
+def local_name(el: etree._Element) -> str:
+    """The element's local name (no namespace)."""
+    return etree.QName(el).localname
+
+
+def where(el: etree._Element) -> str:
+    """``"<local name> at line N"`` for error messages."""
+    return f"{local_name(el)} at line {el.sourceline}"
+
+
+class Node:
+    """The children of one element grouped by local name.
+
+    Children in the edXML namespace whose local name is in ``known`` are
+    addressable; everything else (other names, other namespaces) is extra.
+    """
+
+    def __init__(self, el: etree._Element, known: frozenset[str]) -> None:
+        self.el = el
+        self._named: dict[str, list[etree._Element]] = {}
+        self._extra: list[etree._Element] = []
+        for child in el:
+            if not isinstance(child.tag, str):
+                continue  # comments carry nothing the model keeps
+            name = etree.QName(child)
+            if name.namespace == EDXML_NS and name.localname in known:
+                self._named.setdefault(name.localname, []).append(child)
+            else:
+                self._extra.append(child)
+
+    def many(self, name: str) -> list[etree._Element]:
+        """Every child called ``name``, in document order."""
+        return self._named.get(name, [])
+
+    def opt(self, name: str) -> etree._Element | None:
+        """The one child called ``name`` or None; refuses a repeated one."""
+        found = self.many(name)
+        if len(found) > 1:
+            raise SchemaInvalid(
+                f"{where(found[1])}: {name} may appear only once in {where(self.el)}"
+            )
+        return found[0] if found else None
+
+    def one(self, name: str) -> etree._Element:
+        """The one required child called ``name``."""
+        found = self.opt(name)
+        if found is None:
+            raise SchemaInvalid(f"{where(self.el)}: required element {name} is missing")
+        return found
+
+    def text(self, name: str) -> str:
+        """Text of a required child, exactly as written ("" when empty)."""
+        return self.one(name).text or ""
+
+    def opt_text(self, name: str) -> str | None:
+        """Text of an optional child; "" when present but empty."""
+        el = self.opt(name)
+        return None if el is None else el.text or ""
+
+    def token(self, name: str) -> str:
+        """Text of a required identifier child, surrounding whitespace removed."""
+        return self.text(name).strip()
+
+    def opt_token(self, name: str) -> str | None:
+        """Text of an optional identifier child, surrounding whitespace removed."""
+        text = self.opt_text(name)
+        return None if text is None else text.strip()
+
+    def texts(self, name: str) -> tuple[str, ...]:
+        """Texts of every child called ``name``."""
+        return tuple(el.text or "" for el in self.many(name))
+
+    def tokens(self, name: str) -> tuple[str, ...]:
+        """Stripped texts of every child called ``name``."""
+        return tuple(text.strip() for text in self.texts(name))
+
+    def opt_int(self, name: str, allowed: range | None = None) -> int | None:
+        """An optional integer child, optionally within ``allowed``."""
+        el = self.opt(name)
+        return None if el is None else int_value(el, allowed)
+
+    def opt_date(self, name: str) -> date | None:
+        """An optional ``yyyy/MM/dd`` child."""
+        el = self.opt(name)
+        return None if el is None else date_value(el)
+
+    def extra(self) -> Extra:
+        """The unknown children as canonical bytes, in document order."""
+        return tuple(canonical_extra(el) for el in self._extra)
+
+
+def int_value(el: etree._Element, allowed: range | None = None) -> int:
+    """The element's text as an int (within ``allowed`` when given)."""
+    text = (el.text or "").strip()
+    try:
+        value = int(text)
+    except ValueError:
+        raise SchemaInvalid(f"{where(el)}: {text!r} is not an integer") from None
+    if allowed is not None and value not in allowed:
+        raise SchemaInvalid(f"{where(el)}: {value} is outside {allowed.start}..{allowed.stop - 1}")
+    return value
+
+
+def date_value(el: etree._Element) -> date:
+    """The element's text as a ``yyyy/MM/dd`` date."""
+    text = (el.text or "").strip()
+    try:
+        return datetime.strptime(text, DATE_FORMAT).date()
+    except ValueError:
+        raise SchemaInvalid(f"{where(el)}: {text!r} is not a date yyyy/MM/dd") from None
+
+
+def timestamp_value(el: etree._Element) -> datetime:
+    """The element's text as a naive ``yyyy/MM/dd HH:mm:ss`` timestamp (Vietnam time)."""
+    text = (el.text or "").strip()
+    try:
+        return datetime.strptime(text, TIMESTAMP_FORMAT)
+    except ValueError:
+        raise SchemaInvalid(
+            f"{where(el)}: {text!r} is not a timestamp yyyy/MM/dd HH:mm:ss"
+        ) from None
+
+
+def bool_value(el: etree._Element) -> bool:
+    """``true``/``false`` (or ``1``/``0``) as a bool."""
+    text = (el.text or "").strip().lower()
+    if text in ("true", "1"):
+        return True
+    if text in ("false", "0"):
+        return False
+    raise SchemaInvalid(f"{where(el)}: {text!r} is not true or false")
+
+
+def agency_code(el: etree._Element) -> str:
+    """An ``OrganId`` that routing can use: one of the known code forms."""
+    code = (el.text or "").strip()
+    try:
+        classify_agency_code(code)
+    except SchemaInvalid as exc:
+        raise SchemaInvalid(f"{where(el)}: {exc.detail}") from None
+    return code
+
+
+def canonical_extra(el: etree._Element) -> bytes:
+    """An unknown element as stable bytes, whatever its prefixes or indentation were.
+
+    The edXML namespace is bound to ``edXML`` and whitespace-only text between
+    elements is dropped, so that what the builder writes (re-indented, maybe
+    re-prefixed by lxml) reads back to the same bytes.
+    """
+    nsmap: dict[str | None, str] = {}
+    for node in el.iter():
+        for prefix, uri in node.nsmap.items():
+            if uri != EDXML_NS and prefix != EDXML_PREFIX:
+                nsmap.setdefault(prefix, uri)
+    nsmap[EDXML_PREFIX] = EDXML_NS
+    copy = etree.Element(el.tag, nsmap=nsmap)  # type: ignore[arg-type]
+    _copy_into(el, copy)
+    return etree.tostring(copy, method="c14n", exclusive=True)
+
+
+def _copy_into(src: etree._Element, dst: etree._Element) -> None:
+    for key, value in src.attrib.items():
+        dst.set(key, value)
+    children = [child for child in src if isinstance(child.tag, str)]
+    dst.text = src.text if not children or (src.text or "").strip() else None
+    for child in children:
+        sub = etree.SubElement(dst, child.tag)
+        _copy_into(child, sub)
+        sub.tail = child.tail if (child.tail or "").strip() else None

@@ -1,0 +1,120 @@
+"""``ContentTransferEncoded``: base64 of a file, or of a one-entry ZIP of it.
+
+The reference SDK zips every file into a one-entry ZIP before base64; our
+native form sends the file itself. Reading unwraps the SDK form, bounded so a
+ZIP bomb cannot exhaust memory.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import zipfile
+from typing import Final
+
+from edoc_axis.errors import SchemaInvalid
+
+ZIP_MAGIC: Final = b"PK\x03\x04"
+MAX_UNZIPPED_BYTES: Final = 256 * 1024 * 1024
+# Office documents compress 2-20x; far beyond that is a bomb, not a document.
+MAX_ZIP_RATIO: Final = 200
+_READ_CHUNK = 1024 * 1024
+
+
+def decode_base64(encoded: str) -> bytes:
+    """Decode base64, tolerating whitespace and line breaks; refuse anything else."""
+    compact = "".join(encoded.split())
+    try:
+        return base64.b64decode(compact, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise SchemaInvalid(f"ContentTransferEncoded: not valid base64 ({exc})") from None
+
+
+def _is_one_entry_zip(data: bytes) -> zipfile.ZipInfo | None:
+    if not data.startswith(ZIP_MAGIC):
+        return None
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, ValueError):
+        return None  # starts like a ZIP but is not one: the file itself
+    if len(entries) != 1 or entries[0].is_dir():
+        return None
+    return entries[0]
+
+
+def _check_entry(entry: zipfile.ZipInfo, max_bytes: int, max_ratio: int) -> None:
+    name = entry.filename
+    if entry.flag_bits & 0x1:
+        raise SchemaInvalid(f"ContentTransferEncoded: ZIP entry {name!r} is encrypted")
+    if entry.file_size > max_bytes:
+        raise SchemaInvalid(
+            f"ContentTransferEncoded: ZIP entry {name!r} declares {entry.file_size} bytes, "
+            f"over the limit of {max_bytes}"
+        )
+    if entry.file_size > max_ratio * max(entry.compress_size, 1):
+        raise SchemaInvalid(
+            f"ContentTransferEncoded: ZIP entry {name!r} expands more than {max_ratio}x"
+        )
+
+
+def unwrap_zip(
+    data: bytes,
+    *,
+    max_bytes: int = MAX_UNZIPPED_BYTES,
+    max_ratio: int = MAX_ZIP_RATIO,
+) -> bytes | None:
+    """The content of a one-entry ZIP, or ``None`` when ``data`` is not one.
+
+    Declared sizes are checked first, then the actual output is counted while
+    inflating, since a ZIP header can lie. Raises ``SchemaInvalid`` on a bomb.
+    """
+    entry = _is_one_entry_zip(data)
+    if entry is None:
+        return None
+    _check_entry(entry, max_bytes, max_ratio)
+    limit = min(max_bytes, entry.file_size)
+    out = bytearray()
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open(entry) as member:
+            while chunk := member.read(_READ_CHUNK):
+                out += chunk
+                if len(out) > limit:
+                    raise SchemaInvalid(
+                        f"ContentTransferEncoded: ZIP entry {entry.filename!r} inflates "
+                        "beyond its declared size"
+                    )
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise SchemaInvalid(f"ContentTransferEncoded: broken ZIP entry ({exc})") from None
+    return bytes(out)
+
+
+def decode_content(encoded: str, attachment_name: str | None = None) -> bytes:
+    """The attachment's file bytes: base64 decoded, the SDK's one-entry ZIP unwrapped.
+
+    A file whose own name ends in ``.zip`` is a real ZIP the sender meant to
+    send, so it is returned as is.
+    """
+    data = decode_base64(encoded)
+    if attachment_name is not None and attachment_name.lower().endswith(".zip"):
+        return data
+    inner = unwrap_zip(data)
+    return data if inner is None else inner
+
+
+def encode_content(data: bytes, *, zip: bool = False, entry_name: str = "content") -> str:
+    """Base64 text for ``ContentTransferEncoded``.
+
+    The native form is the file itself; ``zip=True`` writes the reference
+    SDK's form, a one-entry deflated ZIP named ``entry_name``.
+    """
+    if zip:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            # A fixed timestamp keeps the output reproducible byte for byte.
+            info = zipfile.ZipInfo(entry_name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, data)
+        data = buffer.getvalue()
+    return base64.b64encode(data).decode("ascii")

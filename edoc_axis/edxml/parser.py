@@ -1,0 +1,288 @@
+"""edXML tree -> package model.
+
+Elements are matched by namespace and local name only, in any order; unknown
+children are kept as ``extra``; the ``Signature`` (XML-DSig or edXML
+namespace) is left to the signature module. Every refusal is ``SchemaInvalid``
+naming the element and its line.
+"""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from edoc_axis.errors import SchemaInvalid
+
+from . import schema
+from ._parts import (
+    document_code,
+    document_type,
+    organization,
+    other_info,
+    promulgation_info,
+    response_for,
+    signer_info,
+    staff_info,
+)
+from ._tree import Node, int_value, timestamp_value
+from .attachments import decode_base64
+from .codes import BusinessDocType, StatusCode
+from .model import (
+    Attachment,
+    Business,
+    BusinessDocumentInfo,
+    DocumentPackage,
+    ManifestReference,
+    Package,
+    Receiver,
+    ReplacementInfo,
+    StatusPackage,
+    TraceHeader,
+)
+from .namespaces import EDXML_NS, qname
+from .safexml import DEFAULT_LIMITS, XmlLimits, safe_parse
+
+_DOC_HEADER = frozenset(
+    {
+        "From", "To", "DocumentId", "Code", "PromulgationInfo", "DocumentType", "Subject",
+        "Content", "SignerInfo", "DueDate", "ToPlaces", "OtherInfo", "ResponseFor",
+        "SteeringType",
+    }
+)  # fmt: skip
+_STATUS_HEADER = frozenset(
+    {"From", "ResponseFor", "StaffInfo", "StatusCode", "Description", "Timestamp"}
+)
+_BUSINESS = frozenset(
+    {
+        "BussinessDocType", "BussinessDocReason", "DocumentId", "Paper",
+        "BussinessDocumentInfo", "ReplacementInfoList", "StaffInfo",
+    }
+)  # fmt: skip
+_ATTACHMENT = frozenset(
+    {"ContentId", "ContentType", "AttachmentName", "Description", "ContentTransferEncoded"}
+)
+
+
+def read_package(
+    raw: bytes, limits: XmlLimits = DEFAULT_LIMITS, *, validate_schema: bool = True
+) -> Package:
+    """Safely parse, schema-validate and read one edXML package; ``.raw`` is ``raw``."""
+    root = safe_parse(raw, limits)
+    if validate_schema:
+        schema.validate(root)
+    return package_from_tree(root, raw)
+
+
+def package_from_tree(root: etree._Element, raw: bytes = b"") -> Package:
+    """Read a package from an already parsed (and validated) tree, without re-parsing."""
+    if root.tag != qname("edXML"):
+        raise SchemaInvalid(
+            f"{etree.QName(root).localname} at line {root.sourceline}: "
+            f"the root element must be edXML in namespace {EDXML_NS}"
+        )
+    envelope = Node(root, frozenset({"edXMLEnvelope", "AttachmentEncoded"}))
+    env = Node(envelope.one("edXMLEnvelope"), frozenset({"edXMLHeader", "edXMLBody"}))
+    header = Node(env.one("edXMLHeader"), frozenset({"MessageHeader", "TraceHeaderList"}))
+    message = header.one("MessageHeader")
+    if message.find(qname("StatusCode")) is not None:
+        return _status(Node(message, _STATUS_HEADER), raw)
+    return _document(envelope, env, header, Node(message, _DOC_HEADER), raw)
+
+
+def _status(mh: Node, raw: bytes) -> StatusPackage:
+    code_el = mh.one("StatusCode")
+    code_text = (code_el.text or "").strip()
+    try:
+        code = StatusCode(code_text)
+    except ValueError:
+        raise SchemaInvalid(
+            f"StatusCode at line {code_el.sourceline}: unknown status code {code_text!r}"
+        ) from None
+    staff = mh.opt("StaffInfo")
+    return StatusPackage(
+        sender=organization(mh.one("From")),
+        # The counterparty is where the status is routed: it must be a usable code.
+        response_for=response_for(mh.one("ResponseFor"), routing=True),
+        status_code=code,
+        timestamp=timestamp_value(mh.one("Timestamp")),
+        description=mh.opt_text("Description"),
+        staff_info=None if staff is None else staff_info(staff),
+        extra=mh.extra(),
+        raw=raw,
+    )
+
+
+def _document(envelope: Node, env: Node, header: Node, mh: Node, raw: bytes) -> DocumentPackage:
+    to_list = mh.many("To")
+    if not to_list:
+        mh.one("To")  # raises: names the missing element
+    traces, business = _trace_list(header.one("TraceHeaderList"))
+    manifest = _manifest(env.opt("edXMLBody"))
+    attachments = _attachments(envelope.opt("AttachmentEncoded"))
+    _cross_check(manifest, attachments, env.el)
+    signer, other, places = mh.opt("SignerInfo"), mh.opt("OtherInfo"), mh.opt("ToPlaces")
+    return DocumentPackage(
+        sender=organization(mh.one("From")),
+        recipients=tuple(organization(el) for el in to_list),
+        document_id=mh.token("DocumentId"),
+        code=document_code(mh.one("Code")),
+        promulgation=promulgation_info(mh.one("PromulgationInfo")),
+        document_type=document_type(mh.one("DocumentType")),
+        subject=mh.text("Subject"),
+        content=mh.opt_text("Content"),
+        signer_info=None if signer is None else signer_info(signer),
+        due_date=mh.opt_date("DueDate"),
+        to_places=() if places is None else Node(places, frozenset({"Place"})).texts("Place"),
+        other_info=None if other is None else other_info(other),
+        response_for=tuple(response_for(el) for el in mh.many("ResponseFor")),
+        steering_type=mh.opt_int("SteeringType", range(4)),
+        trace_headers=traces,
+        business=business,
+        manifest=manifest,
+        attachments=attachments,
+        extra=mh.extra(),
+        raw=raw,
+    )
+
+
+def _trace_list(el: etree._Element) -> tuple[tuple[TraceHeader, ...], Business | None]:
+    node = Node(el, frozenset({"TraceHeader", "Bussiness"}))
+    headers = node.many("TraceHeader")
+    if not headers:
+        node.one("TraceHeader")  # raises
+    traces = []
+    for header in headers:
+        th = Node(header, frozenset({"OrganId", "Timestamp"}))
+        traces.append(
+            TraceHeader(th.token("OrganId"), timestamp_value(th.one("Timestamp")), th.extra())
+        )
+    business = node.opt("Bussiness")
+    return tuple(traces), None if business is None else _business(business)
+
+
+def _business(el: etree._Element) -> Business:
+    node = Node(el, _BUSINESS)
+    doc_type = BusinessDocType(int_value(node.one("BussinessDocType"), range(4)))
+    replacements = tuple(
+        _replacement(info)
+        for info_list in node.many("ReplacementInfoList")
+        for info in Node(info_list, frozenset({"ReplacementInfo"})).many("ReplacementInfo")
+    )
+    business = Business(
+        doc_type=doc_type,
+        reason=node.opt_text("BussinessDocReason"),
+        document_id=node.opt_token("DocumentId"),
+        paper=node.opt_int("Paper"),
+        document_infos=tuple(_document_info(i) for i in node.many("BussinessDocumentInfo")),
+        replacement_infos=replacements,
+        staff_infos=tuple(staff_info(s) for s in node.many("StaffInfo")),
+        extra=node.extra(),
+    )
+    where = f"Bussiness at line {el.sourceline}"
+    if doc_type is BusinessDocType.UPDATE and not business.document_id:
+        raise SchemaInvalid(f"{where}: BussinessDocType 2 (update) needs DocumentId")
+    if doc_type is BusinessDocType.REPLACE and not replacements:
+        raise SchemaInvalid(
+            f"{where}: BussinessDocType 3 (replace) needs ReplacementInfoList/ReplacementInfo"
+        )
+    return business
+
+
+def _document_info(el: etree._Element) -> BusinessDocumentInfo:
+    node = Node(el, frozenset({"DocumentInfo", "DocumentReceiver", "ReceiverList"}))
+    receivers = []
+    for lst in node.many("ReceiverList"):
+        for rec in Node(lst, frozenset({"Receiver"})).many("Receiver"):
+            rn = Node(rec, frozenset({"OrganId", "ReceiverType"}))
+            receivers.append(
+                Receiver(
+                    rn.token("OrganId"), int_value(rn.one("ReceiverType"), range(2)), rn.extra()
+                )
+            )
+    return BusinessDocumentInfo(
+        document_info=node.opt_int("DocumentInfo"),
+        document_receiver=node.opt_int("DocumentReceiver"),
+        receivers=tuple(receivers),
+        extra=node.extra(),
+    )
+
+
+def _replacement(el: etree._Element) -> ReplacementInfo:
+    node = Node(el, frozenset({"DocumentId", "OrganIdList"}))
+    organs = tuple(
+        organ
+        for lst in node.many("OrganIdList")
+        for organ in Node(lst, frozenset({"OrganId"})).tokens("OrganId")
+    )
+    return ReplacementInfo(node.token("DocumentId"), organs, node.extra())
+
+
+def _manifest(body: etree._Element | None) -> tuple[ManifestReference, ...]:
+    if body is None:
+        return ()
+    manifest = Node(body, frozenset({"edXMLManifest"})).opt("edXMLManifest")
+    if manifest is None:
+        return ()
+    refs = []
+    for ref in Node(manifest, frozenset({"Reference"})).many("Reference"):
+        node = Node(ref, _ATTACHMENT - {"ContentTransferEncoded"})
+        refs.append(
+            ManifestReference(
+                content_id=node.token("ContentId"),
+                content_type=node.token("ContentType"),
+                attachment_name=node.text("AttachmentName"),
+                description=node.opt_text("Description"),
+                extra=node.extra(),
+            )
+        )
+    return tuple(refs)
+
+
+def _attachments(encoded: etree._Element | None) -> tuple[Attachment, ...]:
+    if encoded is None:
+        return ()
+    found = []
+    for att in Node(encoded, frozenset({"Attachment"})).many("Attachment"):
+        node = Node(att, _ATTACHMENT)
+        content = node.one("ContentTransferEncoded")
+        try:
+            decode_base64(content.text or "")
+        except SchemaInvalid:
+            raise SchemaInvalid(
+                f"ContentTransferEncoded at line {content.sourceline}: not valid base64"
+            ) from None
+        found.append(
+            Attachment(
+                content_id=node.token("ContentId"),
+                content_type=node.token("ContentType"),
+                attachment_name=node.text("AttachmentName"),
+                description=node.opt_text("Description"),
+                encoded=content.text or "",
+                extra=node.extra(),
+            )
+        )
+    return tuple(found)
+
+
+def _cid(content_id: str) -> str:
+    return content_id.removeprefix("cid:")
+
+
+def _cross_check(
+    manifest: tuple[ManifestReference, ...],
+    attachments: tuple[Attachment, ...],
+    env: etree._Element,
+) -> None:
+    """Every manifest Reference has exactly one Attachment and vice versa."""
+    where = f"edXMLManifest (edXMLEnvelope at line {env.sourceline})"
+    announced = [_cid(ref.content_id) for ref in manifest]
+    carried = [_cid(att.content_id) for att in attachments]
+    for label, ids in (("Reference", announced), ("Attachment", carried)):
+        repeated = sorted({cid for cid in ids if ids.count(cid) > 1})
+        if repeated:
+            raise SchemaInvalid(f"{where}: ContentId {repeated[0]!r} used by more than one {label}")
+    missing = sorted(set(announced) - set(carried))
+    if missing:
+        raise SchemaInvalid(f"{where}: Reference {missing[0]!r} has no Attachment")
+    unannounced = sorted(set(carried) - set(announced))
+    if unannounced:
+        raise SchemaInvalid(f"Attachment {unannounced[0]!r}: not listed in the {where}")

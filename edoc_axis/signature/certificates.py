@@ -1,0 +1,191 @@
+"""Is the signer certificate acceptable: trust chain, validity, revocation, agency.
+
+Chains are built by ``cryptography.x509.verification`` (RFC 5280 path
+building with the Web PKI rules for CA certificates). Its end-entity policy is
+made for TLS; a document-signing certificate has no serverAuth/clientAuth
+EKU and often no SAN, so the end-entity policy here permits any extension
+except a CA basic constraint, and the document-signing requirement
+(KeyUsage digitalSignature or nonRepudiation) is checked by this module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.verification import (
+    Criticality,
+    ExtensionPolicy,
+    Policy,
+    PolicyBuilder,
+    Store,
+    VerificationError,
+)
+
+from edoc_axis.errors import (
+    CertificateExpired,
+    CertificateNotAgency,
+    CertificateRevoked,
+    CertificateUntrusted,
+)
+
+
+def certificate_fingerprint(cert: x509.Certificate) -> str:
+    """Lowercase hex SHA-256 of the certificate's DER encoding."""
+    return hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
+
+
+def check_agency_certificate(
+    cert: x509.Certificate, registered_fingerprints: Collection[str], agency_code: str
+) -> None:
+    """Raise CertificateNotAgency unless ``cert`` is registered to the agency.
+
+    Fingerprints may be given with colons or in upper case; the subject text
+    of the certificate plays no part.
+    """
+    wanted = {fp.replace(":", "").strip().lower() for fp in registered_fingerprints}
+    fingerprint = certificate_fingerprint(cert)
+    if fingerprint not in wanted:
+        raise CertificateNotAgency(
+            f"certificate sha256:{fingerprint} is not registered to agency {agency_code}"
+        )
+
+
+def _key_id(cert: x509.Certificate) -> tuple[x509.Name, bytes]:
+    spki = cert.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return cert.subject, spki
+
+
+def _reject_ca_leaf(
+    policy: Policy, cert: x509.Certificate, ext: x509.BasicConstraints | None
+) -> None:
+    if ext is not None and ext.ca:
+        raise ValueError("a CA certificate cannot sign documents")
+
+
+_EE_POLICY = ExtensionPolicy.permit_all().may_be_present(
+    x509.BasicConstraints, Criticality.AGNOSTIC, _reject_ca_leaf
+)
+
+
+class TrustStore:
+    """Trust anchors, optional intermediates and CRLs; ``check`` judges one certificate.
+
+    Every CRL must be signed by one of the given CA certificates: a CRL that
+    does not verify is a configuration error (ValueError here), because
+    silently ignoring it would turn revocation off.
+    """
+
+    def __init__(
+        self,
+        anchors: Sequence[x509.Certificate],
+        crls: Sequence[x509.CertificateRevocationList] = (),
+        intermediates: Sequence[x509.Certificate] = (),
+    ) -> None:
+        if not anchors:
+            raise ValueError("a TrustStore needs at least one trust anchor")
+        self.anchors = tuple(anchors)
+        self.intermediates = tuple(intermediates)
+        self._store = Store(list(self.anchors))
+        self._crls: dict[tuple[x509.Name, bytes], list[x509.CertificateRevocationList]] = {}
+        for crl in crls:
+            issuer = self._crl_issuer(crl)
+            self._crls.setdefault(_key_id(issuer), []).append(crl)
+
+    @classmethod
+    def from_files(
+        cls,
+        anchor_pems: Sequence[Path],
+        crl_files: Sequence[Path] = (),
+        intermediate_pems: Sequence[Path] = (),
+    ) -> TrustStore:
+        """Load PEM certificate bundles and PEM or DER CRLs."""
+        from edoc_axis.pki import load_certs, load_crl  # pki depends on nothing here
+
+        anchors = [cert for path in anchor_pems for cert in load_certs(path)]
+        intermediates = [cert for path in intermediate_pems for cert in load_certs(path)]
+        return cls(anchors, [load_crl(path) for path in crl_files], intermediates)
+
+    def _crl_issuer(self, crl: x509.CertificateRevocationList) -> x509.Certificate:
+        for candidate in self.anchors + self.intermediates:
+            key = candidate.public_key()
+            if (
+                candidate.subject == crl.issuer
+                and isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey)
+                and crl.is_signature_valid(key)
+            ):
+                return candidate
+        raise ValueError(f"CRL of {crl.issuer.rfc4514_string()} is not signed by a configured CA")
+
+    def check(
+        self, cert: x509.Certificate, at: datetime, chain: Sequence[x509.Certificate] = ()
+    ) -> None:
+        """Raise unless ``cert`` may sign documents at ``at`` (an aware datetime).
+
+        CertificateUntrusted: no document-signing key usage, or no chain to an
+        anchor; CertificateExpired: outside its validity at ``at``;
+        CertificateRevoked: listed on its issuer's CRL (stale CRLs still count).
+        """
+        if at.tzinfo is None:
+            raise ValueError("check() needs a timezone-aware time")
+        _require_signing_usage(cert)
+        _require_valid_at(cert, at)
+        verifier = (
+            PolicyBuilder()
+            .store(self._store)
+            .time(at)
+            .extension_policies(
+                ca_policy=ExtensionPolicy.webpki_defaults_ca(), ee_policy=_EE_POLICY
+            )
+            .build_client_verifier()
+        )
+        try:
+            built = verifier.verify(cert, list(chain) + list(self.intermediates)).chain
+        except VerificationError as exc:
+            raise CertificateUntrusted(
+                f"certificate {cert.subject.rfc4514_string()} does not chain to a trust anchor"
+                f" ({exc})"
+            ) from exc
+        for subject, issuer in itertools.pairwise(built):
+            self._require_not_revoked(subject, issuer)
+
+    def _require_not_revoked(self, cert: x509.Certificate, issuer: x509.Certificate) -> None:
+        for crl in self._crls.get(_key_id(issuer), ()):
+            entry = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
+            if entry is not None:
+                raise CertificateRevoked(
+                    f"certificate serial {cert.serial_number:x} of {cert.subject.rfc4514_string()}"
+                    f" was revoked on {entry.revocation_date_utc:%Y-%m-%d}"
+                )
+
+
+def _require_signing_usage(cert: x509.Certificate) -> None:
+    try:
+        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        raise CertificateUntrusted(
+            "the certificate has no KeyUsage; digitalSignature or nonRepudiation is required"
+        ) from None
+    if not (usage.digital_signature or usage.content_commitment):
+        raise CertificateUntrusted(
+            "the certificate's KeyUsage allows neither digitalSignature nor nonRepudiation"
+        )
+
+
+def _require_valid_at(cert: x509.Certificate, at: datetime) -> None:
+    if at < cert.not_valid_before_utc:
+        raise CertificateExpired(
+            f"certificate not valid before {cert.not_valid_before_utc:%Y-%m-%d %H:%M:%S}Z"
+        )
+    if at > cert.not_valid_after_utc:
+        raise CertificateExpired(
+            f"certificate expired {cert.not_valid_after_utc:%Y-%m-%d %H:%M:%S}Z"
+        )

@@ -110,7 +110,11 @@ class CertificateRevoked(EdocError):
 
 
 class CertificateNotAgency(EdocError):
-    code, http_status, title = "certificate.not-agency", 422, "Certificate not registered to the sender"
+    code, http_status, title = (
+        "certificate.not-agency",
+        422,
+        "Certificate not registered to the sender",
+    )
 
 
 class RecipientUnknown(EdocError):

@@ -37,11 +37,13 @@ def _business(
 ) -> Business | None:
     if business_type == BusinessDocType.NEW:
         return None
+    if reference is None and business_type != BusinessDocType.REVOKE:
+        raise ValueError(f"a {business_type.name.lower()} must name the document it acts on")
     if business_type == BusinessDocType.REPLACE:
         return Business(
             doc_type=business_type,
             reason=reason,
-            replacement_infos=(ReplacementInfo(document_id=reference or ""),),
+            replacement_infos=(ReplacementInfo(document_id=str(reference)),),
         )
     return Business(doc_type=business_type, reason=reason, document_id=reference)
 
@@ -71,8 +73,7 @@ def new_document(
     return DocumentPackage(
         sender=Organization(sender, sender_name or sender),
         recipients=tuple(Organization(code, names.get(code, code)) for code in recipients),
-        document_id=document_id
-        or default_document_id(sender, day, code_number, code_notation),
+        document_id=document_id or default_document_id(sender, day, code_number, code_notation),
         code=DocumentCode(code_number, code_notation),
         promulgation=PromulgationInfo(place, day),
         document_type=DocumentType(document_type, type_name),

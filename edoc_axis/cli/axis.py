@@ -1,0 +1,43 @@
+"""`edoc-axis`: the operator side command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from edoc_axis import __version__
+from edoc_axis.cli import axis_registry, axis_server
+from edoc_axis.cli.common import HelpFormatter, run_command
+
+DESCRIPTION = """\
+edoc-axis: run and operate an edoc-axis document exchange.
+
+Every operator command takes --config F (or EDOC_AXIS_CONFIG; default
+./axis.toml). Start with `edoc-axis init DIR`, then `edoc-axis serve --config
+DIR/axis.toml`. `edoc-axis demo` shows the whole life cycle on a temporary axis.
+
+Exit codes: 0 success, 1 refused or failed (one line "code: detail" on stderr),
+2 usage error, 3 axis unreachable.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="edoc-axis", description=DESCRIPTION, formatter_class=HelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"edoc-axis {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    axis_server.add_commands(commands)
+    axis_registry.add_commands(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return run_command(args.func, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,300 @@
+"""`edoc-axis agency ...` and `edoc-axis pki issue`: registry care on the store."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from edoc_axis.cli.axis_server import add_config_flag, config_from
+from edoc_axis.cli.common import (
+    EXIT_OK,
+    EXIT_REFUSED,
+    CliFailure,
+    HelpFormatter,
+    print_json,
+    print_table,
+)
+from edoc_axis.config import AxisConfig
+from edoc_axis.errors import EdocError
+from edoc_axis.pki import Issued, issue_certificate, load_certs, load_key, save_issued
+from edoc_axis.registry import register_agency, rotate_token
+from edoc_axis.server.admin import agency_json
+from edoc_axis.store import Agency, AgencyState, Store
+from edoc_axis.store.factory import open_store
+
+T = TypeVar("T")
+
+
+def with_store(config: AxisConfig, work: Callable[[Store], Awaitable[T]]) -> T:
+    async def run() -> T:
+        store = await open_store(config)
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def _must_get(store: Store, code: str) -> Agency:
+    agency = await store.get_agency(code)
+    if agency is None:
+        raise CliFailure(f"no agency {code}", code="not-found")
+    return agency
+
+
+def cmd_agency_add(args: argparse.Namespace) -> int:
+    if bool(args.endpoint) == bool(args.pull):
+        raise CliFailure("give exactly one of --endpoint URL or --pull", exit_code=2)
+    config = config_from(args)
+    pem = Path(args.cert).read_bytes()
+
+    async def add(store: Store) -> tuple[Agency, str]:
+        return await register_agency(
+            store,
+            code=args.code,
+            name=args.name,
+            aliases=args.alias or [],
+            delivery_mode="pull" if args.pull else "push",
+            endpoint_url=args.endpoint,
+            certificate_pems=[pem],
+            at=_now(),
+        )
+
+    agency, token = with_store(config, add)
+    if args.json:
+        print_json({"code": agency.code, "token": token})
+    else:
+        print(f"registered {agency.code} ({agency.name}), {agency.delivery_mode} delivery")
+        print(f"API token (shown once): {token}")
+    return EXIT_OK
+
+
+def cmd_agency_list(args: argparse.Namespace) -> int:
+    agencies = with_store(config_from(args), lambda store: store.list_agencies())
+    if args.json:
+        print_json([agency_json(a) for a in agencies])
+        return EXIT_OK
+    print_table(
+        ["CODE", "NAME", "STATE", "MODE", "ALIASES", "CERTS"],
+        (
+            [
+                a.code,
+                a.name,
+                a.state,
+                a.delivery_mode,
+                ",".join(a.alias_codes) or "-",
+                str(len(a.certificate_fingerprints)),
+            ]
+            for a in agencies
+        ),
+    )
+    return EXIT_OK
+
+
+def cmd_agency_show(args: argparse.Namespace) -> int:
+    agency = with_store(config_from(args), lambda store: _must_get(store, args.code))
+    data = agency_json(agency)
+    if args.json:
+        print_json(data)
+    else:
+        for name, value in data.items():
+            shown = ", ".join(value) if isinstance(value, list) else value
+            print(f"{name.replace('_', ' '):26} {shown if shown not in ('', None) else '-'}")
+    return EXIT_OK
+
+
+def _set_state(args: argparse.Namespace, state: AgencyState) -> int:
+    async def change(store: Store) -> None:
+        agency = await _must_get(store, args.code)
+        await store.set_agency_state(agency.code, state)
+
+    with_store(config_from(args), change)
+    print(f"{args.code}: {state}")
+    return EXIT_OK
+
+
+def cmd_agency_disable(args: argparse.Namespace) -> int:
+    return _set_state(args, "disabled")
+
+
+def cmd_agency_enable(args: argparse.Namespace) -> int:
+    return _set_state(args, "active")
+
+
+def cmd_agency_rotate(args: argparse.Namespace) -> int:
+    async def rotate(store: Store) -> str:
+        agency = await _must_get(store, args.code)
+        return await rotate_token(store, agency.code, _now())
+
+    token = with_store(config_from(args), rotate)
+    if args.json:
+        print_json({"code": args.code, "token": token})
+    else:
+        print(f"new API token for {args.code} (shown once; the old ones no longer work): {token}")
+    return EXIT_OK
+
+
+def _import_row(row: dict[str, str], base: Path) -> dict[str, Any]:
+    missing = [c for c in ("code", "name", "mode", "cert") if not (row.get(c) or "").strip()]
+    if missing:
+        raise CliFailure(f"missing column value(s): {', '.join(missing)}")
+    cert_path = Path(row["cert"].strip())
+    return {
+        "code": row["code"].strip(),
+        "name": row["name"].strip(),
+        "aliases": [a for a in (row.get("aliases") or "").replace(";", " ").split() if a],
+        "delivery_mode": row["mode"].strip(),
+        "endpoint_url": (row.get("endpoint") or "").strip() or None,
+        "pem": (cert_path if cert_path.is_absolute() else base / cert_path).read_bytes(),
+    }
+
+
+def cmd_agency_import(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    results: list[dict[str, Any]] = []
+
+    async def import_all(store: Store) -> None:
+        for line, row in enumerate(rows, start=2):
+            try:
+                spec = _import_row(row, path.parent)
+                agency, token = await register_agency(
+                    store,
+                    code=spec["code"],
+                    name=spec["name"],
+                    aliases=spec["aliases"],
+                    delivery_mode=spec["delivery_mode"],
+                    endpoint_url=spec["endpoint_url"],
+                    certificate_pems=[spec["pem"]],
+                    at=_now(),
+                )
+                results.append({"line": line, "code": agency.code, "token": token})
+            except (EdocError, CliFailure, OSError) as exc:
+                code = getattr(exc, "code", None) or "import.failed"
+                results.append({"line": line, "code": row.get("code"), "error": f"{code}: {exc}"})
+
+    with_store(config_from(args), import_all)
+    if args.json:
+        print_json(results)
+    else:
+        print_table(
+            ["LINE", "CODE", "RESULT"],
+            (
+                [str(r["line"]), str(r["code"]), r.get("error") or f"token {r['token']}"]
+                for r in results
+            ),
+        )
+    return EXIT_REFUSED if any("error" in r for r in results) else EXIT_OK
+
+
+def cmd_pki_issue(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    if config.ca_key is None:
+        raise CliFailure("this axis home has no development CA key ([security] ca_key)")
+    ca = Issued(key=load_key(config.ca_key), cert=load_certs(config.trust_anchors[0])[0])
+    issued = issue_certificate(
+        ca, args.name or args.code, agency_code=args.code, key_type=args.key_type
+    )
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    save_issued(issued, out / "key.pem", out / "cert.pem")
+    print(f"wrote {out / 'key.pem'} and {out / 'cert.pem'} for {args.code}")
+    return EXIT_OK
+
+
+def _sub(parent: Any, name: str, helptext: str, example: str, func: Any) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = parent.add_parser(
+        name,
+        help=helptext,
+        description=helptext,
+        formatter_class=HelpFormatter,
+        epilog=f"example:\n  {example}",
+    )
+    add_config_flag(parser)
+    parser.set_defaults(func=func)
+    return parser
+
+
+def add_commands(commands: Any) -> None:
+    agency = commands.add_parser(
+        "agency",
+        help="register and care for agencies",
+        formatter_class=HelpFormatter,
+        description="The agency registry: codes (QCVN 102, QĐ 20 and legacy aliases), "
+        "certificates, delivery mode, API tokens (stored only as hashes).",
+    )
+    sub = agency.add_subparsers(dest="agency_command", metavar="ACTION", required=True)
+    add = _sub(
+        sub,
+        "add",
+        "register an agency; prints its API token once",
+        "edoc-axis agency add 000.00.00.G22 --name 'Văn phòng Chính phủ' "
+        "--cert g22/cert.pem --pull --alias G22",
+        cmd_agency_add,
+    )
+    add.add_argument("code", help="agency code (QCVN 102 form preferred)")
+    add.add_argument("--name", required=True, help="agency name")
+    add.add_argument("--cert", required=True, help="signing certificate PEM")
+    add.add_argument("--endpoint", help="push endpoint URL")
+    add.add_argument("--pull", action="store_true", help="the agency polls its inbox")
+    add.add_argument("--alias", action="append", help="another code for it (QĐ 20, legacy)")
+    add.add_argument("--json", action="store_true", help='print {"code", "token"}')
+    lst = _sub(sub, "list", "list agencies", "edoc-axis agency list --json", cmd_agency_list)
+    lst.add_argument("--json", action="store_true", help="machine output")
+    show = _sub(sub, "show", "show one agency", "edoc-axis agency show G22", cmd_agency_show)
+    show.add_argument("code")
+    show.add_argument("--json", action="store_true", help="machine output")
+    for name, func, text in (
+        ("disable", cmd_agency_disable, "refuse the agency's calls and documents to it"),
+        ("enable", cmd_agency_enable, "re-activate a disabled agency"),
+    ):
+        _sub(sub, name, text, f"edoc-axis agency {name} 000.00.00.H49", func).add_argument("code")
+    rot = _sub(
+        sub,
+        "rotate-token",
+        "revoke the agency's tokens and issue a new one",
+        "edoc-axis agency rotate-token 000.00.00.G22",
+        cmd_agency_rotate,
+    )
+    rot.add_argument("code")
+    rot.add_argument("--json", action="store_true", help="machine output")
+    imp = _sub(
+        sub,
+        "import",
+        "register agencies from a CSV file (code,name,aliases,mode,"
+        "endpoint,cert); cert paths relative to the CSV",
+        "edoc-axis agency import agencies.csv --json",
+        cmd_agency_import,
+    )
+    imp.add_argument("file", help="CSV with a header row")
+    imp.add_argument("--json", action="store_true", help="machine output")
+
+    pki = commands.add_parser(
+        "pki",
+        help="development CA",
+        formatter_class=HelpFormatter,
+        description="The development CA made by `edoc-axis init`.",
+    )
+    pki_sub = pki.add_subparsers(dest="pki_command", metavar="ACTION", required=True)
+    issue = _sub(
+        pki_sub,
+        "issue",
+        "issue an agency key + certificate from the development CA",
+        "edoc-axis pki issue 000.00.00.G22 --out g22/",
+        cmd_pki_issue,
+    )
+    issue.add_argument("code", help="agency code (goes into the certificate subject)")
+    issue.add_argument("--out", required=True, help="folder for key.pem and cert.pem")
+    issue.add_argument("--name", help="organisation name")
+    issue.add_argument("--key-type", choices=["rsa", "ec"], default="rsa", help="rsa (2048) or ec")

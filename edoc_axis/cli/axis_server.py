@@ -1,0 +1,133 @@
+"""`edoc-axis init` and `edoc-axis serve`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+from pathlib import Path
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from edoc_axis.cli.common import EXIT_OK, CliFailure, HelpFormatter, print_json
+from edoc_axis.config import AxisConfig, find_config, load_config
+from edoc_axis.home import HomeExists, init_home
+from edoc_axis.logs import configure_logging
+from edoc_axis.server import make_app
+from edoc_axis.store.factory import open_store
+
+log = structlog.get_logger("edoc_axis.serve")
+
+
+def add_config_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", help="axis.toml (env EDOC_AXIS_CONFIG, default ./axis.toml)")
+
+
+def config_from(args: argparse.Namespace) -> AxisConfig:
+    path = find_config(getattr(args, "config", None))
+    if not path.is_file():
+        raise CliFailure(f"no axis configuration at {path} (run `edoc-axis init DIR` first)")
+    return load_config(path)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    root = Path(args.dir)
+    try:
+        home = init_home(root, port=args.port)
+    except HomeExists as exc:
+        raise CliFailure(str(exc), code="home.exists") from exc
+    config = load_config(home.config)
+
+    async def create_store() -> None:
+        store = await open_store(config)
+        await store.close()
+
+    asyncio.run(create_store())
+    summary = {
+        "home": str(root),
+        "config": str(home.config),
+        "store": str(config.store_path),
+        "ca_certificate": str(root / "pki" / "ca.cert.pem"),
+        "axis_certificate": str(config.axis_cert),
+        "operator_token_file": str(config.operator_token_file),
+    }
+    if args.json:
+        print_json({**summary, "operator_token": home.operator_token})
+    else:
+        print(f"created axis home {root}")
+        for name, value in summary.items():
+            print(f"  {name.replace('_', ' '):20} {value}")
+        print(f"next: edoc-axis serve --config {home.config}")
+    return EXIT_OK
+
+
+async def serve(
+    config: AxisConfig, host: str, port: int, ready: asyncio.Event | None = None
+) -> None:
+    """Run the axis until SIGINT/SIGTERM, then stop cleanly."""
+    store = await open_store(config)
+    runner: web.AppRunner | None = None
+    try:
+        app = make_app(config, store)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        bound = runner.addresses[0]
+        url = f"http://{bound[0]}:{bound[1]}"
+        log.info("server.listening", url=url)
+        print(f"edoc-axis listening on {url}", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        if ready is not None:
+            ready.set()
+        await stop.wait()
+        log.info("server.stopping")
+    finally:
+        if runner is not None:
+            await runner.cleanup()
+        await store.close()
+        log.info("server.stopped")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    configure_logging(config.log_format)
+    host = args.host or config.host
+    port = config.port if args.port is None else args.port
+    asyncio.run(serve(config, host, port))
+    return EXIT_OK
+
+
+def add_commands(commands: Any) -> None:
+    init = commands.add_parser(
+        "init",
+        help="create a working axis home",
+        formatter_class=HelpFormatter,
+        description="Create DIR with axis.toml, a development CA (pki/ca.*), the axis signing "
+        "key and certificate (pki/axis.*), an operator token and the SQLite store. "
+        "Refuses to overwrite.",
+        epilog="example:\n  edoc-axis init ./axis-home\n"
+        "  edoc-axis serve --config ./axis-home/axis.toml",
+    )
+    init.add_argument("dir", help="the new home folder (must not exist or be empty)")
+    init.add_argument("--port", type=int, default=8080, help="listen port in the config (8080)")
+    init.add_argument("--json", action="store_true", help="machine output incl. operator token")
+    init.set_defaults(func=cmd_init)
+
+    serve_cmd = commands.add_parser(
+        "serve",
+        help="run the axis until SIGINT/SIGTERM",
+        formatter_class=HelpFormatter,
+        description="Run the HTTP API (and the delivery workers). Logs the URL it listens on; "
+        "--port 0 picks a free port.",
+        epilog="example:\n  edoc-axis serve --config ./axis-home/axis.toml --port 0",
+    )
+    add_config_flag(serve_cmd)
+    serve_cmd.add_argument("--host", help="listen address (config [server] host)")
+    serve_cmd.add_argument("--port", type=int, help="listen port, 0 for any free one")
+    serve_cmd.set_defaults(func=cmd_serve)

@@ -1,0 +1,282 @@
+"""Offline `edoc` commands: new, sign, verify, show, verify-receipt."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import mimetypes
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+
+from edoc_axis.cli.common import (
+    EXIT_OK,
+    CliFailure,
+    HelpFormatter,
+    fail,
+    print_json,
+    read_bytes,
+    write_bytes,
+)
+from edoc_axis.cli.describe import describe_package, print_description
+from edoc_axis.core.compose import new_document
+from edoc_axis.core.receipt import verify_receipt
+from edoc_axis.edxml import (
+    Attachment,
+    BusinessDocType,
+    XmlLimits,
+    build_document,
+    read_package,
+    safe_parse,
+)
+from edoc_axis.errors import EdocError
+from edoc_axis.pki import load_certs, load_key
+from edoc_axis.signature import TrustStore, VerificationPolicy, sign_package, verify_package
+
+VN_OFFSET_H = 7
+
+
+def _attachment(index: int, path: Path, zip_form: bool) -> Attachment:
+    content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return Attachment.from_bytes(
+        f"cid:{index}", path.name, path.read_bytes(), content_type=content_type, zip=zip_form
+    )
+
+
+def vietnam_now() -> datetime:
+    """Wall-clock time in Vietnam (UTC+7), as the edXML wire expects it."""
+    return datetime.now(UTC) + timedelta(hours=VN_OFFSET_H)
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    recipients = [code.strip() for code in args.to.split(",") if code.strip()]
+    if not recipients:
+        fail("--to needs at least one agency code")
+    attachments = [
+        _attachment(i, Path(p), args.zip) for i, p in enumerate(args.attach or [], start=1)
+    ]
+    at = vietnam_now()
+    if args.date:
+        at = datetime.combine(args.date, at.time())
+    package = new_document(
+        sender=args.sender,
+        sender_name=args.from_name,
+        recipients=recipients,
+        subject=args.subject,
+        at=at,
+        code_number=args.code_number,
+        code_notation=args.code_notation,
+        document_type=args.type,
+        type_name=args.type_name,
+        place=args.place,
+        document_id=args.document_id,
+        business_type=BusinessDocType[args.business.upper()],
+        business_reference=args.ref,
+        attachments=attachments,
+    )
+    write_bytes(args.output, build_document(package))
+    if args.output != "-":
+        print(f"wrote {args.output} (DocumentId {package.document_id})")
+    return EXIT_OK
+
+
+def cmd_sign(args: argparse.Namespace) -> int:
+    key = load_key(Path(args.key))
+    cert = load_certs(Path(args.cert))[0]
+    signed = sign_package(read_bytes(args.input), key, cert)
+    write_bytes(args.output, signed)
+    if args.output != "-":
+        print(f"signed {args.input} -> {args.output}")
+    return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    raw = read_bytes(args.input)
+    root = safe_parse(raw, XmlLimits())
+    verified = verify_package(root, VerificationPolicy(allow_legacy=args.legacy))
+    cert = verified.certificate
+    trust_line = "not checked (no --ca)"
+    if args.ca:
+        TrustStore.from_files([Path(p) for p in args.ca], [Path(p) for p in args.crl or []]).check(
+            cert, datetime.now(UTC), verified.chain
+        )
+        trust_line = "chains to the given CA, valid now, not revoked"
+    result: dict[str, Any] = {
+        "verdict": "valid",
+        "signer": cert.subject.rfc4514_string(),
+        "issuer": cert.issuer.rfc4514_string(),
+        "agency_code": _agency_code(cert),
+        "signature_algorithm": verified.signature_algorithm,
+        "digest_algorithm": verified.digest_algorithm,
+        "legacy_policy": verified.legacy,
+        "certificate": trust_line,
+    }
+    if args.json:
+        print_json(result)
+    else:
+        for name, value in result.items():
+            print(f"{name.replace('_', ' '):20} {value}")
+    return EXIT_OK
+
+
+def _agency_code(cert: x509.Certificate) -> str:
+    for oid in (NameOID.USER_ID, NameOID.COMMON_NAME):
+        values = cert.subject.get_attributes_for_oid(oid)
+        if values:
+            return str(values[0].value)
+    return "(none)"
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    raw = read_bytes(args.input)
+    if args.repair:
+        start = raw.find(b"<")
+        raw = raw[start:] if start > 0 else raw
+    package = read_package(raw)
+    description = describe_package(package)
+    if args.json:
+        print_json(description)
+    else:
+        print_description(description)
+    return EXIT_OK
+
+
+def cmd_verify_receipt(args: argparse.Namespace) -> int:
+    certs = [cert for path in args.axis_cert for cert in load_certs(Path(path))]
+    try:
+        receipt = verify_receipt(read_bytes(args.input), certs)
+    except EdocError as error:
+        raise CliFailure(error.detail, code=error.code) from error
+    data = {
+        "verdict": "valid",
+        "axis": receipt.axis_name,
+        "axis_id": receipt.axis_id,
+        "sender": receipt.sender,
+        "document_id": receipt.document_id,
+        "sha256": receipt.sha256,
+        "accepted_at": receipt.accepted_at.isoformat(),
+        "recipients": list(receipt.recipients),
+        "legacy_policy": receipt.legacy_policy,
+    }
+    if args.document:
+        digest = hashlib.sha256(read_bytes(args.document)).hexdigest()
+        if digest != receipt.sha256:
+            fail(
+                f"{args.document} is not the document this receipt acknowledges", "receipt.mismatch"
+            )
+        data["document"] = "matches the receipt's digest"
+    if args.json:
+        print_json(data)
+    else:
+        for name, value in data.items():
+            print(f"{name.replace('_', ' '):14} {value}")
+    return EXIT_OK
+
+
+def _date(text: str) -> date:
+    try:
+        return datetime.strptime(text, "%Y/%m/%d").date()
+    except ValueError:
+        raise argparse.ArgumentTypeError("dates are yyyy/MM/dd") from None
+
+
+def add_commands(commands: Any) -> None:
+    new = commands.add_parser(
+        "new",
+        help="build an edXML document package",
+        formatter_class=HelpFormatter,
+        description="Build an unsigned edXML document package in the reference serialisation.",
+        epilog="example:\n  edoc new --from 000.00.00.G22 --to 000.00.00.H49 \\\n"
+        "    --subject 'V/v kết nối' --code-number 12 --code-notation VPCP-KSTT \\\n"
+        "    --attach letter.pdf -o doc.xml",
+    )
+    new.add_argument("--from", dest="sender", required=True, help="sender agency code")
+    new.add_argument("--from-name", help="sender agency name (default: the code)")
+    new.add_argument("--to", required=True, help="recipient codes, comma separated")
+    new.add_argument("--subject", required=True, help="trích yếu")
+    new.add_argument("--code-number", default="1", help="số (default 1)")
+    new.add_argument("--code-notation", default="VB", help="ký hiệu (default VB)")
+    new.add_argument("--type", type=int, default=1, help="DocumentType/Type (default 1)")
+    new.add_argument("--type-name", default="Công văn", help="DocumentType/TypeName")
+    new.add_argument("--place", default="Hà Nội", help="PromulgationInfo/Place")
+    new.add_argument("--date", type=_date, help="promulgation date yyyy/MM/dd (default today)")
+    new.add_argument("--document-id", help="DocumentId (default: sender,date,number/notation)")
+    new.add_argument(
+        "--business",
+        choices=["new", "revoke", "update", "replace"],
+        default="new",
+        help="business type (default new)",
+    )
+    new.add_argument("--ref", help="the DocumentId a revoke/update/replace acts on")
+    new.add_argument("--attach", action="append", metavar="FILE", help="attach a file (repeat)")
+    new.add_argument(
+        "--zip", action="store_true", help="zip each attachment like the reference SDK"
+    )
+    new.add_argument("-o", "--output", required=True, help="output file, - for stdout")
+    new.set_defaults(func=cmd_new)
+
+    sign = commands.add_parser(
+        "sign",
+        help="sign a package (enveloped XML-DSig)",
+        formatter_class=HelpFormatter,
+        description="Sign with RSA-SHA256 or ECDSA-SHA256 (by key type), SHA-256 digest, "
+        "certificate in KeyInfo, Signature as the last child of edXMLHeader.",
+        epilog="example:\n  edoc sign doc.xml --key key.pem --cert cert.pem -o doc.signed.xml",
+    )
+    sign.add_argument("input", help="unsigned package, - for stdin")
+    sign.add_argument("--key", required=True, help="PEM private key (EDOC_KEY)")
+    sign.add_argument("--cert", required=True, help="PEM certificate (EDOC_CERT)")
+    sign.add_argument("-o", "--output", required=True, help="output file, - for stdout")
+    sign.set_defaults(func=cmd_sign)
+
+    verify = commands.add_parser(
+        "verify",
+        help="check a package's signature offline",
+        formatter_class=HelpFormatter,
+        description="Verify the package's XML signature; with --ca also the certificate chain, "
+        "validity now and --crl revocation. Prints signer, agency code, algorithm, verdict.",
+        epilog="example:\n  edoc verify doc.signed.xml --ca ca.cert.pem",
+    )
+    verify.add_argument("input", help="signed package, - for stdin")
+    verify.add_argument("--ca", action="append", help="trusted CA certificate PEM (repeat)")
+    verify.add_argument("--crl", action="append", help="CRL file PEM or DER (repeat)")
+    verify.add_argument(
+        "--legacy", action="store_true", help="accept SHA-1 and the SDK's edXML-namespace signature"
+    )
+    verify.add_argument("--json", action="store_true", help="machine output")
+    verify.set_defaults(func=cmd_verify)
+
+    show = commands.add_parser(
+        "show",
+        help="print what a package says (document or status)",
+        formatter_class=HelpFormatter,
+        description="Parse any package and print kind, sender, recipients, DocumentId, "
+        "code/notation, type, subject, business type, status code and attachments. "
+        "Needs no keys.",
+        epilog="example:\n  edoc show doc.xml --json",
+    )
+    show.add_argument("input", help="package file, - for stdin")
+    show.add_argument("--json", action="store_true", help="machine output")
+    show.add_argument(
+        "--repair", action="store_true", help="strip junk before the first '<' (the SDK's '1212')"
+    )
+    show.set_defaults(func=cmd_show)
+
+    receipt = commands.add_parser(
+        "verify-receipt",
+        help="check an axis receipt offline",
+        formatter_class=HelpFormatter,
+        description="Verify the axis's signature on an acceptance receipt; with --document "
+        "also check that the receipt's digest is that file's.",
+        epilog="example:\n  edoc verify-receipt receipt.xml --axis-cert axis.cert.pem",
+    )
+    receipt.add_argument("input", help="receipt XML")
+    receipt.add_argument(
+        "--axis-cert", action="append", required=True, help="axis certificate PEM (repeat)"
+    )
+    receipt.add_argument("--document", help="the package the receipt should acknowledge")
+    receipt.add_argument("--json", action="store_true", help="machine output")
+    receipt.set_defaults(func=cmd_verify_receipt)

@@ -1,0 +1,112 @@
+"""`edoc` commands that talk to an axis: send (inbox, receive, status, trace follow)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from edoc_axis.cli.common import (
+    EXIT_OK,
+    EXIT_REFUSED,
+    CliFailure,
+    HelpFormatter,
+    Progress,
+    Unreachable,
+    print_json,
+    setting,
+)
+from edoc_axis.client import AxisClient, AxisUnreachable
+
+SEND_CONCURRENCY = 8
+
+
+def connection(args: argparse.Namespace) -> tuple[str, str]:
+    axis = setting(args, "axis", "EDOC_AXIS_URL")
+    token = setting(args, "token", "EDOC_TOKEN")
+    assert axis is not None and token is not None
+    return axis, token
+
+
+async def _send_all(args: argparse.Namespace, axis: str, token: str) -> list[dict[str, Any]]:
+    files = [Path(p) for p in args.files]
+    missing = [str(p) for p in files if not p.is_file()]
+    if missing:
+        raise CliFailure(f"no such file: {', '.join(missing)}")
+    progress = Progress(len(files), "sending")
+    limit = asyncio.Semaphore(args.concurrency)
+    results: list[dict[str, Any]] = []
+
+    async def send_one(client: AxisClient, path: Path) -> None:
+        async with limit:
+            response = await client.submit(path.read_bytes())
+        result: dict[str, Any] = {"file": str(path), "status": response.status}
+        if response.ok:
+            result["axis_id"] = response.headers.get("Edoc-Axis-Id")
+            result["verdict"] = "accepted" if response.status == 202 else "already accepted"
+            if args.save_receipt:
+                target = Path(args.save_receipt) / f"{result['axis_id']}.receipt.xml"
+                target.write_bytes(response.body)
+                result["receipt"] = str(target)
+        else:
+            result["verdict"] = "refused"
+            result["code"] = response.code
+            result["detail"] = response.problem.get("detail")
+        results.append(result)
+        progress.advance()
+
+    try:
+        async with AxisClient(axis, token) as client:
+            await asyncio.gather(*(send_one(client, path) for path in files))
+    finally:
+        progress.close()
+    order = {str(p): i for i, p in enumerate(files)}
+    return sorted(results, key=lambda r: order[r["file"]])
+
+
+def cmd_send(args: argparse.Namespace) -> int:
+    axis, token = connection(args)
+    if args.save_receipt:
+        Path(args.save_receipt).mkdir(parents=True, exist_ok=True)
+    try:
+        results = asyncio.run(_send_all(args, axis, token))
+    except AxisUnreachable as exc:
+        raise Unreachable(str(exc)) from exc
+    if args.json:
+        print_json(results)
+    else:
+        for r in results:
+            if r["verdict"] == "refused":
+                print(f"{r['file']}: refused {r['code']}: {r['detail']}")
+            else:
+                print(f"{r['file']}: {r['verdict']} id={r['axis_id']}")
+    refused = [r for r in results if r["verdict"] == "refused"]
+    if len(results) == 1 and refused:
+        raise CliFailure(str(refused[0]["detail"]), code=str(refused[0]["code"]))
+    return EXIT_REFUSED if refused else EXIT_OK
+
+
+def add_connection_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--axis", help="axis base URL (EDOC_AXIS_URL)")
+    parser.add_argument("--token", help="agency API token (EDOC_TOKEN)")
+
+
+def add_commands(commands: Any) -> None:
+    send = commands.add_parser(
+        "send",
+        help="submit signed packages to the axis",
+        formatter_class=HelpFormatter,
+        description="Submit one or many signed packages (concurrently, with a progress bar on "
+        "a terminal). Prints each file's axis id or refusal code. Exit 1 if any was refused.",
+        epilog="example:\n  edoc send doc.signed.xml --axis http://127.0.0.1:8080 --token $TOKEN"
+        " --save-receipt receipts/",
+    )
+    send.add_argument("files", nargs="+", metavar="FILE", help="signed packages")
+    add_connection_flags(send)
+    send.add_argument("--save-receipt", metavar="DIR", help="write each receipt to DIR")
+    send.add_argument(
+        "--concurrency", type=int, default=SEND_CONCURRENCY, help="parallel submissions (8)"
+    )
+    send.add_argument("--json", action="store_true", help="machine output")
+    send.set_defaults(func=cmd_send)

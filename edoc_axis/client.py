@@ -1,0 +1,105 @@
+"""The Python client for the axis HTTP API (used by `edoc`, the demo and the tests)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import aiohttp
+
+XML = "application/xml"
+
+
+class AxisUnreachable(Exception):
+    """The axis could not be reached at all (connection refused, DNS, timeout)."""
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    status: int
+    body: bytes
+    headers: dict[str, str]
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def problem(self) -> dict[str, Any]:
+        """The problem+json object of a refusal (empty for a success)."""
+        if self.ok:
+            return {}
+        try:
+            data = json.loads(self.body)
+        except ValueError:
+            return {
+                "code": f"http.{self.status}",
+                "detail": self.body[:200].decode(errors="replace"),
+            }
+        return data if isinstance(data, dict) else {}
+
+    @property
+    def code(self) -> str | None:
+        code = self.problem.get("code")
+        return None if code is None else str(code)
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class AxisClient:
+    """An agency's (or operator's) connection to one axis."""
+
+    def __init__(self, base_url: str, token: str, *, timeout_s: float = 60.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> AxisClient:
+        self._session = aiohttp.ClientSession(timeout=self._timeout)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        data: bytes | None = None,
+        content_type: str | None = None,
+        json_body: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> ApiResponse:
+        assert self._session is not None, "use 'async with AxisClient(...)'"
+        all_headers = {"Authorization": f"Bearer {self.token}", **(headers or {})}
+        if content_type:
+            all_headers["Content-Type"] = content_type
+        if json_body is not None:
+            data = json.dumps(json_body).encode()
+            all_headers["Content-Type"] = "application/json"
+        try:
+            async with self._session.request(
+                method, self.base_url + path, data=data, headers=all_headers
+            ) as response:
+                body = await response.read()
+                return ApiResponse(response.status, body, dict(response.headers))
+        except (aiohttp.ClientConnectionError, TimeoutError) as exc:
+            raise AxisUnreachable(f"{self.base_url}: {exc}") from exc
+
+    async def submit(self, raw: bytes) -> ApiResponse:
+        """POST one signed edXML document; 202 new, 200 exact re-submission."""
+        return await self.request("POST", "/api/v1/documents", data=raw, content_type=XML)
+
+    async def document(self, axis_id: str) -> ApiResponse:
+        return await self.request("GET", f"/api/v1/documents/{axis_id}", headers={"Accept": XML})

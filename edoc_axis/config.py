@@ -1,0 +1,159 @@
+"""The axis configuration (`axis.toml`): loading, defaults and the init template.
+
+Relative paths in the file are relative to the file's own folder, so an axis
+home can be moved as a whole.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_CONFIG_NAME = "axis.toml"
+CONFIG_ENV = "EDOC_AXIS_CONFIG"
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_body_bytes: int = 64 * 1024 * 1024
+    max_xml_depth: int = 64
+    max_xml_elements: int = 200_000
+    rate_per_s: float = 50.0
+    rate_burst: float = 200.0
+
+
+@dataclass(frozen=True)
+class RetrySettings:
+    base_s: float = 2.0
+    cap_s: float = 600.0
+    max_attempts: int = 12
+    max_age_s: float = 72 * 3600.0
+    connect_timeout_s: float = 5.0
+    read_timeout_s: float = 30.0
+    per_endpoint_concurrency: int = 4
+    workers: int = 8
+    lease_s: float = 120.0
+
+
+@dataclass(frozen=True)
+class AxisConfig:
+    home: Path
+    axis_name: str = "edoc-axis"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    store_backend: str = "sqlite"
+    store_path: Path = Path("store/axis.db")
+    axis_key: Path = Path("pki/axis.key.pem")
+    axis_cert: Path = Path("pki/axis.cert.pem")
+    trust_anchors: tuple[Path, ...] = ()
+    crl_files: tuple[Path, ...] = ()
+    allow_legacy: bool = False
+    operator_token_file: Path = Path("operator.token")
+    log_format: str = "auto"  # auto | json | console
+    limits: Limits = field(default_factory=Limits)
+    retry: RetrySettings = field(default_factory=RetrySettings)
+    ca_key: Path | None = None  # development CA key, for `pki issue` and conformance --setup
+
+    def operator_token(self) -> str:
+        return self.operator_token_file.read_text(encoding="utf-8").strip()
+
+
+def _path(home: Path, value: str) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else home / path
+
+
+def _section(data: dict[str, Any], name: str) -> dict[str, Any]:
+    value = data.get(name, {})
+    if not isinstance(value, dict):
+        raise ValueError(f"config: [{name}] must be a table")
+    return value
+
+
+def _dataclass_from(cls: type[Any], values: dict[str, Any], section: str) -> Any:
+    known = set(cls.__dataclass_fields__)
+    unknown = set(values) - known
+    if unknown:
+        raise ValueError(f"config: unknown keys in [{section}]: {', '.join(sorted(unknown))}")
+    return cls(**values)
+
+
+def load_config(path: Path) -> AxisConfig:
+    """Read an `axis.toml`; unknown keys are errors so typos do not pass silently."""
+    path = path.resolve()
+    with path.open("rb") as handle:
+        data = tomllib.load(handle)
+    home = path.parent
+    axis, server, store = _section(data, "axis"), _section(data, "server"), _section(data, "store")
+    security = _section(data, "security")
+    ca_key = security.get("ca_key")
+    return AxisConfig(
+        home=home,
+        axis_name=str(axis.get("name", "edoc-axis")),
+        host=str(server.get("host", "127.0.0.1")),
+        port=int(server.get("port", 8080)),
+        log_format=str(server.get("log_format", "auto")),
+        store_backend=str(store.get("backend", "sqlite")),
+        store_path=_path(home, str(store.get("path", "store/axis.db"))),
+        axis_key=_path(home, str(security.get("axis_key", "pki/axis.key.pem"))),
+        axis_cert=_path(home, str(security.get("axis_cert", "pki/axis.cert.pem"))),
+        trust_anchors=tuple(_path(home, p) for p in security.get("trust_anchors", [])),
+        crl_files=tuple(_path(home, p) for p in security.get("crl_files", [])),
+        allow_legacy=bool(security.get("allow_legacy", False)),
+        operator_token_file=_path(home, str(security.get("operator_token_file", "operator.token"))),
+        ca_key=_path(home, str(ca_key)) if ca_key else None,
+        limits=_dataclass_from(Limits, _section(data, "limits"), "limits"),
+        retry=_dataclass_from(RetrySettings, _section(data, "retry"), "retry"),
+    )
+
+
+def find_config(explicit: str | None) -> Path:
+    """The config path from a flag, then EDOC_AXIS_CONFIG, then ./axis.toml."""
+    return Path(explicit or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_NAME)
+
+
+CONFIG_TEMPLATE = """\
+# edoc-axis configuration. Relative paths are relative to this file's folder.
+
+[axis]
+name = "{axis_name}"
+
+[server]
+host = "127.0.0.1"
+port = {port}
+log_format = "auto"          # auto (console on a terminal, JSON otherwise) | json | console
+
+[store]
+backend = "sqlite"
+path = "store/axis.db"
+
+[security]
+axis_key = "pki/axis.key.pem"
+axis_cert = "pki/axis.cert.pem"
+trust_anchors = ["pki/ca.cert.pem"]
+crl_files = ["pki/ca.crl.pem"]
+allow_legacy = false         # true accepts SHA-1 and the reference SDK's edXML-namespace signature
+operator_token_file = "operator.token"
+ca_key = "pki/ca.key.pem"    # development CA only; remove in production
+
+[limits]
+max_body_bytes = 67108864    # 64 MiB, enforced while the body streams in
+max_xml_depth = 64
+max_xml_elements = 200000
+rate_per_s = 50.0            # per agency; 0 disables
+rate_burst = 200.0
+
+[retry]
+base_s = 2.0
+cap_s = 600.0
+max_attempts = 12
+max_age_s = 259200.0
+connect_timeout_s = 5.0
+read_timeout_s = 30.0
+per_endpoint_concurrency = 4
+workers = 8
+lease_s = 120.0
+"""

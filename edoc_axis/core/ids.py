@@ -1,0 +1,27 @@
+"""Axis identifiers: opaque, URL-safe, unique and roughly time-ordered."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+_CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
+
+
+def _base32(value: int, length: int) -> str:
+    chars = []
+    for _ in range(length):
+        value, digit = divmod(value, 32)
+        chars.append(_CROCKFORD[digit])
+    return "".join(reversed(chars))
+
+
+def new_axis_id(at: datetime, random_bits: int | None = None) -> str:
+    """A 26-character ULID-style id: 48 bits of milliseconds, 80 random bits.
+
+    Time first so that ids sort roughly by acceptance, which keeps index pages
+    of the store warm; the random part makes them unguessable.
+    """
+    millis = int(at.timestamp() * 1000) & ((1 << 48) - 1)
+    rand = secrets.randbits(80) if random_bits is None else random_bits & ((1 << 80) - 1)
+    return _base32(millis, 10) + _base32(rand, 16)

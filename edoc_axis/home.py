@@ -1,0 +1,53 @@
+"""Laying out an axis home (`edoc-axis init`): config, PKI, store, operator token."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from edoc_axis.config import CONFIG_TEMPLATE, DEFAULT_CONFIG_NAME
+from edoc_axis.pki import (
+    create_ca,
+    crl_to_pem,
+    issue_axis_certificate,
+    make_crl,
+    save_issued,
+)
+
+
+class HomeExists(Exception):
+    """`init` never overwrites an existing home."""
+
+
+@dataclass(frozen=True)
+class Home:
+    root: Path
+    config: Path
+    operator_token: str
+
+
+def _write_private(path: Path, data: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(data)
+
+
+def init_home(root: Path, *, axis_name: str = "edoc-axis (development)", port: int = 8080) -> Home:
+    """Create a working axis home in ``root``; refuse if anything is already there."""
+    if root.exists() and any(root.iterdir()):
+        raise HomeExists(f"{root} exists and is not empty; refusing to overwrite")
+    pki_dir, store_dir = root / "pki", root / "store"
+    pki_dir.mkdir(parents=True)
+    store_dir.mkdir()
+    ca = create_ca()
+    save_issued(ca, pki_dir / "ca.key.pem", pki_dir / "ca.cert.pem")
+    (pki_dir / "ca.crl.pem").write_bytes(crl_to_pem(make_crl(ca, [])))
+    axis = issue_axis_certificate(ca, axis_name)
+    save_issued(axis, pki_dir / "axis.key.pem", pki_dir / "axis.cert.pem")
+    token = "op_" + secrets.token_urlsafe(32)
+    _write_private(root / "operator.token", token + "\n")
+    config = root / DEFAULT_CONFIG_NAME
+    config.write_text(CONFIG_TEMPLATE.format(axis_name=axis_name, port=port), encoding="utf-8")
+    return Home(root=root, config=config, operator_token=token)

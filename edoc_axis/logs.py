@@ -1,0 +1,49 @@
+"""structlog set-up: JSON in production, readable on a terminal, secrets redacted."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+_SECRET_KEYS = ("token", "authorization", "password", "secret", "private_key", "key_pem")
+
+
+def redact_secrets(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Never let a token, password or key reach a log line, whatever the caller bound."""
+    for name in list(event_dict):
+        lowered = name.lower()
+        if any(secret in lowered for secret in _SECRET_KEYS) and not lowered.endswith("_hash"):
+            event_dict[name] = "[redacted]"
+    return event_dict
+
+
+def configure_logging(log_format: str = "auto", level: int = logging.INFO) -> None:
+    """Configure structlog once for the process.
+
+    ``auto`` writes readable lines on a terminal and JSON lines otherwise.
+    """
+    use_json = log_format == "json" or (log_format == "auto" and not sys.stderr.isatty())
+    renderer: Any = (
+        structlog.processors.JSONRenderer(ensure_ascii=False)
+        if use_json
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            redact_secrets,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )

@@ -1,0 +1,38 @@
+"""make_app: the one place the HTTP adapter is wired, for serve, tests and the demo."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from edoc_axis.clock import Clock, SystemClock
+from edoc_axis.config import AxisConfig
+from edoc_axis.server import admin, service
+from edoc_axis.server.context import SERVICES, load_services
+from edoc_axis.server.documents import get_document
+from edoc_axis.server.intake import submit_document
+from edoc_axis.server.problems import problem_middleware
+from edoc_axis.store import Store
+
+# aiohttp's own whole-body limit must not undercut ours, which is enforced
+# while streaming and answered with our problem code.
+_AIOHTTP_SLACK = 1024 * 1024
+
+
+def make_app(config: AxisConfig, store: Store, clock: Clock | None = None) -> web.Application:
+    """The axis HTTP application over an opened store."""
+    app = web.Application(
+        middlewares=[problem_middleware],
+        client_max_size=config.limits.max_body_bytes + _AIOHTTP_SLACK,
+    )
+    services = load_services(config, store, clock or SystemClock())
+    app[SERVICES] = services
+    app.router.add_post("/api/v1/documents", submit_document)
+    app.router.add_get("/api/v1/documents/{axis_id}", get_document)
+    admin.add_routes(app)
+    service.add_routes(app)
+
+    async def shutdown_executor(_app: web.Application) -> None:
+        services.executor.shutdown(wait=True)
+
+    app.on_cleanup.append(shutdown_executor)
+    return app

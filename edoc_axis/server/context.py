@@ -1,0 +1,65 @@
+"""Everything a request handler needs, loaded once when the app is made."""
+
+from __future__ import annotations
+
+import hashlib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
+
+from edoc_axis.clock import Clock
+from edoc_axis.config import AxisConfig
+from edoc_axis.core.ratelimit import RateLimiter
+from edoc_axis.edxml import XmlLimits
+from edoc_axis.pki import load_certs, load_key
+from edoc_axis.server.metrics import Metrics
+from edoc_axis.signature import TrustStore, VerificationPolicy
+from edoc_axis.store import Store
+
+
+@dataclass
+class AxisServices:
+    config: AxisConfig
+    store: Store
+    clock: Clock
+    trust: TrustStore
+    policy: VerificationPolicy
+    axis_key: CertificateIssuerPrivateKeyTypes
+    axis_cert: x509.Certificate
+    xml_limits: XmlLimits
+    limiter: RateLimiter
+    operator_token_hash: str
+    metrics: Metrics
+    executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=4, thread_name_prefix="verify")
+    )
+
+
+SERVICES = web.AppKey("services", AxisServices)
+
+
+def load_services(config: AxisConfig, store: Store, clock: Clock) -> AxisServices:
+    """Load keys, certificates and CRLs once: loading a key per call costs ~40 ms."""
+    limits = config.limits
+    operator_token = config.operator_token()
+    key = load_key(config.axis_key)
+    return AxisServices(
+        config=config,
+        store=store,
+        clock=clock,
+        trust=TrustStore.from_files(config.trust_anchors, config.crl_files),
+        policy=VerificationPolicy(allow_legacy=config.allow_legacy),
+        axis_key=key,
+        axis_cert=load_certs(config.axis_cert)[0],
+        xml_limits=XmlLimits(
+            max_bytes=limits.max_body_bytes,
+            max_depth=limits.max_xml_depth,
+            max_elements=limits.max_xml_elements,
+        ),
+        limiter=RateLimiter(limits.rate_per_s, limits.rate_burst),
+        operator_token_hash=hashlib.sha256(operator_token.encode()).hexdigest(),
+        metrics=Metrics(),
+    )

@@ -1,0 +1,39 @@
+"""GET /api/v1/documents/{id}: the exact original bytes, to the sender and recipients."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from edoc_axis.errors import NotFound
+from edoc_axis.server.auth import calling_agency
+from edoc_axis.server.context import SERVICES
+from edoc_axis.store import Agency, StoredDocument
+
+
+async def visible_document(request: web.Request, caller: Agency) -> StoredDocument:
+    """The document named in the path if the caller sent it or receives it.
+
+    Anything else is 404, never 403, so that ids of other agencies' documents
+    do not leak.
+    """
+    services = request.app[SERVICES]
+    axis_id = request.match_info["axis_id"]
+    document = await services.store.get_document(axis_id)
+    if document is None:
+        raise NotFound(f"no document {axis_id}")
+    if document.sender_code == caller.code:
+        return document
+    if await services.store.delivery_for(axis_id, caller.code) is not None:
+        return document
+    raise NotFound(f"no document {axis_id}")
+
+
+async def get_document(request: web.Request) -> web.Response:
+    caller = await calling_agency(request)
+    document = await visible_document(request, caller)
+    raw = await request.app[SERVICES].store.document_bytes(document.axis_id)
+    return web.Response(
+        body=raw,
+        content_type="application/xml",
+        headers={"Edoc-Axis-Id": document.axis_id, "Edoc-Sha256": document.sha256},
+    )

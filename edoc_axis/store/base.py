@@ -1,0 +1,216 @@
+"""The store interface: domain verbs only, no SQL, the same for every backend.
+
+Write verbs are atomic: the state change and the audit event describing it
+commit together or not at all. When the database cannot be reached or cannot
+commit, a verb raises ``errors.Unavailable`` and nothing of it is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from edoc_axis.errors import EdocError
+from edoc_axis.store.records import (
+    AcceptResult,
+    Agency,
+    AgencyState,
+    AuditEntry,
+    AuditReport,
+    Claim,
+    Delivery,
+    DeliveryMode,
+    InboxItem,
+    NewAgency,
+    NewDocument,
+    NewStatus,
+    Outcome,
+    Page,
+    Stats,
+    StoredDocument,
+    StoredStatus,
+)
+
+
+class AgencyExists(EdocError, ValueError):
+    """An agency code, alias or certificate fingerprint is already registered."""
+
+    code, http_status, title = "agency.exists", 409, "Agency already registered"
+
+
+class InvalidCursor(ValueError):
+    """A listing cursor that this store did not hand out (a bad request)."""
+
+
+class Store(Protocol):
+    """Every backend implements these verbs; the contract tests hold them to it.
+
+    Operator verbs take ``at`` for their audit event; left out it is the
+    current time (the document and delivery verbs always take the caller's clock).
+    """
+
+    # -- lifecycle -------------------------------------------------------
+    async def open(self) -> None:
+        """Connect, apply pending migrations and start the writer."""
+
+    async def close(self) -> None:
+        """Finish queued writes, then release every connection."""
+
+    async def ping(self) -> None:
+        """Raise ``Unavailable`` unless the store can read and the writer runs."""
+
+    # -- registry ---------------------------------------------------------
+    async def create_agency(
+        self,
+        agency: NewAgency,
+        token_hash: str,
+        certificates: Sequence[tuple[str, bytes]],
+        at: datetime,
+    ) -> Agency:
+        """Register an agency with its first token and certificates.
+
+        Raises ``AgencyExists`` if its code, an alias or a fingerprint is taken.
+        """
+
+    async def get_agency(self, code_or_alias: str) -> Agency | None:
+        """The agency known by this canonical code or alias."""
+
+    async def list_agencies(self) -> list[Agency]:
+        """Every agency, by canonical code."""
+
+    async def set_agency_state(
+        self, code: str, state: AgencyState, *, at: datetime | None = None
+    ) -> Agency:
+        """Enable or disable an agency (``NotFound`` if unknown)."""
+
+    async def update_endpoint(
+        self, code: str, mode: DeliveryMode, url: str | None, *, at: datetime | None = None
+    ) -> Agency:
+        """Change delivery mode and endpoint; pending deliveries follow the new mode."""
+
+    async def add_certificate(
+        self, code: str, fingerprint: str, pem: bytes, *, at: datetime | None = None
+    ) -> None:
+        """Register a signing certificate (``AgencyExists`` if the fingerprint is taken)."""
+
+    async def remove_certificate(
+        self, code: str, fingerprint: str, *, at: datetime | None = None
+    ) -> None:
+        """Unregister a certificate of that agency (``NotFound`` if it has no such one)."""
+
+    async def agency_for_certificate(self, fingerprint: str) -> Agency | None:
+        """The agency a certificate fingerprint (lowercase hex SHA-256) belongs to."""
+
+    async def certificate_pem(self, fingerprint: str) -> bytes | None:
+        """The registered PEM of a certificate."""
+
+    async def rotate_token(self, code: str, new_token_hash: str, at: datetime) -> None:
+        """Revoke every token of the agency and register a new one."""
+
+    async def revoke_tokens(self, code: str, at: datetime) -> None:
+        """Revoke every token of the agency."""
+
+    async def agency_for_token(self, token_hash: str) -> Agency | None:
+        """The agency of an unrevoked token, whatever the agency's state."""
+
+    # -- documents --------------------------------------------------------
+    async def accept_document(self, document: NewDocument) -> AcceptResult:
+        """Store a document, its bytes, one delivery per recipient and its audit event.
+
+        The same (sender, document_id) with the same sha256 returns the original
+        with created=False; with another sha256 raises ``DocumentConflict``.
+        An unknown recipient raises ``RecipientUnknown``.
+        """
+
+    async def get_document(self, axis_id: str) -> StoredDocument | None:
+        """A document by its axis id."""
+
+    async def find_document(self, sender_code: str, document_id: str) -> StoredDocument | None:
+        """A document by its business key."""
+
+    async def document_bytes(self, axis_id: str) -> bytes:
+        """The exact bytes received (``NotFound`` if unknown)."""
+
+    async def documents_sent_by(
+        self, sender_code: str, limit: int, cursor: str | None = None
+    ) -> Page[StoredDocument]:
+        """Documents an agency sent, oldest first."""
+
+    # -- deliveries -------------------------------------------------------
+    async def inbox(
+        self, recipient_code: str, limit: int, cursor: str | None = None
+    ) -> Page[InboxItem]:
+        """Documents addressed to the agency that it has not got yet, oldest first.
+
+        Pending and dead-lettered deliveries are listed, so a push agency can
+        also pull what could not be pushed.
+        """
+
+    async def delivery_for(self, axis_id: str, recipient_code: str) -> Delivery | None:
+        """The delivery of a document to one recipient."""
+
+    async def deliveries_of(self, axis_id: str) -> list[Delivery]:
+        """Every delivery of a document, in recipient order of the envelope."""
+
+    async def acknowledge(self, axis_id: str, recipient_code: str, at: datetime) -> Delivery:
+        """The recipient has stored the document. Idempotent (``NotFound`` if not addressed)."""
+
+    async def claim_due_deliveries(
+        self, now: datetime, limit: int, lease_s: float, worker_id: str
+    ) -> list[Claim]:
+        """Lease due push deliveries to one worker and count the attempt now."""
+
+    async def record_outcome(
+        self, delivery_id: int, attempt: int, outcome: Outcome, at: datetime
+    ) -> bool:
+        """Apply a push outcome; False (nothing written) if the attempt no longer owns it."""
+
+    async def dead_letters(self, limit: int, cursor: str | None = None) -> Page[Delivery]:
+        """Dead-lettered deliveries, oldest first."""
+
+    async def retry_dead_letter(self, delivery_id: int, at: datetime) -> Delivery:
+        """Make a dead letter pending again, due at ``at``."""
+
+    async def discard_dead_letter(self, delivery_id: int, at: datetime) -> Delivery:
+        """Give up on a dead letter for good."""
+
+    async def stats(self, now: datetime) -> Stats:
+        """Delivery counts per state and per (agency, state); age of the oldest pending."""
+
+    # -- statuses ---------------------------------------------------------
+    async def record_status(self, status: NewStatus, expected_current: str | None) -> StoredStatus:
+        """Store a status message if the delivery's current status is ``expected_current``.
+
+        Raises ``StatusTransition`` otherwise (no lost update), ``NotFound`` if
+        ``from_code`` did not receive the document. The same status_id and
+        sha256 again returns the stored one; other bytes raise ``DocumentConflict``.
+        """
+
+    async def statuses_for(
+        self, agency_code: str, cursor: str | None = None, limit: int = 100
+    ) -> Page[StoredStatus]:
+        """Status messages addressed to the agency, oldest first."""
+
+    async def statuses_of(self, axis_id: str) -> list[StoredStatus]:
+        """Every status message about a document, oldest first."""
+
+    async def status_bytes(self, status_id: str) -> bytes:
+        """The exact bytes of a status message (``NotFound`` if unknown)."""
+
+    # -- audit ------------------------------------------------------------
+    async def append_audit(
+        self,
+        event: str,
+        at: datetime,
+        axis_id: str | None = None,
+        agency: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Append a standalone audit event (e.g. ``document.refused`` with its code)."""
+
+    def iter_audit(self, batch: int = 10_000) -> AsyncIterator[AuditEntry]:
+        """Every audit entry in seq order, read in batches."""
+
+    async def verify_audit(self) -> AuditReport:
+        """Check the whole chain and its head in one consistent snapshot."""

@@ -1,0 +1,169 @@
+"""Named SQL for the SQLite backend. Nothing outside edoc_axis.store sees SQL.
+
+Parameters are named (``:name``), so each statement reads on its own.
+"""
+
+from __future__ import annotations
+
+# -- registry -----------------------------------------------------------------
+INSERT_AGENCY = """
+INSERT INTO agencies (code, name, state, delivery_mode, endpoint_url, created_at)
+VALUES (:code, :name, 'active', :mode, :url, :at)"""
+INSERT_AGENCY_CODE = """
+INSERT INTO agency_codes (code, agency_code, is_canonical) VALUES (:code, :agency, :canonical)"""
+RESOLVE_CODE = "SELECT agency_code FROM agency_codes WHERE code = :code"
+SELECT_AGENCY = "SELECT * FROM agencies WHERE code = :code"
+SELECT_ALL_AGENCIES = "SELECT * FROM agencies ORDER BY code"
+SELECT_ALIASES = """
+SELECT code FROM agency_codes WHERE agency_code = :code AND is_canonical = 0 ORDER BY code"""
+SELECT_FINGERPRINTS = """
+SELECT fingerprint FROM certificates WHERE agency_code = :code ORDER BY fingerprint"""
+UPDATE_AGENCY_STATE = "UPDATE agencies SET state = :state WHERE code = :code"
+UPDATE_AGENCY_ENDPOINT = """
+UPDATE agencies SET delivery_mode = :mode, endpoint_url = :url WHERE code = :code"""
+# Deliveries not yet handed over follow the agency's new mode, so push workers
+# never pick up work for an agency that now pulls (and vice versa).
+UPDATE_PENDING_MODE = """
+UPDATE deliveries SET mode = :mode
+WHERE recipient_code = :code AND state IN ('pending', 'dead')"""
+INSERT_CERTIFICATE = """
+INSERT INTO certificates (fingerprint, agency_code, pem, added_at)
+VALUES (:fingerprint, :code, :pem, :at)"""
+DELETE_CERTIFICATE = """
+DELETE FROM certificates WHERE fingerprint = :fingerprint AND agency_code = :code"""
+AGENCY_OF_CERTIFICATE = "SELECT agency_code FROM certificates WHERE fingerprint = :fingerprint"
+CERTIFICATE_PEM = "SELECT pem FROM certificates WHERE fingerprint = :fingerprint"
+INSERT_BEARER_HASH = (
+    "INSERT INTO tokens (token_hash, agency_code, issued_at) VALUES (:token_hash, :code, :at)"
+)
+REVOKE_BEARER_HASHES = """
+UPDATE tokens SET revoked_at = :at WHERE agency_code = :code AND revoked_at IS NULL"""
+AGENCY_OF_BEARER_HASH = (
+    "SELECT agency_code FROM tokens WHERE token_hash = :token_hash AND revoked_at IS NULL"
+)
+
+# -- documents ----------------------------------------------------------------
+INSERT_BLOB = """
+INSERT INTO blobs (sha256, size, data) VALUES (:sha256, :size, :data)
+ON CONFLICT (sha256) DO NOTHING"""
+INSERT_DOCUMENT = """
+INSERT INTO documents (axis_id, sender_code, document_id, kind, business_type,
+    references_document_id, subject, sha256, received_at, receipt, legacy_policy)
+VALUES (:axis_id, :sender_code, :document_id, :kind, :business_type,
+    :references_document_id, :subject, :sha256, :received_at, :receipt, :legacy_policy)"""
+_DOCUMENT_COLUMNS = """
+SELECT d.seq, d.axis_id, d.sender_code, d.document_id, d.kind, d.business_type,
+    d.references_document_id, d.subject, d.sha256, b.size, d.received_at, d.receipt,
+    d.legacy_policy
+FROM documents d JOIN blobs b ON b.sha256 = d.sha256"""
+DOCUMENT_BY_AXIS_ID = _DOCUMENT_COLUMNS + " WHERE d.axis_id = :axis_id"
+DOCUMENT_BY_KEY = (
+    _DOCUMENT_COLUMNS + " WHERE d.sender_code = :sender_code AND d.document_id = :document_id"
+)
+DOCUMENTS_SENT_BY = (
+    _DOCUMENT_COLUMNS
+    + " WHERE d.sender_code = :sender_code AND d.seq > :after ORDER BY d.seq LIMIT :limit"
+)
+RECIPIENTS_OF = """
+SELECT recipient_code FROM deliveries WHERE document_seq = :seq ORDER BY id"""
+DOCUMENT_BYTES = """
+SELECT b.data FROM documents d JOIN blobs b ON b.sha256 = d.sha256 WHERE d.axis_id = :axis_id"""
+AGENCY_MODE = "SELECT delivery_mode FROM agencies WHERE code = :code"
+
+# -- deliveries ---------------------------------------------------------------
+INSERT_DELIVERY = """
+INSERT INTO deliveries (document_seq, recipient_code, mode, state, attempts,
+    next_attempt_at, created_at)
+VALUES (:seq, :recipient, :mode, 'pending', 0, :at, :at)"""
+_DELIVERY_COLUMNS = """
+SELECT v.*, d.axis_id FROM deliveries v JOIN documents d ON d.seq = v.document_seq"""
+DELIVERY_BY_ID = _DELIVERY_COLUMNS + " WHERE v.id = :id"
+DELIVERY_FOR = _DELIVERY_COLUMNS + " WHERE d.axis_id = :axis_id AND v.recipient_code = :recipient"
+DELIVERIES_OF = _DELIVERY_COLUMNS + " WHERE d.axis_id = :axis_id ORDER BY v.id"
+INBOX = """
+SELECT v.id, v.state, v.attempts, d.axis_id, d.sender_code, d.document_id, d.kind,
+    d.business_type, d.subject, d.sha256, b.size, d.received_at
+FROM deliveries v
+JOIN documents d ON d.seq = v.document_seq
+JOIN blobs b ON b.sha256 = d.sha256
+WHERE v.recipient_code = :recipient AND v.state IN ('pending', 'dead') AND v.id > :after
+ORDER BY v.id LIMIT :limit"""
+ACKNOWLEDGE = """
+UPDATE deliveries SET state = 'acknowledged', acked_at = :at, lease_until = NULL,
+    lease_owner = NULL
+WHERE id = :id AND state != 'acknowledged'"""
+# The literal state/mode terms let SQLite use the partial index deliveries_due.
+DUE_DELIVERIES = """
+SELECT v.id FROM deliveries v
+WHERE v.state = 'pending' AND v.mode = 'push' AND v.next_attempt_at <= :now
+    AND (v.lease_until IS NULL OR v.lease_until <= :now)
+ORDER BY v.next_attempt_at, v.id LIMIT :limit"""
+LEASE_DELIVERY = """
+UPDATE deliveries SET attempts = attempts + 1, lease_until = :lease_until,
+    lease_owner = :worker
+WHERE id = :id"""
+CLAIM_DETAILS = """
+SELECT v.id, v.attempts, v.recipient_code, v.lease_until, d.axis_id, d.sender_code,
+    d.document_id, d.sha256, a.endpoint_url
+FROM deliveries v
+JOIN documents d ON d.seq = v.document_seq
+JOIN agencies a ON a.code = v.recipient_code
+WHERE v.id = :id"""
+# Fencing: only the attempt that holds the lease may write its outcome.
+OUTCOME_DELIVERED = """
+UPDATE deliveries SET state = 'delivered', delivered_at = :at, last_error = NULL,
+    lease_until = NULL, lease_owner = NULL
+WHERE id = :id AND attempts = :attempt AND state = 'pending' AND lease_owner IS NOT NULL"""
+OUTCOME_RETRY = """
+UPDATE deliveries SET next_attempt_at = :next_at, last_error = :error,
+    lease_until = NULL, lease_owner = NULL
+WHERE id = :id AND attempts = :attempt AND state = 'pending' AND lease_owner IS NOT NULL"""
+OUTCOME_DEAD = """
+UPDATE deliveries SET state = 'dead', last_error = :error, lease_until = NULL,
+    lease_owner = NULL
+WHERE id = :id AND attempts = :attempt AND state = 'pending' AND lease_owner IS NOT NULL"""
+DEAD_LETTERS = (
+    _DELIVERY_COLUMNS + " WHERE v.state = 'dead' AND v.id > :after ORDER BY v.id LIMIT :limit"
+)
+RETRY_DEAD = """
+UPDATE deliveries SET state = 'pending', next_attempt_at = :at, lease_until = NULL,
+    lease_owner = NULL
+WHERE id = :id AND state = 'dead'"""
+DISCARD_DEAD = "UPDATE deliveries SET state = 'discarded' WHERE id = :id AND state = 'dead'"
+COUNT_BY_AGENCY_STATE = """
+SELECT recipient_code, state, COUNT(*) AS n FROM deliveries GROUP BY recipient_code, state"""
+OLDEST_PENDING = "SELECT MIN(created_at) FROM deliveries WHERE state = 'pending'"
+
+# -- statuses -----------------------------------------------------------------
+# IS (not =) so that "no status yet" compares equal to NULL.
+CAS_STATUS = """
+UPDATE deliveries SET status_code = :new, status_at = :at
+WHERE id = :id AND status_code IS :expected"""
+INSERT_STATUS = """
+INSERT INTO statuses (status_id, axis_id, from_code, to_code, status_code, sha256,
+    timestamp, received_at)
+VALUES (:status_id, :axis_id, :from_code, :to_code, :status_code, :sha256,
+    :timestamp, :received_at)"""
+_STATUS_COLUMNS = """
+SELECT s.*, d.document_id FROM statuses s JOIN documents d ON d.axis_id = s.axis_id"""
+STATUS_BY_ID = _STATUS_COLUMNS + " WHERE s.status_id = :status_id"
+STATUSES_FOR = (
+    _STATUS_COLUMNS + " WHERE s.to_code = :code AND s.seq > :after ORDER BY s.seq LIMIT :limit"
+)
+STATUSES_OF = _STATUS_COLUMNS + " WHERE s.axis_id = :axis_id ORDER BY s.seq"
+STATUS_SEQ = "SELECT seq FROM statuses WHERE status_id = :status_id"
+STATUS_BYTES = """
+SELECT b.data FROM statuses s JOIN blobs b ON b.sha256 = s.sha256
+WHERE s.status_id = :status_id"""
+
+# -- audit --------------------------------------------------------------------
+INSERT_AUDIT = """
+INSERT INTO audit_log (seq, at, event, axis_id, agency, detail, prev_hash, hash)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)"""
+SELECT_AUDIT_HEAD = "SELECT seq, hash FROM audit_head WHERE id = 1"
+UPDATE_AUDIT_HEAD = "UPDATE audit_head SET seq = :seq, hash = :hash WHERE id = 1"
+AUDIT_BATCH = """
+SELECT seq, at, event, axis_id, agency, detail, prev_hash, hash FROM audit_log
+WHERE seq > ? ORDER BY seq LIMIT ?"""
+AUDIT_ALL = """
+SELECT seq, at, event, axis_id, agency, detail, prev_hash, hash FROM audit_log ORDER BY seq"""

@@ -1,0 +1,277 @@
+"""SqliteStore: the Store verbs over one SQLite file (WAL, synchronous=FULL).
+
+Writes go through the group-commit writer (sqlite_writer), reads through reader
+threads (sqlite_readers); the SQL itself lives in queries.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from edoc_axis.errors import Unavailable
+from edoc_axis.store import queries as q
+from edoc_axis.store import sqlite_jobs as jobs
+from edoc_axis.store import sqlite_reads as reads
+from edoc_axis.store import sqlite_registry as registry
+from edoc_axis.store import sqlite_statuses as statuses
+from edoc_axis.store.records import (
+    AcceptResult,
+    Agency,
+    AgencyState,
+    AuditEntry,
+    AuditReport,
+    Claim,
+    Delivery,
+    DeliveryMode,
+    InboxItem,
+    NewAgency,
+    NewDocument,
+    NewStatus,
+    Outcome,
+    Page,
+    Stats,
+    StoredDocument,
+    StoredStatus,
+)
+from edoc_axis.store.sqlite_readers import (
+    ReaderPool,
+    audit_batch,
+    select_one,
+    verify_audit_file,
+)
+from edoc_axis.store.sqlite_writer import GroupCommitWriter
+
+
+def _now(at: datetime | None) -> datetime:
+    return datetime.now(UTC) if at is None else at
+
+
+class SqliteStore:
+    """The Store protocol on SQLite. See ``edoc_axis.store.base.Store`` for each verb."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        busy_timeout_s: float = 5.0,
+        max_batch: int = 256,
+        max_queue: int = 10_000,
+        reader_threads: int = 2,
+    ) -> None:
+        self.path = Path(path)
+        self._busy_timeout_s = busy_timeout_s
+        self._writer = GroupCommitWriter(
+            self.path, busy_timeout_s=busy_timeout_s, max_batch=max_batch, max_queue=max_queue
+        )
+        self._readers = ReaderPool(self.path, busy_timeout_s=busy_timeout_s, threads=reader_threads)
+
+    # -- lifecycle ---------------------------------------------------------------
+    async def open(self) -> None:
+        await self._writer.start()  # creates the file and applies migrations first
+        self._readers.start()
+
+    async def close(self) -> None:
+        await self._writer.stop()
+        self._readers.stop()
+
+    async def __aenter__(self) -> SqliteStore:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def ping(self) -> None:
+        if not self._writer.running:
+            raise Unavailable("the store's writer is not running", retry_after_s=1)
+        await self._readers.run(select_one)
+
+    @property
+    def commit_count(self) -> int:
+        """Write transactions committed so far (group commit shares them between jobs)."""
+        return self._writer.commits
+
+    # -- registry ----------------------------------------------------------------
+    async def create_agency(
+        self,
+        agency: NewAgency,
+        token_hash: str,
+        certificates: Sequence[tuple[str, bytes]],
+        at: datetime,
+    ) -> Agency:
+        certs = tuple(certificates)
+        return await self._writer.submit(
+            lambda ctx: registry.create_agency(ctx, agency, token_hash, certs, at)
+        )
+
+    async def get_agency(self, code_or_alias: str) -> Agency | None:
+        return await self._readers.run(reads.get_agency, code_or_alias)
+
+    async def list_agencies(self) -> list[Agency]:
+        return await self._readers.run(reads.list_agencies)
+
+    async def set_agency_state(
+        self, code: str, state: AgencyState, *, at: datetime | None = None
+    ) -> Agency:
+        when = _now(at)
+        return await self._writer.submit(
+            lambda ctx: registry.set_agency_state(ctx, code, state, when)
+        )
+
+    async def update_endpoint(
+        self, code: str, mode: DeliveryMode, url: str | None, *, at: datetime | None = None
+    ) -> Agency:
+        when = _now(at)
+        return await self._writer.submit(
+            lambda ctx: registry.update_endpoint(ctx, code, mode, url, when)
+        )
+
+    async def add_certificate(
+        self, code: str, fingerprint: str, pem: bytes, *, at: datetime | None = None
+    ) -> None:
+        when = _now(at)
+        await self._writer.submit(
+            lambda ctx: registry.add_certificate(ctx, code, fingerprint, pem, when)
+        )
+
+    async def remove_certificate(
+        self, code: str, fingerprint: str, *, at: datetime | None = None
+    ) -> None:
+        when = _now(at)
+        await self._writer.submit(
+            lambda ctx: registry.remove_certificate(ctx, code, fingerprint, when)
+        )
+
+    async def agency_for_certificate(self, fingerprint: str) -> Agency | None:
+        params = {"fingerprint": fingerprint}
+        return await self._readers.run(reads.agency_via, q.AGENCY_OF_CERTIFICATE, params)
+
+    async def certificate_pem(self, fingerprint: str) -> bytes | None:
+        return await self._readers.run(reads.certificate_pem, fingerprint)
+
+    async def rotate_token(self, code: str, new_token_hash: str, at: datetime) -> None:
+        await self._writer.submit(lambda ctx: registry.rotate_token(ctx, code, new_token_hash, at))
+
+    async def revoke_tokens(self, code: str, at: datetime) -> None:
+        await self._writer.submit(lambda ctx: registry.revoke_tokens(ctx, code, at))
+
+    async def agency_for_token(self, token_hash: str) -> Agency | None:
+        params = {"token_hash": token_hash}
+        return await self._readers.run(reads.agency_via, q.AGENCY_OF_BEARER_HASH, params)
+
+    # -- documents ---------------------------------------------------------------
+    async def accept_document(self, document: NewDocument) -> AcceptResult:
+        return await self._writer.submit(lambda ctx: jobs.accept_document(ctx, document))
+
+    async def get_document(self, axis_id: str) -> StoredDocument | None:
+        return await self._readers.run(reads.get_document, axis_id)
+
+    async def find_document(self, sender_code: str, document_id: str) -> StoredDocument | None:
+        return await self._readers.run(reads.find_document, sender_code, document_id)
+
+    async def document_bytes(self, axis_id: str) -> bytes:
+        return await self._readers.run(reads.document_bytes, axis_id)
+
+    async def documents_sent_by(
+        self, sender_code: str, limit: int, cursor: str | None = None
+    ) -> Page[StoredDocument]:
+        return await self._readers.run(reads.documents_sent_by, sender_code, limit, cursor)
+
+    # -- deliveries --------------------------------------------------------------
+    async def inbox(
+        self, recipient_code: str, limit: int, cursor: str | None = None
+    ) -> Page[InboxItem]:
+        return await self._readers.run(reads.inbox, recipient_code, limit, cursor)
+
+    async def delivery_for(self, axis_id: str, recipient_code: str) -> Delivery | None:
+        return await self._readers.run(reads.delivery_for, axis_id, recipient_code)
+
+    async def deliveries_of(self, axis_id: str) -> list[Delivery]:
+        return await self._readers.run(reads.deliveries_of, axis_id)
+
+    async def acknowledge(self, axis_id: str, recipient_code: str, at: datetime) -> Delivery:
+        return await self._writer.submit(
+            lambda ctx: jobs.acknowledge(ctx, axis_id, recipient_code, at)
+        )
+
+    async def claim_due_deliveries(
+        self, now: datetime, limit: int, lease_s: float, worker_id: str
+    ) -> list[Claim]:
+        return await self._writer.submit(
+            lambda ctx: jobs.claim_due(ctx, now, limit, lease_s, worker_id)
+        )
+
+    async def record_outcome(
+        self, delivery_id: int, attempt: int, outcome: Outcome, at: datetime
+    ) -> bool:
+        return await self._writer.submit(
+            lambda ctx: jobs.record_outcome(ctx, delivery_id, attempt, outcome, at)
+        )
+
+    async def dead_letters(self, limit: int, cursor: str | None = None) -> Page[Delivery]:
+        return await self._readers.run(reads.dead_letters, limit, cursor)
+
+    async def retry_dead_letter(self, delivery_id: int, at: datetime) -> Delivery:
+        return await self._writer.submit(lambda ctx: jobs.retry_dead_letter(ctx, delivery_id, at))
+
+    async def discard_dead_letter(self, delivery_id: int, at: datetime) -> Delivery:
+        return await self._writer.submit(lambda ctx: jobs.discard_dead_letter(ctx, delivery_id, at))
+
+    async def stats(self, now: datetime) -> Stats:
+        return await self._readers.run(reads.stats, now)
+
+    # -- statuses ----------------------------------------------------------------
+    async def record_status(self, status: NewStatus, expected_current: str | None) -> StoredStatus:
+        return await self._writer.submit(
+            lambda ctx: statuses.record_status(ctx, status, expected_current)
+        )
+
+    async def statuses_for(
+        self, agency_code: str, cursor: str | None = None, limit: int = 100
+    ) -> Page[StoredStatus]:
+        return await self._readers.run(reads.statuses_for, agency_code, cursor, limit)
+
+    async def statuses_of(self, axis_id: str) -> list[StoredStatus]:
+        return await self._readers.run(reads.statuses_of, axis_id)
+
+    async def status_bytes(self, status_id: str) -> bytes:
+        return await self._readers.run(reads.status_bytes, status_id)
+
+    # -- audit -------------------------------------------------------------------
+    async def append_audit(
+        self,
+        event: str,
+        at: datetime,
+        axis_id: str | None = None,
+        agency: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
+        frozen = dict(detail) if detail is not None else None
+        await self._writer.submit(
+            lambda ctx: jobs.append_audit(ctx, event, at, axis_id, agency, frozen)
+        )
+
+    async def iter_audit(self, batch: int = 10_000) -> AsyncIterator[AuditEntry]:
+        after = 0
+        while entries := await self._readers.run(audit_batch, after, batch):
+            for entry in entries:
+                yield entry
+            after = entries[-1].seq
+
+    async def verify_audit(self) -> AuditReport:
+        # A thread of its own: the walk holds one snapshot open for its length.
+        try:
+            return await asyncio.to_thread(verify_audit_file, self.path, self._busy_timeout_s)
+        except sqlite3.Error as exc:
+            raise Unavailable(f"the store could not read: {exc}", retry_after_s=1) from exc

@@ -1,0 +1,227 @@
+"""Write jobs for documents and deliveries (run inside the writer's transaction).
+
+Each job writes its state change and the audit event describing it; the writer
+wraps it in a savepoint, so a job that raises leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from edoc_axis.errors import DocumentConflict, NotFound, RecipientUnknown
+from edoc_axis.store import queries as q
+from edoc_axis.store.codec import from_db, to_db
+from edoc_axis.store.records import (
+    AcceptResult,
+    Claim,
+    DeadLetter,
+    Delivered,
+    Delivery,
+    NewDocument,
+    Outcome,
+    RetryAt,
+    StoredDocument,
+)
+from edoc_axis.store.sqlite_reads import (
+    delivery_by_id,
+    delivery_for,
+    find_document,
+    get_document,
+)
+from edoc_axis.store.sqlite_writer import WriteContext
+
+
+def check_digest(raw: bytes, sha256: str) -> None:
+    # Bytes are stored under their digest and shared by it, so a wrong digest
+    # would hand someone else's document out; never trust it unchecked.
+    if hashlib.sha256(raw).hexdigest() != sha256:
+        raise ValueError("sha256 is not the lowercase hex SHA-256 of raw")
+
+
+def insert_blob(conn: sqlite3.Connection, sha256: str, raw: bytes) -> None:
+    conn.execute(q.INSERT_BLOB, {"sha256": sha256, "size": len(raw), "data": raw})
+
+
+def _document_params(doc: NewDocument) -> dict[str, Any]:
+    return {
+        "axis_id": doc.axis_id,
+        "sender_code": doc.sender_code,
+        "document_id": doc.document_id,
+        "kind": doc.kind,
+        "business_type": doc.business_type,
+        "references_document_id": doc.references_document_id,
+        "subject": doc.subject,
+        "sha256": doc.sha256,
+        "received_at": to_db(doc.received_at),
+        "receipt": doc.receipt,
+        "legacy_policy": int(doc.legacy_policy),
+    }
+
+
+def _recipient_modes(conn: sqlite3.Connection, doc: NewDocument) -> list[tuple[str, str]]:
+    if len(set(doc.recipients)) != len(doc.recipients):
+        raise ValueError(f"recipients repeat: {doc.recipients}")
+    modes = []
+    for recipient in doc.recipients:
+        row = conn.execute(q.AGENCY_MODE, {"code": recipient}).fetchone()
+        if row is None:
+            raise RecipientUnknown(f"unknown recipient {recipient!r}", document_id=doc.document_id)
+        modes.append((recipient, str(row[0])))
+    return modes
+
+
+def _same_or_conflict(
+    conn: sqlite3.Connection, doc: NewDocument, exc: sqlite3.IntegrityError
+) -> AcceptResult:
+    existing = find_document(conn, doc.sender_code, doc.document_id)
+    if existing is None:  # not the (sender, document_id) key: axis_id reused, or FK
+        raise ValueError(f"document not stored: {exc}") from exc
+    if existing.sha256 != doc.sha256:
+        raise DocumentConflict(
+            "this DocumentId was already used by the sender with other content",
+            document_id=doc.document_id,
+        )
+    return AcceptResult(created=False, document=existing)
+
+
+def accept_document(ctx: WriteContext, doc: NewDocument) -> AcceptResult:
+    check_digest(doc.raw, doc.sha256)
+    modes = _recipient_modes(ctx.conn, doc)
+    insert_blob(ctx.conn, doc.sha256, doc.raw)
+    try:
+        cursor = ctx.conn.execute(q.INSERT_DOCUMENT, _document_params(doc))
+    except sqlite3.IntegrityError as exc:
+        # UNIQUE (sender_code, document_id) decides "never twice", also for two
+        # identical submissions in one batch or from two processes.
+        return _same_or_conflict(ctx.conn, doc, exc)
+    at = to_db(doc.received_at)
+    for recipient, mode in modes:
+        params = {"seq": cursor.lastrowid, "recipient": recipient, "mode": mode, "at": at}
+        ctx.conn.execute(q.INSERT_DELIVERY, params)
+    detail = {
+        "document_id": doc.document_id,
+        "kind": doc.kind,
+        "sha256": doc.sha256,
+        "recipients": list(doc.recipients),
+    }
+    ctx.audit(
+        "document.accepted",
+        doc.received_at,
+        axis_id=doc.axis_id,
+        agency=doc.sender_code,
+        detail=detail,
+    )
+    return AcceptResult(created=True, document=_stored(ctx, doc.axis_id))
+
+
+def _stored(ctx: WriteContext, axis_id: str) -> StoredDocument:
+    document = get_document(ctx.conn, axis_id)
+    if document is None:
+        raise RuntimeError(f"document {axis_id!r} vanished inside its own transaction")
+    return document
+
+
+def _delivery(ctx: WriteContext, delivery_id: int) -> Delivery:
+    delivery = delivery_by_id(ctx.conn, delivery_id)
+    if delivery is None:
+        raise NotFound(f"unknown delivery {delivery_id}")
+    return delivery
+
+
+def acknowledge(ctx: WriteContext, axis_id: str, recipient: str, at: datetime) -> Delivery:
+    delivery = delivery_for(ctx.conn, axis_id, recipient)
+    if delivery is None:
+        raise NotFound(f"document {axis_id!r} is not addressed to {recipient!r}")
+    if delivery.state == "acknowledged":
+        return delivery
+    ctx.conn.execute(q.ACKNOWLEDGE, {"id": delivery.id, "at": to_db(at)})
+    detail = {"delivery_id": delivery.id, "previous_state": delivery.state}
+    ctx.audit("delivery.acknowledged", at, axis_id=axis_id, agency=recipient, detail=detail)
+    return _delivery(ctx, delivery.id)
+
+
+def claim_due(
+    ctx: WriteContext, now: datetime, limit: int, lease_s: float, worker_id: str
+) -> list[Claim]:
+    # Select and lease in one write transaction: a second claimer (thread,
+    # task or process) waits for the lock and then sees the lease.
+    lease_until = to_db(now + timedelta(seconds=lease_s))
+    rows = ctx.conn.execute(q.DUE_DELIVERIES, {"now": to_db(now), "limit": limit}).fetchall()
+    claims = []
+    for (delivery_id,) in rows:
+        params = {"id": delivery_id, "lease_until": lease_until, "worker": worker_id}
+        ctx.conn.execute(q.LEASE_DELIVERY, params)
+        row = ctx.conn.execute(q.CLAIM_DETAILS, {"id": delivery_id}).fetchone()
+        claims.append(
+            Claim(
+                delivery_id=row["id"],
+                attempt=row["attempts"],
+                axis_id=row["axis_id"],
+                recipient_code=row["recipient_code"],
+                endpoint_url=row["endpoint_url"],
+                sender_code=row["sender_code"],
+                document_id=row["document_id"],
+                sha256=row["sha256"],
+                lease_until=from_db(row["lease_until"]),
+            )
+        )
+    return claims
+
+
+def _outcome_sql(outcome: Outcome) -> tuple[str, str, dict[str, Any]]:
+    """(statement, audit event, extra parameters and audit detail) for an outcome."""
+    if isinstance(outcome, Delivered):
+        return q.OUTCOME_DELIVERED, "delivery.delivered", {}
+    if isinstance(outcome, RetryAt):
+        extra = {"next_at": to_db(outcome.next_attempt_at), "error": outcome.error}
+        return q.OUTCOME_RETRY, "delivery.retry_scheduled", extra
+    if isinstance(outcome, DeadLetter):
+        return q.OUTCOME_DEAD, "delivery.dead_lettered", {"error": outcome.error}
+    raise TypeError(f"not an outcome: {outcome!r}")
+
+
+def record_outcome(
+    ctx: WriteContext, delivery_id: int, attempt: int, outcome: Outcome, at: datetime
+) -> bool:
+    sql, event, extra = _outcome_sql(outcome)
+    params = {"id": delivery_id, "attempt": attempt, "at": to_db(at), **extra}
+    if ctx.conn.execute(sql, params).rowcount == 0:
+        return False  # another attempt owns it now, or it is no longer pending
+    delivery = _delivery(ctx, delivery_id)
+    detail = {"delivery_id": delivery_id, "attempt": attempt, **extra}
+    ctx.audit(event, at, axis_id=delivery.axis_id, agency=delivery.recipient_code, detail=detail)
+    return True
+
+
+def _dead_letter_move(
+    ctx: WriteContext, delivery_id: int, at: datetime, sql: str, event: str
+) -> Delivery:
+    if ctx.conn.execute(sql, {"id": delivery_id, "at": to_db(at)}).rowcount == 0:
+        raise NotFound(f"no dead letter {delivery_id}")
+    delivery = _delivery(ctx, delivery_id)
+    detail = {"delivery_id": delivery_id}
+    ctx.audit(event, at, axis_id=delivery.axis_id, agency=delivery.recipient_code, detail=detail)
+    return delivery
+
+
+def retry_dead_letter(ctx: WriteContext, delivery_id: int, at: datetime) -> Delivery:
+    return _dead_letter_move(ctx, delivery_id, at, q.RETRY_DEAD, "delivery.requeued")
+
+
+def discard_dead_letter(ctx: WriteContext, delivery_id: int, at: datetime) -> Delivery:
+    return _dead_letter_move(ctx, delivery_id, at, q.DISCARD_DEAD, "delivery.discarded")
+
+
+def append_audit(
+    ctx: WriteContext,
+    event: str,
+    at: datetime,
+    axis_id: str | None,
+    agency: str | None,
+    detail: Mapping[str, Any] | None,
+) -> None:
+    ctx.audit(event, at, axis_id=axis_id, agency=agency, detail=detail)

@@ -1,0 +1,151 @@
+"""Write jobs for the agency registry (run by the writer inside its transaction)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
+
+from edoc_axis.errors import NotFound
+from edoc_axis.store import queries as q
+from edoc_axis.store.base import AgencyExists
+from edoc_axis.store.codec import to_db
+from edoc_axis.store.records import Agency, AgencyState, DeliveryMode, NewAgency
+from edoc_axis.store.sqlite_reads import agency_by_canonical, require_code, resolve_code
+from edoc_axis.store.sqlite_writer import WriteContext
+
+
+def _reread(ctx: WriteContext, code: str) -> Agency:
+    agency = agency_by_canonical(ctx.conn, code)
+    if agency is None:  # we are inside the transaction that just wrote it
+        raise RuntimeError(f"agency {code!r} vanished inside its own transaction")
+    return agency
+
+
+def _check_endpoint(mode: DeliveryMode, url: str | None) -> None:
+    if mode not in ("push", "pull"):
+        raise ValueError(f"delivery mode must be push or pull, not {mode!r}")
+    if mode == "push" and not url:
+        raise ValueError("a push agency needs an endpoint URL")
+
+
+def create_agency(
+    ctx: WriteContext,
+    agency: NewAgency,
+    token_hash: str,
+    certificates: Sequence[tuple[str, bytes]],
+    at: datetime,
+) -> Agency:
+    _check_endpoint(agency.delivery_mode, agency.endpoint_url)
+    codes = (agency.code, *agency.alias_codes)
+    if len(set(codes)) != len(codes):
+        raise ValueError(f"codes repeat: {codes}")
+    # The pre-check only makes the message precise; the UNIQUE keys decide.
+    for code in codes:
+        owner = resolve_code(ctx.conn, code)
+        if owner is not None:
+            raise AgencyExists(f"code {code!r} is already registered to {owner!r}")
+    try:
+        _insert_agency(ctx.conn, agency, codes, at)
+        for fingerprint, pem in certificates:
+            _insert_certificate(ctx.conn, agency.code, fingerprint, pem, at)
+    except sqlite3.IntegrityError as exc:
+        raise AgencyExists(f"agency {agency.code!r} is already registered") from exc
+    ctx.conn.execute(
+        q.INSERT_BEARER_HASH, {"token_hash": token_hash, "code": agency.code, "at": to_db(at)}
+    )
+    detail = {
+        "aliases": list(agency.alias_codes),
+        "delivery_mode": agency.delivery_mode,
+        "certificates": [fingerprint for fingerprint, _ in certificates],
+    }
+    ctx.audit("agency.created", at, agency=agency.code, detail=detail)
+    return _reread(ctx, agency.code)
+
+
+def _insert_agency(
+    conn: sqlite3.Connection, agency: NewAgency, codes: tuple[str, ...], at: datetime
+) -> None:
+    conn.execute(
+        q.INSERT_AGENCY,
+        {
+            "code": agency.code,
+            "name": agency.name,
+            "mode": agency.delivery_mode,
+            "url": agency.endpoint_url,
+            "at": to_db(at),
+        },
+    )
+    for code in codes:
+        params = {"code": code, "agency": agency.code, "canonical": int(code == agency.code)}
+        conn.execute(q.INSERT_AGENCY_CODE, params)
+
+
+def _insert_certificate(
+    conn: sqlite3.Connection, code: str, fingerprint: str, pem: bytes, at: datetime
+) -> None:
+    params = {"fingerprint": fingerprint, "code": code, "pem": pem, "at": to_db(at)}
+    try:
+        conn.execute(q.INSERT_CERTIFICATE, params)
+    except sqlite3.IntegrityError as exc:
+        raise AgencyExists(f"certificate {fingerprint} is already registered") from exc
+
+
+def set_agency_state(ctx: WriteContext, code: str, state: AgencyState, at: datetime) -> Agency:
+    if state not in ("active", "disabled"):
+        raise ValueError(f"agency state must be active or disabled, not {state!r}")
+    canonical = require_code(ctx.conn, code)
+    ctx.conn.execute(q.UPDATE_AGENCY_STATE, {"code": canonical, "state": state})
+    ctx.audit("agency.state_changed", at, agency=canonical, detail={"state": state})
+    return _reread(ctx, canonical)
+
+
+def update_endpoint(
+    ctx: WriteContext, code: str, mode: DeliveryMode, url: str | None, at: datetime
+) -> Agency:
+    _check_endpoint(mode, url)
+    canonical = require_code(ctx.conn, code)
+    ctx.conn.execute(q.UPDATE_AGENCY_ENDPOINT, {"code": canonical, "mode": mode, "url": url})
+    moved = ctx.conn.execute(q.UPDATE_PENDING_MODE, {"code": canonical, "mode": mode}).rowcount
+    detail = {"delivery_mode": mode, "endpoint_url": url, "pending_moved": moved}
+    ctx.audit("agency.endpoint_updated", at, agency=canonical, detail=detail)
+    return _reread(ctx, canonical)
+
+
+def add_certificate(
+    ctx: WriteContext, code: str, fingerprint: str, pem: bytes, at: datetime
+) -> None:
+    canonical = require_code(ctx.conn, code)
+    _insert_certificate(ctx.conn, canonical, fingerprint, pem, at)
+    detail = {"fingerprint": fingerprint}
+    ctx.audit("agency.certificate_added", at, agency=canonical, detail=detail)
+
+
+def remove_certificate(ctx: WriteContext, code: str, fingerprint: str, at: datetime) -> None:
+    canonical = require_code(ctx.conn, code)
+    params = {"fingerprint": fingerprint, "code": canonical}
+    if ctx.conn.execute(q.DELETE_CERTIFICATE, params).rowcount == 0:
+        raise NotFound(f"agency {canonical!r} has no certificate {fingerprint}")
+    detail = {"fingerprint": fingerprint}
+    ctx.audit("agency.certificate_removed", at, agency=canonical, detail=detail)
+
+
+def rotate_token(ctx: WriteContext, code: str, new_token_hash: str, at: datetime) -> None:
+    canonical = require_code(ctx.conn, code)
+    revoked = ctx.conn.execute(
+        q.REVOKE_BEARER_HASHES, {"code": canonical, "at": to_db(at)}
+    ).rowcount
+    params = {"token_hash": new_token_hash, "code": canonical, "at": to_db(at)}
+    try:
+        ctx.conn.execute(q.INSERT_BEARER_HASH, params)
+    except sqlite3.IntegrityError as exc:
+        raise ValueError("this token hash was used before; issue a fresh token") from exc
+    ctx.audit("agency.token_rotated", at, agency=canonical, detail={"revoked": revoked})
+
+
+def revoke_tokens(ctx: WriteContext, code: str, at: datetime) -> None:
+    canonical = require_code(ctx.conn, code)
+    revoked = ctx.conn.execute(
+        q.REVOKE_BEARER_HASHES, {"code": canonical, "at": to_db(at)}
+    ).rowcount
+    ctx.audit("agency.tokens_revoked", at, agency=canonical, detail={"revoked": revoked})

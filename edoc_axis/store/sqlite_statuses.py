@@ -1,0 +1,86 @@
+"""Write job for status messages: compare-and-set on the delivery's current status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from edoc_axis.errors import DocumentConflict, NotFound, StatusTransition
+from edoc_axis.store import queries as q
+from edoc_axis.store.codec import to_db
+from edoc_axis.store.records import Delivery, NewStatus, StoredStatus
+from edoc_axis.store.sqlite_jobs import check_digest, insert_blob
+from edoc_axis.store.sqlite_reads import delivery_for, get_document, status_by_id
+from edoc_axis.store.sqlite_writer import WriteContext
+
+
+def _status_target(ctx: WriteContext, status: NewStatus) -> Delivery:
+    document = get_document(ctx.conn, status.axis_id)
+    delivery = delivery_for(ctx.conn, status.axis_id, status.from_code)
+    if document is None or delivery is None:
+        raise NotFound(f"{status.from_code!r} did not receive document {status.axis_id!r}")
+    if status.to_code != document.sender_code:
+        raise ValueError("a status message is addressed to the document's sender")
+    return delivery
+
+
+def record_status(
+    ctx: WriteContext, status: NewStatus, expected_current: str | None
+) -> StoredStatus:
+    existing = status_by_id(ctx.conn, status.status_id)
+    if existing is not None:
+        if existing.sha256 != status.sha256:
+            raise DocumentConflict(
+                "this status id was already used with other content",
+                document_id=status.status_id,
+            )
+        return existing
+    check_digest(status.raw, status.sha256)
+    delivery = _status_target(ctx, status)
+    _compare_and_set(ctx, delivery, status, expected_current)
+    insert_blob(ctx.conn, status.sha256, status.raw)
+    ctx.conn.execute(q.INSERT_STATUS, _status_params(status))
+    detail = {
+        "status_id": status.status_id,
+        "status_code": status.status_code,
+        "previous": delivery.status_code,
+        "to": status.to_code,
+    }
+    ctx.audit(
+        "status.recorded",
+        status.received_at,
+        axis_id=status.axis_id,
+        agency=status.from_code,
+        detail=detail,
+    )
+    stored = status_by_id(ctx.conn, status.status_id)
+    if stored is None:
+        raise RuntimeError("status vanished inside its own transaction")
+    return stored
+
+
+def _compare_and_set(
+    ctx: WriteContext, delivery: Delivery, status: NewStatus, expected: str | None
+) -> None:
+    # The WHERE re-checks the current value inside the write: of two updates
+    # from the same state, the second finds the state moved and fails.
+    cas = {
+        "id": delivery.id,
+        "new": status.status_code,
+        "at": to_db(status.received_at),
+        "expected": expected,
+    }
+    if ctx.conn.execute(q.CAS_STATUS, cas).rowcount == 0:
+        raise StatusTransition(f"current status is {delivery.status_code!r}, not {expected!r}")
+
+
+def _status_params(status: NewStatus) -> dict[str, Any]:
+    return {
+        "status_id": status.status_id,
+        "axis_id": status.axis_id,
+        "from_code": status.from_code,
+        "to_code": status.to_code,
+        "status_code": status.status_code,
+        "sha256": status.sha256,
+        "timestamp": to_db(status.timestamp),
+        "received_at": to_db(status.received_at),
+    }

@@ -1,0 +1,80 @@
+"""Numbered migrations: shipped as package data, applied once, recorded, atomic."""
+
+from __future__ import annotations
+
+import configparser
+import sqlite3
+from fnmatch import fnmatch
+from pathlib import Path
+
+import pytest
+
+from edoc_axis.core.audit import GENESIS
+from edoc_axis.store import SqliteStore
+from edoc_axis.store.migrate import (
+    Migration,
+    apply_migrations,
+    bundled_migrations,
+    split_statements,
+)
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def test_migrations_are_numbered_in_order_and_declared_as_package_data() -> None:
+    migrations = bundled_migrations("sqlite")
+    assert [m.version for m in migrations] == list(range(1, len(migrations) + 1))
+    assert migrations[0].name == "initial"
+    config = configparser.ConfigParser()
+    config.read(REPO / "setup.cfg")
+    patterns = [p.strip() for p in config["options.package_data"]["edoc_axis"].split(",")]
+    folder = REPO / "edoc_axis" / "store" / "migrations" / "sqlite"
+    for sql in folder.glob("*.sql"):
+        relative = sql.relative_to(REPO / "edoc_axis").as_posix()
+        assert any(fnmatch(relative, p) for p in patterns), relative
+
+
+async def test_open_applies_once_and_records_versions(tmp_path: Path) -> None:
+    path = tmp_path / "axis.sqlite"
+    for _ in range(2):
+        async with SqliteStore(path):
+            pass
+    db = sqlite3.connect(path)
+    try:
+        rows = db.execute("SELECT version, name FROM schema_migrations").fetchall()
+        head = db.execute("SELECT seq, hash FROM audit_head").fetchone()
+        mode = db.execute("PRAGMA journal_mode").fetchone()[0]
+    finally:
+        db.close()
+    assert rows == [(m.version, m.name) for m in bundled_migrations("sqlite")]
+    assert head == (0, GENESIS)
+    assert mode == "wal"
+
+
+def test_a_failing_migration_leaves_nothing_behind(tmp_path: Path) -> None:
+    db = sqlite3.connect(tmp_path / "m.sqlite", isolation_level=None)
+    try:
+        broken = Migration(
+            1, "broken", "CREATE TABLE a (x INTEGER);\nCREATE TABLE a (y INTEGER);\n"
+        )
+        with pytest.raises(sqlite3.OperationalError):
+            apply_migrations(db, [broken])
+        assert db.execute("SELECT name FROM sqlite_master WHERE name = 'a'").fetchall() == []
+        assert db.execute("SELECT COUNT(*) FROM schema_migrations").fetchone() == (0,)
+        good = Migration(1, "good", "CREATE TABLE a (x INTEGER);")
+        assert apply_migrations(db, [good]) == [1]
+        assert apply_migrations(db, [good]) == []
+    finally:
+        db.close()
+
+
+def test_split_statements_keeps_semicolons_inside_strings() -> None:
+    script = (
+        "-- note; with a semicolon\n"
+        "CREATE TABLE t (x TEXT DEFAULT 'a;b');\n"
+        "INSERT INTO t VALUES ('c;d');\n"
+    )
+    assert split_statements(script) == [
+        "-- note; with a semicolon\nCREATE TABLE t (x TEXT DEFAULT 'a;b');",
+        "INSERT INTO t VALUES ('c;d');",
+    ]

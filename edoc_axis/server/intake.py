@@ -197,7 +197,8 @@ async def _store(
         NewDocument(
             axis_id=axis_id,
             sender_code=caller.code,
-            document_id=key,
+            document_id=package.document_id,
+            idempotency_key=key,
             kind="document",
             business_type=int(package.business_type),
             references_document_id=references[0] if references else None,

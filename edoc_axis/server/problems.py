@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 import structlog
 from aiohttp import web
 
-from edoc_axis.errors import EdocError, NotFound
+from edoc_axis.errors import EdocError, NotFound, PayloadTooLarge
 
 log = structlog.get_logger("edoc_axis.server")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -38,6 +38,9 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
     except EdocError as error:
         log.info("request.refused", code=error.code, detail=error.detail, path=request.path)
         response = problem_response(error)
+        if isinstance(error, PayloadTooLarge):
+            # Close rather than drain the rest of an oversized body.
+            response.force_close()
     except web.HTTPNotFound:
         response = problem_response(NotFound(f"no resource at {request.path}"))
     response.headers["X-Request-Id"] = request_id

@@ -126,8 +126,8 @@ class Store(Protocol):
     async def get_document(self, axis_id: str) -> StoredDocument | None:
         """A document by its axis id."""
 
-    async def find_document(self, sender_code: str, document_id: str) -> StoredDocument | None:
-        """A document by its business key."""
+    async def find_document(self, sender_code: str, key: str) -> StoredDocument | None:
+        """A document by its idempotency key (the DocumentId of a new document)."""
 
     async def document_bytes(self, axis_id: str) -> bytes:
         """The exact bytes received (``NotFound`` if unknown)."""

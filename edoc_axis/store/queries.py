@@ -47,9 +47,9 @@ INSERT_BLOB = """
 INSERT INTO blobs (sha256, size, data) VALUES (:sha256, :size, :data)
 ON CONFLICT (sha256) DO NOTHING"""
 INSERT_DOCUMENT = """
-INSERT INTO documents (axis_id, sender_code, document_id, kind, business_type,
+INSERT INTO documents (axis_id, sender_code, document_id, idempotency_key, kind, business_type,
     references_document_id, subject, sha256, received_at, receipt, legacy_policy)
-VALUES (:axis_id, :sender_code, :document_id, :kind, :business_type,
+VALUES (:axis_id, :sender_code, :document_id, :idempotency_key, :kind, :business_type,
     :references_document_id, :subject, :sha256, :received_at, :receipt, :legacy_policy)"""
 _DOCUMENT_COLUMNS = """
 SELECT d.seq, d.axis_id, d.sender_code, d.document_id, d.kind, d.business_type,
@@ -58,7 +58,7 @@ SELECT d.seq, d.axis_id, d.sender_code, d.document_id, d.kind, d.business_type,
 FROM documents d JOIN blobs b ON b.sha256 = d.sha256"""
 DOCUMENT_BY_AXIS_ID = _DOCUMENT_COLUMNS + " WHERE d.axis_id = :axis_id"
 DOCUMENT_BY_KEY = (
-    _DOCUMENT_COLUMNS + " WHERE d.sender_code = :sender_code AND d.document_id = :document_id"
+    _DOCUMENT_COLUMNS + " WHERE d.sender_code = :sender_code AND d.idempotency_key = :document_id"
 )
 DOCUMENTS_SENT_BY = (
     _DOCUMENT_COLUMNS

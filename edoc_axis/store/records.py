@@ -82,6 +82,14 @@ class NewDocument:
     receipt: bytes = field(repr=False)
     recipients: tuple[str, ...]
     legacy_policy: bool = False
+    # What a re-submission is recognised by; empty means the DocumentId. The
+    # reference SDK sends revoke/update/replace under the DocumentId they act on,
+    # so those carry a key of their own.
+    idempotency_key: str = ""
+
+    @property
+    def key(self) -> str:
+        return self.idempotency_key or self.document_id
 
 
 @dataclass(frozen=True, slots=True)

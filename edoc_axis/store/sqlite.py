@@ -177,8 +177,8 @@ class SqliteStore:
     async def get_document(self, axis_id: str) -> StoredDocument | None:
         return await self._readers.run(reads.get_document, axis_id)
 
-    async def find_document(self, sender_code: str, document_id: str) -> StoredDocument | None:
-        return await self._readers.run(reads.find_document, sender_code, document_id)
+    async def find_document(self, sender_code: str, key: str) -> StoredDocument | None:
+        return await self._readers.run(reads.find_document, sender_code, key)
 
     async def document_bytes(self, axis_id: str) -> bytes:
         return await self._readers.run(reads.document_bytes, axis_id)

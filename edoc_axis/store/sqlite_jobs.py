@@ -51,6 +51,7 @@ def _document_params(doc: NewDocument) -> dict[str, Any]:
         "axis_id": doc.axis_id,
         "sender_code": doc.sender_code,
         "document_id": doc.document_id,
+        "idempotency_key": doc.key,
         "kind": doc.kind,
         "business_type": doc.business_type,
         "references_document_id": doc.references_document_id,
@@ -77,7 +78,7 @@ def _recipient_modes(conn: sqlite3.Connection, doc: NewDocument) -> list[tuple[s
 def _same_or_conflict(
     conn: sqlite3.Connection, doc: NewDocument, exc: sqlite3.IntegrityError
 ) -> AcceptResult:
-    existing = find_document(conn, doc.sender_code, doc.document_id)
+    existing = find_document(conn, doc.sender_code, doc.key)
     if existing is None:  # not the (sender, document_id) key: axis_id reused, or FK
         raise ValueError(f"document not stored: {exc}") from exc
     if existing.sha256 != doc.sha256:

@@ -50,6 +50,7 @@ CREATE TABLE documents (
     axis_id                TEXT NOT NULL UNIQUE,
     sender_code            TEXT NOT NULL REFERENCES agencies (code),
     document_id            TEXT NOT NULL,
+    idempotency_key        TEXT NOT NULL,
     kind                   TEXT NOT NULL CHECK (kind IN ('document', 'status')),
     business_type          INTEGER NOT NULL,
     references_document_id TEXT,
@@ -58,8 +59,9 @@ CREATE TABLE documents (
     received_at            TEXT NOT NULL,
     receipt                BLOB NOT NULL,
     legacy_policy          INTEGER NOT NULL CHECK (legacy_policy IN (0, 1)),
-    -- idempotency is the database's job: one row per (sender, DocumentId)
-    UNIQUE (sender_code, document_id)
+    -- idempotency is the database's job: one row per (sender, key); the key is
+    -- the DocumentId for a new document (see NewDocument.idempotency_key)
+    UNIQUE (sender_code, idempotency_key)
 );
 
 CREATE TABLE deliveries (

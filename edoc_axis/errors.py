@@ -136,6 +136,12 @@ class Unavailable(EdocError):
 # Codes beyond the API.md table (documented in README "Departures from the spec").
 
 
+class RequestInvalid(EdocError):
+    """A malformed query parameter or JSON body (bad cursor, limit out of range)."""
+
+    code, http_status, title = "request.invalid", 400, "Invalid request"
+
+
 class BusinessReferenceUnknown(EdocError):
     """A revoke/update/replace names a document the sender never sent."""
 

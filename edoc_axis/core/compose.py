@@ -13,11 +13,13 @@ from edoc_axis.edxml import (
     Attachment,
     Business,
     BusinessDocType,
+    BusinessDocumentInfo,
     DocumentCode,
     DocumentPackage,
     DocumentType,
     Organization,
     PromulgationInfo,
+    Receiver,
     ReplacementInfo,
     ResponseFor,
     StaffInfo,
@@ -32,8 +34,20 @@ def default_document_id(sender: str, day: date, number: str, notation: str) -> s
     return f"{sender},{day:%Y/%m/%d},{number}/{notation}"
 
 
+def _receivers(added: Sequence[str], removed: Sequence[str]) -> tuple[BusinessDocumentInfo, ...]:
+    if not added and not removed:
+        return ()
+    receivers = tuple(Receiver(code, 1) for code in added) + tuple(
+        Receiver(code, 0) for code in removed
+    )
+    return (BusinessDocumentInfo(document_info=0, document_receiver=1, receivers=receivers),)
+
+
 def _business(
-    business_type: BusinessDocType, reference: str | None, reason: str | None
+    business_type: BusinessDocType,
+    reference: str | None,
+    reason: str | None,
+    receivers: tuple[BusinessDocumentInfo, ...] = (),
 ) -> Business | None:
     if business_type == BusinessDocType.NEW:
         return None
@@ -45,7 +59,11 @@ def _business(
             reason=reason,
             replacement_infos=(ReplacementInfo(document_id=str(reference)),),
         )
-    return Business(doc_type=business_type, reason=reason, document_id=reference)
+    if receivers and business_type != BusinessDocType.UPDATE:
+        raise ValueError("only an update adds or removes recipients")
+    return Business(
+        doc_type=business_type, reason=reason, document_id=reference, document_infos=receivers
+    )
 
 
 def new_document(
@@ -66,6 +84,8 @@ def new_document(
     business_reference: str | None = None,
     business_reason: str | None = None,
     attachments: Sequence[Attachment] = (),
+    added_recipients: Sequence[str] = (),
+    removed_recipients: Sequence[str] = (),
 ) -> DocumentPackage:
     """A document package from the essentials; ``at`` is Vietnam local time."""
     names = recipient_names or {}
@@ -79,7 +99,12 @@ def new_document(
         document_type=DocumentType(document_type, type_name),
         subject=subject,
         trace_headers=(TraceHeader(sender, at.replace(microsecond=0, tzinfo=None)),),
-        business=_business(business_type, business_reference, business_reason),
+        business=_business(
+            business_type,
+            business_reference,
+            business_reason,
+            _receivers(added_recipients, removed_recipients),
+        ),
         manifest=tuple(a.manifest_reference() for a in attachments),
         attachments=tuple(attachments),
     )

@@ -6,11 +6,12 @@ from aiohttp import web
 
 from edoc_axis.clock import Clock, SystemClock
 from edoc_axis.config import AxisConfig
-from edoc_axis.server import admin, service
+from edoc_axis.server import admin, inbox, service, statuses
 from edoc_axis.server.context import SERVICES, load_services
 from edoc_axis.server.documents import get_document
 from edoc_axis.server.intake import submit_document
 from edoc_axis.server.problems import problem_middleware
+from edoc_axis.server.trace import trace
 from edoc_axis.store import Store
 
 # aiohttp's own whole-body limit must not undercut ours, which is enforced
@@ -28,6 +29,9 @@ def make_app(config: AxisConfig, store: Store, clock: Clock | None = None) -> we
     app[SERVICES] = services
     app.router.add_post("/api/v1/documents", submit_document)
     app.router.add_get("/api/v1/documents/{axis_id}", get_document)
+    app.router.add_get("/api/v1/documents/{axis_id}/trace", trace)
+    inbox.add_routes(app)
+    statuses.add_routes(app)
     admin.add_routes(app)
     service.add_routes(app)
 

@@ -12,7 +12,8 @@ from aiohttp import web
 from edoc_axis.core.ids import new_axis_id
 from edoc_axis.core.intake import Examined, examine
 from edoc_axis.core.receipt import Receipt, sign_receipt
-from edoc_axis.edxml import BusinessDocType, DocumentPackage
+from edoc_axis.core.routing import idempotency_key, referenced_documents, routing_targets
+from edoc_axis.edxml import DocumentPackage
 from edoc_axis.errors import (
     AuthSenderMismatch,
     BusinessReferenceUnknown,
@@ -29,28 +30,6 @@ from edoc_axis.server.context import SERVICES, AxisServices
 from edoc_axis.store import Agency, NewDocument, StoredDocument
 
 log = structlog.get_logger("edoc_axis.intake")
-
-
-def idempotency_key(package: DocumentPackage, sha256: str) -> str:
-    """The business key a re-submission is recognised by.
-
-    A new document is keyed by its DocumentId. The reference SDK sends revoke,
-    update and replace messages under the DocumentId of the document they act
-    on, so those are keyed by DocumentId, business type and content.
-    """
-    if package.business_type == BusinessDocType.NEW:
-        return package.document_id
-    return f"{package.document_id}#{int(package.business_type)}:{sha256}"
-
-
-def referenced_documents(package: DocumentPackage) -> tuple[str, ...]:
-    """The earlier documents a revoke, update or replace acts on."""
-    business = package.business
-    if business is None or package.business_type == BusinessDocType.NEW:
-        return ()
-    if package.business_type == BusinessDocType.REPLACE:
-        return tuple(info.document_id for info in business.replacement_infos)
-    return (business.document_id or package.document_id,)
 
 
 def receipt_response(document: StoredDocument, created: bool) -> web.Response:
@@ -143,7 +122,7 @@ async def _check_sender(
 
 async def _route(services: AxisServices, package: DocumentPackage) -> tuple[str, ...]:
     codes: list[str] = []
-    for organ_id in package.recipient_ids:
+    for organ_id in routing_targets(package):
         agency = await services.store.get_agency(organ_id)
         if agency is None:
             raise RecipientUnknown(

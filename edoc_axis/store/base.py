@@ -129,6 +129,9 @@ class Store(Protocol):
     async def find_document(self, sender_code: str, key: str) -> StoredDocument | None:
         """A document by its idempotency key (the DocumentId of a new document)."""
 
+    async def business_followups(self, sender_code: str, document_id: str) -> list[StoredDocument]:
+        """Revoke/update/replace documents the sender sent about one of its documents."""
+
     async def document_bytes(self, axis_id: str) -> bytes:
         """The exact bytes received (``NotFound`` if unknown)."""
 
@@ -179,8 +182,14 @@ class Store(Protocol):
         """Delivery counts per state and per (agency, state); age of the oldest pending."""
 
     # -- statuses ---------------------------------------------------------
-    async def record_status(self, status: NewStatus, expected_current: str | None) -> StoredStatus:
+    async def record_status(
+        self, status: NewStatus, expected_current: str | None, *, updates_progress: bool = True
+    ) -> StoredStatus:
         """Store a status message if the delivery's current status is ``expected_current``.
+
+        A status travels from a recipient to the document's sender, or from the
+        sender to one recipient (13). ``updates_progress=False`` (the recall
+        conversation 13/15/16) stores it without touching the delivery's status.
 
         Raises ``StatusTransition`` otherwise (no lost update), ``NotFound`` if
         ``from_code`` did not receive the document. The same status_id and
@@ -194,6 +203,9 @@ class Store(Protocol):
 
     async def statuses_of(self, axis_id: str) -> list[StoredStatus]:
         """Every status message about a document, oldest first."""
+
+    async def get_status(self, status_id: str) -> StoredStatus | None:
+        """A status message's record by its id."""
 
     async def status_bytes(self, status_id: str) -> bytes:
         """The exact bytes of a status message (``NotFound`` if unknown)."""

@@ -134,6 +134,12 @@ COUNT_BY_AGENCY_STATE = """
 SELECT recipient_code, state, COUNT(*) AS n FROM deliveries GROUP BY recipient_code, state"""
 OLDEST_PENDING = "SELECT MIN(created_at) FROM deliveries WHERE state = 'pending'"
 
+BUSINESS_FOLLOWUPS = (
+    _DOCUMENT_COLUMNS
+    + " WHERE d.sender_code = :sender_code AND d.references_document_id = :document_id"
+    + " AND d.business_type > 0 ORDER BY d.seq"
+)
+
 # -- statuses -----------------------------------------------------------------
 # IS (not =) so that "no status yet" compares equal to NULL.
 CAS_STATUS = """

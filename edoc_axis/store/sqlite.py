@@ -232,10 +232,15 @@ class SqliteStore:
         return await self._readers.run(reads.stats, now)
 
     # -- statuses ----------------------------------------------------------------
-    async def record_status(self, status: NewStatus, expected_current: str | None) -> StoredStatus:
+    async def record_status(
+        self, status: NewStatus, expected_current: str | None, *, updates_progress: bool = True
+    ) -> StoredStatus:
         return await self._writer.submit(
-            lambda ctx: statuses.record_status(ctx, status, expected_current)
+            lambda ctx: statuses.record_status(ctx, status, expected_current, updates_progress)
         )
+
+    async def business_followups(self, sender_code: str, document_id: str) -> list[StoredDocument]:
+        return await self._readers.run(reads.business_followups, sender_code, document_id)
 
     async def statuses_for(
         self, agency_code: str, cursor: str | None = None, limit: int = 100
@@ -244,6 +249,9 @@ class SqliteStore:
 
     async def statuses_of(self, axis_id: str) -> list[StoredStatus]:
         return await self._readers.run(reads.statuses_of, axis_id)
+
+    async def get_status(self, status_id: str) -> StoredStatus | None:
+        return await self._readers.run(reads.status_by_id, status_id)
 
     async def status_bytes(self, status_id: str) -> bytes:
         return await self._readers.run(reads.status_bytes, status_id)

@@ -117,6 +117,14 @@ def find_document(
     return None if row is None else _document(conn, row)
 
 
+def business_followups(
+    conn: sqlite3.Connection, sender_code: str, document_id: str
+) -> list[StoredDocument]:
+    params = {"sender_code": sender_code, "document_id": document_id}
+    rows = conn.execute(q.BUSINESS_FOLLOWUPS, params).fetchall()
+    return [_document(conn, row) for row in rows]
+
+
 def document_bytes(conn: sqlite3.Connection, axis_id: str) -> bytes:
     row = conn.execute(q.DOCUMENT_BYTES, {"axis_id": axis_id}).fetchone()
     if row is None:

@@ -14,17 +14,28 @@ from edoc_axis.store.sqlite_writer import WriteContext
 
 
 def _status_target(ctx: WriteContext, status: NewStatus) -> Delivery:
+    """The delivery a status is about: the recipient's, whichever way it travels.
+
+    Recipients write to the document's sender; the sender (recall, 13) writes
+    to one recipient.
+    """
     document = get_document(ctx.conn, status.axis_id)
-    delivery = delivery_for(ctx.conn, status.axis_id, status.from_code)
-    if document is None or delivery is None:
-        raise NotFound(f"{status.from_code!r} did not receive document {status.axis_id!r}")
-    if status.to_code != document.sender_code:
-        raise ValueError("a status message is addressed to the document's sender")
+    if document is None:
+        raise NotFound(f"no document {status.axis_id!r}")
+    if status.from_code == document.sender_code:
+        recipient = status.to_code
+    elif status.to_code == document.sender_code:
+        recipient = status.from_code
+    else:
+        raise ValueError("a status message travels between the sender and a recipient")
+    delivery = delivery_for(ctx.conn, status.axis_id, recipient)
+    if delivery is None:
+        raise NotFound(f"{recipient!r} did not receive document {status.axis_id!r}")
     return delivery
 
 
 def record_status(
-    ctx: WriteContext, status: NewStatus, expected_current: str | None
+    ctx: WriteContext, status: NewStatus, expected_current: str | None, updates_progress: bool
 ) -> StoredStatus:
     existing = status_by_id(ctx.conn, status.status_id)
     if existing is not None:
@@ -36,7 +47,8 @@ def record_status(
         return existing
     check_digest(status.raw, status.sha256)
     delivery = _status_target(ctx, status)
-    _compare_and_set(ctx, delivery, status, expected_current)
+    if updates_progress:
+        _compare_and_set(ctx, delivery, status, expected_current)
     insert_blob(ctx.conn, status.sha256, status.raw)
     ctx.conn.execute(q.INSERT_STATUS, _status_params(status))
     detail = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from typing import Any
 
 import pytest
 
@@ -12,8 +13,8 @@ from edoc_axis.store import Store
 from tests.integration.store.conftest import PULL, PUSH, SENDER, DocFactory, at, make_status
 
 
-async def _document(store: Store, make_doc: DocFactory) -> str:
-    return (await store.accept_document(make_doc())).document.axis_id
+async def _document(store: Store, make_doc: DocFactory, **kwargs: Any) -> str:
+    return (await store.accept_document(make_doc(**kwargs))).document.axis_id
 
 
 async def test_status_is_stored_and_listed_for_the_sender(
@@ -74,17 +75,17 @@ async def test_resubmitted_status_is_idempotent_and_a_changed_one_conflicts(
         await agencies.record_status(changed, "01")
 
 
-async def test_only_a_recipient_reports_status_to_the_sender(
+async def test_statuses_travel_only_between_sender_and_a_recipient(
     agencies: Store, make_doc: DocFactory
 ) -> None:
-    axis_id = await _document(agencies, make_doc)
-    with pytest.raises(NotFound):
+    axis_id = await _document(agencies, make_doc, recipients=(PULL,))
+    with pytest.raises(NotFound):  # PUSH did not receive this document
         await agencies.record_status(
-            make_status(axis_id, "01", status_id="s1", from_code=SENDER, to_code=PULL), None
+            make_status(axis_id, "13", status_id="s1", from_code=SENDER, to_code=PUSH), None
         )
     with pytest.raises(NotFound):
         await agencies.record_status(make_status("ax-unknown", "01", status_id="s2"), None)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError):  # neither side is the document's sender
         await agencies.record_status(
             make_status(axis_id, "01", status_id="s3", from_code=PUSH, to_code=PULL), None
         )
@@ -92,3 +93,19 @@ async def test_only_a_recipient_reports_status_to_the_sender(
     with pytest.raises(ValueError):
         await agencies.record_status(bad_digest, None)
     assert await agencies.statuses_of(axis_id) == []
+
+
+async def test_recall_request_goes_from_the_sender_without_touching_progress(
+    agencies: Store, make_doc: DocFactory
+) -> None:
+    axis_id = await _document(agencies, make_doc)
+    await agencies.record_status(make_status(axis_id, "03", status_id="p1"), None)
+    recall = make_status(axis_id, "13", status_id="r1", from_code=SENDER, to_code=PULL)
+    stored = await agencies.record_status(recall, None, updates_progress=False)
+    assert (stored.from_code, stored.to_code, stored.status_code) == (SENDER, PULL, "13")
+    answer = make_status(axis_id, "16", status_id="r2")
+    await agencies.record_status(answer, None, updates_progress=False)
+    delivery = await agencies.delivery_for(axis_id, PULL)
+    assert delivery is not None and delivery.status_code == "03"
+    assert [s.status_code for s in (await agencies.statuses_for(PULL)).items] == ["13"]
+    assert [s.status_code for s in (await agencies.statuses_for(SENDER)).items] == ["03", "16"]

@@ -64,6 +64,10 @@ CREATE TABLE documents (
     UNIQUE (sender_code, idempotency_key)
 );
 
+-- revoke/update/replace documents of a sender about one of its documents
+CREATE INDEX documents_followups ON documents (sender_code, references_document_id)
+    WHERE business_type > 0;
+
 CREATE TABLE deliveries (
     id              INTEGER PRIMARY KEY,
     document_seq    INTEGER NOT NULL REFERENCES documents (seq),

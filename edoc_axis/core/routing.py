@@ -1,0 +1,48 @@
+"""Who a document goes to, and what a business message acts on (pure)."""
+
+from __future__ import annotations
+
+from edoc_axis.edxml import BusinessDocType, DocumentPackage
+
+
+def routing_targets(package: DocumentPackage) -> tuple[str, ...]:
+    """The OrganIds to deliver to, in envelope order, each once.
+
+    An update also goes to every agency its ReceiverList names, added or
+    removed: the added ones get the updated document, the removed ones are
+    told that they are removed.
+    """
+    targets = list(dict.fromkeys(package.recipient_ids))
+    business = package.business
+    if business is not None and package.business_type == BusinessDocType.UPDATE:
+        for info in business.document_infos:
+            for receiver in info.receivers:
+                if receiver.organ_id not in targets:
+                    targets.append(receiver.organ_id)
+    return tuple(targets)
+
+
+def referenced_documents(package: DocumentPackage) -> tuple[str, ...]:
+    """The earlier DocumentIds a revoke, update or replace acts on.
+
+    The reference SDK sends a revoke under the DocumentId of the document it
+    revokes, so without ``Bussiness/DocumentId`` the package's own is meant.
+    """
+    business = package.business
+    if business is None or package.business_type == BusinessDocType.NEW:
+        return ()
+    if package.business_type == BusinessDocType.REPLACE:
+        return tuple(info.document_id for info in business.replacement_infos)
+    return (business.document_id or package.document_id,)
+
+
+def idempotency_key(package: DocumentPackage, sha256: str) -> str:
+    """The key a re-submission is recognised by.
+
+    A new document is keyed by its DocumentId. Revoke, update and replace
+    messages may reuse the DocumentId of the document they act on, so they are
+    keyed by DocumentId, business type and content.
+    """
+    if package.business_type == BusinessDocType.NEW:
+        return package.document_id
+    return f"{package.document_id}#{int(package.business_type)}:{sha256}"

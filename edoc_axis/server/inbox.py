@@ -1,0 +1,130 @@
+"""The pull side: GET /api/v1/inbox, GET /api/v1/inbox/{id}, POST /api/v1/inbox/{id}/ack."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import timedelta
+
+import structlog
+from aiohttp import web
+
+from edoc_axis.core.compose import new_status
+from edoc_axis.core.ids import new_axis_id
+from edoc_axis.edxml import StatusCode, build_status
+from edoc_axis.errors import NotFound, RequestInvalid, StatusTransition
+from edoc_axis.server.auth import calling_agency
+from edoc_axis.server.context import SERVICES, AxisServices
+from edoc_axis.server.listing import page_params
+from edoc_axis.server.statuses import store_status
+from edoc_axis.store import Delivery, InboxItem, InvalidCursor, StoredDocument
+
+log = structlog.get_logger("edoc_axis.inbox")
+VIETNAM = timedelta(hours=7)
+
+
+def inbox_item_json(item: InboxItem) -> dict[str, object]:
+    return {
+        "id": item.axis_id,
+        "sender": item.sender_code,
+        "document_id": item.document_id,
+        "kind": item.kind,
+        "business_type": item.business_type,
+        "subject": item.subject,
+        "sha256": item.sha256,
+        "size": item.size,
+        "received_at": item.received_at.isoformat(),
+        "state": item.state,
+        "attempts": item.attempts,
+    }
+
+
+async def list_inbox(request: web.Request) -> web.Response:
+    caller = await calling_agency(request)
+    limit, cursor = page_params(request)
+    try:
+        page = await request.app[SERVICES].store.inbox(caller.code, limit, cursor)
+    except InvalidCursor as exc:
+        raise RequestInvalid(f"unknown cursor: {exc}") from exc
+    return web.json_response(
+        {"items": [inbox_item_json(i) for i in page.items], "next_cursor": page.next_cursor}
+    )
+
+
+async def _addressed(request: web.Request, recipient: str) -> tuple[StoredDocument, Delivery]:
+    """The document in the path and its delivery to ``recipient``; 404 otherwise."""
+    store = request.app[SERVICES].store
+    axis_id = request.match_info["axis_id"]
+    delivery = await store.delivery_for(axis_id, recipient)
+    document = await store.get_document(axis_id) if delivery is not None else None
+    if delivery is None or document is None:
+        raise NotFound(f"no document {axis_id} in your inbox")
+    return document, delivery
+
+
+async def get_inbox_document(request: web.Request) -> web.Response:
+    """The exact bytes; the axis's hop is told in headers, never by rewriting the package."""
+    services = request.app[SERVICES]
+    caller = await calling_agency(request)
+    document, _ = await _addressed(request, caller.code)
+    raw = await services.store.document_bytes(document.axis_id)
+    received = document.received_at.isoformat()
+    return web.Response(
+        body=raw,
+        content_type="application/xml",
+        headers={
+            "Edoc-Axis-Id": document.axis_id,
+            "Edoc-Sender": document.sender_code,
+            "Edoc-Sha256": document.sha256,
+            "Edoc-Received-At": received,
+            "Edoc-Hop": f'axis="{services.config.axis_name}"; received="{received}"',
+        },
+    )
+
+
+async def acknowledge(request: web.Request) -> web.Response:
+    """The delivery receipt: the recipient has stored the document. Makes status 01."""
+    services = request.app[SERVICES]
+    caller = await calling_agency(request)
+    document, _ = await _addressed(request, caller.code)
+    now = services.clock.now()
+    delivery = await services.store.acknowledge(document.axis_id, caller.code, now)
+    if delivery.status_code is None:
+        await _record_arrival(services, document, caller.code)
+        delivery = await services.store.delivery_for(document.axis_id, caller.code) or delivery
+    log.info("delivery.acknowledged", axis_id=document.axis_id, recipient=caller.code)
+    return web.json_response(
+        {"id": document.axis_id, "state": delivery.state, "status_code": delivery.status_code}
+    )
+
+
+async def _record_arrival(services: AxisServices, document: StoredDocument, recipient: str) -> None:
+    """Status 01 on the recipient's behalf, composed by the axis (and so unsigned)."""
+    now = services.clock.now()
+    package = new_status(
+        sender=recipient,
+        about_document_id=document.document_id,
+        counterparty=document.sender_code,
+        code=StatusCode.ARRIVED,
+        at=(now + VIETNAM).replace(tzinfo=None),
+        description="Đã đến: acknowledged through the axis",
+    )
+    raw = build_status(package)
+    # If the recipient's own status got there first there is nothing to add.
+    with contextlib.suppress(StatusTransition):
+        await store_status(
+            services,
+            raw,
+            package,
+            document,
+            from_code=recipient,
+            to_code=document.sender_code,
+            expected=None,
+            updates_progress=True,
+            status_id=new_axis_id(now),
+        )
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/v1/inbox", list_inbox)
+    app.router.add_get("/api/v1/inbox/{axis_id}", get_inbox_document)
+    app.router.add_post("/api/v1/inbox/{axis_id}/ack", acknowledge)

@@ -1,0 +1,203 @@
+"""Status messages: POST /api/v1/statuses and the counterpart's feed."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+from datetime import UTC, datetime, timedelta
+
+import structlog
+from aiohttp import web
+
+from edoc_axis.core.intake import examine
+from edoc_axis.core.statuses import check_progress, check_recall_answer, check_sender_role
+from edoc_axis.edxml import StatusCode, StatusPackage
+from edoc_axis.errors import (
+    AuthSenderMismatch,
+    CertificateNotAgency,
+    NotFound,
+    RateLimited,
+    RequestInvalid,
+)
+from edoc_axis.server.auth import calling_agency
+from edoc_axis.server.bodies import read_package_body
+from edoc_axis.server.context import SERVICES, AxisServices
+from edoc_axis.server.listing import page_params
+from edoc_axis.store import Agency, Delivery, InvalidCursor, NewStatus, StoredDocument, StoredStatus
+
+log = structlog.get_logger("edoc_axis.statuses")
+VIETNAM = timedelta(hours=7)
+
+
+def status_json(status: StoredStatus) -> dict[str, object]:
+    return {
+        "status_id": status.status_id,
+        "id": status.axis_id,
+        "document_id": status.document_id,
+        "from": status.from_code,
+        "to": status.to_code,
+        "status_code": status.status_code,
+        "timestamp": status.timestamp.isoformat(),
+        "received_at": status.received_at.isoformat(),
+    }
+
+
+def wire_time(local: datetime) -> datetime:
+    """An edXML timestamp (Vietnam local time, no zone) as aware UTC."""
+    return (local - VIETNAM).replace(tzinfo=UTC)
+
+
+async def store_status(
+    services: AxisServices,
+    raw: bytes,
+    package: StatusPackage,
+    document: StoredDocument,
+    *,
+    from_code: str,
+    to_code: str,
+    expected: str | None,
+    updates_progress: bool,
+    status_id: str,
+) -> StoredStatus:
+    return await services.store.record_status(
+        NewStatus(
+            status_id=status_id,
+            axis_id=document.axis_id,
+            from_code=from_code,
+            to_code=to_code,
+            status_code=package.status_code.value,
+            raw=raw,
+            sha256=hashlib.sha256(raw).hexdigest(),
+            timestamp=wire_time(package.timestamp),
+            received_at=services.clock.now(),
+        ),
+        expected,
+        updates_progress=updates_progress,
+    )
+
+
+async def _target(
+    services: AxisServices, caller: Agency, status: StatusPackage
+) -> tuple[StoredDocument, Delivery, bool]:
+    """The document and delivery a status is about, and whether the caller is its sender."""
+    store = services.store
+    counterparty = await store.get_agency(status.response_for.organ_id)
+    document_id = status.response_for.document_id
+    if counterparty is None:
+        raise NotFound(f"unknown counterparty {status.response_for.organ_id}")
+    by_sender = status.status_code == StatusCode.RECALL_REQUEST
+    sender_code = caller.code if by_sender else counterparty.code
+    recipient_code = counterparty.code if by_sender else caller.code
+    document = await store.find_document(sender_code, document_id)
+    delivery = None
+    if document is not None:
+        delivery = await store.delivery_for(document.axis_id, recipient_code)
+    if document is None or delivery is None:
+        raise NotFound(f"no document {document_id} between {caller.code} and {counterparty.code}")
+    return document, delivery, by_sender
+
+
+async def _recall_pending(services: AxisServices, document: StoredDocument, recipient: str) -> bool:
+    statuses = await services.store.statuses_of(document.axis_id)
+    if any(s.status_code == "13" and s.to_code == recipient for s in statuses):
+        return True
+    followups = await services.store.business_followups(document.sender_code, document.document_id)
+    return any(recipient in f.recipients for f in followups)
+
+
+async def submit_status(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    caller = await calling_agency(request)
+    now = services.clock.now()
+    decision = services.limiter.take(caller.code, now.timestamp())
+    if not decision.allowed:
+        raise RateLimited(
+            f"agency {caller.code} is over its rate limit", retry_after_s=decision.retry_after_s
+        )
+    raw = await read_package_body(request, services.config.limits.max_body_bytes)
+    examined = await asyncio.get_running_loop().run_in_executor(
+        services.executor,
+        functools.partial(
+            examine,
+            raw,
+            limits=services.xml_limits,
+            policy=services.policy,
+            trust=services.trust,
+            at=now,
+            expect_kind="status",
+            signature_required=False,
+        ),
+    )
+    status = examined.package
+    assert isinstance(status, StatusPackage)
+    declared = await services.store.get_agency(status.sender.organ_id)
+    if declared is None or declared.code != caller.code:
+        raise AuthSenderMismatch(
+            f"the token belongs to {caller.code}, the status's From is {status.sender.organ_id}"
+        )
+    if examined.signer_fingerprint is not None and (
+        examined.signer_fingerprint not in caller.certificate_fingerprints
+    ):
+        raise CertificateNotAgency(f"the signing certificate is not registered to {caller.code}")
+    status_id = "st" + examined.sha256[:40]
+    existing = await services.store.get_status(status_id)
+    if existing is not None:
+        return web.json_response(status_json(existing), status=200)
+    stored = await _apply(services, caller, status, raw, status_id)
+    log.info("status.accepted", axis_id=stored.axis_id, status_code=stored.status_code)
+    return web.json_response(status_json(stored), status=202)
+
+
+async def _apply(
+    services: AxisServices, caller: Agency, status: StatusPackage, raw: bytes, status_id: str
+) -> StoredStatus:
+    document, delivery, by_sender = await _target(services, caller, status)
+    code = status.status_code
+    check_sender_role(code, is_sender=by_sender, is_recipient=not by_sender)
+    progress = code.info.progress_rank is not None
+    if progress:
+        current = StatusCode(delivery.status_code) if delivery.status_code else None
+        check_progress(current, code)
+    elif not by_sender:
+        check_recall_answer(code, await _recall_pending(services, document, caller.code))
+    return await store_status(
+        services,
+        raw,
+        status,
+        document,
+        from_code=caller.code,
+        to_code=delivery.recipient_code if by_sender else document.sender_code,
+        expected=delivery.status_code,
+        updates_progress=progress,
+        status_id=status_id,
+    )
+
+
+async def status_feed(request: web.Request) -> web.Response:
+    caller = await calling_agency(request)
+    limit, cursor = page_params(request)
+    try:
+        page = await request.app[SERVICES].store.statuses_for(caller.code, cursor, limit)
+    except InvalidCursor as exc:
+        raise RequestInvalid(f"unknown cursor: {exc}") from exc
+    return web.json_response(
+        {"items": [status_json(s) for s in page.items], "next_cursor": page.next_cursor}
+    )
+
+
+async def get_status(request: web.Request) -> web.Response:
+    """The exact bytes of a status message, to the two agencies it travels between."""
+    store = request.app[SERVICES].store
+    caller = await calling_agency(request)
+    status_id = request.match_info["status_id"]
+    status = await store.get_status(status_id)
+    if status is None or caller.code not in (status.from_code, status.to_code):
+        raise NotFound(f"no status {status_id}")
+    return web.Response(body=await store.status_bytes(status_id), content_type="application/xml")
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/api/v1/statuses", submit_status)
+    app.router.add_get("/api/v1/statuses", status_feed)
+    app.router.add_get("/api/v1/statuses/{status_id}", get_status)

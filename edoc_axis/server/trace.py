@@ -1,0 +1,107 @@
+"""GET /api/v1/documents/{id}/trace: per recipient, everything that happened."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from edoc_axis.edxml import StatusCode, StatusPackage, read_package
+from edoc_axis.errors import EdocError
+from edoc_axis.server.auth import calling_agency
+from edoc_axis.server.context import SERVICES, AxisServices
+from edoc_axis.server.documents import visible_document
+from edoc_axis.store import Delivery, StoredDocument, StoredStatus
+
+
+def _iso(value: Any) -> str | None:
+    return None if value is None else str(value.isoformat())
+
+
+async def _status_entry(services: AxisServices, status: StoredStatus) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "status_id": status.status_id,
+        "status_code": status.status_code,
+        "meaning": StatusCode(status.status_code).info.meaning,
+        "from": status.from_code,
+        "to": status.to_code,
+        "timestamp": _iso(status.timestamp),
+        "received_at": _iso(status.received_at),
+    }
+    try:
+        package = read_package(await services.store.status_bytes(status.status_id))
+    except EdocError:
+        return entry  # stored bytes always parsed once; never fail a trace on them
+    if isinstance(package, StatusPackage):
+        entry["description"] = package.description
+        staff = package.staff_info
+        if staff is not None:
+            entry["staff"] = {
+                "department": staff.department,
+                "staff": staff.staff,
+                "email": staff.email,
+                "mobile": staff.mobile,
+            }
+    return entry
+
+
+def _delivery_entry(delivery: Delivery, statuses: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "agency": delivery.recipient_code,
+        "mode": delivery.mode,
+        "state": delivery.state,
+        "attempts": delivery.attempts,
+        "last_error": delivery.last_error,
+        "queued_at": _iso(delivery.created_at),
+        "next_attempt_at": _iso(delivery.next_attempt_at) if delivery.state == "pending" else None,
+        "delivered_at": _iso(delivery.delivered_at),
+        "acked_at": _iso(delivery.acked_at),
+        "status_code": delivery.status_code,
+        "status_at": _iso(delivery.status_at),
+        "statuses": statuses,
+    }
+
+
+def _document_summary(document: StoredDocument) -> dict[str, Any]:
+    return {
+        "id": document.axis_id,
+        "document_id": document.document_id,
+        "sender": document.sender_code,
+        "subject": document.subject,
+        "business_type": document.business_type,
+        "received_at": _iso(document.received_at),
+        "recipients": list(document.recipients),
+    }
+
+
+async def trace(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    store = services.store
+    caller = await calling_agency(request)
+    document = await visible_document(request, caller)
+    is_sender = document.sender_code == caller.code
+    deliveries = [
+        d
+        for d in await store.deliveries_of(document.axis_id)
+        if is_sender or d.recipient_code == caller.code
+    ]
+    statuses = await store.statuses_of(document.axis_id)
+    recipients = []
+    for delivery in deliveries:
+        mine = [s for s in statuses if delivery.recipient_code in (s.from_code, s.to_code)]
+        entries = [await _status_entry(services, s) for s in mine]
+        recipients.append(_delivery_entry(delivery, entries))
+    followups = await store.business_followups(document.sender_code, document.document_id)
+    body = {
+        **_document_summary(document),
+        "sha256": document.sha256,
+        "deliveries": recipients,
+        "followups": [
+            _document_summary(f) for f in followups if is_sender or caller.code in f.recipients
+        ],
+    }
+    if document.references_document_id is not None:
+        original = await store.find_document(document.sender_code, document.references_document_id)
+        if original is not None:
+            body["acts_on"] = _document_summary(original)
+    return web.json_response(body)

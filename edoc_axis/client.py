@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
@@ -102,4 +103,37 @@ class AxisClient:
         return await self.request("POST", "/api/v1/documents", data=raw, content_type=XML)
 
     async def document(self, axis_id: str) -> ApiResponse:
+        """The exact original bytes (to the sender and the recipients)."""
         return await self.request("GET", f"/api/v1/documents/{axis_id}", headers={"Accept": XML})
+
+    async def me(self) -> ApiResponse:
+        """The calling agency: code, name, aliases, delivery mode."""
+        return await self.request("GET", "/api/v1/me")
+
+    async def inbox(self, limit: int = 100, cursor: str | None = None) -> ApiResponse:
+        """One page of documents waiting for the caller, oldest first."""
+        query = f"?limit={limit}" + (f"&cursor={quote(cursor)}" if cursor else "")
+        return await self.request("GET", "/api/v1/inbox" + query)
+
+    async def inbox_document(self, axis_id: str) -> ApiResponse:
+        return await self.request("GET", f"/api/v1/inbox/{axis_id}", headers={"Accept": XML})
+
+    async def ack(self, axis_id: str) -> ApiResponse:
+        """The delivery receipt: the caller has stored the document (idempotent)."""
+        return await self.request("POST", f"/api/v1/inbox/{axis_id}/ack")
+
+    async def post_status(self, raw: bytes) -> ApiResponse:
+        """Submit an edXML status package (signed or not)."""
+        return await self.request("POST", "/api/v1/statuses", data=raw, content_type=XML)
+
+    async def statuses(self, limit: int = 100, cursor: str | None = None) -> ApiResponse:
+        """One page of status messages addressed to the caller."""
+        query = f"?limit={limit}" + (f"&cursor={quote(cursor)}" if cursor else "")
+        return await self.request("GET", "/api/v1/statuses" + query)
+
+    async def status_bytes(self, status_id: str) -> ApiResponse:
+        return await self.request("GET", f"/api/v1/statuses/{status_id}")
+
+    async def trace(self, axis_id: str) -> ApiResponse:
+        """Per recipient: delivery state, attempts, statuses, follow-ups."""
+        return await self.request("GET", f"/api/v1/documents/{axis_id}/trace")

@@ -28,6 +28,19 @@ async def visible_document(request: web.Request, caller: Agency) -> StoredDocume
     raise NotFound(f"no document {axis_id}")
 
 
+async def whoami(request: web.Request) -> web.Response:
+    """The calling agency, so that tools need no separate setting for their own code."""
+    caller = await calling_agency(request)
+    return web.json_response(
+        {
+            "code": caller.code,
+            "name": caller.name,
+            "alias_codes": list(caller.alias_codes),
+            "delivery_mode": caller.delivery_mode,
+        }
+    )
+
+
 async def get_document(request: web.Request) -> web.Response:
     caller = await calling_agency(request)
     document = await visible_document(request, caller)

@@ -98,3 +98,14 @@ async def test_logs_name_the_document_but_never_the_token(axis: RunningAxis) -> 
     assert len(accepted) == 1
     assert accepted[0]["axis_id"] == response.headers["Edoc-Axis-Id"]
     assert sender.token not in repr(logs)
+
+
+async def test_me_names_the_calling_agency(axis: RunningAxis) -> None:
+    kit = await axis.register(G22, aliases=("G22",))
+    me = (await axis.call("GET", "/api/v1/me", token=kit.token)).json()
+    assert me == {
+        "code": G22,
+        "name": f"Agency {G22}",
+        "alias_codes": ["G22"],
+        "delivery_mode": "pull",
+    }

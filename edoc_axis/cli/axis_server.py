@@ -9,13 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from aiohttp import web
 
 from edoc_axis.cli.common import EXIT_OK, CliFailure, HelpFormatter, print_json
 from edoc_axis.config import AxisConfig, find_config, load_config
 from edoc_axis.home import HomeExists, init_home
 from edoc_axis.logs import configure_logging
-from edoc_axis.server import make_app
+from edoc_axis.runtime import AxisRuntime
 from edoc_axis.store.factory import open_store
 
 log = structlog.get_logger("edoc_axis.serve")
@@ -63,35 +62,24 @@ def cmd_init(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def serve(
-    config: AxisConfig, host: str, port: int, ready: asyncio.Event | None = None
-) -> None:
+async def serve(config: AxisConfig, host: str, port: int) -> None:
     """Run the axis until SIGINT/SIGTERM, then stop cleanly."""
     store = await open_store(config)
-    runner: web.AppRunner | None = None
+    runtime: AxisRuntime | None = None
     try:
-        app = make_app(config, store)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await runner.setup()
-        site = web.TCPSite(runner, host, port)
-        await site.start()
-        bound = runner.addresses[0]
-        url = f"http://{bound[0]}:{bound[1]}"
-        log.info("server.listening", url=url)
+        runtime = AxisRuntime(config, store)
+        url = await runtime.start(host, port)
         print(f"edoc-axis listening on {url}", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        if ready is not None:
-            ready.set()
         await stop.wait()
         log.info("server.stopping")
     finally:
-        if runner is not None:
-            await runner.cleanup()
+        if runtime is not None:
+            await runtime.stop()
         await store.close()
-        log.info("server.stopped")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

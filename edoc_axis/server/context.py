@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -33,6 +34,9 @@ class AxisServices:
     limiter: RateLimiter
     operator_token_hash: str
     metrics: Metrics
+    # Called after a document is accepted; the wiring hooks the push dispatcher
+    # here so that the server never imports the delivery package.
+    on_accepted: list[Callable[[], None]] = field(default_factory=list)
     executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=4, thread_name_prefix="verify")
     )

@@ -192,5 +192,7 @@ async def _store(
     )
     if result.created:
         services.metrics.accepted.inc()
+        for hook in services.on_accepted:
+            hook()
         log.info("document.accepted", axis_id=axis_id, recipients=list(recipients))
     return receipt_response(result.document, result.created)

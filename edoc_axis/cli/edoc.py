@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from edoc_axis import __version__
-from edoc_axis.cli import edoc_local, edoc_remote
+from edoc_axis.cli import edoc_endpoint, edoc_local, edoc_remote
 from edoc_axis.cli.common import HelpFormatter, run_command
 
 DESCRIPTION = """\
@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     edoc_local.add_commands(commands)
     edoc_remote.add_commands(commands)
+    edoc_endpoint.add_commands(commands)
     return parser
 
 

@@ -1,0 +1,132 @@
+"""`edoc endpoint`: run the reference push endpoint of a small agency."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from cryptography import x509
+
+from edoc_axis.cli.common import EXIT_OK, EXIT_USAGE, CliFailure, HelpFormatter
+from edoc_axis.endpoint import make_endpoint_app
+from edoc_axis.pki import load_certs
+from edoc_axis.signature import TrustStore, VerificationPolicy
+
+DEFAULT_LISTEN = "127.0.0.1:8090"
+
+
+@dataclass(frozen=True)
+class EndpointOptions:
+    host: str
+    port: int
+    out_dir: Path
+    axis_certs: tuple[x509.Certificate, ...]
+    trust: TrustStore | None
+    policy: VerificationPolicy
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:PORT`` for IPv6); port 0 picks a free one."""
+    host, sep, port = value.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise CliFailure(f"--listen wants HOST:PORT, got {value!r}", EXIT_USAGE)
+    return host, int(port)
+
+
+def options_from(args: argparse.Namespace) -> EndpointOptions:
+    """Check the flags and load the certificates before anything listens."""
+    host, port = parse_listen(args.listen)
+    if args.crl and not args.ca:
+        raise CliFailure("--crl needs --ca (the CA that signed the CRL)", EXIT_USAGE)
+    try:
+        axis_certs = tuple(cert for path in args.axis_cert for cert in load_certs(path))
+        cas, crls = [Path(p) for p in args.ca], [Path(p) for p in args.crl]
+        trust = TrustStore.from_files(cas, crls) if cas else None
+    except ValueError as exc:  # no PEM certificate, or a CRL no given CA signed
+        raise CliFailure(str(exc), EXIT_USAGE) from exc
+    return EndpointOptions(
+        host=host,
+        port=port,
+        out_dir=Path(args.out),
+        axis_certs=axis_certs,
+        trust=trust,
+        policy=VerificationPolicy(allow_legacy=args.legacy),
+    )
+
+
+async def serve(options: EndpointOptions, stop: asyncio.Event | None = None) -> int:
+    """Listen until ``stop`` is set (by default: until SIGINT or SIGTERM)."""
+    app = make_endpoint_app(options.out_dir, options.axis_certs, options.trust, options.policy)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    loop = asyncio.get_running_loop()
+    signals: list[signal.Signals] = []
+    if stop is None:
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+            signals.append(sig)
+    try:
+        site = web.TCPSite(runner, options.host, options.port)
+        await site.start()
+        port = runner.addresses[0][1]  # the real one when --listen asked for port 0
+        host = f"[{options.host}]" if ":" in options.host else options.host
+        print(f"edoc endpoint listening on http://{host}:{port}", flush=True)
+        await stop.wait()
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+        await runner.cleanup()
+    print("edoc endpoint stopped", flush=True)
+    return EXIT_OK
+
+
+def cmd_endpoint(args: argparse.Namespace) -> int:
+    options = options_from(args)
+    try:
+        return asyncio.run(serve(options))
+    except OSError as exc:  # the address is taken or not ours
+        raise CliFailure(f"cannot listen on {args.listen}: {exc.strerror or exc}") from exc
+
+
+def add_commands(commands: Any) -> None:
+    """Register ``edoc endpoint`` on the ``edoc`` subcommand parser."""
+    parser = commands.add_parser(
+        "endpoint",
+        help="run the reference push endpoint (receive documents from the axis)",
+        formatter_class=HelpFormatter,
+        description="Accept push deliveries by POST /: check the axis's delivery signature "
+        "(401 for anyone else), the document's XML signature and, with --ca, its certificate "
+        "chain (422), then store each document once as DIR/documents/<axis id>.xml and journal "
+        "it in DIR/received.jsonl. Answers 201 when new, 200 for a re-delivery. GET /healthz "
+        "answers when it is up. Stops cleanly on Ctrl-C or SIGTERM.",
+        epilog="example:\n  edoc endpoint --listen 127.0.0.1:8090 --out inbox/ "
+        "--axis-cert axis.cert.pem --ca ca.cert.pem --crl ca.crl.pem",
+    )
+    parser.add_argument(
+        "--listen", default=DEFAULT_LISTEN, metavar="HOST:PORT",
+        help=f"address to listen on; port 0 picks a free one (default {DEFAULT_LISTEN})",
+    )  # fmt: skip
+    parser.add_argument("--out", required=True, metavar="DIR", help="where documents are stored")
+    parser.add_argument(
+        "--axis-cert", required=True, action="append", metavar="PEM",
+        help="the axis's certificate(s); repeat during an axis key rotation",
+    )  # fmt: skip
+    parser.add_argument(
+        "--ca", action="append", default=[], metavar="PEM",
+        help="trust anchor(s) for the senders' certificates; without it the chain is not checked",
+    )  # fmt: skip
+    parser.add_argument(
+        "--crl", action="append", default=[], metavar="FILE", help="CRL(s) of the --ca"
+    )
+    parser.add_argument(
+        "--legacy", action="store_true",
+        help="also accept the reference SDK's SHA-1 / edXML-namespace signatures",
+    )  # fmt: skip
+    parser.set_defaults(func=cmd_endpoint)

@@ -1,0 +1,96 @@
+"""One push attempt over HTTP, classified into the core's AttemptOutcome."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import aiohttp
+
+from edoc_axis.core.retry import (
+    AttemptKind,
+    AttemptOutcome,
+    Decision,
+    Deliver,
+    GiveUp,
+    parse_retry_after,
+)
+from edoc_axis.core.retry import RetryAt as RetryDecision
+from edoc_axis.store import DeadLetter, Delivered, Outcome, RetryAt
+
+_DETAIL_BYTES = 2048
+_DETAIL_CHARS = 200
+# Answers that say "the server is not able right now", as opposed to a refusal.
+_UNAVAILABLE_4XX = frozenset({408, 429})
+
+
+def _detail_of(body: bytes, content_type: str) -> str:
+    """A short reason from the answer: the problem code if any, else the first line."""
+    text = body.decode("utf-8", errors="replace").strip()
+    if content_type.endswith("json"):
+        try:
+            problem = json.loads(text)
+        except ValueError:
+            problem = None
+        code = problem.get("code") if isinstance(problem, dict) else None
+        if isinstance(code, str):
+            return code
+    return text.splitlines()[0][:_DETAIL_CHARS] if text else ""
+
+
+async def post_delivery(
+    session: aiohttp.ClientSession,
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    timeout: aiohttp.ClientTimeout,
+    now: datetime,
+) -> AttemptOutcome:
+    """POST the body and say what happened; never raises for network trouble."""
+    try:
+        async with session.post(
+            url, data=body, headers=headers, timeout=timeout, allow_redirects=False
+        ) as response:
+            retry_after = parse_retry_after(response.headers.get("Retry-After"), now)
+            detail = ""
+            if not 200 <= response.status < 300:
+                detail = _detail_of(
+                    await response.content.read(_DETAIL_BYTES), response.content_type
+                )
+            return AttemptOutcome(AttemptKind.HTTP, response.status, retry_after, detail)
+    except TimeoutError as exc:  # aiohttp's timeouts are TimeoutError subclasses too
+        return AttemptOutcome(AttemptKind.TIMEOUT, detail=str(exc) or "no answer in time")
+    except aiohttp.ClientError as exc:
+        return AttemptOutcome(AttemptKind.CONNECTION, detail=str(exc) or type(exc).__name__)
+
+
+def endpoint_failed(outcome: AttemptOutcome) -> bool:
+    """Does this outcome count against the endpoint's circuit breaker?
+
+    A 2xx or a refusal (4xx) proves the endpoint is alive; only silence,
+    broken connections, 5xx and 408/429 say it is not serving.
+    """
+    if outcome.kind != AttemptKind.HTTP:
+        return True
+    status = outcome.http_status or 0
+    return status >= 500 or status in _UNAVAILABLE_4XX
+
+
+def store_outcome(decision: Decision) -> Outcome:
+    """The store's record of a retry decision."""
+    if isinstance(decision, Deliver):
+        return Delivered()
+    if isinstance(decision, RetryDecision):
+        return RetryAt(decision.at, decision.reason)
+    if isinstance(decision, GiveUp):
+        return DeadLetter(decision.reason)
+    raise TypeError(f"not a decision: {decision!r}")
+
+
+def outcome_label(outcome: Outcome) -> str:
+    """The metrics label of a recorded outcome."""
+    if isinstance(outcome, Delivered):
+        return "delivered"
+    if isinstance(outcome, RetryAt):
+        return "retry"
+    return "dead"

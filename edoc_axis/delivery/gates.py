@@ -1,0 +1,69 @@
+"""Per-endpoint isolation: a concurrency count, a breaker and claimed work waiting its turn."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from yarl import URL
+
+from edoc_axis.core.retry import AttemptKind, AttemptOutcome
+from edoc_axis.delivery.attempt import endpoint_failed
+from edoc_axis.delivery.breaker import BreakerState, CircuitBreaker
+from edoc_axis.store import Claim
+
+NO_ENDPOINT = "-"
+
+
+def endpoint_key(url: str | None) -> str:
+    """Deliveries share a gate when they go to the same server (scheme, host, port)."""
+    if not url:
+        return NO_ENDPOINT
+    try:
+        return str(URL(url).origin())
+    except ValueError:  # not an absolute URL: the attempt itself will report it
+        return url
+
+
+@dataclass
+class EndpointGate:
+    """What the dispatcher knows about one endpoint server."""
+
+    breaker: CircuitBreaker
+    in_flight: int = 0
+    # Claimed deliveries waiting for a free slot of this endpoint. They keep
+    # their lease and their counted attempt, which the push will use.
+    held: deque[Claim] = field(default_factory=deque)
+    last_failure: str = ""
+
+    @property
+    def idle(self) -> bool:
+        """Nothing to remember: no work and a closed circuit with no failure streak."""
+        return (
+            not self.held
+            and self.in_flight == 0
+            and self.breaker.state == BreakerState.CLOSED
+            and self.breaker.failures == 0
+        )
+
+    def observe(self, outcome: AttemptOutcome, now: datetime) -> None:
+        """Feed a push's outcome to the breaker."""
+        if endpoint_failed(outcome):
+            self.last_failure = outcome.describe()
+            self.breaker.on_failure(now)
+        else:
+            self.breaker.on_success()
+
+    def circuit_open_outcome(self, now: datetime) -> AttemptOutcome:
+        """The outcome of a claim failed fast because the circuit is open.
+
+        The claim already counted the attempt; the retry policy decides as for
+        a failed push, with the rest of the cool-off as a floor, so an open
+        circuit never spends attempts faster than real failures would.
+        """
+        return AttemptOutcome(
+            AttemptKind.CONNECTION,
+            retry_after_s=self.breaker.seconds_until_probe(now),
+            detail=f"circuit open, endpoint not tried (last failure: {self.last_failure})",
+        )

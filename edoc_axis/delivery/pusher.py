@@ -1,0 +1,147 @@
+"""One push delivery: sign and POST it, decide with the retry policy, record the outcome.
+
+No scheduling here; the dispatcher decides when and how many.
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+import random
+import secrets
+import socket
+from collections.abc import Callable
+from datetime import datetime
+
+import aiohttp
+import structlog
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
+
+from edoc_axis.clock import Clock
+from edoc_axis.config import RetrySettings
+from edoc_axis.core.delivery_auth import DeliveryFacts, delivery_headers
+from edoc_axis.core.retry import AttemptKind, AttemptOutcome, GiveUp, RetryPolicy
+from edoc_axis.delivery.attempt import outcome_label, post_delivery, store_outcome
+from edoc_axis.store import Claim, Delivered, Outcome, RetryAt, Store
+
+AttemptHook = Callable[[str, float], None]
+log = structlog.get_logger("edoc_axis.delivery")
+
+
+def default_worker_id() -> str:
+    """Unique per dispatcher, readable in the store's lease owner column."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+class Pusher:
+    """Makes and records single push attempts for the dispatcher."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        axis_key: CertificateIssuerPrivateKeyTypes,
+        axis_cert: x509.Certificate,
+        settings: RetrySettings,
+        rng: random.Random,
+        on_attempt: AttemptHook | None,
+    ) -> None:
+        self._store, self._clock = store, clock
+        self._key, self._cert = axis_key, axis_cert
+        self._policy = RetryPolicy(
+            settings.base_s, settings.cap_s, settings.max_attempts, settings.max_age_s
+        )
+        self._rng, self._on_attempt = rng, on_attempt
+        self._retry_times: list[datetime] = []  # a heap of the retries recorded here
+        self._timeout = aiohttp.ClientTimeout(
+            total=None, connect=settings.connect_timeout_s, sock_read=settings.read_timeout_s
+        )
+
+    async def attempt(self, session: aiohttp.ClientSession, claim: Claim) -> AttemptOutcome:
+        """POST the exact stored bytes with the axis's delivery signature."""
+        if not claim.endpoint_url:
+            return AttemptOutcome(AttemptKind.CONNECTION, detail="the agency has no endpoint URL")
+        body = await self._store.document_bytes(claim.axis_id)
+        document = await self._store.get_document(claim.axis_id)
+        now = self._clock.now()
+        facts = DeliveryFacts(
+            kind=document.kind if document is not None else "document",
+            axis_id=claim.axis_id,
+            sender=claim.sender_code,
+            recipient=claim.recipient_code,
+            attempt=claim.attempt,
+            timestamp=int(now.timestamp()),
+        )
+        headers = delivery_headers(facts, body, self._key, self._cert)
+        headers["Content-Type"] = "application/xml"
+        return await post_delivery(session, claim.endpoint_url, body, headers, self._timeout, now)
+
+    async def conclude(
+        self, claim: Claim, outcome: AttemptOutcome, seconds: float | None
+    ) -> Outcome | None:
+        """Decide and record; ``seconds`` is None when the endpoint was not tried.
+
+        Returns what was recorded, or None for a stale attempt.
+        """
+        now = self._clock.now()
+        permanent = False
+        if outcome.delivered:
+            recorded: Outcome = Delivered()
+        else:
+            delivery = await self._store.delivery_for(claim.axis_id, claim.recipient_code)
+            first_queued_at = delivery.created_at if delivery is not None else now
+            decision = self._policy.decide(claim.attempt, outcome, now, first_queued_at, self._rng)
+            recorded = store_outcome(decision)
+            permanent = isinstance(decision, GiveUp) and decision.permanent
+        log.info(
+            "delivery.attempt",
+            axis_id=claim.axis_id,
+            recipient=claim.recipient_code,
+            attempt=claim.attempt,
+            outcome=outcome.describe(),
+            seconds=None if seconds is None else round(seconds, 3),
+        )
+        if self._on_attempt is not None and seconds is not None:
+            self._on_attempt(outcome_label(recorded), seconds)
+        return await self.record(claim, recorded, permanent=permanent)
+
+    async def record(
+        self, claim: Claim, outcome: Outcome, *, permanent: bool = False
+    ) -> Outcome | None:
+        """Write the outcome if this attempt still owns the delivery; None if it is stale."""
+        bound = log.bind(
+            axis_id=claim.axis_id,
+            recipient=claim.recipient_code,
+            attempt=claim.attempt,
+            delivery_id=claim.delivery_id,
+        )
+        at = self._clock.now()
+        if not await self._store.record_outcome(claim.delivery_id, claim.attempt, outcome, at):
+            # Our lease ran out and another attempt owns the delivery now.
+            bound.warning("delivery.stale_outcome", outcome=outcome_label(outcome))
+            return None
+        if isinstance(outcome, Delivered):
+            bound.info("delivery.delivered")
+        elif isinstance(outcome, RetryAt):
+            heapq.heappush(self._retry_times, outcome.next_attempt_at)
+            bound.info(
+                "delivery.retry_scheduled",
+                next_attempt_at=outcome.next_attempt_at.isoformat(),
+                reason=outcome.error,
+            )
+        else:
+            bound.warning("delivery.dead_lettered", reason=outcome.error, permanent=permanent)
+        return outcome
+
+    def seconds_until_retry(self) -> float | None:
+        """How soon the earliest retry recorded here falls due (None: no retry pending)."""
+        if not self._retry_times:
+            return None
+        return max(0.0, (self._retry_times[0] - self._clock.now()).total_seconds())
+
+    def forget_retries_due(self, now: datetime) -> None:
+        """Drop the retries due by ``now``: a claim made at ``now`` has seen them."""
+        while self._retry_times and self._retry_times[0] <= now:
+            heapq.heappop(self._retry_times)

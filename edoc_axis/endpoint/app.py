@@ -1,0 +1,163 @@
+"""The reference push endpoint an agency runs: ``POST /`` takes deliveries from the axis.
+
+Checks, in order: the axis's delivery signature (401 otherwise: an impostor
+is refused before its body is even parsed), safe XML parsing (400), the
+document's own XML signature and, given trust anchors, its certificate
+chain (422). Then the document is stored once under its axis id: 201 when
+new, 200 for a re-delivery of the same bytes, 409 for other bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+from aiohttp import web
+from cryptography import x509
+
+from edoc_axis.clock import Clock, SystemClock
+from edoc_axis.core.delivery_auth import DeliveryFacts, verify_delivery
+from edoc_axis.edxml import DEFAULT_LIMITS, XmlLimits, package_from_tree, safe_parse
+from edoc_axis.endpoint.storage import FOLDERS, ReceivedStore, StoredItem, is_safe_id
+from edoc_axis.errors import EdocError, PayloadTooLarge, SignatureInvalid, SignatureMissing
+from edoc_axis.signature import TrustStore, VerificationPolicy, verify_package
+
+log = structlog.get_logger("edoc_axis.endpoint")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class Received:
+    """A newly stored delivery, handed to ``on_stored`` (e.g. to send status 01 back)."""
+
+    item: StoredItem
+    facts: DeliveryFacts
+    absolute_path: Path
+
+
+OnStored = Callable[[Received], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class EndpointState:
+    store: ReceivedStore
+    axis_certs: tuple[x509.Certificate, ...]
+    trust: TrustStore | None
+    policy: VerificationPolicy
+    clock: Clock
+    limits: XmlLimits
+    on_stored: OnStored | None
+    lock: asyncio.Lock
+
+
+STATE = web.AppKey("edoc_endpoint_state", EndpointState)
+
+
+def problem(status: int, code: str, title: str, detail: str) -> web.Response:
+    """An RFC 9457 problem answer with the same shape as the axis's."""
+    body = {"type": f"urn:edoc-axis:error:{code}", "title": title, "status": status,
+            "code": code, "detail": detail}  # fmt: skip
+    return web.Response(
+        status=status,
+        body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+        content_type="application/problem+json",
+    )
+
+
+@web.middleware
+async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every refusal as problem+json with its stable code."""
+    try:
+        return await handler(request)
+    except EdocError as error:
+        log.info("endpoint.refused", code=error.code, detail=error.detail)
+        return problem(error.http_status, error.code, error.title, error.detail)
+    except web.HTTPRequestEntityTooLarge as exc:
+        too_large = PayloadTooLarge(exc.text or "body too large")
+        return problem(too_large.http_status, too_large.code, too_large.title, too_large.detail)
+
+
+def _check_document(body: bytes, state: EndpointState) -> str:
+    """Parse safely, verify the XML signature (and chain); return the signed sender code."""
+    root = safe_parse(body, state.limits)
+    verified = verify_package(root, state.policy)
+    if state.trust is not None:
+        state.trust.check(verified.certificate, state.clock.now(), verified.chain)
+    # The sender comes from the signed document, not from the Edoc-Sender
+    # header, which the axis's delivery signature does not cover.
+    return package_from_tree(root, body).sender.organ_id
+
+
+async def receive(request: web.Request) -> web.Response:
+    """``POST /``: one push delivery from the axis."""
+    state = request.app[STATE]
+    body = await request.read()
+    try:
+        facts = verify_delivery(request.headers, body, state.axis_certs, state.clock.now())
+    except (SignatureMissing, SignatureInvalid) as exc:
+        log.warning("endpoint.impostor_refused", code=exc.code, detail=exc.detail)
+        return problem(401, exc.code, "Delivery not signed by the axis", exc.detail)
+    if facts.kind not in FOLDERS or not is_safe_id(facts.axis_id):
+        detail = f"unusable delivery kind {facts.kind!r} or id {facts.axis_id!r}"
+        return problem(400, "delivery.invalid", "Unusable delivery", detail)
+    bound = log.bind(axis_id=facts.axis_id, attempt=facts.attempt)
+    sender = await asyncio.to_thread(_check_document, body, state)
+    async with state.lock:
+        item = await asyncio.to_thread(
+            state.store.store, facts.kind, facts.axis_id, sender, body, state.clock.now()
+        )
+    bound.info("endpoint.duplicate" if item.duplicate else "endpoint.stored", sender=sender)
+    if not item.duplicate and state.on_stored is not None:
+        await _notify(state.on_stored, Received(item, facts, state.store.root / item.path))
+    answer = {"stored": item.path, "duplicate": item.duplicate}
+    return web.json_response(answer, status=200 if item.duplicate else 201)
+
+
+async def _notify(on_stored: OnStored, received: Received) -> None:
+    # The document is safely stored whatever the hook does, so a failing hook
+    # must not turn the answer into an error (the axis would push again).
+    try:
+        await on_stored(received)
+    except Exception:
+        log.exception("endpoint.on_stored_failed", axis_id=received.item.axis_id)
+
+
+async def healthz(_request: web.Request) -> web.Response:
+    """``GET /healthz``: the endpoint is up."""
+    return web.json_response({"status": "ok"})
+
+
+def make_endpoint_app(
+    out_dir: Path,
+    axis_certs: Sequence[x509.Certificate],
+    trust: TrustStore | None,
+    policy: VerificationPolicy | None = None,
+    clock: Clock | None = None,
+    *,
+    on_stored: OnStored | None = None,
+    max_body_bytes: int = 64 * 1024 * 1024,
+    limits: XmlLimits = DEFAULT_LIMITS,
+) -> web.Application:
+    """The endpoint application; ``trust`` None skips the certificate chain check."""
+    if not axis_certs:
+        raise ValueError("the endpoint needs the axis certificate to tell it from impostors")
+    store = ReceivedStore(out_dir)
+    store.prepare()
+    app = web.Application(middlewares=[problem_middleware], client_max_size=max_body_bytes)
+    app[STATE] = EndpointState(
+        store=store,
+        axis_certs=tuple(axis_certs),
+        trust=trust,
+        policy=policy or VerificationPolicy(),
+        clock=clock or SystemClock(),
+        limits=limits,
+        on_stored=on_stored,
+        lock=asyncio.Lock(),
+    )
+    app.router.add_post("/", receive)
+    app.router.add_get("/healthz", healthz)
+    return app

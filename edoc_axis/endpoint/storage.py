@@ -1,0 +1,122 @@
+"""Where the reference endpoint keeps what it received: each document once, atomically.
+
+Layout under the output folder::
+
+    documents/<axis id>.xml     the exact bytes delivered (statuses/ for status messages)
+    received.jsonl              one JSON line per newly stored item
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from edoc_axis.errors import DocumentConflict
+
+JOURNAL_NAME = "received.jsonl"
+FOLDERS = {"document": "documents", "status": "statuses"}
+# Axis ids become file names: nothing that could climb out of the folder.
+_SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+@dataclass(frozen=True)
+class StoredItem:
+    """One received item as the endpoint keeps it."""
+
+    kind: str
+    axis_id: str
+    sender: str
+    sha256: str
+    path: str  # relative to the output folder
+    duplicate: bool
+
+
+def is_safe_id(axis_id: str) -> bool:
+    """Can this id be used as a file name as it is?"""
+    return _SAFE_ID.fullmatch(axis_id) is not None and ".." not in axis_id
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomically(target: Path, data: bytes) -> None:
+    """Readers see the old state or the whole new file, even after a crash."""
+    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
+    _fsync_dir(target.parent)  # make the rename itself durable
+
+
+class ReceivedStore:
+    """Stores each (kind, axis id) once and journals it; not safe for concurrent callers.
+
+    The endpoint app serialises calls with one lock, which also keeps the
+    journal lines whole and in order.
+    """
+
+    def __init__(self, out_dir: Path) -> None:
+        self.root = Path(out_dir)
+        self.journal = self.root / JOURNAL_NAME
+
+    def prepare(self) -> None:
+        """Create the folders (at start-up, so a bad --out fails early)."""
+        for folder in FOLDERS.values():
+            (self.root / folder).mkdir(parents=True, exist_ok=True)
+
+    def store(self, kind: str, axis_id: str, sender: str, body: bytes, at: datetime) -> StoredItem:
+        """Keep ``body`` under its axis id; the same bytes again are a duplicate.
+
+        Raises DocumentConflict if other bytes were already stored under that id.
+        """
+        if kind not in FOLDERS or not is_safe_id(axis_id):
+            raise ValueError(f"cannot store kind {kind!r} id {axis_id!r}")
+        relative = f"{FOLDERS[kind]}/{axis_id}.xml"
+        target = self.root / relative
+        digest = hashlib.sha256(body).hexdigest()
+        if target.exists():
+            if hashlib.sha256(target.read_bytes()).hexdigest() != digest:
+                raise DocumentConflict(
+                    f"{kind} {axis_id} was already stored with other content", document_id=axis_id
+                )
+            return StoredItem(kind, axis_id, sender, digest, relative, duplicate=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(target, body)
+        self._append_journal(
+            {"kind": kind, "axis_id": axis_id, "sender": sender, "sha256": digest,
+             "path": relative, "received_at": at.isoformat()}
+        )  # fmt: skip
+        return StoredItem(kind, axis_id, sender, digest, relative, duplicate=False)
+
+    def _append_journal(self, entry: dict[str, str]) -> None:
+        line = json.dumps(entry, ensure_ascii=False) + "\n"
+        with self.journal.open("a", encoding="utf-8") as handle:
+            handle.write(line)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def journal_entries(self) -> list[dict[str, str]]:
+        """Every journal line, oldest first (for tests and operators)."""
+        if not self.journal.exists():
+            return []
+        lines = self.journal.read_text(encoding="utf-8").splitlines()
+        return [json.loads(line) for line in lines if line.strip()]

@@ -9,12 +9,13 @@ from __future__ import annotations
 import structlog
 from aiohttp import web
 
+from edoc_axis.arrival import record_arrival
 from edoc_axis.clock import Clock, SystemClock
 from edoc_axis.config import AxisConfig
 from edoc_axis.delivery import PushDispatcher
 from edoc_axis.server import make_app
 from edoc_axis.server.context import SERVICES, AxisServices
-from edoc_axis.store import Store
+from edoc_axis.store import Claim, Delivered, Outcome, Store
 
 log = structlog.get_logger("edoc_axis.runtime")
 
@@ -44,6 +45,16 @@ class AxisRuntime:
                 metrics.deliveries.labels(outcome=label).inc()
                 metrics.attempt_seconds.observe(seconds)
 
+            async def on_recorded(claim: Claim, outcome: Outcome) -> None:
+                if isinstance(outcome, Delivered):
+                    await record_arrival(
+                        store,
+                        self.clock,
+                        claim.axis_id,
+                        claim.recipient_code,
+                        "delivered to the agency's endpoint",
+                    )
+
             self.dispatcher = PushDispatcher(
                 store,
                 self.clock,
@@ -51,6 +62,7 @@ class AxisRuntime:
                 axis_cert=self.services.axis_cert,
                 settings=config.retry,
                 on_attempt=on_attempt,
+                on_recorded=on_recorded,
                 poll_interval_s=poll_interval_s,
             )
             self.services.on_accepted.append(self.dispatcher.wake)

@@ -141,6 +141,7 @@ def add_commands(commands: Any) -> None:
         formatter_class=HelpFormatter,
         description="Every state change is appended to a hash-chained log in the same "
         "transaction as the change.",
+        epilog="example:\n  edoc-axis audit verify --config axis.toml",
     )
     audit_sub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
     verify = _command(
@@ -157,6 +158,7 @@ def add_commands(commands: Any) -> None:
         help="deliveries the axis gave up on",
         formatter_class=HelpFormatter,
         description="Push deliveries that ran out of retries or were refused for good.",
+        epilog="example:\n  edoc-axis deadletter list\n  edoc-axis deadletter retry 42",
     )
     dead_sub = dead.add_subparsers(dest="deadletter_command", metavar="ACTION", required=True)
     listing = _command(

@@ -26,7 +26,7 @@ from edoc_axis.clock import Clock
 from edoc_axis.config import RetrySettings
 from edoc_axis.delivery.breaker import CircuitBreaker
 from edoc_axis.delivery.gates import NO_ENDPOINT, EndpointGate, endpoint_key
-from edoc_axis.delivery.pusher import AttemptHook, Pusher, default_worker_id
+from edoc_axis.delivery.pusher import AttemptHook, Pusher, RecordedHook, default_worker_id
 from edoc_axis.store import Claim, RetryAt, Store
 
 log = structlog.get_logger("edoc_axis.delivery")
@@ -53,6 +53,7 @@ class PushDispatcher:
         rng: random.Random | None = None,
         worker_id: str | None = None,
         on_attempt: AttemptHook | None = None,
+        on_recorded: RecordedHook | None = None,
         poll_interval_s: float = 0.5,
         breaker_threshold: int = 5,
         breaker_cool_off_s: float = 30.0,
@@ -67,6 +68,7 @@ class PushDispatcher:
             settings=settings,
             rng=rng or random.Random(),  # noqa: S311  (back-off jitter, not a secret)
             on_attempt=on_attempt,
+            on_recorded=on_recorded,
         )
         self._session, self._own_session = session, session is None
         self.worker_id = worker_id or default_worker_id()

@@ -10,7 +10,7 @@ import os
 import random
 import secrets
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import aiohttp
@@ -26,6 +26,9 @@ from edoc_axis.delivery.attempt import outcome_label, post_delivery, store_outco
 from edoc_axis.store import Claim, Delivered, Outcome, RetryAt, Store
 
 AttemptHook = Callable[[str, float], None]
+# Called after an outcome is recorded (not for stale ones): the wiring records
+# status 01 for a delivery here and tells the sender of a dead letter.
+RecordedHook = Callable[[Claim, Outcome], Awaitable[None]]
 log = structlog.get_logger("edoc_axis.delivery")
 
 
@@ -47,13 +50,14 @@ class Pusher:
         settings: RetrySettings,
         rng: random.Random,
         on_attempt: AttemptHook | None,
+        on_recorded: RecordedHook | None = None,
     ) -> None:
         self._store, self._clock = store, clock
         self._key, self._cert = axis_key, axis_cert
         self._policy = RetryPolicy(
             settings.base_s, settings.cap_s, settings.max_attempts, settings.max_age_s
         )
-        self._rng, self._on_attempt = rng, on_attempt
+        self._rng, self._on_attempt, self._on_recorded = rng, on_attempt, on_recorded
         self._retry_times: list[datetime] = []  # a heap of the retries recorded here
         self._timeout = aiohttp.ClientTimeout(
             total=None, connect=settings.connect_timeout_s, sock_read=settings.read_timeout_s
@@ -133,6 +137,11 @@ class Pusher:
             )
         else:
             bound.warning("delivery.dead_lettered", reason=outcome.error, permanent=permanent)
+        if self._on_recorded is not None:
+            try:
+                await self._on_recorded(claim, outcome)
+            except Exception:  # a hook must never undo or block a recorded outcome
+                bound.exception("delivery.hook_failed")
         return outcome
 
     def seconds_until_retry(self) -> float | None:

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
-from datetime import timedelta
-
 import structlog
 from aiohttp import web
 
-from edoc_axis.core.compose import new_status
-from edoc_axis.core.ids import new_axis_id
-from edoc_axis.edxml import StatusCode, build_status
-from edoc_axis.errors import NotFound, RequestInvalid, StatusTransition
+from edoc_axis.arrival import record_arrival
+from edoc_axis.errors import NotFound, RequestInvalid
 from edoc_axis.server.auth import calling_agency
-from edoc_axis.server.context import SERVICES, AxisServices
+from edoc_axis.server.context import SERVICES
 from edoc_axis.server.listing import page_params
-from edoc_axis.server.statuses import store_status
 from edoc_axis.store import Delivery, InboxItem, InvalidCursor, StoredDocument
 
 log = structlog.get_logger("edoc_axis.inbox")
-VIETNAM = timedelta(hours=7)
 
 
 def inbox_item_json(item: InboxItem) -> dict[str, object]:
@@ -89,39 +82,18 @@ async def acknowledge(request: web.Request) -> web.Response:
     now = services.clock.now()
     delivery = await services.store.acknowledge(document.axis_id, caller.code, now)
     if delivery.status_code is None:
-        await _record_arrival(services, document, caller.code)
+        await record_arrival(
+            services.store,
+            services.clock,
+            document.axis_id,
+            caller.code,
+            "acknowledged through the axis",
+        )
         delivery = await services.store.delivery_for(document.axis_id, caller.code) or delivery
     log.info("delivery.acknowledged", axis_id=document.axis_id, recipient=caller.code)
     return web.json_response(
         {"id": document.axis_id, "state": delivery.state, "status_code": delivery.status_code}
     )
-
-
-async def _record_arrival(services: AxisServices, document: StoredDocument, recipient: str) -> None:
-    """Status 01 on the recipient's behalf, composed by the axis (and so unsigned)."""
-    now = services.clock.now()
-    package = new_status(
-        sender=recipient,
-        about_document_id=document.document_id,
-        counterparty=document.sender_code,
-        code=StatusCode.ARRIVED,
-        at=(now + VIETNAM).replace(tzinfo=None),
-        description="Đã đến: acknowledged through the axis",
-    )
-    raw = build_status(package)
-    # If the recipient's own status got there first there is nothing to add.
-    with contextlib.suppress(StatusTransition):
-        await store_status(
-            services,
-            raw,
-            package,
-            document,
-            from_code=recipient,
-            to_code=document.sender_code,
-            expected=None,
-            updates_progress=True,
-            status_id=new_axis_id(now),
-        )
 
 
 def add_routes(app: web.Application) -> None:

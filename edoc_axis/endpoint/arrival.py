@@ -1,0 +1,56 @@
+"""Answer status 01 (arrived) to the axis for each newly stored push delivery."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import structlog
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
+
+from edoc_axis.client import AxisClient
+from edoc_axis.core.compose import new_status
+from edoc_axis.edxml import DocumentPackage, StatusCode, build_status, read_package
+from edoc_axis.endpoint.app import OnStored, Received
+from edoc_axis.signature import sign_package
+
+log = structlog.get_logger("edoc_axis.endpoint")
+VIETNAM = timedelta(hours=7)
+
+
+def arrival_notifier(
+    axis_url: str,
+    token: str,
+    agency_code: str,
+    *,
+    key: CertificateIssuerPrivateKeyTypes | None = None,
+    cert: x509.Certificate | None = None,
+) -> OnStored:
+    """An ``on_stored`` hook that posts a (signed, given key and cert) status 01."""
+
+    async def notify(received: Received) -> None:
+        package = read_package(received.absolute_path.read_bytes())
+        if not isinstance(package, DocumentPackage):
+            return
+        status = new_status(
+            sender=agency_code,
+            about_document_id=package.document_id,
+            counterparty=package.sender.organ_id,
+            code=StatusCode.ARRIVED,
+            document_code=f"{package.code.code_number}/{package.code.code_notation}",
+            at=(datetime.now(UTC) + VIETNAM).replace(tzinfo=None),
+            description="Đã đến: stored by the agency's endpoint",
+        )
+        raw = build_status(status)
+        if key is not None and cert is not None:
+            raw = sign_package(raw, key, cert)
+        async with AxisClient(axis_url, token) as client:
+            response = await client.post_status(raw)
+        log.info(
+            "endpoint.status_sent",
+            axis_id=received.item.axis_id,
+            status=response.status,
+            code=response.code,
+        )
+
+    return notify

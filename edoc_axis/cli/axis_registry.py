@@ -13,7 +13,6 @@ from typing import Any, TypeVar
 from edoc_axis.cli.axis_server import add_config_flag, config_from
 from edoc_axis.cli.common import (
     EXIT_OK,
-    EXIT_REFUSED,
     CliFailure,
     HelpFormatter,
     print_json,
@@ -195,7 +194,14 @@ def cmd_agency_import(args: argparse.Namespace) -> int:
                 for r in results
             ),
         )
-    return EXIT_REFUSED if any("error" in r for r in results) else EXIT_OK
+    failed = [r for r in results if "error" in r]
+    if failed:
+        lines = ", ".join(str(r["line"]) for r in failed)
+        raise CliFailure(
+            f"{len(failed)} of {len(results)} rows not registered (CSV line {lines})",
+            code="import.failed",
+        )
+    return EXIT_OK
 
 
 def cmd_pki_issue(args: argparse.Namespace) -> int:
@@ -233,6 +239,9 @@ def add_commands(commands: Any) -> None:
         formatter_class=HelpFormatter,
         description="The agency registry: codes (QCVN 102, QĐ 20 and legacy aliases), "
         "certificates, delivery mode, API tokens (stored only as hashes).",
+        epilog="example:\n  edoc-axis agency list --config ./axis-home/axis.toml\n"
+        "  edoc-axis agency add 000.00.00.H49 --name 'UBND tỉnh Hòa Bình' "
+        "--cert h49/cert.pem --pull",
     )
     sub = agency.add_subparsers(dest="agency_command", metavar="ACTION", required=True)
     add = _sub(
@@ -285,6 +294,8 @@ def add_commands(commands: Any) -> None:
         help="development CA",
         formatter_class=HelpFormatter,
         description="The development CA made by `edoc-axis init`.",
+        epilog="example:\n  edoc-axis pki issue 000.00.00.G22 --out g22/ "
+        "--config ./axis-home/axis.toml",
     )
     pki_sub = pki.add_subparsers(dest="pki_command", metavar="ACTION", required=True)
     issue = _sub(

@@ -14,6 +14,7 @@ from cryptography.x509.oid import NameOID
 
 from edoc_axis.cli.common import (
     EXIT_OK,
+    EXIT_USAGE,
     CliFailure,
     HelpFormatter,
     fail,
@@ -27,6 +28,7 @@ from edoc_axis.core.receipt import verify_receipt
 from edoc_axis.edxml import (
     Attachment,
     BusinessDocType,
+    DocumentPackage,
     XmlLimits,
     build_document,
     read_package,
@@ -61,7 +63,25 @@ def cmd_new(args: argparse.Namespace) -> int:
     at = vietnam_now()
     if args.date:
         at = datetime.combine(args.date, at.time())
-    package = new_document(
+    if args.business in ("update", "replace") and not args.ref:
+        raise CliFailure(
+            f"--business {args.business} needs --ref DOCUMENT_ID (the document it acts on)",
+            exit_code=EXIT_USAGE,
+        )
+    try:
+        package = _compose(args, recipients, attachments, at)
+    except ValueError as exc:  # an inconsistent combination of options
+        raise CliFailure(str(exc), exit_code=EXIT_USAGE) from exc
+    write_bytes(args.output, build_document(package))
+    if args.output != "-":
+        print(f"wrote {args.output} (DocumentId {package.document_id})")
+    return EXIT_OK
+
+
+def _compose(
+    args: argparse.Namespace, recipients: list[str], attachments: list[Attachment], at: datetime
+) -> DocumentPackage:
+    return new_document(
         sender=args.sender,
         sender_name=args.from_name,
         recipients=recipients,
@@ -77,10 +97,6 @@ def cmd_new(args: argparse.Namespace) -> int:
         business_reference=args.ref,
         attachments=attachments,
     )
-    write_bytes(args.output, build_document(package))
-    if args.output != "-":
-        print(f"wrote {args.output} (DocumentId {package.document_id})")
-    return EXIT_OK
 
 
 def cmd_sign(args: argparse.Namespace) -> int:

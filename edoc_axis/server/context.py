@@ -17,8 +17,9 @@ from edoc_axis.core.ratelimit import RateLimiter
 from edoc_axis.edxml import XmlLimits
 from edoc_axis.pki import load_certs, load_key
 from edoc_axis.server.metrics import Metrics
-from edoc_axis.signature import TrustStore, VerificationPolicy
+from edoc_axis.signature import VerificationPolicy
 from edoc_axis.store import Store
+from edoc_axis.trust_files import ReloadingTrust
 
 
 @dataclass
@@ -26,7 +27,7 @@ class AxisServices:
     config: AxisConfig
     store: Store
     clock: Clock
-    trust: TrustStore
+    trust_files: ReloadingTrust
     policy: VerificationPolicy
     axis_key: CertificateIssuerPrivateKeyTypes
     axis_cert: x509.Certificate
@@ -54,7 +55,7 @@ def load_services(config: AxisConfig, store: Store, clock: Clock) -> AxisService
         config=config,
         store=store,
         clock=clock,
-        trust=TrustStore.from_files(config.trust_anchors, config.crl_files),
+        trust_files=ReloadingTrust(config.trust_anchors, config.crl_files),
         policy=VerificationPolicy(allow_legacy=config.allow_legacy),
         axis_key=key,
         axis_cert=load_certs(config.axis_cert)[0],

@@ -76,7 +76,7 @@ async def _accept(request: web.Request, services: AxisServices, caller: Agency) 
             raw,
             limits=services.xml_limits,
             policy=services.policy,
-            trust=services.trust,
+            trust=services.trust_files.current(),
             at=now,
             expect_kind="document",
         ),

@@ -123,7 +123,7 @@ async def submit_status(request: web.Request) -> web.Response:
             raw,
             limits=services.xml_limits,
             policy=services.policy,
-            trust=services.trust,
+            trust=services.trust_files.current(),
             at=now,
             expect_kind="status",
             signature_required=False,

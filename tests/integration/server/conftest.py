@@ -21,6 +21,7 @@ from edoc_axis.edxml import BusinessDocType, build_document
 from edoc_axis.home import init_home
 from edoc_axis.pki import Issued, cert_to_pem, issue_certificate, load_certs, load_key
 from edoc_axis.server import make_app
+from edoc_axis.server.context import SERVICES, AxisServices
 from edoc_axis.signature import sign_package
 from edoc_axis.store import Store
 from edoc_axis.store.factory import open_store
@@ -63,6 +64,7 @@ class RunningAxis:
     ca: Issued
     session: aiohttp.ClientSession
     operator_token: str
+    services: AxisServices
     counter: list[int] = field(default_factory=lambda: [0])
 
     def issue(self, code: str, **kwargs: Any) -> Issued:
@@ -165,6 +167,7 @@ async def axis(tmp_path: Path, config_tweak: ConfigTweak) -> AsyncIterator[Runni
             ca=ca,
             session=session,
             operator_token=home.operator_token,
+            services=app[SERVICES],
         )
     await server.close()
     await store.close()

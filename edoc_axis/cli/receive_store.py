@@ -1,0 +1,296 @@
+"""The local store of `edoc receive`: verify, keep one durable copy, then acknowledge.
+
+``DIR/<id>.edxml`` holds the exact bytes delivered, ``DIR/<id>/`` its attachments
+(names made safe, clashes numbered), ``DIR/received.jsonl`` one line per document,
+``DIR/refused/<id>.edxml`` + ``.reason.json`` what failed verification. Each file
+goes through a temp file, fsync, rename and directory fsync; attachments are
+written first, so a present ``<id>.edxml`` means the document is complete.
+A re-delivery of the same bytes is acknowledged without a second copy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NoReturn
+
+from edoc_axis.cli.common import CliFailure
+from edoc_axis.client import ApiResponse, AxisClient
+from edoc_axis.edxml import DocumentPackage, StatusPackage, XmlLimits, safe_parse, validate
+from edoc_axis.edxml.parser import package_from_tree
+from edoc_axis.errors import EdocError, SignatureMissing
+from edoc_axis.signature import TrustStore, VerificationPolicy, verify_package
+
+JOURNAL = "received.jsonl"
+REFUSED = "refused"
+SUFFIX = ".edxml"
+MAX_NAME_BYTES = 200
+_SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+_UNSAFE_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"|?*]')
+
+
+def is_safe_id(axis_id: str) -> bool:
+    """An axis id that can be a file name as is (the axis's ids always are)."""
+    return _SAFE_ID.fullmatch(axis_id) is not None and ".." not in axis_id
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomically(target: Path, data: bytes) -> None:
+    """Temp file beside ``target``, fsync, rename over it, fsync the directory."""
+    handle, temp_name = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp_name, target)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    _fsync_dir(target.parent)
+
+
+def safe_basename(name: str, fallback: str) -> str:
+    """A file name that stays inside its directory, whatever the sender wrote.
+
+    Only the last path component (``/`` or ``\\``) survives; control and
+    Windows-reserved characters become ``_``; leading dots go (no hidden files,
+    no ``..``); the name is cut to MAX_NAME_BYTES keeping its extension.
+    """
+    text = unicodedata.normalize("NFC", name)
+    text = re.split(r"[/\\]", text)[-1]
+    text = _UNSAFE_CHARS.sub("_", text).strip().lstrip(".").strip()
+    if not text:
+        return fallback
+    stem, dot, ext = text.rpartition(".")
+    if not dot or not stem or len(ext.encode()) > 20:
+        stem, ext = text, ""
+    suffix = f".{ext}" if ext else ""
+    while len((stem + suffix).encode()) > MAX_NAME_BYTES:
+        stem = stem[:-1]
+    return stem + suffix
+
+
+def unique_names(names: Sequence[str]) -> list[str]:
+    """Safe basenames for every attachment, numbered ``name (2).ext`` on clashes."""
+    taken: set[str] = set()
+    result = []
+    for index, name in enumerate(names, start=1):
+        base = safe_basename(name, f"attachment-{index}")
+        candidate, serial = base, 1
+        while candidate.casefold() in taken:
+            serial += 1
+            stem, dot, ext = base.rpartition(".")
+            candidate = f"{stem} ({serial}).{ext}" if dot and stem else f"{base} ({serial})"
+        taken.add(candidate.casefold())
+        result.append(candidate)
+    return result
+
+
+class ReceiveStore:
+    """The output directory of `edoc receive`."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self.root = out_dir
+        self._journal: set[str] | None = None
+
+    def prepare(self) -> None:
+        (self.root / REFUSED).mkdir(parents=True, exist_ok=True)
+
+    def document_path(self, axis_id: str) -> Path:
+        return self.root / f"{axis_id}{SUFFIX}"
+
+    def existing_digest(self, axis_id: str) -> str | None:
+        """The sha256 of the copy already saved under this id, if any."""
+        path = self.document_path(axis_id)
+        return sha256(path.read_bytes()) if path.is_file() else None
+
+    def save(
+        self, axis_id: str, raw: bytes, attachments: Sequence[tuple[str, bytes]]
+    ) -> list[Path]:
+        """Attachments first, then the document (its presence means 'complete')."""
+        folder = self.root / axis_id
+        written: list[Path] = []
+        if attachments:
+            folder.mkdir(exist_ok=True)
+            names = unique_names([name for name, _ in attachments])
+            for name, (_, data) in zip(names, attachments, strict=True):
+                target = folder / name
+                write_atomically(target, data)
+                written.append(target)
+        write_atomically(self.document_path(axis_id), raw)
+        return written
+
+    def attachment_paths(self, axis_id: str) -> list[Path]:
+        folder = self.root / axis_id
+        if not folder.is_dir():
+            return []
+        return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+
+    def refuse(self, axis_id: str, raw: bytes, code: str, detail: str) -> Path:
+        target = self.root / REFUSED / f"{axis_id}{SUFFIX}"
+        write_atomically(target, raw)
+        reason = {"id": axis_id, "code": code, "detail": detail, "sha256": sha256(raw)}
+        write_atomically(
+            self.root / REFUSED / f"{axis_id}.reason.json",
+            json.dumps(reason, ensure_ascii=False, indent=2).encode("utf-8") + b"\n",
+        )
+        return target
+
+    def journal_ids(self) -> set[str]:
+        if self._journal is None:
+            self._journal = self._read_journal()
+        return self._journal
+
+    def _read_journal(self) -> set[str]:
+        path = self.root / JOURNAL
+        if not path.is_file():
+            return set()
+        ids = set()
+        for line in path.read_text("utf-8").splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue  # a torn last line after a crash; the next record follows it
+            if isinstance(entry, dict) and "id" in entry:
+                ids.add(str(entry["id"]))
+        return ids
+
+    def record(self, entry: dict[str, Any]) -> None:
+        """Append one journal line (once per id) and make it durable."""
+        if str(entry["id"]) in self.journal_ids():
+            return
+        path = self.root / JOURNAL
+        line = json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n"
+        created = not path.exists()
+        with path.open("ab") as handle:
+            if handle.tell() > 0 and not _ends_with_newline(path):
+                handle.write(b"\n")
+            handle.write(line.encode("utf-8"))
+            handle.flush()
+            os.fsync(handle.fileno())
+        if created:
+            _fsync_dir(self.root)
+        self.journal_ids().add(str(entry["id"]))
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with path.open("rb") as handle:
+        handle.seek(-1, os.SEEK_END)
+        return handle.read(1) == b"\n"
+
+
+# --- the axis side --------------------------------------------------------------------
+
+
+def checked(response: ApiResponse) -> ApiResponse:
+    """The response if it succeeded; otherwise the axis's refusal as a CliFailure."""
+    if response.ok:
+        return response
+    raise_refusal(response)
+
+
+def raise_refusal(response: ApiResponse) -> NoReturn:
+    detail = response.problem.get("detail") or f"HTTP {response.status}"
+    raise CliFailure(str(detail), code=response.code or f"http.{response.status}")
+
+
+async def waiting(client: AxisClient, page_size: int = 100) -> list[dict[str, Any]]:
+    """Every document in the caller's inbox, following the cursor to the end."""
+    items: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = checked(await client.inbox(page_size, cursor)).json()
+        items.extend(page["items"])
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return items
+
+
+def outcome(axis_id: str, kind: str, **fields: Any) -> dict[str, Any]:
+    """One document's result: kind is saved, already-saved, refused or failed."""
+    return {"id": axis_id, "outcome": kind, **fields}
+
+
+def _failed(axis_id: str, response: ApiResponse) -> dict[str, Any]:
+    detail = str(response.problem.get("detail") or f"HTTP {response.status}")
+    return outcome(
+        axis_id, "failed", code=response.code or f"http.{response.status}", detail=detail
+    )
+
+
+@dataclass
+class Receiver:
+    store: ReceiveStore
+    policy: VerificationPolicy
+    trust: TrustStore | None = None
+
+    def check(self, raw: bytes) -> list[tuple[str, bytes]]:
+        """Verify the signature (and with a trust store the signer); the attachments."""
+        root = safe_parse(raw, XmlLimits(max_bytes=max(len(raw), XmlLimits.max_bytes)))
+        validate(root)
+        package = package_from_tree(root, raw)
+        try:
+            verified = verify_package(root, self.policy)
+        except SignatureMissing:
+            if isinstance(package, StatusPackage):
+                return []  # statuses may travel unsigned
+            raise
+        if self.trust is not None:
+            self.trust.check(verified.certificate, datetime.now(UTC), verified.chain)
+        if isinstance(package, DocumentPackage):
+            return [(a.attachment_name, a.data()) for a in package.attachments]
+        return []
+
+    async def receive(self, client: AxisClient, axis_id: str) -> dict[str, Any]:
+        """Download, verify, save once, record, then (and only then) acknowledge."""
+        if not is_safe_id(axis_id):
+            return outcome(axis_id, "refused", code="request.invalid", detail="unsafe axis id")
+        response = await client.inbox_document(axis_id)
+        if not response.ok:
+            return _failed(axis_id, response)
+        raw = response.body
+        try:
+            attachments = self.check(raw)
+        except EdocError as error:
+            where = str(self.store.refuse(axis_id, raw, error.code, error.detail))
+            return outcome(axis_id, "refused", code=error.code, detail=error.detail, path=where)
+        path, existing = self.store.document_path(axis_id), self.store.existing_digest(axis_id)
+        if existing is not None and existing != sha256(raw):
+            detail = f"{path} holds different bytes; kept it, not acknowledged"
+            return outcome(axis_id, "refused", code="document.conflict", detail=detail)
+        if existing is None or (attachments and not self.store.attachment_paths(axis_id)):
+            files = self.store.save(axis_id, raw, attachments)  # (again: attachments missing)
+        else:
+            files = self.store.attachment_paths(axis_id)
+        names = [str(f) for f in files]
+        sender = response.headers.get("Edoc-Sender")
+        saved_at = datetime.now(UTC).isoformat()
+        self.store.record(
+            {"id": axis_id, "sha256": sha256(raw), "path": str(path), "attachments": names}
+            | {"sender": sender, "saved_at": saved_at}
+        )
+        ack = await client.ack(axis_id)
+        if not ack.ok:
+            return _failed(axis_id, ack)
+        kind = "saved" if existing is None else "already-saved"
+        return outcome(axis_id, kind, path=str(path), attachments=names)

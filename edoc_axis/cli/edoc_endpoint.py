@@ -12,9 +12,11 @@ from typing import Any
 from aiohttp import web
 from cryptography import x509
 
-from edoc_axis.cli.common import EXIT_OK, EXIT_USAGE, CliFailure, HelpFormatter
+from edoc_axis.cli.common import EXIT_OK, EXIT_USAGE, CliFailure, HelpFormatter, setting
 from edoc_axis.endpoint import make_endpoint_app
-from edoc_axis.pki import load_certs
+from edoc_axis.endpoint.app import OnStored
+from edoc_axis.endpoint.arrival import arrival_notifier
+from edoc_axis.pki import load_certs, load_key
 from edoc_axis.signature import TrustStore, VerificationPolicy
 
 DEFAULT_LISTEN = "127.0.0.1:8090"
@@ -28,6 +30,7 @@ class EndpointOptions:
     axis_certs: tuple[x509.Certificate, ...]
     trust: TrustStore | None
     policy: VerificationPolicy
+    on_stored: OnStored | None = None
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -51,6 +54,7 @@ def options_from(args: argparse.Namespace) -> EndpointOptions:
     except ValueError as exc:  # no PEM certificate, or a CRL no given CA signed
         raise CliFailure(str(exc), EXIT_USAGE) from exc
     return EndpointOptions(
+        on_stored=_arrival_hook(args),
         host=host,
         port=port,
         out_dir=Path(args.out),
@@ -60,9 +64,33 @@ def options_from(args: argparse.Namespace) -> EndpointOptions:
     )
 
 
+def _arrival_hook(args: argparse.Namespace) -> OnStored | None:
+    """With --answer-arrival, post status 01 to the axis for each new document."""
+    if not getattr(args, "answer_arrival", False):
+        return None
+    axis = setting(args, "axis", "EDOC_AXIS_URL")
+    token = setting(args, "token", "EDOC_TOKEN")
+    if not args.code:
+        raise CliFailure("--answer-arrival needs --code (this agency's code)", EXIT_USAGE)
+    key_path = setting(args, "key", "EDOC_KEY", required=False)
+    cert_path = setting(args, "cert", "EDOC_CERT", required=False)
+    if bool(key_path) != bool(cert_path):
+        raise CliFailure("--key and --cert go together", EXIT_USAGE)
+    key = load_key(Path(key_path)) if key_path else None
+    cert = load_certs(Path(cert_path))[0] if cert_path else None
+    assert axis is not None and token is not None
+    return arrival_notifier(axis, token, args.code, key=key, cert=cert)
+
+
 async def serve(options: EndpointOptions, stop: asyncio.Event | None = None) -> int:
     """Listen until ``stop`` is set (by default: until SIGINT or SIGTERM)."""
-    app = make_endpoint_app(options.out_dir, options.axis_certs, options.trust, options.policy)
+    app = make_endpoint_app(
+        options.out_dir,
+        options.axis_certs,
+        options.trust,
+        options.policy,
+        on_stored=options.on_stored,
+    )
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     loop = asyncio.get_running_loop()
@@ -129,4 +157,15 @@ def add_commands(commands: Any) -> None:
         "--legacy", action="store_true",
         help="also accept the reference SDK's SHA-1 / edXML-namespace signatures",
     )  # fmt: skip
+    arrival = parser.add_argument_group(
+        "answering status 01",
+        "with --answer-arrival, each newly stored document is answered "
+        "with status 01 (arrived) to the axis, signed when --key/--cert are given",
+    )
+    arrival.add_argument("--answer-arrival", action="store_true", help="post status 01")
+    arrival.add_argument("--code", help="this agency's code (the status's From)")
+    arrival.add_argument("--axis", help="axis base URL (EDOC_AXIS_URL)")
+    arrival.add_argument("--token", help="this agency's API token (EDOC_TOKEN)")
+    arrival.add_argument("--key", help="signing key PEM (EDOC_KEY)")
+    arrival.add_argument("--cert", help="signing certificate PEM (EDOC_CERT)")
     parser.set_defaults(func=cmd_endpoint)

@@ -16,6 +16,7 @@ from edoc_axis.core.compose import new_status
 from edoc_axis.core.ids import new_axis_id
 from edoc_axis.edxml import StatusCode, build_status
 from edoc_axis.errors import StatusTransition
+from edoc_axis.forwarding import push_copy
 from edoc_axis.store import NewStatus, Store
 
 VIETNAM = timedelta(hours=7)
@@ -44,18 +45,17 @@ async def record_arrival(
         description=f"Đã đến: {how}",
     )
     raw = build_status(package)
+    status = NewStatus(
+        status_id=new_axis_id(now),
+        axis_id=axis_id,
+        from_code=recipient,
+        to_code=document.sender_code,
+        status_code=StatusCode.ARRIVED.value,
+        raw=raw,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        timestamp=now,
+        received_at=now,
+    )
+    forward = await push_copy(store, status, document)
     with contextlib.suppress(StatusTransition):
-        await store.record_status(
-            NewStatus(
-                status_id=new_axis_id(now),
-                axis_id=axis_id,
-                from_code=recipient,
-                to_code=document.sender_code,
-                status_code=StatusCode.ARRIVED.value,
-                raw=raw,
-                sha256=hashlib.sha256(raw).hexdigest(),
-                timestamp=now,
-                received_at=now,
-            ),
-            None,
-        )
+        await store.record_status(status, None, forward=forward)

@@ -6,16 +6,20 @@ this class, so they run the same wiring.
 
 from __future__ import annotations
 
+import hashlib
+
 import structlog
 from aiohttp import web
 
 from edoc_axis.arrival import record_arrival
 from edoc_axis.clock import Clock, SystemClock
 from edoc_axis.config import AxisConfig
+from edoc_axis.core.notice import DeliveryFailure, sign_delivery_failure
 from edoc_axis.delivery import PushDispatcher
+from edoc_axis.forwarding import push_copy
 from edoc_axis.server import make_app
 from edoc_axis.server.context import SERVICES, AxisServices
-from edoc_axis.store import Claim, Delivered, Outcome, Store
+from edoc_axis.store import Claim, DeadLetter, Delivered, NewStatus, Outcome, Store
 
 log = structlog.get_logger("edoc_axis.runtime")
 
@@ -54,6 +58,8 @@ class AxisRuntime:
                         claim.recipient_code,
                         "delivered to the agency's endpoint",
                     )
+                elif isinstance(outcome, DeadLetter):
+                    await self._tell_sender(claim, outcome.error)
 
             self.dispatcher = PushDispatcher(
                 store,
@@ -68,6 +74,42 @@ class AxisRuntime:
             self.services.on_accepted.append(self.dispatcher.wake)
         self._runner: web.AppRunner | None = None
         self.url = ""
+
+    async def _tell_sender(self, claim: Claim, reason: str) -> None:
+        """Put a signed delivery-failure notice in the sender's status feed."""
+        document = await self.store.get_document(claim.axis_id)
+        if document is None or document.kind != "document":
+            return  # a status that could not be pushed stays in the addressee's feed
+        now = self.clock.now()
+        raw = sign_delivery_failure(
+            DeliveryFailure(
+                axis_name=self.config.axis_name,
+                axis_id=claim.axis_id,
+                document_id=document.document_id,
+                sender=document.sender_code,
+                recipient=claim.recipient_code,
+                attempts=claim.attempt,
+                reason=reason,
+                at=now,
+            ),
+            self.services.axis_key,
+            self.services.axis_cert,
+        )
+        notice = NewStatus(
+            status_id=f"nt{claim.delivery_id}a{claim.attempt}",
+            axis_id=claim.axis_id,
+            from_code=claim.recipient_code,
+            to_code=document.sender_code,
+            status_code=None,
+            raw=raw,
+            sha256=hashlib.sha256(raw).hexdigest(),
+            timestamp=now,
+            received_at=now,
+            kind="notice",
+        )
+        forward = await push_copy(self.store, notice, document)
+        await self.store.record_status(notice, None, updates_progress=False, forward=forward)
+        log.warning("delivery.sender_told", axis_id=claim.axis_id, recipient=claim.recipient_code)
 
     async def start(self, host: str | None = None, port: int | None = None) -> str:
         """Listen (port 0 picks a free one) and start delivering; returns the base URL."""

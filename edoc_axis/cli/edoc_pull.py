@@ -202,7 +202,10 @@ def cmd_status(args: argparse.Namespace) -> int:
 def _events(delivery: dict[str, Any]) -> list[tuple[str, str]]:
     events = [(delivery[key], label) for key, label in MOMENTS if delivery.get(key)]
     for status in delivery["statuses"]:
-        text = f"status {status['status_code']} {status['meaning']}"
+        if status.get("kind") == "notice":
+            text = f"axis notice: {status['meaning']}"
+        else:
+            text = f"status {status['status_code']} {status['meaning']}"
         if status["from"] != delivery["agency"]:
             text += f" (from {status['from']})"
         staff = status.get("staff") or {}

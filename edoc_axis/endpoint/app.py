@@ -21,10 +21,11 @@ from cryptography import x509
 
 from edoc_axis.clock import Clock, SystemClock
 from edoc_axis.core.delivery_auth import DeliveryFacts, verify_delivery
+from edoc_axis.core.notice import NOTICE_NS
 from edoc_axis.edxml import DEFAULT_LIMITS, XmlLimits, package_from_tree, safe_parse
 from edoc_axis.endpoint.storage import FOLDERS, ReceivedStore, StoredItem, is_safe_id
 from edoc_axis.errors import EdocError, PayloadTooLarge, SignatureInvalid, SignatureMissing
-from edoc_axis.signature import TrustStore, VerificationPolicy, verify_package
+from edoc_axis.signature import TrustStore, VerificationPolicy, verify_enveloped, verify_package
 
 log = structlog.get_logger("edoc_axis.endpoint")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -81,14 +82,29 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         return problem(too_large.http_status, too_large.code, too_large.title, too_large.detail)
 
 
-def _check_document(body: bytes, state: EndpointState) -> str:
-    """Parse safely, verify the XML signature (and chain); return the signed sender code."""
+def _check_document(body: bytes, state: EndpointState, kind: str) -> str:
+    """Parse safely, verify the XML signature (and chain); return the sender's code.
+
+    Documents must be signed. Status messages may travel unsigned (the axis
+    records 01 itself), but a signature that is there must verify; the axis's
+    own delivery-failure notice must carry the axis's signature.
+    """
     root = safe_parse(body, state.limits)
-    verified = verify_package(root, state.policy)
-    if state.trust is not None:
-        state.trust.check(verified.certificate, state.clock.now(), verified.chain)
-    # The sender comes from the signed document, not from the Edoc-Sender
-    # header, which the axis's delivery signature does not cover.
+    if kind == "status" and root.tag == f"{{{NOTICE_NS}}}DeliveryFailure":
+        signed = verify_enveloped(root, state.policy, expected_parent=root)
+        if signed.certificate not in state.axis_certs:
+            raise SignatureInvalid("a delivery-failure notice not signed by the axis")
+        return "axis"
+    try:
+        verified = verify_package(root, state.policy)
+    except SignatureMissing:
+        if kind != "status":
+            raise
+    else:
+        if state.trust is not None:
+            state.trust.check(verified.certificate, state.clock.now(), verified.chain)
+    # The sender comes from the document, not from the Edoc-Sender header,
+    # which the axis's delivery signature does not cover.
     return package_from_tree(root, body).sender.organ_id
 
 
@@ -105,7 +121,7 @@ async def receive(request: web.Request) -> web.Response:
         detail = f"unusable delivery kind {facts.kind!r} or id {facts.axis_id!r}"
         return problem(400, "delivery.invalid", "Unusable delivery", detail)
     bound = log.bind(axis_id=facts.axis_id, attempt=facts.attempt)
-    sender = await asyncio.to_thread(_check_document, body, state)
+    sender = await asyncio.to_thread(_check_document, body, state, facts.kind)
     async with state.lock:
         item = await asyncio.to_thread(
             state.store.store, facts.kind, facts.axis_id, sender, body, state.clock.now()

@@ -39,7 +39,10 @@ class AxisServices:
     # here so that the server never imports the delivery package.
     on_accepted: list[Callable[[], None]] = field(default_factory=list)
     executor: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(max_workers=4, thread_name_prefix="verify")
+        default_factory=lambda: ThreadPoolExecutor(
+            max_workers=int(__import__("os").environ.get("EXP_WORKERS", "4")),
+            thread_name_prefix="verify",
+        )
     )
 
 

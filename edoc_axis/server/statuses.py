@@ -20,6 +20,7 @@ from edoc_axis.errors import (
     RateLimited,
     RequestInvalid,
 )
+from edoc_axis.forwarding import push_copy
 from edoc_axis.server.auth import calling_agency
 from edoc_axis.server.bodies import read_package_body
 from edoc_axis.server.context import SERVICES, AxisServices
@@ -37,6 +38,7 @@ def status_json(status: StoredStatus) -> dict[str, object]:
         "document_id": status.document_id,
         "from": status.from_code,
         "to": status.to_code,
+        "kind": status.kind,
         "status_code": status.status_code,
         "timestamp": status.timestamp.isoformat(),
         "received_at": status.received_at.isoformat(),
@@ -60,21 +62,25 @@ async def store_status(
     updates_progress: bool,
     status_id: str,
 ) -> StoredStatus:
-    return await services.store.record_status(
-        NewStatus(
-            status_id=status_id,
-            axis_id=document.axis_id,
-            from_code=from_code,
-            to_code=to_code,
-            status_code=package.status_code.value,
-            raw=raw,
-            sha256=hashlib.sha256(raw).hexdigest(),
-            timestamp=wire_time(package.timestamp),
-            received_at=services.clock.now(),
-        ),
-        expected,
-        updates_progress=updates_progress,
+    status = NewStatus(
+        status_id=status_id,
+        axis_id=document.axis_id,
+        from_code=from_code,
+        to_code=to_code,
+        status_code=package.status_code.value,
+        raw=raw,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        timestamp=wire_time(package.timestamp),
+        received_at=services.clock.now(),
     )
+    forward = await push_copy(services.store, status, document)
+    stored = await services.store.record_status(
+        status, expected, updates_progress=updates_progress, forward=forward
+    )
+    if forward is not None:
+        for hook in services.on_accepted:
+            hook()
+    return stored
 
 
 async def _target(

@@ -6,6 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
+from edoc_axis.core.notice import notice_reason
 from edoc_axis.edxml import StatusCode, StatusPackage, read_package
 from edoc_axis.errors import EdocError
 from edoc_axis.server.auth import calling_agency
@@ -19,10 +20,23 @@ def _iso(value: Any) -> str | None:
 
 
 async def _status_entry(services: AxisServices, status: StoredStatus) -> dict[str, Any]:
+    if status.kind == "notice":
+        return {
+            "status_id": status.status_id,
+            "kind": "notice",
+            "status_code": None,
+            "meaning": "delivery failed for good",
+            "from": status.from_code,
+            "to": status.to_code,
+            "timestamp": _iso(status.timestamp),
+            "received_at": _iso(status.received_at),
+            "description": notice_reason(await services.store.status_bytes(status.status_id)),
+        }
     entry: dict[str, Any] = {
         "status_id": status.status_id,
+        "kind": "status",
         "status_code": status.status_code,
-        "meaning": StatusCode(status.status_code).info.meaning,
+        "meaning": StatusCode(str(status.status_code)).info.meaning,
         "from": status.from_code,
         "to": status.to_code,
         "timestamp": _iso(status.timestamp),

@@ -23,6 +23,7 @@ from edoc_axis.store.records import (  # noqa: I001  (records before base before
     RetryAt,
     Stats,
     StoredDocument,
+    StatusKind,
     StoredStatus,
 )
 from edoc_axis.store.base import AgencyExists, InvalidCursor, Store
@@ -53,6 +54,7 @@ __all__ = [
     "RetryAt",
     "SqliteStore",
     "Stats",
+    "StatusKind",
     "Store",
     "StoredDocument",
     "StoredStatus",

@@ -183,13 +183,20 @@ class Store(Protocol):
 
     # -- statuses ---------------------------------------------------------
     async def record_status(
-        self, status: NewStatus, expected_current: str | None, *, updates_progress: bool = True
+        self,
+        status: NewStatus,
+        expected_current: str | None,
+        *,
+        updates_progress: bool = True,
+        forward: NewDocument | None = None,
     ) -> StoredStatus:
         """Store a status message if the delivery's current status is ``expected_current``.
 
         A status travels from a recipient to the document's sender, or from the
         sender to one recipient (13). ``updates_progress=False`` (the recall
         conversation 13/15/16) stores it without touching the delivery's status.
+        ``forward``, for a push-mode addressee, is stored in the same transaction
+        as a document of kind "status" with one delivery, so the status is pushed.
 
         Raises ``StatusTransition`` otherwise (no lost update), ``NotFound`` if
         ``from_code`` did not receive the document. The same status_id and

@@ -103,6 +103,7 @@ def status_from_row(row: sqlite3.Row) -> StoredStatus:
         document_id=row["document_id"],
         from_code=row["from_code"],
         to_code=row["to_code"],
+        kind=row["kind"],
         status_code=row["status_code"],
         sha256=row["sha256"],
         timestamp=from_db(row["timestamp"]),

@@ -146,9 +146,9 @@ CAS_STATUS = """
 UPDATE deliveries SET status_code = :new, status_at = :at
 WHERE id = :id AND status_code IS :expected"""
 INSERT_STATUS = """
-INSERT INTO statuses (status_id, axis_id, from_code, to_code, status_code, sha256,
+INSERT INTO statuses (status_id, axis_id, from_code, to_code, kind, status_code, sha256,
     timestamp, received_at)
-VALUES (:status_id, :axis_id, :from_code, :to_code, :status_code, :sha256,
+VALUES (:status_id, :axis_id, :from_code, :to_code, :kind, :status_code, :sha256,
     :timestamp, :received_at)"""
 _STATUS_COLUMNS = """
 SELECT s.*, d.document_id FROM statuses s JOIN documents d ON d.axis_id = s.axis_id"""

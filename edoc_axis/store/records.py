@@ -31,6 +31,7 @@ __all__ = [
     "Page",
     "RetryAt",
     "Stats",
+    "StatusKind",
     "StoredDocument",
     "StoredStatus",
 ]
@@ -40,6 +41,8 @@ T = TypeVar("T")
 DeliveryMode = Literal["push", "pull"]
 AgencyState = Literal["active", "disabled"]
 DocumentKind = Literal["document", "status"]
+# status: an edXML status message; notice: the axis tells the sender a delivery failed
+StatusKind = Literal["status", "notice"]
 # pending: waiting to be pushed or pulled; delivered: a push endpoint answered 2xx;
 # acknowledged: the recipient acked it; dead: retries exhausted or refused;
 # discarded: an operator gave up on a dead letter.
@@ -208,11 +211,12 @@ class NewStatus:
     axis_id: str
     from_code: str
     to_code: str
-    status_code: str
+    status_code: str | None  # None for a notice
     raw: bytes = field(repr=False)
     sha256: str
     timestamp: datetime
     received_at: datetime
+    kind: StatusKind = "status"
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,7 +226,8 @@ class StoredStatus:
     document_id: str
     from_code: str
     to_code: str
-    status_code: str
+    status_code: str | None  # None for a notice
     sha256: str
     timestamp: datetime
     received_at: datetime
+    kind: StatusKind = "status"

@@ -45,7 +45,7 @@ from edoc_axis.store.sqlite_readers import (
     select_one,
     verify_audit_file,
 )
-from edoc_axis.store.sqlite_writer import GroupCommitWriter
+from edoc_axis.store.sqlite_writer import GroupCommitWriter, WriteContext
 
 
 def _now(at: datetime | None) -> datetime:
@@ -233,11 +233,20 @@ class SqliteStore:
 
     # -- statuses ----------------------------------------------------------------
     async def record_status(
-        self, status: NewStatus, expected_current: str | None, *, updates_progress: bool = True
+        self,
+        status: NewStatus,
+        expected_current: str | None,
+        *,
+        updates_progress: bool = True,
+        forward: NewDocument | None = None,
     ) -> StoredStatus:
-        return await self._writer.submit(
-            lambda ctx: statuses.record_status(ctx, status, expected_current, updates_progress)
-        )
+        def job(ctx: WriteContext) -> StoredStatus:
+            stored = statuses.record_status(ctx, status, expected_current, updates_progress)
+            if forward is not None:
+                jobs.accept_document(ctx, forward)
+            return stored
+
+        return await self._writer.submit(job)
 
     async def business_followups(self, sender_code: str, document_id: str) -> list[StoredDocument]:
         return await self._readers.run(reads.business_followups, sender_code, document_id)

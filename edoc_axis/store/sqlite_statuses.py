@@ -47,7 +47,7 @@ def record_status(
         return existing
     check_digest(status.raw, status.sha256)
     delivery = _status_target(ctx, status)
-    if updates_progress:
+    if updates_progress and status.kind == "status":
         _compare_and_set(ctx, delivery, status, expected_current)
     insert_blob(ctx.conn, status.sha256, status.raw)
     ctx.conn.execute(q.INSERT_STATUS, _status_params(status))
@@ -91,6 +91,7 @@ def _status_params(status: NewStatus) -> dict[str, Any]:
         "axis_id": status.axis_id,
         "from_code": status.from_code,
         "to_code": status.to_code,
+        "kind": status.kind,
         "status_code": status.status_code,
         "sha256": status.sha256,
         "timestamp": to_db(status.timestamp),

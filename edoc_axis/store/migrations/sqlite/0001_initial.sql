@@ -101,7 +101,11 @@ CREATE TABLE statuses (
     axis_id     TEXT NOT NULL REFERENCES documents (axis_id),
     from_code   TEXT NOT NULL REFERENCES agencies (code),
     to_code     TEXT NOT NULL REFERENCES agencies (code),
-    status_code TEXT NOT NULL CHECK (status_code GLOB '[0-1][0-9]'),
+    -- 'status': an edXML status message; 'notice': the axis telling the sender
+    -- that a delivery failed for good (no edXML code exists for that)
+    kind        TEXT NOT NULL DEFAULT 'status' CHECK (kind IN ('status', 'notice')),
+    status_code TEXT CHECK ((kind = 'status' AND status_code GLOB '[0-1][0-9]')
+                            OR (kind = 'notice' AND status_code IS NULL)),
     sha256      TEXT NOT NULL REFERENCES blobs (sha256),
     timestamp   TEXT NOT NULL,
     received_at TEXT NOT NULL

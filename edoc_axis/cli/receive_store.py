@@ -14,7 +14,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,46 +26,18 @@ from edoc_axis.client import ApiResponse, AxisClient
 from edoc_axis.edxml import DocumentPackage, StatusPackage, XmlLimits, safe_parse, validate
 from edoc_axis.edxml.parser import package_from_tree
 from edoc_axis.errors import EdocError, SignatureMissing
+from edoc_axis.files import fsync_dir, is_safe_id, write_atomically
 from edoc_axis.signature import TrustStore, VerificationPolicy, verify_package
 
 JOURNAL = "received.jsonl"
 REFUSED = "refused"
 SUFFIX = ".edxml"
 MAX_NAME_BYTES = 200
-_SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _UNSAFE_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"|?*]')
-
-
-def is_safe_id(axis_id: str) -> bool:
-    """An axis id that can be a file name as is (the axis's ids always are)."""
-    return _SAFE_ID.fullmatch(axis_id) is not None and ".." not in axis_id
 
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_atomically(target: Path, data: bytes) -> None:
-    """Temp file beside ``target``, fsync, rename over it, fsync the directory."""
-    handle, temp_name = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp_name, target)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    _fsync_dir(target.parent)
 
 
 def safe_basename(name: str, fallback: str) -> str:
@@ -189,7 +160,7 @@ class ReceiveStore:
             handle.flush()
             os.fsync(handle.fileno())
         if created:
-            _fsync_dir(self.root)
+            fsync_dir(self.root)
         self.journal_ids().add(str(entry["id"]))
 
 

@@ -23,8 +23,9 @@ from edoc_axis.clock import Clock, SystemClock
 from edoc_axis.core.delivery_auth import DeliveryFacts, verify_delivery
 from edoc_axis.core.notice import NOTICE_NS
 from edoc_axis.edxml import DEFAULT_LIMITS, XmlLimits, package_from_tree, safe_parse
-from edoc_axis.endpoint.storage import FOLDERS, ReceivedStore, StoredItem, is_safe_id
+from edoc_axis.endpoint.storage import FOLDERS, ReceivedStore, StoredItem
 from edoc_axis.errors import EdocError, PayloadTooLarge, SignatureInvalid, SignatureMissing
+from edoc_axis.files import is_safe_id
 from edoc_axis.signature import TrustStore, VerificationPolicy, verify_enveloped, verify_package
 
 log = structlog.get_logger("edoc_axis.endpoint")

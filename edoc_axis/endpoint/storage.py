@@ -8,22 +8,18 @@ Layout under the output folder::
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-import re
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from edoc_axis.errors import DocumentConflict
+from edoc_axis.files import is_safe_id, write_atomically
 
 JOURNAL_NAME = "received.jsonl"
 FOLDERS = {"document": "documents", "status": "statuses"}
-# Axis ids become file names: nothing that could climb out of the folder.
-_SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 @dataclass(frozen=True)
@@ -36,35 +32,6 @@ class StoredItem:
     sha256: str
     path: str  # relative to the output folder
     duplicate: bool
-
-
-def is_safe_id(axis_id: str) -> bool:
-    """Can this id be used as a file name as it is?"""
-    return _SAFE_ID.fullmatch(axis_id) is not None and ".." not in axis_id
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_atomically(target: Path, data: bytes) -> None:
-    """Readers see the old state or the whole new file, even after a crash."""
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise
-    _fsync_dir(target.parent)  # make the rename itself durable
 
 
 class ReceivedStore:

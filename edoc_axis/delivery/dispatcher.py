@@ -26,7 +26,13 @@ from edoc_axis.clock import Clock
 from edoc_axis.config import RetrySettings
 from edoc_axis.delivery.breaker import CircuitBreaker
 from edoc_axis.delivery.gates import NO_ENDPOINT, EndpointGate, endpoint_key
-from edoc_axis.delivery.pusher import AttemptHook, Pusher, RecordedHook, default_worker_id
+from edoc_axis.delivery.pusher import (
+    AttemptHook,
+    Pusher,
+    RecordedHook,
+    default_worker_id,
+    owner_is_dead,
+)
 from edoc_axis.store import Claim, RetryAt, Store
 
 log = structlog.get_logger("edoc_axis.delivery")
@@ -89,8 +95,17 @@ class PushDispatcher:
         if self._loop_task is not None:
             raise RuntimeError("the dispatcher is already running")
         self._stopping = False
+        await self._release_dead_owners()
         self._open_session()
         self._loop_task = asyncio.create_task(self._run(), name="edoc-push-dispatcher")
+
+    async def _release_dead_owners(self) -> None:
+        """After a crash and restart, the dead process's claims come back at once."""
+        now = self._clock.now()
+        for owner in await self._store.lease_owners(now):
+            if owner_is_dead(owner):
+                released = await self._store.expire_leases(owner, now)
+                log.info("delivery.leases_released", owner=owner, count=released)
 
     def wake(self) -> None:
         """Claim now instead of at the next poll (intake calls this after accepting)."""

@@ -37,6 +37,28 @@ def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
+def owner_is_dead(owner: str) -> bool:
+    """True only for a lease owner of this host whose process no longer runs.
+
+    Owners of other hosts, or whose pid is alive (even if reused), are left to
+    their lease's natural end: releasing early must never double a push.
+    """
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 class Pusher:
     """Makes and records single push attempts for the dispatcher."""
 

@@ -169,6 +169,12 @@ class Store(Protocol):
     ) -> bool:
         """Apply a push outcome; False (nothing written) if the attempt no longer owns it."""
 
+    async def lease_owners(self, now: datetime) -> list[str]:
+        """Workers that hold unexpired leases on pending deliveries."""
+
+    async def expire_leases(self, owner: str, at: datetime) -> int:
+        """End every lease of a worker known to be dead, so its claims come back now."""
+
     async def dead_letters(self, limit: int, cursor: str | None = None) -> Page[Delivery]:
         """Dead-lettered deliveries, oldest first."""
 

@@ -109,6 +109,12 @@ FROM deliveries v
 JOIN documents d ON d.seq = v.document_seq
 JOIN agencies a ON a.code = v.recipient_code
 WHERE v.id = :id"""
+LEASE_OWNERS = """
+SELECT DISTINCT lease_owner FROM deliveries
+WHERE state = 'pending' AND lease_owner IS NOT NULL AND lease_until > :now"""
+EXPIRE_LEASES = """
+UPDATE deliveries SET lease_until = :now
+WHERE lease_owner = :owner AND state = 'pending' AND lease_until > :now"""
 # Fencing: only the attempt that holds the lease may write its outcome.
 OUTCOME_DELIVERED = """
 UPDATE deliveries SET state = 'delivered', delivered_at = :at, last_error = NULL,

@@ -219,6 +219,12 @@ class SqliteStore:
             lambda ctx: jobs.record_outcome(ctx, delivery_id, attempt, outcome, at)
         )
 
+    async def lease_owners(self, now: datetime) -> list[str]:
+        return await self._readers.run(reads.lease_owners, now)
+
+    async def expire_leases(self, owner: str, at: datetime) -> int:
+        return await self._writer.submit(lambda ctx: jobs.expire_leases(ctx, owner, at))
+
     async def dead_letters(self, limit: int, cursor: str | None = None) -> Page[Delivery]:
         return await self._readers.run(reads.dead_letters, limit, cursor)
 

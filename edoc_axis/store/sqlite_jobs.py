@@ -217,6 +217,13 @@ def discard_dead_letter(ctx: WriteContext, delivery_id: int, at: datetime) -> De
     return _dead_letter_move(ctx, delivery_id, at, q.DISCARD_DEAD, "delivery.discarded")
 
 
+def expire_leases(ctx: WriteContext, owner: str, at: datetime) -> int:
+    released = ctx.conn.execute(q.EXPIRE_LEASES, {"owner": owner, "now": to_db(at)}).rowcount
+    if released:
+        ctx.audit("delivery.leases_released", at, detail={"owner": owner, "count": released})
+    return int(released)
+
+
 def append_audit(
     ctx: WriteContext,
     event: str,

@@ -20,6 +20,7 @@ from edoc_axis.store.codec import (
     from_db,
     inbox_item_from_row,
     status_from_row,
+    to_db,
 )
 from edoc_axis.store.records import (
     Agency,
@@ -175,6 +176,10 @@ def dead_letters(conn: sqlite3.Connection, limit: int, cursor: str | None) -> Pa
     page = rows[:limit]
     next_cursor = encode_cursor("dead", page[-1]["id"]) if len(rows) > limit else None
     return Page(tuple(delivery_from_row(r) for r in page), next_cursor)
+
+
+def lease_owners(conn: sqlite3.Connection, now: datetime) -> list[str]:
+    return [str(row[0]) for row in conn.execute(q.LEASE_OWNERS, {"now": to_db(now)})]
 
 
 def stats(conn: sqlite3.Connection, now: datetime) -> Stats:

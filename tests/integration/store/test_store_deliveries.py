@@ -8,7 +8,7 @@ import pytest
 
 from edoc_axis.errors import NotFound
 from edoc_axis.store import DeadLetter, Delivered, InvalidCursor, RetryAt, Store
-from tests.integration.store.conftest import PULL, PUSH, SENDER, DocFactory, at
+from tests.integration.store.conftest import PULL, PUSH, SENDER, T0, DocFactory, at
 
 
 async def _accept(store: Store, make_doc: DocFactory, n: int, **kw: object) -> list[str]:
@@ -183,3 +183,16 @@ async def test_ack_while_a_push_is_in_flight_wins_over_its_outcome(
     assert (acked.state, acked.lease_owner) == ("acknowledged", None)
     assert not await agencies.record_outcome(claim.delivery_id, claim.attempt, Delivered(), at(3))
     assert await agencies.delivery_for(axis_id, PUSH) == acked
+
+
+async def test_leases_of_a_dead_worker_can_be_ended_at_once(
+    agencies: Store, make_doc: DocFactory
+) -> None:
+    await agencies.accept_document(make_doc(recipients=(PUSH,)))
+    [claim] = await agencies.claim_due_deliveries(T0, 10, 600, "host:123:abc")
+    assert await agencies.lease_owners(T0) == ["host:123:abc"]
+    assert await agencies.claim_due_deliveries(T0, 10, 600, "other") == []
+    assert await agencies.expire_leases("host:123:abc", T0) == 1
+    assert await agencies.lease_owners(T0) == []
+    [again] = await agencies.claim_due_deliveries(T0, 10, 600, "other")
+    assert (again.delivery_id, again.attempt) == (claim.delivery_id, claim.attempt + 1)

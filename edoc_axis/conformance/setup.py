@@ -1,0 +1,174 @@
+"""``--setup``: register the suite's own agencies on an axis home we operate.
+
+Uses only the operator API (``/admin/v1``) with the home's operator token, and
+the home's development CA to issue certificates: good ones for the sender and
+two recipients, plus the special ones the certificate cases need (expired,
+not yet valid, from a rogue CA, without signing key usage, revoked on the
+home's CRL). Codes carry a random run tag, so setup can be repeated on one axis.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aiohttp
+from cryptography.hazmat.primitives import serialization
+
+from edoc_axis.config import AxisConfig
+from edoc_axis.conformance.context import AxisTarget
+from edoc_axis.conformance.model import AgencyCreds
+from edoc_axis.pki import (
+    Issued,
+    KeyType,
+    cert_to_pem,
+    create_ca,
+    crl_to_pem,
+    issue_certificate,
+    load_certs,
+    load_crl,
+    load_key,
+    make_crl,
+)
+
+
+class SetupFailed(Exception):
+    """The axis home cannot be used to set the suite up (no CA key, operator API refused)."""
+
+
+@dataclass(frozen=True)
+class _Agency:
+    code: str
+    role: str
+    certs: dict[str, Issued]  # role -> certificate; the first is the agency's own role
+
+
+def home_ca(config: AxisConfig) -> Issued:
+    """The home's development CA: its key (``[security] ca_key``) and the matching anchor."""
+    if config.ca_key is None or not config.ca_key.is_file():
+        raise SetupFailed("the axis home has no development CA key ([security] ca_key)")
+    key = load_key(config.ca_key)
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    der = serialization.Encoding.DER
+    wanted = key.public_key().public_bytes(der, spki)
+    for path in config.trust_anchors:
+        for cert in load_certs(path):
+            if cert.public_key().public_bytes(der, spki) == wanted:
+                return Issued(key, cert)
+    raise SetupFailed("no trust anchor matches the development CA key")
+
+
+def _cert(
+    issuer: Issued,
+    code: str,
+    *,
+    valid_from: datetime | None = None,
+    valid_days: int = 825,
+    key_type: KeyType = "rsa",
+    signing: bool = True,
+) -> Issued:
+    return issue_certificate(
+        issuer,
+        f"Conformance {code}",
+        agency_code=code,
+        valid_from=valid_from,
+        valid_days=valid_days,
+        key_type=key_type,
+        key_usage_digital_signature=signing,
+    )
+
+
+def _plan(ca: Issued, tag: str) -> list[_Agency]:
+    now = datetime.now(UTC)
+    rogue = create_ca("Conformance rogue CA")
+    s, r, c, e, u, v, t, d = (f"{tag}.{n}" for n in range(1, 9))
+    return [
+        _Agency(s, "sender", {"sender": _cert(ca, s), "sender-ec": _cert(ca, s, key_type="ec")}),
+        _Agency(r, "recipient", {"recipient": _cert(ca, r)}),
+        _Agency(c, "second", {"second": _cert(ca, c)}),
+        _Agency(
+            e,
+            "expired",
+            {
+                "expired": _cert(ca, e, valid_from=now - timedelta(days=30), valid_days=10),
+                "future": _cert(ca, e, valid_from=now + timedelta(days=1)),
+            },
+        ),
+        _Agency(
+            u,
+            "untrusted",
+            {
+                "untrusted": _cert(rogue, u),
+                "keyusage": _cert(ca, u, signing=False),
+            },
+        ),
+        _Agency(v, "revoked", {"revoked": _cert(ca, v)}),
+        _Agency(t, "throttled", {"throttled": _cert(ca, t)}),
+        _Agency(d, "disabled", {"disabled": _cert(ca, d)}),
+    ]
+
+
+async def _register(session: aiohttp.ClientSession, url: str, token: str, agency: _Agency) -> str:
+    code = agency.code
+    body = {
+        "code": code,
+        "name": f"Conformance suite: {agency.role}",
+        "delivery_mode": "pull",
+        "certificates": [cert_to_pem(i.cert).decode() for i in agency.certs.values()],
+    }
+    headers = {"Authorization": f"Bearer {token}"}
+    async with session.post(f"{url}/admin/v1/agencies", json=body, headers=headers) as response:
+        data = await response.json(content_type=None)
+        if response.status != 201:
+            raise SetupFailed(f"registering {code} failed: {response.status} {data}")
+    if agency.role == "disabled":
+        async with session.post(
+            f"{url}/admin/v1/agencies/{code}/disable", headers=headers
+        ) as response:
+            if response.status != 200:
+                raise SetupFailed(f"disabling {code} failed: {response.status}")
+    return str(data["token"])
+
+
+def revoke(config: AxisConfig, ca: Issued, serial: int) -> Path:
+    """Add ``serial`` to the home's (first) CRL file, re-signed, written atomically."""
+    if not config.crl_files:
+        raise SetupFailed("the axis home configures no CRL file ([security] crl_files)")
+    path = config.crl_files[0]
+    serials = [entry.serial_number for entry in load_crl(path)] if path.is_file() else []
+    data = crl_to_pem(make_crl(ca, [*serials, serial]))
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.replace(temporary, path)
+    return path
+
+
+async def set_up(url: str, config: AxisConfig) -> AxisTarget:
+    """Register the suite's agencies on the axis at ``url`` run from ``config``'s home."""
+    url = url.rstrip("/")
+    ca = home_ca(config)
+    plan = _plan(ca, "CF" + secrets.token_hex(3).upper())
+    operator = config.operator_token()
+    agencies: dict[str, AgencyCreds] = {}
+    disabled = ""
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+        for agency in plan:
+            token = await _register(session, url, operator, agency)
+            if agency.role == "disabled":
+                disabled = agency.code
+                continue
+            for role, issued in agency.certs.items():
+                agencies[role] = AgencyCreds(agency.code, token, issued.key, issued.cert)
+    revoke(config, ca, agencies["revoked"].cert.serial_number)
+    return AxisTarget(
+        url=url,
+        agencies=agencies,
+        axis_certs=tuple(load_certs(config.axis_cert)),
+        disabled_code=disabled,
+        max_body_bytes=config.limits.max_body_bytes,
+    )

@@ -1,0 +1,80 @@
+"""The suite catches faults: a deliberately broken axis fails exactly the cases it must."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from edoc_axis.core import intake
+from edoc_axis.errors import SignatureMissing
+from edoc_axis.server import statuses
+from edoc_axis.signature import VerificationPolicy, VerifiedSignature
+from edoc_axis.signature.algorithms import DSIG_NS
+from tests.conformance import explain, failed_ids, run_catalogue, running_axis
+
+# A verifier that checks nothing: no digest, no signature value, no profile
+# (placement, algorithms, wrapping). It still needs a certificate, so the
+# certificate checks and the missing-signature refusals keep working.
+NO_SIGNATURE_CHECK_FAILS = {
+    "SIG-002",  # tampered text
+    "SIG-003",  # tampered attribute
+    "SIG-005",  # changed digest
+    "SIG-006",  # changed signature value
+    "SIG-008",  # empty signature value (optional)
+    "SIG-009",  # second signature
+    "SIG-010",  # signature moved into the body
+    "SIG-014",  # original hidden in ds:Object
+    "SIG-015",  # id-based reference
+    "SIG-016",  # XPath transform
+    "SIG-017",  # comment splitting DocumentId
+    "SIG-018",  # attacker's second signature
+    "SIG-019",  # SHA-1 SDK shape
+    "SIG-020",  # rsa-sha1
+    "SIG-021",  # sha1 digest
+    "SIG-022",  # md5
+    "SIG-023",  # hmac
+    "SIG-024",  # edXML-namespace signature (optional)
+    "STATUS-014",  # tampered status
+}
+NO_STATE_MACHINE_FAILS = {"STATUS-003", "STATUS-004", "STATUS-005", "STATUS-018"}
+
+
+def _certificate_only(
+    root: etree._Element, policy: VerificationPolicy | None = None
+) -> VerifiedSignature:
+    from cryptography import x509
+
+    node = next(root.iter(f"{{{DSIG_NS}}}X509Certificate"), None)
+    if node is None or not (node.text or "").strip():
+        raise SignatureMissing("no certificate")
+    import base64
+
+    cert = x509.load_der_x509_certificate(base64.b64decode("".join((node.text or "").split())))
+    return VerifiedSignature(
+        certificate=cert,
+        chain=(),
+        signature_algorithm="",
+        digest_algorithm="",
+        legacy=False,
+        signed_bytes=b"",
+    )
+
+
+async def test_an_axis_without_signature_checks_fails_the_signature_cases(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(intake, "verify_package", _certificate_only)
+    async with running_axis(tmp_path / "home") as (url, config):
+        results = await run_catalogue(url, config)
+    assert failed_ids(results) == NO_SIGNATURE_CHECK_FAILS, explain(results)
+
+
+async def test_an_axis_without_the_status_state_machine_fails_the_status_cases(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(statuses, "check_progress", lambda current, new: None)
+    async with running_axis(tmp_path / "home") as (url, config):
+        results = await run_catalogue(url, config)
+    assert failed_ids(results) == NO_STATE_MACHINE_FAILS, explain(results)

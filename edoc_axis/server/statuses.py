@@ -86,22 +86,29 @@ async def store_status(
 async def _target(
     services: AxisServices, caller: Agency, status: StatusPackage
 ) -> tuple[StoredDocument, Delivery, bool]:
-    """The document and delivery a status is about, and whether the caller is its sender."""
+    """The document and delivery a status is about, and whether the caller is its sender.
+
+    The caller's role comes from the document, not from the code, so that a
+    code sent by the wrong party is refused as such (``status.not-allowed``).
+    The counterparty's document to the caller is looked up first, then the
+    caller's document to the counterparty.
+    """
     store = services.store
     counterparty = await store.get_agency(status.response_for.organ_id)
     document_id = status.response_for.document_id
     if counterparty is None:
         raise NotFound(f"unknown counterparty {status.response_for.organ_id}")
-    by_sender = status.status_code == StatusCode.RECALL_REQUEST
-    sender_code = caller.code if by_sender else counterparty.code
-    recipient_code = counterparty.code if by_sender else caller.code
-    document = await store.find_document(sender_code, document_id)
-    delivery = None
-    if document is not None:
-        delivery = await store.delivery_for(document.axis_id, recipient_code)
-    if document is None or delivery is None:
-        raise NotFound(f"no document {document_id} between {caller.code} and {counterparty.code}")
-    return document, delivery, by_sender
+    for sender, recipient, by_sender in (
+        (counterparty.code, caller.code, False),
+        (caller.code, counterparty.code, True),
+    ):
+        document = await store.find_document(sender, document_id)
+        if document is None:
+            continue
+        delivery = await store.delivery_for(document.axis_id, recipient)
+        if delivery is not None:
+            return document, delivery, by_sender
+    raise NotFound(f"no document {document_id} between {caller.code} and {counterparty.code}")
 
 
 async def _recall_pending(services: AxisServices, document: StoredDocument, recipient: str) -> bool:

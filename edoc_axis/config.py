@@ -19,6 +19,8 @@ CONFIG_ENV = "EDOC_AXIS_CONFIG"
 @dataclass(frozen=True)
 class Limits:
     max_body_bytes: int = 64 * 1024 * 1024
+    # Request bodies held at once by the process; beyond it intake answers 503.
+    max_inflight_bytes: int = 128 * 1024 * 1024
     max_xml_depth: int = 64
     max_xml_elements: int = 200_000
     rate_per_s: float = 50.0
@@ -141,6 +143,7 @@ ca_key = "pki/ca.key.pem"    # development CA only; remove in production
 
 [limits]
 max_body_bytes = 67108864    # 64 MiB, enforced while the body streams in
+max_inflight_bytes = 134217728  # 128 MiB of bodies held at once; beyond it 503 + Retry-After
 max_xml_depth = 64
 max_xml_elements = 200000
 rate_per_s = 50.0            # per agency; 0 disables

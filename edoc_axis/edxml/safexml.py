@@ -9,7 +9,9 @@ and documents that are too big, too deep or have too many elements.
 
 from __future__ import annotations
 
+import itertools
 import re
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, cast
@@ -29,6 +31,10 @@ _ENCODING = re.compile(rb"""encoding[ \t\r\n]*=[ \t\r\n]*["']([^"']*)["']""")
 _PI_TARGET = re.compile(rb"<\?([^ \t\r\n?>]{0,64})")
 _UTF8_NAMES = frozenset({"utf-8", "utf8"})
 _CHUNK = 64 * 1024
+# Up to this size a document is parsed in one C call and the limits are checked
+# on the tree: its element count and depth are bounded by its size anyway.
+# Bigger ones stream through the guard, which stops the parse at the limit.
+_ONE_SHOT_MAX = 1024 * 1024
 _XINCLUDE = (f"{{{XINCLUDE_NS}}}", f"{{{XINCLUDE_OLD_NS}}}")
 
 
@@ -170,6 +176,67 @@ def _new_parser() -> etree.XMLPullParser:
     )
 
 
+def _new_one_shot_parser() -> etree.XMLParser:
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        dtd_validation=False,
+        load_dtd=False,
+        huge_tree=True,  # as the streaming parser: the limits are our own
+        remove_blank_text=False,
+        remove_comments=False,
+        collect_ids=False,
+    )
+
+
+_compiled = threading.local()  # XPath evaluators are not shared between threads
+
+
+def _xpath(expression: str) -> etree.XPath:
+    cache: dict[str, etree.XPath] | None = getattr(_compiled, "cache", None)
+    if cache is None:
+        cache = _compiled.cache = {}
+    if expression not in cache:
+        cache[expression] = etree.XPath(expression)
+    return cache[expression]
+
+
+def _check_tree(root: etree._Element, limits: XmlLimits) -> None:
+    """The guard's checks, on a tree parsed in one go (documents up to _ONE_SHOT_MAX)."""
+    outside = [*root.itersiblings(preceding=True), *root.itersiblings()]
+    for node in (*outside, *root.iter(etree.ProcessingInstruction)):
+        if isinstance(node, etree._ProcessingInstruction):
+            raise XmlForbidden(f"processing instruction at line {node.sourceline} is forbidden")
+    too_deep = _xpath("/" + "/".join(["*"] * (limits.max_depth + 1)))(root)
+    if isinstance(too_deep, list) and too_deep:
+        line = cast("etree._Element", too_deep[0]).sourceline
+        raise XmlForbidden(
+            f"element nesting at line {line} exceeds the depth limit {limits.max_depth}"
+        )
+    if int(cast(float, _xpath("count(//*)")(root))) > limits.max_elements:
+        extra = next(itertools.islice(root.iter(etree.Element), limits.max_elements, None))
+        raise XmlForbidden(
+            f"element at line {extra.sourceline} exceeds the limit of "
+            f"{limits.max_elements} elements"
+        )
+    for node in root.iter(f"{{{XINCLUDE_NS}}}*", f"{{{XINCLUDE_OLD_NS}}}*"):
+        local = etree.QName(node).localname
+        raise XmlForbidden(f"XInclude element {local} at line {node.sourceline} is forbidden")
+
+
+def _parse_streaming(raw: bytes, limits: XmlLimits) -> etree._Element:
+    parser = _new_parser()
+    guard = _Guard(limits)
+    for start in range(0, len(raw), _CHUNK):
+        parser.feed(raw[start : start + _CHUNK])
+        for kind, node in parser.read_events():
+            guard.event(kind, node)
+    root = parser.close()
+    for kind, node in parser.read_events():
+        guard.event(kind, node)
+    return root
+
+
 def _assert_clean(root: etree._Element) -> None:
     # Moot once a DOCTYPE is refused up front, but checked so a future change
     # to the prolog walk cannot silently let entity references through.
@@ -197,17 +264,13 @@ def safe_parse(raw: bytes, limits: XmlLimits = DEFAULT_LIMITS) -> etree._Element
     data = raw[len(_UTF8_BOM) :] if raw.startswith(_UTF8_BOM) else raw
     _check_encoding(data)
     _check_prolog(data)
-    parser = _new_parser()
-    guard = _Guard(limits)
     etree.clear_error_log()
     try:
-        for start in range(0, len(raw), _CHUNK):
-            parser.feed(raw[start : start + _CHUNK])
-            for kind, node in parser.read_events():
-                guard.event(kind, node)
-        root = parser.close()
-        for kind, node in parser.read_events():
-            guard.event(kind, node)
+        if len(raw) <= _ONE_SHOT_MAX:
+            root = etree.fromstring(raw, _new_one_shot_parser())
+            _check_tree(root, limits)
+        else:
+            root = _parse_streaming(raw, limits)
     except etree.XMLSyntaxError as exc:
         raise XmlMalformed(_syntax_message(exc)) from None
     _assert_clean(root)

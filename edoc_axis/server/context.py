@@ -16,6 +16,7 @@ from edoc_axis.config import AxisConfig
 from edoc_axis.core.ratelimit import RateLimiter
 from edoc_axis.edxml import XmlLimits
 from edoc_axis.pki import load_certs, load_key
+from edoc_axis.server.bodies import InflightBudget
 from edoc_axis.server.metrics import Metrics
 from edoc_axis.signature import VerificationPolicy
 from edoc_axis.store import Store
@@ -39,11 +40,9 @@ class AxisServices:
     # here so that the server never imports the delivery package.
     on_accepted: list[Callable[[], None]] = field(default_factory=list)
     executor: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(
-            max_workers=int(__import__("os").environ.get("EXP_WORKERS", "4")),
-            thread_name_prefix="verify",
-        )
+        default_factory=lambda: ThreadPoolExecutor(max_workers=4, thread_name_prefix="verify")
     )
+    inflight: InflightBudget = field(default_factory=lambda: InflightBudget(128 * 1024 * 1024))
 
 
 SERVICES = web.AppKey("services", AxisServices)
@@ -70,4 +69,5 @@ def load_services(config: AxisConfig, store: Store, clock: Clock) -> AxisService
         limiter=RateLimiter(limits.rate_per_s, limits.rate_burst),
         operator_token_hash=hashlib.sha256(operator_token.encode()).hexdigest(),
         metrics=Metrics(),
+        inflight=InflightBudget(limits.max_inflight_bytes),
     )

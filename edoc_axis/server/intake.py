@@ -68,7 +68,18 @@ async def _accept(request: web.Request, services: AxisServices, caller: Agency) 
         raise RateLimited(
             f"agency {caller.code} is over its rate limit", retry_after_s=decision.retry_after_s
         )
-    raw = await read_package_body(request, services.config.limits.max_body_bytes)
+    # The body counts against the in-flight budget until the answer is ready.
+    lease = services.inflight.lease()
+    try:
+        raw = await read_package_body(request, services.config.limits.max_body_bytes, lease)
+        return await _examine_and_store(services, caller, raw, now)
+    finally:
+        lease.release()
+
+
+async def _examine_and_store(
+    services: AxisServices, caller: Agency, raw: bytes, now: datetime
+) -> web.Response:
     examined = await asyncio.get_running_loop().run_in_executor(
         services.executor,
         functools.partial(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import time
 from collections.abc import Collection, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -76,12 +77,41 @@ _EE_POLICY = ExtensionPolicy.permit_all().may_be_present(
 )
 
 
+# How long a built chain is reused, and how many are kept (a cache, not a registry).
+CHAIN_CACHE_TTL_S = 300.0
+CHAIN_CACHE_SIZE = 4096
+
+
+class _BuiltChain:
+    """A chain path building accepted, and the times at which all of it is valid."""
+
+    __slots__ = ("chain", "expires", "not_after", "not_before")
+
+    def __init__(self, chain: list[x509.Certificate], expires: float) -> None:
+        self.chain = chain
+        self.not_before = max(cert.not_valid_before_utc for cert in chain)
+        self.not_after = min(cert.not_valid_after_utc for cert in chain)
+        self.expires = expires
+
+    def usable(self, at: datetime, now: float) -> bool:
+        return now < self.expires and self.not_before <= at <= self.not_after
+
+
 class TrustStore:
     """Trust anchors, optional intermediates and CRLs; ``check`` judges one certificate.
 
     Every CRL must be signed by one of the given CA certificates: a CRL that
     does not verify is a configuration error (ValueError here), because
     silently ignoring it would turn revocation off.
+
+    Path building (RFC 5280, ~0.1 ms) is the expensive part of ``check``, and
+    agencies sign thousands of documents with one certificate. A store is
+    immutable (anchors, intermediates and CRLs are fixed when it is made), so
+    a chain built for the same certificate and the same presented CA
+    certificates is reused for ``CHAIN_CACHE_TTL_S`` while ``at`` lies inside
+    the validity of every certificate of that chain. Key usage, the leaf's
+    validity and the revocation of every link are still checked on every
+    call; refusals are never cached.
     """
 
     def __init__(
@@ -96,6 +126,7 @@ class TrustStore:
         self.intermediates = tuple(intermediates)
         self._store = Store(list(self.anchors))
         self._crls: dict[tuple[x509.Name, bytes], list[x509.CertificateRevocationList]] = {}
+        self._chains: dict[tuple[x509.Certificate, ...], _BuiltChain] = {}
         for crl in crls:
             issuer = self._crl_issuer(crl)
             self._crls.setdefault(_key_id(issuer), []).append(crl)
@@ -138,6 +169,28 @@ class TrustStore:
             raise ValueError("check() needs a timezone-aware time")
         _require_signing_usage(cert)
         _require_valid_at(cert, at)
+        built = self._chain(cert, at, chain)
+        for subject, issuer in itertools.pairwise(built):
+            self._require_not_revoked(subject, issuer)
+
+    def _chain(
+        self, cert: x509.Certificate, at: datetime, chain: Sequence[x509.Certificate]
+    ) -> list[x509.Certificate]:
+        """The verified path from ``cert`` to an anchor, built or reused (see the class)."""
+        key = (cert, *chain)
+        now = time.monotonic()
+        cached = self._chains.get(key)
+        if cached is not None and cached.usable(at, now):
+            return cached.chain
+        built = self._build(cert, at, chain)
+        if len(self._chains) >= CHAIN_CACHE_SIZE:
+            self._chains.clear()
+        self._chains[key] = _BuiltChain(built, now + CHAIN_CACHE_TTL_S)
+        return built
+
+    def _build(
+        self, cert: x509.Certificate, at: datetime, chain: Sequence[x509.Certificate]
+    ) -> list[x509.Certificate]:
         verifier = (
             PolicyBuilder()
             .store(self._store)
@@ -148,14 +201,12 @@ class TrustStore:
             .build_client_verifier()
         )
         try:
-            built = verifier.verify(cert, list(chain) + list(self.intermediates)).chain
+            return list(verifier.verify(cert, list(chain) + list(self.intermediates)).chain)
         except VerificationError as exc:
             raise CertificateUntrusted(
                 f"certificate {cert.subject.rfc4514_string()} does not chain to a trust anchor"
                 f" ({exc})"
             ) from exc
-        for subject, issuer in itertools.pairwise(built):
-            self._require_not_revoked(subject, issuer)
 
     def _require_not_revoked(self, cert: x509.Certificate, issuer: x509.Certificate) -> None:
         for crl in self._crls.get(_key_id(issuer), ()):

@@ -1,0 +1,212 @@
+"""The load generator: C concurrent HTTP clients, a pull recipient, delivery counting.
+
+Closed loop by default (each client sends its next document when the previous
+answer arrives: the maximum rate); with ``rate`` it is open loop, each
+document due at ``start + i / rate`` and its latency counted from when it was
+due, so a stalled server cannot hide its queueing from the figures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import aiohttp
+
+XML = "application/xml"
+_STREAMED = 1024 * 1024
+_DELIVERED = re.compile(rb'^edoc_deliveries_total\{outcome="delivered"\} ([0-9.e+]+)$', re.M)
+
+
+@dataclass
+class IntakeResult:
+    """What one intake run saw from the client side."""
+
+    sent: int = 0
+    accepted: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+    latencies: list[float] = field(default_factory=list)
+    started: float = 0.0
+    finished: float = 0.0
+
+    @property
+    def seconds(self) -> float:
+        return max(self.finished - self.started, 1e-9)
+
+    @property
+    def rate(self) -> float:
+        return self.accepted / self.seconds
+
+    def percentile(self, p: float) -> float:
+        if not self.latencies:
+            return 0.0
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+
+async def _error_code(response: aiohttp.ClientResponse) -> str:
+    body = await response.read()
+    try:
+        code = json.loads(body).get("code")
+    except (ValueError, AttributeError):
+        code = None
+    return str(code) if code else f"http.{response.status}"
+
+
+def _body(document: bytes) -> bytes | io.BytesIO:
+    # aiohttp streams a file-like object in pieces; a big bytes body would be one write.
+    return document if len(document) < _STREAMED else io.BytesIO(document)
+
+
+async def submit_all(
+    url: str,
+    token: str,
+    documents: Sequence[bytes],
+    concurrency: int,
+    *,
+    rate: float | None = None,
+    on_done: Callable[[], None] | None = None,
+) -> IntakeResult:
+    """POST every document once with ``concurrency`` clients; see the module docstring."""
+    result = IntakeResult()
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": XML}
+    connector = aiohttp.TCPConnector(limit=concurrency, force_close=False)
+    timeout = aiohttp.ClientTimeout(total=300)
+    next_index = 0
+
+    async def client(session: aiohttp.ClientSession) -> None:
+        nonlocal next_index
+        while next_index < len(documents):
+            index, next_index = next_index, next_index + 1
+            due = time.perf_counter()
+            if rate is not None:
+                due = result.started + index / rate
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            async with session.post(url, data=_body(documents[index]), headers=headers) as response:
+                if response.status in (200, 202):
+                    await response.read()
+                    result.accepted += 1
+                else:
+                    result.errors[await _error_code(response)] += 1
+            result.latencies.append(time.perf_counter() - due)
+            result.sent += 1
+            if on_done is not None:
+                on_done()
+
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        result.started = time.perf_counter()
+        await asyncio.gather(*(client(session) for _ in range(concurrency)))
+        result.finished = time.perf_counter()
+    return result
+
+
+class PullRecipient:
+    """Drains a pull agency's inbox as documents arrive: fetch the bytes, then ack."""
+
+    def __init__(self, base_url: str, token: str, workers: int = 4) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.headers = {"Authorization": f"Bearer {token}"}
+        self.workers = workers
+        self.acked: set[str] = set()
+        self.last_ack_at = 0.0
+        self.errors: Counter[str] = Counter()
+        self._claimed: set[str] = set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Poll, fetch and ack until ``stop`` is set and the inbox is empty."""
+        connector = aiohttp.TCPConnector(limit=self.workers + 1)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            while True:
+                ids = await self._waiting(session)
+                if ids:
+                    await self._take(session, ids)
+                elif stop.is_set():
+                    return
+                else:
+                    await asyncio.sleep(0.05)
+
+    async def _waiting(self, session: aiohttp.ClientSession) -> list[str]:
+        url = f"{self.base_url}/api/v1/inbox?limit=200"
+        async with session.get(url, headers=self.headers) as response:
+            if response.status != 200:
+                self.errors[await _error_code(response)] += 1
+                await asyncio.sleep(0.1)
+                return []
+            items = (await response.json())["items"]
+        return [item["id"] for item in items if item["id"] not in self._claimed]
+
+    async def _take(self, session: aiohttp.ClientSession, ids: list[str]) -> None:
+        self._claimed.update(ids)
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        for axis_id in ids:
+            queue.put_nowait(axis_id)
+
+        async def worker() -> None:
+            while not queue.empty():
+                await self._one(session, queue.get_nowait())
+
+        await asyncio.gather(*(worker() for _ in range(self.workers)))
+
+    async def _one(self, session: aiohttp.ClientSession, axis_id: str) -> None:
+        base = f"{self.base_url}/api/v1/inbox/{axis_id}"
+        async with session.get(base, headers=self.headers) as response:
+            await response.read()
+            if response.status != 200:
+                self.errors[await _error_code(response)] += 1
+                return
+        async with session.post(base + "/ack", headers=self.headers) as response:
+            await response.read()
+            if response.status != 200:
+                self.errors[await _error_code(response)] += 1
+                return
+        self.acked.add(axis_id)
+        self.last_ack_at = time.perf_counter()
+
+
+async def pushed_count(session: aiohttp.ClientSession, base_url: str) -> int:
+    """Push deliveries the axis has recorded as delivered (its /metrics counter)."""
+    async with session.get(base_url.rstrip("/") + "/metrics") as response:
+        found = _DELIVERED.search(await response.read())
+    return int(float(found.group(1))) if found else 0
+
+
+@dataclass
+class DeliveryWatch:
+    """Delivered-document counts over time: pull acks plus push deliveries past ``offset``."""
+
+    offset: int = 0
+    samples: list[tuple[float, int]] = field(default_factory=list)
+
+    @property
+    def latest(self) -> int:
+        return self.samples[-1][1] if self.samples else 0
+
+    async def run(
+        self,
+        base_url: str,
+        pull: PullRecipient,
+        expected: asyncio.Future[int],
+        stop: asyncio.Event,
+    ) -> None:
+        """Sample every 0.1 s until ``expected`` is known and reached, or ``stop``."""
+        async with aiohttp.ClientSession() as session:
+            while True:
+                pushed = await pushed_count(session, base_url) - self.offset
+                self.samples.append((time.perf_counter(), len(pull.acked) + pushed))
+                if expected.done() and self.latest >= expected.result():
+                    return
+                if stop.is_set():
+                    return
+                await asyncio.sleep(0.1)
+
+    def delivered_by(self, moment: float) -> int:
+        return max((n for t, n in self.samples if t <= moment), default=0)
+
+    def completed_at(self, expected: int) -> float | None:
+        return next((t for t, n in self.samples if n >= expected), None)

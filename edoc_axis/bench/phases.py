@@ -1,0 +1,112 @@
+"""One measured phase: drive intake while the recipients take delivery, then drain.
+
+A phase starts the pull recipient and the delivery watch, submits its
+documents, notes the backlog the moment intake ends, and waits (bounded) until
+every accepted document is delivered: acked by the pull recipient or stored by
+the reference endpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from edoc_axis.bench.loadgen import (
+    DeliveryWatch,
+    IntakeResult,
+    PullRecipient,
+    pushed_count,
+    submit_all,
+)
+from edoc_axis.bench.rig import PULLER, Rig
+
+DRAIN_TIMEOUT_S = 120.0
+
+
+@dataclass
+class Phase:
+    """Intake and delivery figures of one phase."""
+
+    intake: IntakeResult
+    delivered: int
+    backlog_at_intake_end: int
+    delivered_at: float | None
+    axis_cpu_s: float
+    pull_errors: dict[str, int]
+
+    @property
+    def delivery_rate(self) -> float:
+        if self.delivered_at is None:
+            return 0.0
+        return self.delivered / max(self.delivered_at - self.intake.started, 1e-9)
+
+    def summary(self) -> dict[str, Any]:
+        intake = self.intake
+        return {
+            "documents": intake.sent,
+            "accepted": intake.accepted,
+            "seconds": round(intake.seconds, 3),
+            "accepted_per_s": round(intake.rate, 1),
+            "latency_ms": latency_ms(intake),
+            "errors": dict(intake.errors),
+            "delivered": self.delivered,
+            "delivered_per_s": round(self.delivery_rate, 1),
+            "backlog_at_intake_end": self.backlog_at_intake_end,
+            "drained": self.delivered_at is not None,
+            "axis_cpu_ms_per_document": round(1000 * self.axis_cpu_s / max(intake.accepted, 1), 3),
+            "delivery_errors": self.pull_errors,
+        }
+
+
+def latency_ms(result: IntakeResult) -> dict[str, float]:
+    return {f"p{p}": round(1000 * result.percentile(p), 2) for p in (50, 95, 99)}
+
+
+async def ceiling_phase(
+    url: str, documents: Sequence[bytes], concurrency: int, on_done: Callable[[], None]
+) -> IntakeResult:
+    return await submit_all(url, "none", documents, concurrency, on_done=on_done)
+
+
+async def axis_phase(
+    rig: Rig,
+    documents: Sequence[bytes],
+    concurrency: int,
+    *,
+    rate: float | None = None,
+    on_done: Callable[[], None] | None = None,
+) -> Phase:
+    """Submit ``documents`` as the sender while the recipients take delivery."""
+    assert rig.axis is not None
+    async with aiohttp.ClientSession() as session:
+        pushed_before = await pushed_count(session, rig.url)
+    cpu_before = rig.axis.cpu_seconds()
+    stop = asyncio.Event()
+    pull = PullRecipient(rig.url, rig.tokens[PULLER[0]])
+    watch = DeliveryWatch(offset=pushed_before)
+    pulling = asyncio.create_task(pull.run(stop))
+    expected = asyncio.get_running_loop().create_future()
+    watching = asyncio.create_task(watch.run(rig.url, pull, expected, stop))
+    url = rig.url + "/api/v1/documents"
+    token = rig.tokens[rig.sender().code]
+    intake = await submit_all(url, token, documents, concurrency, rate=rate, on_done=on_done)
+    expected.set_result(intake.accepted)
+    backlog = intake.accepted - watch.delivered_by(intake.finished)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(watching), DRAIN_TIMEOUT_S)
+    stop.set()
+    await asyncio.gather(pulling, watching)
+    delivered_at = watch.completed_at(intake.accepted)
+    return Phase(
+        intake=intake,
+        delivered=watch.latest,
+        backlog_at_intake_end=max(backlog, 0),
+        delivered_at=delivered_at,
+        axis_cpu_s=rig.axis.cpu_seconds() - cpu_before,
+        pull_errors=dict(pull.errors),
+    )

@@ -1,0 +1,110 @@
+"""The processes under test: the axis, the reference endpoint and the bare ceiling.
+
+Each runs as its own child process (``python -m ...``) with stdout and stderr
+in files of the run folder, so a chatty child can never block on a pipe. Its
+peak RSS comes from ``/proc/PID/status`` (VmHWM) and its CPU time from
+``/proc/PID/stat`` (utime + stime).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+_URL = re.compile(r"listening on (http://\S+)")
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+class ChildFailed(RuntimeError):
+    """A child exited or never said where it listens."""
+
+
+@dataclass
+class Child:
+    """A started child process and the URL it listens on."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    url: str
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def peak_rss_bytes(self) -> int:
+        """The high-water mark of resident memory (VmHWM) so far."""
+        return _status_kib(self.pid, "VmHWM") * 1024
+
+    def rss_bytes(self) -> int:
+        return _status_kib(self.pid, "VmRSS") * 1024
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the process has used so far."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _TICKS
+
+    def stop(self, timeout_s: float = 20.0) -> None:
+        """SIGTERM, then SIGKILL if it does not stop in time."""
+        if self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def _status_kib(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def start_child(
+    name: str, args: list[str], folder: Path, *, env: dict[str, str] | None = None
+) -> Child:
+    """Run ``python -m <args>``; wait for its "listening on URL" line on stdout."""
+    out, log = folder / f"{name}.out", folder / f"{name}.log"
+    child_env = {**os.environ, **(env or {})}
+    with out.open("wb") as stdout, log.open("wb") as stderr:
+        process = subprocess.Popen(  # noqa: S603  (our own interpreter and module)
+            [sys.executable, "-m", *args], stdout=stdout, stderr=stderr, env=child_env
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        found = _URL.search(out.read_text(errors="replace"))
+        if found:
+            return Child(name, process, found.group(1), log)
+        if process.poll() is not None:
+            tail = log.read_text(errors="replace")[-2000:]
+            raise ChildFailed(f"{name} exited with {process.returncode}: {tail}")
+        time.sleep(0.05)
+    process.kill()
+    raise ChildFailed(f"{name} did not start listening within 60 s")
+
+
+def start_axis(config: Path, folder: Path) -> Child:
+    args = ["edoc_axis.cli.axis", "serve", "--config", str(config), "--port", "0"]
+    return start_child("axis", args, folder)
+
+
+def start_endpoint(out_dir: Path, pki: Path, folder: Path) -> Child:
+    args = [
+        "edoc_axis.cli.edoc", "endpoint", "--listen", "127.0.0.1:0", "--out", str(out_dir),
+        "--axis-cert", str(pki / "axis.cert.pem"), "--ca", str(pki / "ca.cert.pem"),
+        "--crl", str(pki / "ca.crl.pem"),
+    ]  # fmt: skip
+    return start_child("endpoint", args, folder)
+
+
+def start_ceiling(folder: Path) -> Child:
+    return start_child("ceiling", ["edoc_axis.bench.ceiling", "--port", "0"], folder)

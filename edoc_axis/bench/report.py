@@ -1,0 +1,93 @@
+"""The benchmark's report: the JSON document and the table printed from it.
+
+JSON fields (all rates per second, latencies in milliseconds):
+``settings`` (documents, concurrency, size_bytes, key_type, uvloop, cpus),
+``ceiling`` (accepted_per_s, latency_ms, errors), ``intake`` and
+``half_rate`` (accepted_per_s, latency_ms {p50, p95, p99}, errors, delivered,
+delivered_per_s, backlog_at_intake_end, drained, axis_cpu_ms_per_document),
+``ratio_to_ceiling``, ``axis_peak_rss_bytes``, ``store_bytes_per_document``,
+and when asked ``scale`` and ``large``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+MIB = 1024 * 1024
+
+
+def _ms(latency: dict[str, float]) -> str:
+    return f"{latency['p50']:.1f} / {latency['p95']:.1f} / {latency['p99']:.1f}"
+
+
+def _errors(*sections: dict[str, Any]) -> str:
+    merged: dict[str, int] = {}
+    for section in sections:
+        for key in ("errors", "delivery_errors"):
+            for code, count in section.get(key, {}).items():
+                merged[code] = merged.get(code, 0) + count
+    return ", ".join(f"{code}: {n}" for code, n in sorted(merged.items())) or "none"
+
+
+def rows(report: dict[str, Any]) -> list[tuple[str, str]]:
+    """(figure, value) lines of the table."""
+    settings, intake = report["settings"], report["intake"]
+    ceiling, half = report["ceiling"], report["half_rate"]
+    e2e = intake["delivered_per_s"] / max(intake["accepted_per_s"], 1e-9)
+    lines = [
+        ("workload", f"{settings['documents']} docs of {settings['size_bytes']} B, "
+                     f"{settings['key_type'].upper()}, {settings['concurrency']} clients"),
+        ("bare ceiling (parse + verify)", f"{ceiling['accepted_per_s']:.0f} docs/s"),
+        ("axis intake", f"{intake['accepted_per_s']:.0f} docs/s"),
+        ("ratio axis / ceiling", f"{report['ratio_to_ceiling']:.0%}"),
+        ("delivered end to end", f"{intake['delivered_per_s']:.0f} docs/s ({e2e:.0%} of intake)"),
+        ("backlog when intake ended", f"{intake['backlog_at_intake_end']} "
+                                      f"({'drained' if intake['drained'] else 'NOT drained'})"),
+        ("intake latency p50/p95/p99", f"{_ms(intake['latency_ms'])} ms"),
+        (f"at half rate ({half['target_per_s']:.0f}/s) p50/p95/p99",
+         f"{_ms(half['latency_ms'])} ms"),
+        ("axis CPU per document", f"{intake['axis_cpu_ms_per_document']:.2f} ms"),
+        ("axis peak RSS", f"{report['axis_peak_rss_bytes'] / MIB:.0f} MiB"),
+        ("store per document", f"{report['store_bytes_per_document'] / 1024:.1f} KiB"),
+        ("errors", _errors(intake, half)),
+    ]  # fmt: skip
+    return lines + _scale_rows(report) + _large_rows(report)
+
+
+def _scale_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
+    scale = report.get("scale")
+    if not scale:
+        return []
+    return [
+        (f"intake with {scale['preloaded']} stored", f"{scale['accepted_per_s']:.0f} docs/s "
+         f"({scale['ratio_to_empty']:.0%} of empty; preload {scale['preload_seconds']:.0f} s)"),
+        ("  latency p50/p95/p99", f"{_ms(scale['latency_ms'])} ms"),
+    ]  # fmt: skip
+
+
+def _large_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
+    large = report.get("large")
+    if not large:
+        return []
+    growth = large["peak_rss_growth_bytes"]
+    shown = "unknown" if growth is None else f"{growth / MIB:.0f} MiB"
+    refused = ", ".join(f"{k}: {v}" for k, v in large["concurrent"]["refused"].items()) or "none"
+    return [
+        (f"one {large['size_bytes'] / MIB:.0f} MiB document",
+         f"{'accepted' if large['accepted'] else 'REFUSED'} in {large['seconds']:.1f} s, "
+         f"peak RSS +{shown} (limit {large['growth_limit_bytes'] / MIB:.0f} MiB)"),
+        (f"  {large['concurrent']['sent']} at once",
+         f"{large['concurrent']['accepted']} accepted, refused {refused}"),
+    ]  # fmt: skip
+
+
+def render(report: dict[str, Any]) -> str:
+    lines = rows(report)
+    width = max(len(name) for name, _ in lines)
+    return "\n".join(f"{name.ljust(width)}  {value}" for name, value in lines)
+
+
+def write_json(report: dict[str, Any], path: Path) -> None:
+    path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

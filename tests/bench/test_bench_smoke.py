@@ -1,0 +1,43 @@
+"""`edoc-axis bench`, run tiny: it completes, reports every field and sees no errors.
+
+A benchmark, not a test of speed: nothing here asserts a rate or a latency.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from edoc_axis.cli.axis import main
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def test_bench_runs_tiny_and_reports_every_figure(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "bench.json"
+    argv = ["bench", "--docs", "20", "--concurrency", "2", "--json", str(out),
+            "--scale", "50", "--large-mb", "1", "--dir", str(tmp_path / "run")]  # fmt: skip
+    assert main(argv) == 0
+    table = capsys.readouterr().out
+    assert "ratio axis / ceiling" in table
+    report = json.loads(out.read_text(encoding="utf-8"))
+    for section in ("ceiling", "intake", "half_rate"):
+        assert report[section]["errors"] == {}, report[section]
+        assert report[section]["accepted_per_s"] > 0
+    for section in ("intake", "half_rate"):
+        figures = report[section]
+        assert figures["accepted"] == figures["documents"]
+        assert figures["drained"] and figures["delivered"] == figures["accepted"]
+        assert figures["delivery_errors"] == {}
+        assert set(figures["latency_ms"]) == {"p50", "p95", "p99"}
+    assert report["ratio_to_ceiling"] > 0
+    assert report["axis_peak_rss_bytes"] > 0
+    assert report["store_bytes_per_document"] > 0
+    assert report["intake"]["axis_cpu_ms_per_document"] > 0
+    assert report["scale"]["preloaded"] == 50 and report["scale"]["errors"] == {}
+    assert report["large"]["accepted"] and report["large"]["errors"] == {}
+    assert report["settings"]["documents"] == 20

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import functools
 from datetime import datetime
 
 import structlog
 from aiohttp import web
 
 from edoc_axis.core.ids import new_axis_id
-from edoc_axis.core.intake import Examined, examine
+from edoc_axis.core.intake import Examined
 from edoc_axis.core.receipt import Receipt, sign_receipt
 from edoc_axis.core.routing import idempotency_key, referenced_documents, routing_targets
 from edoc_axis.edxml import DocumentPackage
@@ -23,9 +21,10 @@ from edoc_axis.errors import (
     RateLimited,
     RecipientDisabled,
     RecipientUnknown,
+    Unavailable,
 )
+from edoc_axis.server.admission import admitted
 from edoc_axis.server.auth import calling_agency
-from edoc_axis.server.bodies import read_package_body
 from edoc_axis.server.context import SERVICES, AxisServices
 from edoc_axis.store import Agency, NewDocument, StoredDocument
 
@@ -52,6 +51,8 @@ async def submit_document(request: web.Request) -> web.Response:
         return await _accept(request, services, caller)
     except EdocError as error:
         services.metrics.rejected.labels(code=error.code).inc()
+        if isinstance(error, RateLimited | Unavailable):
+            raise  # auditing a flood or an outage would only feed it
         await services.store.append_audit(
             "document.refused",
             services.clock.now(),
@@ -62,36 +63,12 @@ async def submit_document(request: web.Request) -> web.Response:
 
 
 async def _accept(request: web.Request, services: AxisServices, caller: Agency) -> web.Response:
+    async with admitted(request, services, caller, expect_kind="document") as examined:
+        return await _process(services, caller, examined)
+
+
+async def _process(services: AxisServices, caller: Agency, examined: Examined) -> web.Response:
     now = services.clock.now()
-    decision = services.limiter.take(caller.code, now.timestamp())
-    if not decision.allowed:
-        raise RateLimited(
-            f"agency {caller.code} is over its rate limit", retry_after_s=decision.retry_after_s
-        )
-    # The body counts against the in-flight budget until the answer is ready.
-    lease = services.inflight.lease()
-    try:
-        raw = await read_package_body(request, services.config.limits.max_body_bytes, lease)
-        return await _examine_and_store(services, caller, raw, now)
-    finally:
-        lease.release()
-
-
-async def _examine_and_store(
-    services: AxisServices, caller: Agency, raw: bytes, now: datetime
-) -> web.Response:
-    examined = await asyncio.get_running_loop().run_in_executor(
-        services.executor,
-        functools.partial(
-            examine,
-            raw,
-            limits=services.xml_limits,
-            policy=services.policy,
-            trust=services.trust_files.current(),
-            at=now,
-            expect_kind="document",
-        ),
-    )
     package = examined.package
     assert isinstance(package, DocumentPackage)
     structlog.contextvars.bind_contextvars(document_id=package.document_id)

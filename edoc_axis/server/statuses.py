@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import hashlib
 from datetime import UTC, datetime, timedelta
 
 import structlog
 from aiohttp import web
 
-from edoc_axis.core.intake import examine
 from edoc_axis.core.statuses import check_progress, check_recall_answer, check_sender_role
 from edoc_axis.edxml import StatusCode, StatusPackage
 from edoc_axis.errors import (
     AuthSenderMismatch,
     CertificateNotAgency,
     NotFound,
-    RateLimited,
     RequestInvalid,
 )
 from edoc_axis.forwarding import push_copy
+from edoc_axis.server.admission import admitted
 from edoc_axis.server.auth import calling_agency
-from edoc_axis.server.bodies import read_package_body
 from edoc_axis.server.context import SERVICES, AxisServices
 from edoc_axis.server.listing import page_params
 from edoc_axis.store import Agency, Delivery, InvalidCursor, NewStatus, StoredDocument, StoredStatus
@@ -122,44 +118,32 @@ async def _recall_pending(services: AxisServices, document: StoredDocument, reci
 async def submit_status(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     caller = await calling_agency(request)
-    now = services.clock.now()
-    decision = services.limiter.take(caller.code, now.timestamp())
-    if not decision.allowed:
-        raise RateLimited(
-            f"agency {caller.code} is over its rate limit", retry_after_s=decision.retry_after_s
-        )
-    raw = await read_package_body(request, services.config.limits.max_body_bytes)
-    examined = await asyncio.get_running_loop().run_in_executor(
-        services.executor,
-        functools.partial(
-            examine,
-            raw,
-            limits=services.xml_limits,
-            policy=services.policy,
-            trust=services.trust_files.current(),
-            at=now,
-            expect_kind="status",
-            signature_required=False,
-        ),
-    )
-    status = examined.package
-    assert isinstance(status, StatusPackage)
+    async with admitted(
+        request, services, caller, expect_kind="status", signature_required=False
+    ) as examined:
+        status = examined.package
+        assert isinstance(status, StatusPackage)
+        await _check_status_sender(services, caller, status, examined.signer_fingerprint)
+        status_id = "st" + examined.sha256[:40]
+        existing = await services.store.get_status(status_id)
+        if existing is not None:
+            return web.json_response(status_json(existing), status=200)
+        stored = await _apply(services, caller, status, status.raw, status_id)
+    log.info("status.accepted", axis_id=stored.axis_id, status_code=stored.status_code)
+    return web.json_response(status_json(stored), status=202)
+
+
+async def _check_status_sender(
+    services: AxisServices, caller: Agency, status: StatusPackage, fingerprint: str | None
+) -> None:
+    """The token's agency must be the status's From, and its signer if it is signed."""
     declared = await services.store.get_agency(status.sender.organ_id)
     if declared is None or declared.code != caller.code:
         raise AuthSenderMismatch(
             f"the token belongs to {caller.code}, the status's From is {status.sender.organ_id}"
         )
-    if examined.signer_fingerprint is not None and (
-        examined.signer_fingerprint not in caller.certificate_fingerprints
-    ):
+    if fingerprint is not None and fingerprint not in caller.certificate_fingerprints:
         raise CertificateNotAgency(f"the signing certificate is not registered to {caller.code}")
-    status_id = "st" + examined.sha256[:40]
-    existing = await services.store.get_status(status_id)
-    if existing is not None:
-        return web.json_response(status_json(existing), status=200)
-    stored = await _apply(services, caller, status, raw, status_id)
-    log.info("status.accepted", axis_id=stored.axis_id, status_code=stored.status_code)
-    return web.json_response(status_json(stored), status=202)
 
 
 async def _apply(

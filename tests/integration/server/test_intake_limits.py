@@ -76,3 +76,16 @@ async def test_rate_limit_answers_429_with_retry_after(axis: RunningAxis) -> Non
     assert response.code == "rate.limited"
     assert int(response.headers["Retry-After"]) >= 1
     assert len((await axis.store.inbox(H49, limit=10)).items) == 4
+
+
+async def test_refusals_are_audited_but_a_flood_is_not(axis: RunningAxis) -> None:
+    sender = await axis.register(G22)
+    await axis.register(H49)
+    for _ in range(6):  # burst 4, then rate.limited
+        await axis.submit(axis.document(sender, [H49]), sender)  # unsigned: refused
+    codes = [
+        entry.detail.get("code")
+        async for entry in axis.store.iter_audit()
+        if entry.event == "document.refused"
+    ]
+    assert codes == ["signature.missing"] * 4

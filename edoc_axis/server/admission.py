@@ -1,0 +1,57 @@
+"""What every package submission goes through before its own handling.
+
+The per-agency rate limit, the in-flight byte budget (held until the answer
+is ready), the body read with its size limit, and the CPU-bound examination
+(safe parse, schema, model, signature, certificate) on the worker pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from aiohttp import web
+
+from edoc_axis.core.intake import Examined, examine
+from edoc_axis.errors import RateLimited
+from edoc_axis.server.bodies import read_package_body
+from edoc_axis.server.context import AxisServices
+from edoc_axis.store import Agency
+
+
+@asynccontextmanager
+async def admitted(
+    request: web.Request,
+    services: AxisServices,
+    caller: Agency,
+    *,
+    expect_kind: str,
+    signature_required: bool = True,
+) -> AsyncIterator[Examined]:
+    """Yield the examined package; its bytes count against the budget until exit."""
+    now = services.clock.now()
+    decision = services.limiter.take(caller.code, now.timestamp())
+    if not decision.allowed:
+        raise RateLimited(
+            f"agency {caller.code} is over its rate limit", retry_after_s=decision.retry_after_s
+        )
+    lease = services.inflight.lease()
+    try:
+        raw = await read_package_body(request, services.config.limits.max_body_bytes, lease)
+        yield await asyncio.get_running_loop().run_in_executor(
+            services.executor,
+            functools.partial(
+                examine,
+                raw,
+                limits=services.xml_limits,
+                policy=services.policy,
+                trust=services.trust_files.current(),
+                at=now,
+                expect_kind=expect_kind,
+                signature_required=signature_required,
+            ),
+        )
+    finally:
+        lease.release()

@@ -7,6 +7,7 @@ this class, so they run the same wiring.
 from __future__ import annotations
 
 import hashlib
+import socket
 
 import structlog
 from aiohttp import web
@@ -111,13 +112,22 @@ class AxisRuntime:
         await self.store.record_status(notice, None, updates_progress=False, forward=forward)
         log.warning("delivery.sender_told", axis_id=claim.axis_id, recipient=claim.recipient_code)
 
-    async def start(self, host: str | None = None, port: int | None = None) -> str:
-        """Listen (port 0 picks a free one) and start delivering; returns the base URL."""
+    async def start(
+        self, host: str | None = None, port: int | None = None, *, sock: socket.socket | None = None
+    ) -> str:
+        """Listen (port 0 picks a free one; or accept on ``sock``) and start delivering.
+
+        Returns the base URL.
+        """
         self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(
-            self._runner, host or self.config.host, self.config.port if port is None else port
-        )
+        site: web.BaseSite
+        if sock is not None:
+            site = web.SockSite(self._runner, sock)
+        else:
+            site = web.TCPSite(
+                self._runner, host or self.config.host, self.config.port if port is None else port
+            )
         await site.start()
         bound = self._runner.addresses[0]
         self.url = f"http://{bound[0]}:{bound[1]}"

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import os
 import signal
+import socket
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
 import structlog
 
+from edoc_axis.cli.axis_workers import Supervisor, parent_gone
 from edoc_axis.cli.common import EXIT_OK, CliFailure, HelpFormatter, print_json
 from edoc_axis.config import AxisConfig, find_config, load_config
 from edoc_axis.home import HomeExists, init_home
@@ -65,19 +68,35 @@ def cmd_init(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def serve(config: AxisConfig, host: str, port: int) -> None:
-    """Run the axis until SIGINT/SIGTERM, then stop cleanly."""
+async def serve(
+    config: AxisConfig,
+    host: str,
+    port: int,
+    *,
+    sock: socket.socket | None = None,
+    parent_pid: int | None = None,
+) -> None:
+    """Run the axis until SIGINT/SIGTERM, then stop cleanly.
+
+    As one of several workers (``sock`` inherited from the supervisor), it
+    also stops when the supervisor is gone, and announces nothing itself.
+    """
     store = await open_store(config)
     runtime: AxisRuntime | None = None
     try:
         runtime = AxisRuntime(config, store)
-        url = await runtime.start(host, port)
-        print(f"edoc-axis listening on {url}", flush=True)
+        url = await runtime.start(host, port, sock=sock)
+        if sock is None:
+            print(f"edoc-axis listening on {url}", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        if parent_pid is not None:
+            watchdog = asyncio.create_task(_watch_parent(parent_pid, stop))
         await stop.wait()
+        if parent_pid is not None:
+            watchdog.cancel()
         log.info("server.stopping")
     finally:
         if runtime is not None:
@@ -101,11 +120,44 @@ def run_event_loop(main: Coroutine[Any, Any, None]) -> None:
         runner.run(main)
 
 
+async def _watch_parent(parent_pid: int, stop: asyncio.Event) -> None:
+    while not parent_gone(parent_pid):
+        await asyncio.sleep(0.5)
+    log.warning("server.supervisor_gone", parent_pid=parent_pid)
+    stop.set()
+
+
+def _share_of_limits(config: AxisConfig, workers: int) -> AxisConfig:
+    """Each of N workers enforces 1/N of the per-agency rate, so the sum is the limit."""
+    limits = config.limits
+    return dataclasses.replace(
+        config,
+        limits=dataclasses.replace(
+            limits,
+            rate_per_s=limits.rate_per_s / workers,
+            rate_burst=max(1.0, limits.rate_burst / workers),
+            max_inflight_bytes=limits.max_inflight_bytes // workers,
+        ),
+    )
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     config = config_from(args)
-    configure_logging(config.log_format)
+    workers = args.workers if args.workers is not None else config.workers
+    if workers < 1:
+        raise CliFailure("--workers must be at least 1", exit_code=2)
     host = args.host or config.host
     port = config.port if args.port is None else args.port
+    if args.inherit_fd is not None:
+        configure_logging(config.log_format)
+        sock = socket.socket(fileno=args.inherit_fd)
+        shared = _share_of_limits(config, workers)
+        run_event_loop(serve(shared, host, port, sock=sock, parent_pid=args.parent_pid))
+        return EXIT_OK
+    if workers > 1:
+        configure_logging(config.log_format)
+        return Supervisor(find_config(args.config), host, port, workers).run()
+    configure_logging(config.log_format)
     run_event_loop(serve(config, host, port))
     return EXIT_OK
 
@@ -146,11 +198,17 @@ def add_commands(commands: Any) -> None:
         formatter_class=HelpFormatter,
         description="Run the HTTP API (and the delivery workers). Logs the URL it listens on; "
         "--port 0 picks a free port.",
-        epilog="example:\n  edoc-axis serve --config ./axis-home/axis.toml --port 0",
+        epilog="example:\n  edoc-axis serve --config ./axis-home/axis.toml --port 0\n"
+        "  edoc-axis serve --config ./axis-home/axis.toml --workers 2",
     )
     add_config_flag(serve_cmd)
     serve_cmd.add_argument("--host", help="listen address (config [server] host)")
     serve_cmd.add_argument("--port", type=int, help="listen port, 0 for any free one")
+    serve_cmd.add_argument(
+        "--workers", type=int, help="axis processes sharing the port (config [server] workers, 1)"
+    )
+    serve_cmd.add_argument("--inherit-fd", type=int, help=argparse.SUPPRESS)
+    serve_cmd.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)
     serve_cmd.set_defaults(func=cmd_serve)
 
     demo = commands.add_parser(

@@ -1,0 +1,94 @@
+"""`edoc-axis serve --workers N`: several axis processes sharing one listening socket.
+
+One axis process is bound by one core (the GIL). The supervisor binds the
+socket once and starts N `serve` processes that accept on it; they share the
+store (SQLite in WAL mode takes one writer at a time, each process group-commits
+its own batches, and the audit head is re-read inside every write lock), and
+their push workers share the queue through leases. A worker that dies is
+restarted; if the supervisor itself is killed, its workers notice and stop.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+
+import structlog
+
+from edoc_axis.cli.common import EXIT_OK, EXIT_REFUSED
+
+log = structlog.get_logger("edoc_axis.serve")
+QUICK_DEATH_S = 3.0  # a worker that dies this fast will not do better restarted
+
+
+class Supervisor:
+    def __init__(self, config_path: Path, host: str, port: int, workers: int) -> None:
+        self.sock = socket.create_server((host, port), backlog=2048)
+        self.sock.set_inheritable(True)
+        bound = self.sock.getsockname()
+        self.url = f"http://{bound[0]}:{bound[1]}"
+        self.argv = [
+            sys.executable, "-m", "edoc_axis.cli.axis", "serve", "--config", str(config_path),
+            "--inherit-fd", str(self.sock.fileno()), "--parent-pid", str(os.getpid()),
+            "--workers", str(workers),
+        ]  # fmt: skip
+        self.workers = workers
+        self.children: list[tuple[subprocess.Popen[bytes], float]] = []
+        self.stopping = False
+
+    def spawn(self) -> tuple[subprocess.Popen[bytes], float]:
+        # Our own interpreter and module with arguments we built: no outside input.
+        child = subprocess.Popen(self.argv, pass_fds=(self.sock.fileno(),))  # noqa: S603
+        return child, time.monotonic()
+
+    def on_signal(self, _signum: int, _frame: FrameType | None) -> None:
+        self.stopping = True
+
+    def run(self) -> int:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self.on_signal)
+        self.children = [self.spawn() for _ in range(self.workers)]
+        print(f"edoc-axis listening on {self.url}", flush=True)
+        log.info("server.workers", url=self.url, workers=self.workers)
+        failed = False
+        while not self.stopping and not failed:
+            failed = self._replace_dead()
+            time.sleep(0.2)
+        self._stop_all()
+        return EXIT_REFUSED if failed else EXIT_OK
+
+    def _replace_dead(self) -> bool:
+        """Restart workers that exited; True if one died too quickly to retry."""
+        for index, (child, started) in enumerate(self.children):
+            code = child.poll()
+            if code is None or self.stopping:
+                continue
+            log.warning("server.worker_exited", pid=child.pid, exit_code=code)
+            if time.monotonic() - started < QUICK_DEATH_S:
+                print(f"error: a worker process exited at start (code {code})", file=sys.stderr)
+                return True
+            self.children[index] = self.spawn()
+        return False
+
+    def _stop_all(self) -> None:
+        for child, _ in self.children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child, _ in self.children:
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        self.sock.close()
+
+
+def parent_gone(parent_pid: int) -> bool:
+    """True once the supervisor that started this worker is no longer its parent."""
+    return os.getppid() != parent_pid

@@ -1,0 +1,152 @@
+"""`edoc-axis serve --workers 2`: two processes share the port and the store safely."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from edoc_axis.config import load_config
+from edoc_axis.core.compose import new_document
+from edoc_axis.edxml import build_document
+from edoc_axis.home import init_home
+from edoc_axis.pki import Issued, cert_to_pem, issue_certificate, load_certs, load_key
+from edoc_axis.registry import register_agency
+from edoc_axis.signature import sign_package
+from edoc_axis.store.factory import open_store
+
+pytestmark = pytest.mark.slow
+BIN = Path(sys.executable).parent
+G22, H49 = "000.00.00.G22", "000.00.00.H49"
+
+
+def worker_pids(parent: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(parent)], capture_output=True, text=True)
+    return [int(pid) for pid in found.stdout.split()]
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.fixture
+def supervisor(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str, Path, dict]]:
+    home = init_home(tmp_path / "home")
+    pki = home.root / "pki"
+    ca = Issued(load_key(pki / "ca.key.pem"), load_certs(pki / "ca.cert.pem")[0])
+    kits: dict = {}
+
+    async def register() -> None:
+        store = await open_store(load_config(home.config))
+        for code in (G22, H49):
+            issued = issue_certificate(ca, code, agency_code=code)
+            _, token = await register_agency(
+                store,
+                code=code,
+                name=code,
+                delivery_mode="pull",
+                endpoint_url=None,
+                certificate_pems=[cert_to_pem(issued.cert)],
+                at=datetime.now(UTC),
+            )
+            kits[code] = (issued, token)
+        await store.close()
+
+    asyncio.run(register())
+    process = subprocess.Popen(
+        [
+            str(BIN / "edoc-axis"),
+            "serve",
+            "--config",
+            str(home.config),
+            "--port",
+            "0",
+            "--workers",
+            "2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    assert "listening on" in line, line
+    yield process, line.split()[-1], home.config, kits
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+    process.stdout.close()
+
+
+async def submit_all(url: str, kits: dict, count: int) -> list[str]:
+    sender, token = kits[G22]
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/xml"}
+    async with aiohttp.ClientSession() as http:
+
+        async def one(n: int) -> str:
+            raw = sign_package(
+                build_document(
+                    new_document(
+                        sender=G22,
+                        recipients=[H49],
+                        subject=f"Song song {n}",
+                        code_number=str(n),
+                        at=datetime(2026, 11, 23, 9),
+                    )
+                ),
+                sender.key,
+                sender.cert,
+            )
+            async with http.post(f"{url}/api/v1/documents", data=raw, headers=headers) as r:
+                assert r.status == 202, await r.text()
+                return r.headers["Edoc-Axis-Id"]
+
+        return await asyncio.gather(*(one(n) for n in range(40)))
+
+
+def test_two_workers_accept_concurrently_and_stop_together(supervisor) -> None:  # type: ignore[no-untyped-def]
+    process, url, config, kits = supervisor
+    deadline = time.monotonic() + 10
+    while len(worker_pids(process.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    workers = worker_pids(process.pid)
+    assert len(workers) == 2
+    ids = asyncio.run(submit_all(url, kits, 40))
+    assert len(set(ids)) == 40
+    verified = subprocess.run(
+        [str(BIN / "edoc-axis"), "audit", "verify", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 0
+    assert not any(alive(pid) for pid in workers)
+
+
+def test_workers_stop_when_the_supervisor_is_killed(supervisor) -> None:  # type: ignore[no-untyped-def]
+    process, _url, _config, _kits = supervisor
+    deadline = time.monotonic() + 10
+    while len(worker_pids(process.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    workers = worker_pids(process.pid)
+    process.kill()
+    process.wait()
+    deadline = time.monotonic() + 15
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(alive(pid) for pid in workers)

@@ -46,7 +46,7 @@ class AxisConfig:
     axis_name: str = "edoc-axis"
     host: str = "127.0.0.1"
     port: int = 8080
-    workers: int = 1
+    processes: int = 1
     store_backend: str = "sqlite"
     store_path: Path = Path("store/axis.db")
     axis_key: Path = Path("pki/axis.key.pem")
@@ -98,7 +98,7 @@ def load_config(path: Path) -> AxisConfig:
         axis_name=str(axis.get("name", "edoc-axis")),
         host=str(server.get("host", "127.0.0.1")),
         port=int(server.get("port", 8080)),
-        workers=int(server.get("workers", 1)),
+        processes=int(server.get("processes", 1)),
         log_format=str(server.get("log_format", "auto")),
         store_backend=str(store.get("backend", "sqlite")),
         store_path=_path(home, str(store.get("path", "store/axis.db"))),
@@ -128,7 +128,7 @@ name = "{axis_name}"
 [server]
 host = "127.0.0.1"
 port = {port}
-workers = 1                  # axis processes sharing the port (one core each)
+processes = 1                # axis processes sharing the port (one core each)
 log_format = "auto"          # auto (console on a terminal, JSON otherwise) | json | console
 
 [store]

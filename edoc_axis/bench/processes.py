@@ -38,17 +38,31 @@ class Child:
     def pid(self) -> int:
         return self.process.pid
 
+    def pids(self) -> list[int]:
+        """The process and its children (the processes of `serve --processes N`)."""
+        try:
+            children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
+        except OSError:
+            children = []
+        return [self.pid, *(int(pid) for pid in children)]
+
     def peak_rss_bytes(self) -> int:
-        """The high-water mark of resident memory (VmHWM) so far."""
-        return _status_kib(self.pid, "VmHWM") * 1024
+        """The high-water mark of resident memory (VmHWM) so far, summed over workers."""
+        return sum(_status_kib(pid, "VmHWM") for pid in self.pids()) * 1024
 
     def rss_bytes(self) -> int:
-        return _status_kib(self.pid, "VmRSS") * 1024
+        return sum(_status_kib(pid, "VmRSS") for pid in self.pids()) * 1024
 
     def cpu_seconds(self) -> float:
-        """User + system CPU time the process has used so far."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / _TICKS
+        """User + system CPU time used so far, summed over the process and its workers."""
+        total = 0
+        for pid in self.pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])
+        return total / _TICKS
 
     def stop(self, timeout_s: float = 20.0) -> None:
         """SIGTERM, then SIGKILL if it does not stop in time."""
@@ -63,7 +77,11 @@ class Child:
 
 
 def _status_kib(pid: int, field: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    for line in text.splitlines():
         if line.startswith(field + ":"):
             return int(line.split()[1])
     return 0

@@ -38,7 +38,8 @@ def rows(report: dict[str, Any]) -> list[tuple[str, str]]:
     e2e = intake["delivered_per_s"] / max(intake["accepted_per_s"], 1e-9)
     lines = [
         ("workload", f"{settings['documents']} docs of {settings['size_bytes']} B, "
-                     f"{settings['key_type'].upper()}, {settings['concurrency']} clients"),
+                     f"{settings['key_type'].upper()}, {settings['concurrency']} clients, "
+                     f"{settings.get('axis_processes', 1)} axis process(es)"),
         ("bare ceiling (parse + verify)", f"{ceiling['accepted_per_s']:.0f} docs/s"),
         ("axis intake", f"{intake['accepted_per_s']:.0f} docs/s"),
         ("ratio axis / ceiling", f"{report['ratio_to_ceiling']:.0%}"),

@@ -106,10 +106,10 @@ def _tune_config(config: Path, settings: dict[str, str]) -> None:
     config.write_text(text, encoding="utf-8")
 
 
-def new_rig(folder: Path, key_type: KeyType = "rsa") -> Rig:
+def new_rig(folder: Path, key_type: KeyType = "rsa", processes: int = 1) -> Rig:
     """Create the home (a development CA, the axis key) and the agencies' keys."""
     home = init_home(folder / "axis", axis_name="edoc-axis bench")
-    _tune_config(home.config, {"rate_per_s": "0.0"})
+    _tune_config(home.config, {"rate_per_s": "0.0", "processes": str(processes)})
     pki = home.root / "pki"
     ca = Issued(key=load_key(pki / "ca.key.pem"), cert=load_certs(pki / "ca.cert.pem")[0])
     parties = {

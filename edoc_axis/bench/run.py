@@ -29,6 +29,7 @@ class BenchOptions:
     key_type: KeyType = "rsa"
     scale: int = 0
     large_mb: int = 0
+    processes: int = 1
     folder: Path | None = None
     keep: bool = False
 
@@ -128,7 +129,7 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
     """Run everything; return the JSON report (see ``report.py`` for the fields)."""
     folder = options.folder or Path(tempfile.mkdtemp(prefix="edoc-axis-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
-    rig = new_rig(folder, options.key_type)
+    rig = new_rig(folder, options.key_type, options.processes)
     try:
         work = _prepare(rig, options)
         report = asyncio.run(_measure(rig, work, options))
@@ -147,6 +148,7 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
         "concurrency": options.concurrency,
         "size_bytes": len(work.main[0]) if work.main else options.size,
         "key_type": options.key_type,
+        "axis_processes": options.processes,
         "uvloop": _uvloop(),
         "cpus": os.cpu_count(),
         "python": platform.python_version(),

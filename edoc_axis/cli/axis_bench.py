@@ -29,6 +29,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         key_type=args.key_type,
         scale=args.scale,
         large_mb=args.large_mb,
+        processes=args.processes,
         folder=Path(args.dir) if args.dir else None,
         keep=bool(args.dir),
     )
@@ -63,6 +64,8 @@ def add_commands(commands: Any) -> None:
                        help="also preload N documents; intake rate against empty")  # fmt: skip
     bench.add_argument("--large-mb", type=int, default=0, metavar="MB",
                        help="also send one document of MB MiB (and several at once)")  # fmt: skip
+    bench.add_argument("--processes", type=_positive, default=1,
+                       help="axis processes (serve --processes N; ceiling: one)")  # fmt: skip
     bench.add_argument("--json", metavar="FILE", help="write the full report as JSON")
     bench.add_argument("--dir", help="keep the run's home and logs here (default: temporary)")
     bench.set_defaults(func=cmd_bench)

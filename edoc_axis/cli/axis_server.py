@@ -127,36 +127,36 @@ async def _watch_parent(parent_pid: int, stop: asyncio.Event) -> None:
     stop.set()
 
 
-def _share_of_limits(config: AxisConfig, workers: int) -> AxisConfig:
-    """Each of N workers enforces 1/N of the per-agency rate, so the sum is the limit."""
+def _share_of_limits(config: AxisConfig, processes: int) -> AxisConfig:
+    """Each of N processes enforces 1/N of the per-agency rate, so the sum is the limit."""
     limits = config.limits
     return dataclasses.replace(
         config,
         limits=dataclasses.replace(
             limits,
-            rate_per_s=limits.rate_per_s / workers,
-            rate_burst=max(1.0, limits.rate_burst / workers),
-            max_inflight_bytes=limits.max_inflight_bytes // workers,
+            rate_per_s=limits.rate_per_s / processes,
+            rate_burst=max(1.0, limits.rate_burst / processes),
+            max_inflight_bytes=limits.max_inflight_bytes // processes,
         ),
     )
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     config = config_from(args)
-    workers = args.workers if args.workers is not None else config.workers
-    if workers < 1:
-        raise CliFailure("--workers must be at least 1", exit_code=2)
+    processes = args.processes if args.processes is not None else config.processes
+    if processes < 1:
+        raise CliFailure("--processes must be at least 1", exit_code=2)
     host = args.host or config.host
     port = config.port if args.port is None else args.port
     if args.inherit_fd is not None:
         configure_logging(config.log_format)
         sock = socket.socket(fileno=args.inherit_fd)
-        shared = _share_of_limits(config, workers)
+        shared = _share_of_limits(config, processes)
         run_event_loop(serve(shared, host, port, sock=sock, parent_pid=args.parent_pid))
         return EXIT_OK
-    if workers > 1:
+    if processes > 1:
         configure_logging(config.log_format)
-        return Supervisor(find_config(args.config), host, port, workers).run()
+        return Supervisor(find_config(args.config), host, port, processes).run()
     configure_logging(config.log_format)
     run_event_loop(serve(config, host, port))
     return EXIT_OK
@@ -199,13 +199,13 @@ def add_commands(commands: Any) -> None:
         description="Run the HTTP API (and the delivery workers). Logs the URL it listens on; "
         "--port 0 picks a free port.",
         epilog="example:\n  edoc-axis serve --config ./axis-home/axis.toml --port 0\n"
-        "  edoc-axis serve --config ./axis-home/axis.toml --workers 2",
+        "  edoc-axis serve --config ./axis-home/axis.toml --processes 2",
     )
     add_config_flag(serve_cmd)
     serve_cmd.add_argument("--host", help="listen address (config [server] host)")
     serve_cmd.add_argument("--port", type=int, help="listen port, 0 for any free one")
     serve_cmd.add_argument(
-        "--workers", type=int, help="axis processes sharing the port (config [server] workers, 1)"
+        "--processes", type=int, help="axis processes sharing the port ([server] processes, 1)"
     )
     serve_cmd.add_argument("--inherit-fd", type=int, help=argparse.SUPPRESS)
     serve_cmd.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)

@@ -1,4 +1,4 @@
-"""`edoc-axis serve --workers N`: several axis processes sharing one listening socket.
+"""`edoc-axis serve --processes N`: several axis processes sharing one listening socket.
 
 One axis process is bound by one core (the GIL). The supervisor binds the
 socket once and starts N `serve` processes that accept on it; they share the
@@ -36,7 +36,7 @@ class Supervisor:
         self.argv = [
             sys.executable, "-m", "edoc_axis.cli.axis", "serve", "--config", str(config_path),
             "--inherit-fd", str(self.sock.fileno()), "--parent-pid", str(os.getpid()),
-            "--workers", str(workers),
+            "--processes", str(workers),
         ]  # fmt: skip
         self.workers = workers
         self.children: list[tuple[subprocess.Popen[bytes], float]] = []

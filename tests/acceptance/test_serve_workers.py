@@ -1,4 +1,4 @@
-"""`edoc-axis serve --workers 2`: two processes share the port and the store safely."""
+"""`edoc-axis serve --processes 2`: two processes share the port and the store safely."""
 
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ def supervisor(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str, Pat
             str(home.config),
             "--port",
             "0",
-            "--workers",
+            "--processes",
             "2",
         ],
         stdout=subprocess.PIPE,

@@ -11,17 +11,16 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import re
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import aiohttp
 
 XML = "application/xml"
 _STREAMED = 1024 * 1024
-_DELIVERED = re.compile(rb'^edoc_deliveries_total\{outcome="delivered"\} ([0-9.e+]+)$', re.M)
 
 
 @dataclass
@@ -169,11 +168,17 @@ class PullRecipient:
         self.last_ack_at = time.perf_counter()
 
 
-async def pushed_count(session: aiohttp.ClientSession, base_url: str) -> int:
-    """Push deliveries the axis has recorded as delivered (its /metrics counter)."""
-    async with session.get(base_url.rstrip("/") + "/metrics") as response:
-        found = _DELIVERED.search(await response.read())
-    return int(float(found.group(1))) if found else 0
+def pushed_count(journal: Path) -> int:
+    """Documents the push recipient's endpoint has stored (one journal line each).
+
+    Counted at the recipient rather than from the axis's /metrics, which with
+    several axis processes shows only the process that answers the scrape.
+    """
+    try:
+        with journal.open("rb") as handle:
+            return sum(1 for _ in handle)
+    except FileNotFoundError:
+        return 0
 
 
 @dataclass
@@ -189,21 +194,20 @@ class DeliveryWatch:
 
     async def run(
         self,
-        base_url: str,
+        journal: Path,
         pull: PullRecipient,
         expected: asyncio.Future[int],
         stop: asyncio.Event,
     ) -> None:
         """Sample every 0.1 s until ``expected`` is known and reached, or ``stop``."""
-        async with aiohttp.ClientSession() as session:
-            while True:
-                pushed = await pushed_count(session, base_url) - self.offset
-                self.samples.append((time.perf_counter(), len(pull.acked) + pushed))
-                if expected.done() and self.latest >= expected.result():
-                    return
-                if stop.is_set():
-                    return
-                await asyncio.sleep(0.1)
+        while True:
+            pushed = pushed_count(journal) - self.offset
+            self.samples.append((time.perf_counter(), len(pull.acked) + pushed))
+            if expected.done() and self.latest >= expected.result():
+                return
+            if stop.is_set():
+                return
+            await asyncio.sleep(0.1)
 
     def delivered_by(self, moment: float) -> int:
         return max((n for t, n in self.samples if t <= moment), default=0)

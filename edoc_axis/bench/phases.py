@@ -14,8 +14,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
-
 from edoc_axis.bench.loadgen import (
     DeliveryWatch,
     IntakeResult,
@@ -83,15 +81,15 @@ async def axis_phase(
 ) -> Phase:
     """Submit ``documents`` as the sender while the recipients take delivery."""
     assert rig.axis is not None
-    async with aiohttp.ClientSession() as session:
-        pushed_before = await pushed_count(session, rig.url)
+    journal = rig.folder / "received" / "received.jsonl"
+    pushed_before = pushed_count(journal)
     cpu_before = rig.axis.cpu_seconds()
     stop = asyncio.Event()
     pull = PullRecipient(rig.url, rig.tokens[PULLER[0]])
     watch = DeliveryWatch(offset=pushed_before)
     pulling = asyncio.create_task(pull.run(stop))
     expected = asyncio.get_running_loop().create_future()
-    watching = asyncio.create_task(watch.run(rig.url, pull, expected, stop))
+    watching = asyncio.create_task(watch.run(journal, pull, expected, stop))
     url = rig.url + "/api/v1/documents"
     token = rig.tokens[rig.sender().code]
     intake = await submit_all(url, token, documents, concurrency, rate=rate, on_done=on_done)

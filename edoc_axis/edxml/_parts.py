@@ -28,6 +28,13 @@ _OTHER_INFO = frozenset(
         "PageAmount", "Direction", "Appendixes",
     }
 )  # fmt: skip
+_CODE = frozenset({"CodeNumber", "CodeNotation"})
+_PROMULGATION = frozenset({"Place", "PromulgationDate"})
+_DOCUMENT_TYPE = frozenset({"Type", "TypeDetail", "TypeName"})
+_SIGNER_INFO = frozenset({"Competence", "Position", "FullName"})
+_APPENDIXES = frozenset({"Appendix"})
+_RESPONSE_FOR = frozenset({"OrganId", "Code", "DocumentId", "PromulgationDate"})
+_STAFF_INFO = frozenset({"Department", "Staff", "Email", "Mobile"})
 
 
 def organization(el: etree._Element) -> Organization:
@@ -48,13 +55,13 @@ def organization(el: etree._Element) -> Organization:
 
 def document_code(el: etree._Element) -> DocumentCode:
     """``Code`` with ``CodeNumber`` and ``CodeNotation``."""
-    node = Node(el, frozenset({"CodeNumber", "CodeNotation"}))
+    node = Node(el, _CODE)
     return DocumentCode(node.text("CodeNumber"), node.text("CodeNotation"), node.extra())
 
 
 def promulgation_info(el: etree._Element) -> PromulgationInfo:
     """``PromulgationInfo`` with ``Place`` and ``PromulgationDate``."""
-    node = Node(el, frozenset({"Place", "PromulgationDate"}))
+    node = Node(el, _PROMULGATION)
     return PromulgationInfo(
         node.text("Place"), date_value(node.one("PromulgationDate")), node.extra()
     )
@@ -62,7 +69,7 @@ def promulgation_info(el: etree._Element) -> PromulgationInfo:
 
 def document_type(el: etree._Element) -> DocumentType:
     """``DocumentType`` with ``Type``, ``TypeName`` and an optional ``TypeDetail``."""
-    node = Node(el, frozenset({"Type", "TypeDetail", "TypeName"}))
+    node = Node(el, _DOCUMENT_TYPE)
     return DocumentType(
         type=int_value(node.one("Type")),
         type_name=node.text("TypeName"),
@@ -73,7 +80,7 @@ def document_type(el: etree._Element) -> DocumentType:
 
 def signer_info(el: etree._Element) -> SignerInfo:
     """``SignerInfo``: all children optional."""
-    node = Node(el, frozenset({"Competence", "Position", "FullName"}))
+    node = Node(el, _SIGNER_INFO)
     return SignerInfo(
         competence=node.opt_text("Competence"),
         position=node.opt_text("Position"),
@@ -94,9 +101,7 @@ def other_info(el: etree._Element) -> OtherInfo:
         promulgation_amount=node.opt_int("PromulgationAmount"),
         page_amount=node.opt_int("PageAmount"),
         direction=None if direction is None else bool_value(direction),
-        appendixes=()
-        if appendixes is None
-        else Node(appendixes, frozenset({"Appendix"})).texts("Appendix"),
+        appendixes=() if appendixes is None else Node(appendixes, _APPENDIXES).texts("Appendix"),
         extra=node.extra(),
     )
 
@@ -106,7 +111,7 @@ def response_for(el: etree._Element, *, routing: bool = False) -> ResponseFor:
 
     With ``routing`` the ``OrganId`` must be a usable agency code.
     """
-    node = Node(el, frozenset({"OrganId", "Code", "DocumentId", "PromulgationDate"}))
+    node = Node(el, _RESPONSE_FOR)
     organ = node.one("OrganId")
     return ResponseFor(
         organ_id=agency_code(organ) if routing else (organ.text or "").strip(),
@@ -119,7 +124,7 @@ def response_for(el: etree._Element, *, routing: bool = False) -> ResponseFor:
 
 def staff_info(el: etree._Element) -> StaffInfo:
     """``StaffInfo``: the handling clerk, all children optional."""
-    node = Node(el, frozenset({"Department", "Staff", "Email", "Mobile"}))
+    node = Node(el, _STAFF_INFO)
     return StaffInfo(
         department=node.opt_text("Department"),
         staff=node.opt_text("Staff"),

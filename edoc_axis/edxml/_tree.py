@@ -6,6 +6,7 @@ messages must.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 from lxml import etree
@@ -18,6 +19,15 @@ from .namespaces import EDXML_NS, EDXML_PREFIX
 
 DATE_FORMAT = "%Y/%m/%d"
 TIMESTAMP_FORMAT = "%Y/%m/%d %H:%M:%S"
+# The common, zero-padded forms of the two formats above, read without strptime;
+# anything else (e.g. "2026/1/2") still goes through strptime, so what is accepted
+# and refused stays exactly strptime's.
+_DATE_FAST = re.compile(r"([0-9]{4})/([0-9]{2})/([0-9]{2})")
+_TIMESTAMP_FAST = re.compile(r"([0-9]{4})/([0-9]{2})/([0-9]{2}) ([0-9]{2}):([0-9]{2}):([0-9]{2})")
+
+_EDXML_TAG_PREFIX = f"{{{EDXML_NS}}}"
+# known local names -> {"{edXML namespace}name": "name"}, built once per set.
+_TAG_MAPS: dict[frozenset[str], dict[str, str]] = {}
 
 
 def local_name(el: etree._Element) -> str:
@@ -39,16 +49,26 @@ class Node:
 
     def __init__(self, el: etree._Element, known: frozenset[str]) -> None:
         self.el = el
-        self._named: dict[str, list[etree._Element]] = {}
-        self._extra: list[etree._Element] = []
+        tags = _TAG_MAPS.get(known)
+        if tags is None:
+            tags = _TAG_MAPS[known] = {_EDXML_TAG_PREFIX + name: name for name in known}
+        named: dict[str, list[etree._Element]] = {}
+        extra: list[etree._Element] = []
         for child in el:
-            if not isinstance(child.tag, str):
-                continue  # comments carry nothing the model keeps
-            name = etree.QName(child)
-            if name.namespace == EDXML_NS and name.localname in known:
-                self._named.setdefault(name.localname, []).append(child)
-            else:
-                self._extra.append(child)
+            tag = child.tag
+            # Comments, processing instructions and entities have a non-str tag:
+            # never in ``tags``, and skipped, since they carry nothing the model keeps.
+            name = tags.get(tag)
+            if name is not None:
+                found = named.get(name)
+                if found is None:
+                    named[name] = [child]
+                else:
+                    found.append(child)
+            elif isinstance(tag, str):
+                extra.append(child)
+        self._named = named
+        self._extra = extra
 
     def many(self, name: str) -> list[etree._Element]:
         """Every child called ``name``, in document order."""
@@ -56,12 +76,14 @@ class Node:
 
     def opt(self, name: str) -> etree._Element | None:
         """The one child called ``name`` or None; refuses a repeated one."""
-        found = self.many(name)
+        found = self._named.get(name)
+        if found is None:
+            return None
         if len(found) > 1:
             raise SchemaInvalid(
                 f"{where(found[1])}: {name} may appear only once in {where(self.el)}"
             )
-        return found[0] if found else None
+        return found[0]
 
     def one(self, name: str) -> etree._Element:
         """The one required child called ``name``."""
@@ -127,6 +149,9 @@ def date_value(el: etree._Element) -> date:
     """The element's text as a ``yyyy/MM/dd`` date."""
     text = (el.text or "").strip()
     try:
+        fast = _DATE_FAST.fullmatch(text)
+        if fast is not None:
+            return date(int(fast[1]), int(fast[2]), int(fast[3]))
         return datetime.strptime(text, DATE_FORMAT).date()
     except ValueError:
         raise SchemaInvalid(f"{where(el)}: {text!r} is not a date yyyy/MM/dd") from None
@@ -136,6 +161,10 @@ def timestamp_value(el: etree._Element) -> datetime:
     """The element's text as a naive ``yyyy/MM/dd HH:mm:ss`` timestamp (Vietnam time)."""
     text = (el.text or "").strip()
     try:
+        fast = _TIMESTAMP_FAST.fullmatch(text)
+        if fast is not None:
+            year, month, day, hour, minute, second = map(int, fast.groups())
+            return datetime(year, month, day, hour, minute, second)
         return datetime.strptime(text, TIMESTAMP_FORMAT)
     except ValueError:
         raise SchemaInvalid(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import re
 import zipfile
 from typing import Final
 
@@ -20,6 +21,8 @@ MAX_UNZIPPED_BYTES: Final = 256 * 1024 * 1024
 # Office documents compress 2-20x; far beyond that is a bomb, not a document.
 MAX_ZIP_RATIO: Final = 200
 _READ_CHUNK = 1024 * 1024
+_CHECK_CHUNK = 1024 * 1024  # characters of base64 text checked at a time
+_BASE64_QUADS = re.compile(r"[A-Za-z0-9+/]*")
 
 
 def decode_base64(encoded: str) -> bytes:
@@ -29,6 +32,30 @@ def decode_base64(encoded: str) -> bytes:
         return base64.b64decode(compact, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise SchemaInvalid(f"ContentTransferEncoded: not valid base64 ({exc})") from None
+
+
+def check_base64(encoded: str) -> None:
+    """Raise exactly when ``decode_base64(encoded)`` would, without decoding all at once.
+
+    A large attachment is checked a chunk at a time, so neither its compacted
+    text, nor its ASCII bytes, nor its decoded bytes exist in full. Every part
+    but the last is whole quads of the base64 alphabet, held back until more
+    than two characters follow it (only the last two may be ``=``); the rest
+    goes through ``decode_base64`` itself, so the two accept the same texts.
+    """
+    if len(encoded) <= _CHECK_CHUNK:
+        decode_base64(encoded)
+        return
+    pending = ""
+    for start in range(0, len(encoded), _CHECK_CHUNK):
+        pending += "".join(encoded[start : start + _CHECK_CHUNK].split())
+        cut = (len(pending) - 8) // 4 * 4
+        if cut <= 0:
+            continue
+        if _BASE64_QUADS.fullmatch(pending, 0, cut) is None:
+            raise SchemaInvalid("ContentTransferEncoded: not valid base64 (Non-base64 digit found)")
+        pending = pending[cut:]
+    decode_base64(pending)
 
 
 def _is_one_entry_zip(data: bytes) -> zipfile.ZipInfo | None:

@@ -24,7 +24,7 @@ from ._parts import (
     staff_info,
 )
 from ._tree import Node, int_value, timestamp_value
-from .attachments import decode_base64
+from .attachments import check_base64
 from .codes import BusinessDocType, StatusCode
 from .model import (
     Attachment,
@@ -60,6 +60,22 @@ _BUSINESS = frozenset(
 _ATTACHMENT = frozenset(
     {"ContentId", "ContentType", "AttachmentName", "Description", "ContentTransferEncoded"}
 )
+_ROOT = frozenset({"edXMLEnvelope", "AttachmentEncoded"})
+_ENVELOPE = frozenset({"edXMLHeader", "edXMLBody"})
+_HEADER = frozenset({"MessageHeader", "TraceHeaderList"})
+_TO_PLACES = frozenset({"Place"})
+_TRACE_LIST = frozenset({"TraceHeader", "Bussiness"})
+_TRACE_HEADER = frozenset({"OrganId", "Timestamp"})
+_REPLACEMENT_LIST = frozenset({"ReplacementInfo"})
+_DOCUMENT_INFO = frozenset({"DocumentInfo", "DocumentReceiver", "ReceiverList"})
+_RECEIVER_LIST = frozenset({"Receiver"})
+_RECEIVER = frozenset({"OrganId", "ReceiverType"})
+_REPLACEMENT = frozenset({"DocumentId", "OrganIdList"})
+_ORGAN_ID_LIST = frozenset({"OrganId"})
+_BODY = frozenset({"edXMLManifest"})
+_MANIFEST = frozenset({"Reference"})
+_ATTACHMENT_ENCODED = frozenset({"Attachment"})
+_REFERENCE = _ATTACHMENT - {"ContentTransferEncoded"}
 
 
 def read_package(
@@ -79,9 +95,9 @@ def package_from_tree(root: etree._Element, raw: bytes = b"") -> Package:
             f"{etree.QName(root).localname} at line {root.sourceline}: "
             f"the root element must be edXML in namespace {EDXML_NS}"
         )
-    envelope = Node(root, frozenset({"edXMLEnvelope", "AttachmentEncoded"}))
-    env = Node(envelope.one("edXMLEnvelope"), frozenset({"edXMLHeader", "edXMLBody"}))
-    header = Node(env.one("edXMLHeader"), frozenset({"MessageHeader", "TraceHeaderList"}))
+    envelope = Node(root, _ROOT)
+    env = Node(envelope.one("edXMLEnvelope"), _ENVELOPE)
+    header = Node(env.one("edXMLHeader"), _HEADER)
     message = header.one("MessageHeader")
     if message.find(qname("StatusCode")) is not None:
         return _status(Node(message, _STATUS_HEADER), raw)
@@ -131,7 +147,7 @@ def _document(envelope: Node, env: Node, header: Node, mh: Node, raw: bytes) -> 
         content=mh.opt_text("Content"),
         signer_info=None if signer is None else signer_info(signer),
         due_date=mh.opt_date("DueDate"),
-        to_places=() if places is None else Node(places, frozenset({"Place"})).texts("Place"),
+        to_places=() if places is None else Node(places, _TO_PLACES).texts("Place"),
         other_info=None if other is None else other_info(other),
         response_for=tuple(response_for(el) for el in mh.many("ResponseFor")),
         steering_type=mh.opt_int("SteeringType", range(4)),
@@ -145,13 +161,13 @@ def _document(envelope: Node, env: Node, header: Node, mh: Node, raw: bytes) -> 
 
 
 def _trace_list(el: etree._Element) -> tuple[tuple[TraceHeader, ...], Business | None]:
-    node = Node(el, frozenset({"TraceHeader", "Bussiness"}))
+    node = Node(el, _TRACE_LIST)
     headers = node.many("TraceHeader")
     if not headers:
         node.one("TraceHeader")  # raises
     traces = []
     for header in headers:
-        th = Node(header, frozenset({"OrganId", "Timestamp"}))
+        th = Node(header, _TRACE_HEADER)
         traces.append(
             TraceHeader(th.token("OrganId"), timestamp_value(th.one("Timestamp")), th.extra())
         )
@@ -165,7 +181,7 @@ def _business(el: etree._Element) -> Business:
     replacements = tuple(
         _replacement(info)
         for info_list in node.many("ReplacementInfoList")
-        for info in Node(info_list, frozenset({"ReplacementInfo"})).many("ReplacementInfo")
+        for info in Node(info_list, _REPLACEMENT_LIST).many("ReplacementInfo")
     )
     business = Business(
         doc_type=doc_type,
@@ -188,11 +204,11 @@ def _business(el: etree._Element) -> Business:
 
 
 def _document_info(el: etree._Element) -> BusinessDocumentInfo:
-    node = Node(el, frozenset({"DocumentInfo", "DocumentReceiver", "ReceiverList"}))
+    node = Node(el, _DOCUMENT_INFO)
     receivers = []
     for lst in node.many("ReceiverList"):
-        for rec in Node(lst, frozenset({"Receiver"})).many("Receiver"):
-            rn = Node(rec, frozenset({"OrganId", "ReceiverType"}))
+        for rec in Node(lst, _RECEIVER_LIST).many("Receiver"):
+            rn = Node(rec, _RECEIVER)
             receivers.append(
                 Receiver(
                     rn.token("OrganId"), int_value(rn.one("ReceiverType"), range(2)), rn.extra()
@@ -207,11 +223,11 @@ def _document_info(el: etree._Element) -> BusinessDocumentInfo:
 
 
 def _replacement(el: etree._Element) -> ReplacementInfo:
-    node = Node(el, frozenset({"DocumentId", "OrganIdList"}))
+    node = Node(el, _REPLACEMENT)
     organs = tuple(
         organ
         for lst in node.many("OrganIdList")
-        for organ in Node(lst, frozenset({"OrganId"})).tokens("OrganId")
+        for organ in Node(lst, _ORGAN_ID_LIST).tokens("OrganId")
     )
     return ReplacementInfo(node.token("DocumentId"), organs, node.extra())
 
@@ -219,12 +235,12 @@ def _replacement(el: etree._Element) -> ReplacementInfo:
 def _manifest(body: etree._Element | None) -> tuple[ManifestReference, ...]:
     if body is None:
         return ()
-    manifest = Node(body, frozenset({"edXMLManifest"})).opt("edXMLManifest")
+    manifest = Node(body, _BODY).opt("edXMLManifest")
     if manifest is None:
         return ()
     refs = []
-    for ref in Node(manifest, frozenset({"Reference"})).many("Reference"):
-        node = Node(ref, _ATTACHMENT - {"ContentTransferEncoded"})
+    for ref in Node(manifest, _MANIFEST).many("Reference"):
+        node = Node(ref, _REFERENCE)
         refs.append(
             ManifestReference(
                 content_id=node.token("ContentId"),
@@ -241,11 +257,12 @@ def _attachments(encoded: etree._Element | None) -> tuple[Attachment, ...]:
     if encoded is None:
         return ()
     found = []
-    for att in Node(encoded, frozenset({"Attachment"})).many("Attachment"):
+    for att in Node(encoded, _ATTACHMENT_ENCODED).many("Attachment"):
         node = Node(att, _ATTACHMENT)
         content = node.one("ContentTransferEncoded")
+        text = content.text or ""  # read once: a large attachment is one big string
         try:
-            decode_base64(content.text or "")
+            check_base64(text)
         except SchemaInvalid:
             raise SchemaInvalid(
                 f"ContentTransferEncoded at line {content.sourceline}: not valid base64"
@@ -256,7 +273,7 @@ def _attachments(encoded: etree._Element | None) -> tuple[Attachment, ...]:
                 content_type=node.token("ContentType"),
                 attachment_name=node.text("AttachmentName"),
                 description=node.opt_text("Description"),
-                encoded=content.text or "",
+                encoded=text,
                 extra=node.extra(),
             )
         )

@@ -124,10 +124,11 @@ def canonicalize_enveloped(signature: etree._Element, *, exclusive: bool) -> byt
     parent = signature.getparent()
     if parent is None:
         raise SignatureInvalid("the Signature element cannot be the document root")
-    return _without(parent, signature, lambda: _document_c14n(document, exclusive))
+    return _without(parent, signature, lambda: canonicalize_document(document, exclusive=exclusive))
 
 
-def _document_c14n(document: etree._ElementTree, exclusive: bool) -> bytes:
+def canonicalize_document(document: etree._ElementTree, *, exclusive: bool) -> bytes:
+    """C14N 1.0 of the whole document, comments dropped."""
     # The whole document node, so top-level processing instructions are covered too.
     try:
         return etree.tostring(document, method="c14n", exclusive=exclusive, with_comments=False)

@@ -12,6 +12,7 @@ import base64
 import copy
 import hashlib
 import importlib
+from dataclasses import dataclass
 from typing import Any
 
 from cryptography import x509
@@ -54,24 +55,49 @@ def sign_enveloped(
     """
     if next(root.getroottree().getroot().iter(*_SIGNATURE_TAGS), None) is not None:
         raise SignatureWrapping("the document is already signed; refusing a second signature")
-    method = alg.signing_method(key)
-    _check_key_matches(key, cert)
+    prepared = _prepared(key, cert)
     target = root if parent is None else parent
-    signature = _skeleton(target, method, cert)
+    signature = copy.deepcopy(prepared.template)
     signed_info = signature[0]
-    digest = hashlib.sha256(alg.canonicalize_enveloped(signature, exclusive=True)).digest()
-    signed_info[2][2].text = base64.b64encode(digest).decode("ascii")
+    signed_info[2][2].text = base64.b64encode(_enveloped_digest(target, signature)).decode("ascii")
     value = alg.sign_value(key, alg.canonicalize(signed_info, exclusive=True))
     signature[1].text = base64.b64encode(value).decode("ascii")
     return root
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """What signing with one key and certificate needs, worked out once."""
+
+    key: CertificateIssuerPrivateKeyTypes
+    cert: x509.Certificate
+    template: etree._Element  # the unindented Signature, empty values; only ever copied
+
+
+# (id(key), id(cert)) -> prepared; the entry holds both objects, so the ids stay theirs.
+_PREPARED: dict[tuple[int, int], _Prepared] = {}
+_MAX_PREPARED = 16
+
+
+def _prepared(key: CertificateIssuerPrivateKeyTypes, cert: x509.Certificate) -> _Prepared:
+    """The key's method, its match with the certificate and the template, once per pair."""
+    found = _PREPARED.get((id(key), id(cert)))
+    if found is not None and found.key is key and found.cert is cert:
+        return found
+    method = alg.signing_method(key)
+    _check_key_matches(key, cert)
+    prepared = _Prepared(key, cert, _skeleton(method, cert))
+    if len(_PREPARED) >= _MAX_PREPARED:
+        _PREPARED.clear()
+    _PREPARED[(id(key), id(cert))] = prepared
+    return prepared
 
 
 def _ds(name: str) -> str:
     return f"{{{alg.DSIG_NS}}}{name}"
 
 
-def _skeleton(parent: etree._Element, method: str, cert: x509.Certificate) -> etree._Element:
-    inner, closing = _indentation(parent)
+def _skeleton(method: str, cert: x509.Certificate) -> etree._Element:
     signature = etree.Element(_ds("Signature"), nsmap={"ds": alg.DSIG_NS})
     signed_info = etree.SubElement(signature, _ds("SignedInfo"))
     etree.SubElement(signed_info, _ds("CanonicalizationMethod"), Algorithm=alg.EXC_C14N)
@@ -87,15 +113,36 @@ def _skeleton(parent: etree._Element, method: str, cert: x509.Certificate) -> et
     x509_data = etree.SubElement(key_info, _ds("X509Data"))
     der = cert.public_bytes(serialization.Encoding.DER)
     etree.SubElement(x509_data, _ds("X509Certificate")).text = base64.b64encode(der).decode()
-    if inner is not None and closing is not None:
+    return signature
+
+
+def _enveloped_digest(parent: etree._Element, signature: etree._Element) -> bytes:
+    """Append ``signature`` to ``parent`` (indented like its siblings); return the digest.
+
+    The digest is the SHA-256 of the exclusive C14N of the document as the
+    enveloped-signature transform sees it: without the Signature, the text
+    around it joined. It is computed just before the Signature goes in, on
+    the document in exactly that state, so no copy of the document is needed.
+    """
+    inner, closing = _indentation(parent)
+    if inner is None or closing is None:
+        digest = _document_digest(parent)
+    else:
         _indent(signature, inner, inner[len(closing) :] or "  ")
-        if len(parent):
-            parent[-1].tail = inner
-        else:
-            parent.text = inner
+        last = parent[-1]  # _indentation found children
+        last.tail = inner + closing  # what the transform leaves: text before + after
+        try:
+            digest = _document_digest(parent)
+        finally:
+            last.tail = inner
         signature.tail = closing
     parent.append(signature)
-    return signature
+    return digest
+
+
+def _document_digest(node: etree._Element) -> bytes:
+    document = node.getroottree()
+    return hashlib.sha256(alg.canonicalize_document(document, exclusive=True)).digest()
 
 
 def _indentation(parent: etree._Element) -> tuple[str | None, str | None]:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from edoc_axis.cli.axis_registry import with_store
-from edoc_axis.cli.axis_server import add_config_flag, config_from
+from edoc_axis.cli.axis_server import config_from, operator_command
 from edoc_axis.cli.common import (
     EXIT_OK,
     EXIT_REFUSED,
@@ -121,19 +121,6 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _command(parent: Any, name: str, text: str, example: str, func: Any) -> Any:
-    parser = parent.add_parser(
-        name,
-        help=text,
-        description=text,
-        formatter_class=HelpFormatter,
-        epilog=f"example:\n  {example}",
-    )
-    add_config_flag(parser)
-    parser.set_defaults(func=func)
-    return parser
-
-
 def add_commands(commands: Any) -> None:
     audit = commands.add_parser(
         "audit",
@@ -144,7 +131,7 @@ def add_commands(commands: Any) -> None:
         epilog="example:\n  edoc-axis audit verify --config axis.toml",
     )
     audit_sub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
-    verify = _command(
+    verify = operator_command(
         audit_sub,
         "verify",
         "walk the audit chain and report the first broken link (exit 1 if any)",
@@ -161,7 +148,7 @@ def add_commands(commands: Any) -> None:
         epilog="example:\n  edoc-axis deadletter list\n  edoc-axis deadletter retry 42",
     )
     dead_sub = dead.add_subparsers(dest="deadletter_command", metavar="ACTION", required=True)
-    listing = _command(
+    listing = operator_command(
         dead_sub,
         "list",
         "list dead letters",
@@ -169,7 +156,7 @@ def add_commands(commands: Any) -> None:
         cmd_deadletter_list,
     )
     listing.add_argument("--json", action="store_true", help="machine output")
-    retry = _command(
+    retry = operator_command(
         dead_sub,
         "retry",
         "queue a dead letter for delivery again",
@@ -177,7 +164,7 @@ def add_commands(commands: Any) -> None:
         cmd_deadletter_retry,
     )
     retry.add_argument("id", type=int, help="delivery id from `deadletter list`")
-    discard = _command(
+    discard = operator_command(
         dead_sub,
         "discard",
         "give up on a dead letter for good",
@@ -186,7 +173,7 @@ def add_commands(commands: Any) -> None:
     )
     discard.add_argument("id", type=int, help="delivery id from `deadletter list`")
 
-    stats = _command(
+    stats = operator_command(
         commands,
         "stats",
         "delivery counts per state and agency, oldest pending age",

@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from edoc_axis.cli.axis_server import add_config_flag, config_from
+from edoc_axis.cli.axis_server import config_from
+from edoc_axis.cli.axis_server import operator_command as _sub
 from edoc_axis.cli.common import (
     EXIT_OK,
     CliFailure,
@@ -217,19 +218,6 @@ def cmd_pki_issue(args: argparse.Namespace) -> int:
     save_issued(issued, out / "key.pem", out / "cert.pem")
     print(f"wrote {out / 'key.pem'} and {out / 'cert.pem'} for {args.code}")
     return EXIT_OK
-
-
-def _sub(parent: Any, name: str, helptext: str, example: str, func: Any) -> argparse.ArgumentParser:
-    parser: argparse.ArgumentParser = parent.add_parser(
-        name,
-        help=helptext,
-        description=helptext,
-        formatter_class=HelpFormatter,
-        epilog=f"example:\n  {example}",
-    )
-    add_config_flag(parser)
-    parser.set_defaults(func=func)
-    return parser
 
 
 def add_commands(commands: Any) -> None:

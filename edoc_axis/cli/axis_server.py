@@ -30,6 +30,22 @@ def add_config_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="axis.toml (env EDOC_AXIS_CONFIG, default ./axis.toml)")
 
 
+def operator_command(
+    parent: Any, name: str, helptext: str, example: str, func: Any
+) -> argparse.ArgumentParser:
+    """An operator subcommand: help with an example, --config, and its function."""
+    parser: argparse.ArgumentParser = parent.add_parser(
+        name,
+        help=helptext,
+        description=helptext,
+        formatter_class=HelpFormatter,
+        epilog=f"example:\n  {example}",
+    )
+    add_config_flag(parser)
+    parser.set_defaults(func=func)
+    return parser
+
+
 def config_from(args: argparse.Namespace) -> AxisConfig:
     path = find_config(getattr(args, "config", None))
     if not path.is_file():

@@ -9,7 +9,6 @@ from typing import Any
 
 from edoc_axis.cli.common import (
     EXIT_OK,
-    EXIT_REFUSED,
     CliFailure,
     HelpFormatter,
     Progress,
@@ -84,7 +83,9 @@ def cmd_send(args: argparse.Namespace) -> int:
     refused = [r for r in results if r["verdict"] == "refused"]
     if len(results) == 1 and refused:
         raise CliFailure(str(refused[0]["detail"]), code=str(refused[0]["code"]))
-    return EXIT_REFUSED if refused else EXIT_OK
+    if refused:
+        raise CliFailure(f"{len(refused)} of {len(results)} files refused", code="send.incomplete")
+    return EXIT_OK
 
 
 def add_connection_flags(parser: argparse.ArgumentParser) -> None:

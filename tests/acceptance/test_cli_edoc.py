@@ -402,3 +402,16 @@ def test_every_edoc_subcommand_has_help_with_an_example(
     assert not missing, f"edoc --help without an example: {missing}"
     top = run_cli("edoc", "--help").ok().stdout
     assert all(path[0] in top for path in paths)
+
+
+def test_send_with_some_refused_says_so_on_stderr(
+    axis_home: AxisHome, axis: AxisServer, tmp_path: Path
+) -> None:
+    g22 = axis_home.agencies[G22]
+    good, bad = tmp_path / "good.xml", tmp_path / "bad.xml"
+    good.write_bytes(signed_document(g22, subject="Văn bản hợp lệ"))
+    bad.write_bytes(signed_document(g22, subject="Sẽ bị sửa").replace("bị sửa".encode(), b"X"))
+    result = run_cli("edoc", "send", good, bad, "--axis", axis.url, "--token", g22.token)
+    result.refused("send.incomplete")
+    assert "good.xml: accepted" in result.stdout
+    assert "bad.xml: refused signature.invalid" in result.stdout

@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from datetime import timedelta
 
-from edoc_axis.clock import Clock
+from edoc_axis.clock import Clock, to_vietnam_local
 from edoc_axis.core.compose import new_status
 from edoc_axis.core.ids import new_axis_id
 from edoc_axis.edxml import StatusCode, build_status
 from edoc_axis.errors import StatusTransition
 from edoc_axis.forwarding import push_copy
 from edoc_axis.store import NewStatus, Store
-
-VIETNAM = timedelta(hours=7)
 
 
 async def record_arrival(
@@ -35,7 +32,7 @@ async def record_arrival(
     if document is None or delivery is None or delivery.status_code is not None:
         return
     now = clock.now()
-    local = (now + VIETNAM).replace(tzinfo=None)
+    local = to_vietnam_local(now)
     package = new_status(
         sender=recipient,
         about_document_id=document.document_id,

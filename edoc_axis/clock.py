@@ -6,6 +6,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+VIETNAM_OFFSET = timedelta(hours=7)
+
+
+def to_vietnam_local(at: datetime) -> datetime:
+    """An aware time as naive Vietnam wall time: edXML timestamps carry no zone."""
+    return (at.astimezone(UTC) + VIETNAM_OFFSET).replace(tzinfo=None)
+
+
+def from_vietnam_local(local: datetime) -> datetime:
+    """A naive Vietnam wall time (as read from edXML) as aware UTC."""
+    return (local - VIETNAM_OFFSET).replace(tzinfo=UTC)
+
 
 class Clock(Protocol):
     def now(self) -> datetime:

@@ -13,7 +13,7 @@ import dataclasses
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from aiohttp import web
 
 from edoc_axis.cli.edoc_pull import print_trace
 from edoc_axis.client import ApiResponse, AxisClient
+from edoc_axis.clock import to_vietnam_local
 from edoc_axis.config import AxisConfig, load_config
 from edoc_axis.core.compose import new_document, new_status
 from edoc_axis.core.receipt import verify_receipt
@@ -41,7 +42,6 @@ from edoc_axis.runtime import AxisRuntime
 from edoc_axis.signature import TrustStore, VerificationPolicy, sign_package, verify_package
 from edoc_axis.store.factory import open_store
 
-VIETNAM = timedelta(hours=7)
 Say = Callable[[str], None]
 SENDER = ("000.00.00.G22", "Văn phòng Chính phủ")
 PUSHED = ("000.00.00.H49", "UBND tỉnh Quảng Ninh")
@@ -70,7 +70,7 @@ class Agency:
 
 
 def _vn_now() -> datetime:
-    return (datetime.now(UTC) + VIETNAM).replace(tzinfo=None)
+    return to_vietnam_local(datetime.now(UTC))
 
 
 def _checked(response: ApiResponse, what: str) -> ApiResponse:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import mimetypes
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from edoc_axis.cli.common import (
     write_bytes,
 )
 from edoc_axis.cli.describe import describe_package, print_description
+from edoc_axis.clock import to_vietnam_local
 from edoc_axis.core.compose import new_document
 from edoc_axis.core.receipt import verify_receipt
 from edoc_axis.edxml import (
@@ -38,8 +39,6 @@ from edoc_axis.errors import EdocError
 from edoc_axis.pki import load_certs, load_key
 from edoc_axis.signature import TrustStore, VerificationPolicy, sign_package, verify_package
 
-VN_OFFSET_H = 7
-
 
 def _attachment(index: int, path: Path, zip_form: bool) -> Attachment:
     content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
@@ -49,8 +48,8 @@ def _attachment(index: int, path: Path, zip_form: bool) -> Attachment:
 
 
 def vietnam_now() -> datetime:
-    """Wall-clock time in Vietnam (UTC+7), as the edXML wire expects it."""
-    return datetime.now(UTC) + timedelta(hours=VN_OFFSET_H)
+    """Wall-clock time in Vietnam (naive), as the edXML wire expects it."""
+    return to_vietnam_local(datetime.now(UTC))
 
 
 def cmd_new(args: argparse.Namespace) -> int:

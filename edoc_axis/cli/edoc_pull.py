@@ -9,7 +9,7 @@ import json
 import signal
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,6 +28,7 @@ from edoc_axis.cli.edoc_local import vietnam_now
 from edoc_axis.cli.edoc_remote import add_connection_flags, connection
 from edoc_axis.cli.receive_store import Receiver, ReceiveStore, checked, waiting
 from edoc_axis.client import ApiResponse, AxisClient, AxisUnreachable
+from edoc_axis.clock import to_vietnam_local
 from edoc_axis.core.compose import new_status
 from edoc_axis.core.statuses import check_sender_role
 from edoc_axis.edxml import BusinessDocType, DocumentPackage, StatusCode, build_status, read_package
@@ -35,7 +36,6 @@ from edoc_axis.pki import load_certs, load_key
 from edoc_axis.signature import TrustStore, VerificationPolicy, sign_package
 
 T = TypeVar("T")
-VIETNAM = timedelta(hours=7)
 LINES = {
     "saved": "{id}: saved {path} ({count} attachments)",
     "already-saved": "{id}: already saved, acknowledged",
@@ -70,7 +70,7 @@ def cmd_inbox(args: argparse.Namespace) -> int:
 
 def _local(iso: str) -> str:
     """An API time shown in Vietnam time (UTC+7)."""
-    return (datetime.fromisoformat(iso).astimezone(UTC) + VIETNAM).strftime("%Y-%m-%d %H:%M:%S")
+    return to_vietnam_local(datetime.fromisoformat(iso)).strftime("%Y-%m-%d %H:%M:%S")
 
 
 class Session:
@@ -162,7 +162,7 @@ def compose_status(args: argparse.Namespace, me: dict[str, Any], raw_document: b
             about_document_id=document.document_id,
             counterparty=args.to if code == StatusCode.RECALL_REQUEST else document.sender.organ_id,
             code=code,
-            at=vietnam_now().replace(tzinfo=None),
+            at=vietnam_now(),
             document_code=f"{document.code.code_number}/{document.code.code_notation}",
             description=args.note,
             staff=args.staff,

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import structlog
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 
 from edoc_axis.client import AxisClient
+from edoc_axis.clock import to_vietnam_local
 from edoc_axis.core.compose import new_status
 from edoc_axis.edxml import DocumentPackage, StatusCode, build_status, read_package
 from edoc_axis.endpoint.app import OnStored, Received
 from edoc_axis.signature import sign_package
 
 log = structlog.get_logger("edoc_axis.endpoint")
-VIETNAM = timedelta(hours=7)
 
 
 def arrival_notifier(
@@ -38,7 +38,7 @@ def arrival_notifier(
             counterparty=package.sender.organ_id,
             code=StatusCode.ARRIVED,
             document_code=f"{package.code.code_number}/{package.code.code_notation}",
-            at=(datetime.now(UTC) + VIETNAM).replace(tzinfo=None),
+            at=to_vietnam_local(datetime.now(UTC)),
             description="Đã đến: stored by the agency's endpoint",
         )
         raw = build_status(status)

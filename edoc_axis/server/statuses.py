@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime, timedelta
 
 import structlog
 from aiohttp import web
 
+from edoc_axis.clock import from_vietnam_local
 from edoc_axis.core.statuses import check_progress, check_recall_answer, check_sender_role
 from edoc_axis.edxml import StatusCode, StatusPackage
 from edoc_axis.errors import (
@@ -24,7 +24,6 @@ from edoc_axis.server.listing import page_params
 from edoc_axis.store import Agency, Delivery, InvalidCursor, NewStatus, StoredDocument, StoredStatus
 
 log = structlog.get_logger("edoc_axis.statuses")
-VIETNAM = timedelta(hours=7)
 
 
 def status_json(status: StoredStatus) -> dict[str, object]:
@@ -39,11 +38,6 @@ def status_json(status: StoredStatus) -> dict[str, object]:
         "timestamp": status.timestamp.isoformat(),
         "received_at": status.received_at.isoformat(),
     }
-
-
-def wire_time(local: datetime) -> datetime:
-    """An edXML timestamp (Vietnam local time, no zone) as aware UTC."""
-    return (local - VIETNAM).replace(tzinfo=UTC)
 
 
 async def store_status(
@@ -66,7 +60,7 @@ async def store_status(
         status_code=package.status_code.value,
         raw=raw,
         sha256=hashlib.sha256(raw).hexdigest(),
-        timestamp=wire_time(package.timestamp),
+        timestamp=from_vietnam_local(package.timestamp),
         received_at=services.clock.now(),
     )
     forward = await push_copy(services.store, status, document)

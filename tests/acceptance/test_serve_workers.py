@@ -150,3 +150,16 @@ def test_workers_stop_when_the_supervisor_is_killed(supervisor) -> None:  # type
     while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(alive(pid) for pid in workers)
+
+
+def test_supervisor_gives_up_when_workers_die_at_start(tmp_path: Path) -> None:
+    home = init_home(tmp_path / "home")
+    text = home.config.read_text()
+    home.config.write_text(text.replace('backend = "sqlite"', 'backend = "nothing"'))
+    done = subprocess.run(
+        [str(BIN / "edoc-axis"), "serve", "--config", str(home.config), "--port", "0",
+         "--processes", "2"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "a worker process exited at start" in done.stderr

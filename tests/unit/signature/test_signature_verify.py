@@ -27,6 +27,7 @@ from tests.unit.signature import (
     ECDSA_SHA256,
     RSA_SHA1,
     SHA1,
+    SDK_EXC_C14N,
     SHA256,
     custom_sign,
 )
@@ -294,16 +295,31 @@ def test_sha1_digest_needs_the_legacy_policy(agency_g22: Issued) -> None:
 @pytest.mark.parametrize(
     "uri",
     [
-        "http://www.w3.org/2006/12/xml-c14n11",
         "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments",
         "http://www.w3.org/2001/10/xml-exc-c14n#WithComments",
-        "http://www.w3.org/TR/xml-exc-c14n#",
+        "http://www.w3.org/2006/12/xml-c14n11#WithComments",
+        "http://www.w3.org/2006/12/xml-c14n2",
     ],
 )
 def test_refused_signed_info_canonicalizations(uri: str, agency_g22: Issued) -> None:
     signed = custom_sign(build_package(), agency_g22.key, agency_g22.cert, c14n=uri)
     with pytest.raises(SignatureAlgorithm, match="canonicalization"):
         verify_package(_tree(signed), LEGACY)
+
+
+def test_c14n_11_signed_info_is_accepted(agency_g22: Issued) -> None:
+    c14n11 = "http://www.w3.org/2006/12/xml-c14n11"
+    signed = custom_sign(build_package(), agency_g22.key, agency_g22.cert, c14n=c14n11)
+    assert verify_package(_tree(signed)).legacy is False
+
+
+def test_sdk_exclusive_c14n_uri_in_signed_info_needs_the_legacy_policy(
+    agency_g22: Issued,
+) -> None:
+    signed = custom_sign(build_package(), agency_g22.key, agency_g22.cert, c14n=SDK_EXC_C14N)
+    with pytest.raises(SignatureAlgorithm, match="canonicalization"):
+        verify_package(_tree(signed))
+    assert verify_package(_tree(signed), LEGACY).legacy is True
 
 
 def test_algorithm_parameters_are_refused(signed_package: bytes) -> None:

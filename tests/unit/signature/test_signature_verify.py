@@ -26,8 +26,8 @@ from tests.unit.signature import (
     DSIG,
     ECDSA_SHA256,
     RSA_SHA1,
-    SHA1,
     SDK_EXC_C14N,
+    SHA1,
     SHA256,
     custom_sign,
 )

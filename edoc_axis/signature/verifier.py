@@ -94,7 +94,7 @@ class _Canonicalization:
 # Implicit after a last transform that yields a node-set (XML-DSig 4.4.3.2).
 _IMPLICIT_C14N = _Canonicalization(exclusive=False)
 _INCLUSIVE_NAMESPACES = f"{{{alg.EXC_C14N}}}InclusiveNamespaces"
-_PREFIX = re.compile(r"#default|[A-Za-z_][\w.\-]*")
+_PREFIX = re.compile(r"[A-Za-z_][\w.\-]*")
 
 
 @dataclass(frozen=True)
@@ -321,6 +321,12 @@ def _canonicalization(
     ):
         raise error(f"{local} {uri}: only an InclusiveNamespaces PrefixList parameter is accepted")
     prefixes = tuple(parameter.get("PrefixList", "").split())
+    if "#default" in prefixes:
+        # lxml passes libxml2 only prefixes the document's names contain, so it
+        # would silently drop the token and every such signature would fail.
+        raise SignatureAlgorithm(
+            "InclusiveNamespaces PrefixList '#default' is not supported; list named prefixes"
+        )
     if not all(_PREFIX.fullmatch(prefix) for prefix in prefixes):
         raise error(
             f"InclusiveNamespaces PrefixList {parameter.get('PrefixList')!r} is not a prefix list"

@@ -3,8 +3,8 @@
 // edoc-axis interoperability tests, compiled by them with javac into a temporary
 // directory. Nothing here comes from edoc-axis: it is the independent party.
 //
-//   java EdxmlDsig sign <package.xml> <key.pem> <cert.pem> <out-dir> <form>...
-//       signs the package once per form, as <out-dir>/<form>.xml; the Signature
+//   java EdxmlDsig sign <key.pem> <cert.pem> <out-dir> <form>=<package.xml>...
+//       signs each package in its form, as <out-dir>/<form>.xml; the Signature
 //       is appended as the last child of edXMLHeader. Forms:
 //         enveloped              enveloped-signature only, SignedInfo C14N 1.0
 //         enveloped-c14n         enveloped-signature, C14N 1.0
@@ -70,12 +70,12 @@ public final class EdxmlDsig {
     static final String ECDSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256";
 
     public static void main(String[] args) throws Exception {
-        if (args.length >= 5 && args[0].equals("sign")) {
+        if (args.length >= 4 && args[0].equals("sign")) {
             sign(args);
         } else if (args.length >= 3 && args[0].equals("verify")) {
             System.exit(verify(args));
         } else {
-            System.err.println("usage: EdxmlDsig sign <in> <key.pem> <cert.pem> <out-dir> <form>...");
+            System.err.println("usage: EdxmlDsig sign <key.pem> <cert.pem> <out-dir> <form>=<in>...");
             System.err.println("       EdxmlDsig verify <cert.pem> <file>...");
             System.exit(2);
         }
@@ -106,16 +106,15 @@ public final class EdxmlDsig {
     }
 
     static void sign(String[] args) throws Exception {
-        File input = new File(args[1]);
-        X509Certificate cert = certificate(new File(args[3]));
+        X509Certificate cert = certificate(new File(args[2]));
         String keyType = cert.getPublicKey().getAlgorithm(); // "RSA" or "EC"
         PrivateKey key = KeyFactory.getInstance(keyType)
-                .generatePrivate(new PKCS8EncodedKeySpec(pem(new File(args[2]))));
+                .generatePrivate(new PKCS8EncodedKeySpec(pem(new File(args[1]))));
         String method = keyType.equals("RSA") ? RSA_SHA256 : ECDSA_SHA256;
         XMLSignatureFactory factory = XMLSignatureFactory.getInstance("DOM");
-        for (int i = 5; i < args.length; i++) {
-            String form = args[i];
-            Document document = parse(input);
+        for (int i = 4; i < args.length; i++) {
+            String form = args[i].substring(0, args[i].indexOf('='));
+            Document document = parse(new File(args[i].substring(args[i].indexOf('=') + 1)));
             NodeList headers = document.getElementsByTagNameNS(EDXML, "edXMLHeader");
             Element header = (Element) headers.item(0);
             List<Transform> transforms = new ArrayList<>();
@@ -171,7 +170,7 @@ public final class EdxmlDsig {
             DOMSignContext context = new DOMSignContext(key, header);
             context.setDefaultNamespacePrefix("ds");
             factory.newXMLSignature(signedInfo, keyInfo).sign(context);
-            try (FileOutputStream out = new FileOutputStream(new File(args[4], form + ".xml"))) {
+            try (FileOutputStream out = new FileOutputStream(new File(args[3], form + ".xml"))) {
                 TransformerFactory.newInstance().newTransformer()
                         .transform(new DOMSource(document), new StreamResult(out));
             }

@@ -30,6 +30,7 @@ from edoc_axis.errors import SignatureAlgorithm, SignatureInvalid
 # package does not depend on the edXML package being importable.
 EDXML_NS: Final = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
 DSIG_NS: Final = "http://www.w3.org/2000/09/xmldsig#"
+XML_NS: Final = "http://www.w3.org/XML/1998/namespace"
 
 C14N: Final = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
 C14N_WITH_COMMENTS: Final = C14N + "#WithComments"
@@ -104,13 +105,23 @@ CANONICALIZATIONS: Final[dict[str, bool]] = {EXC_C14N: True, C14N: False, C14N_1
 
 
 def canonicalize(
-    node: etree._Element, *, exclusive: bool, inclusive_prefixes: Sequence[str] = ()
+    node: etree._Element,
+    *,
+    exclusive: bool,
+    inclusive_prefixes: Sequence[str] = (),
+    c14n_11: bool = False,
 ) -> bytes:
-    """C14N 1.0 (inclusive or exclusive) of a subtree, comments dropped.
+    """C14N 1.0 / 1.1 (inclusive) or exclusive C14N of a subtree, comments dropped.
 
-    ``inclusive_prefixes`` is exclusive C14N's InclusiveNamespaces PrefixList
-    (``#default`` names the default namespace).
+    ``inclusive_prefixes`` is exclusive C14N's InclusiveNamespaces PrefixList.
+    Inclusive C14N of a subtree renders the ``xml:`` attributes the subtree
+    inherits from its ancestors on its apex (C14N 1.0 section 2.4; C14N 1.1
+    section 2.4 drops ``xml:id`` and joins ``xml:base``); lxml does not, so they
+    are put on the apex while it is canonicalised: the tree is briefly modified.
     """
+    inherited = {} if exclusive else _inherited_xml_attributes(node, c14n_11=c14n_11)
+    for name, value in inherited.items():
+        node.set(name, value)
     try:
         return etree.tostring(
             node,
@@ -121,6 +132,31 @@ def canonicalize(
         )
     except etree.C14NError as exc:  # e.g. a relative namespace URI
         raise SignatureInvalid(f"cannot canonicalise {node.tag}: {exc}") from exc
+    finally:
+        for name in inherited:
+            del node.attrib[name]
+
+
+_XML_ATTRIBUTE = f"{{{XML_NS}}}"
+
+
+def _inherited_xml_attributes(node: etree._Element, *, c14n_11: bool) -> dict[str, str]:
+    """The nearest ancestor's value of each ``xml:`` attribute ``node`` does not carry."""
+    inherited: dict[str, str] = {}
+    for ancestor in node.iterancestors():
+        for name, value in ancestor.attrib.items():
+            name = str(name)
+            if not name.startswith(_XML_ATTRIBUTE) or name in node.attrib or name in inherited:
+                continue
+            if c14n_11 and name == f"{_XML_ATTRIBUTE}id":
+                continue  # C14N 1.1: xml:id is not inherited
+            if c14n_11 and name == f"{_XML_ATTRIBUTE}base":
+                raise SignatureAlgorithm(
+                    "xml:base above the Signature is not supported with C14N 1.1"
+                    " (its value would have to be joined); use C14N 1.0 or exclusive C14N"
+                )
+            inherited[name] = str(value)
+    return inherited
 
 
 def canonicalize_enveloped(

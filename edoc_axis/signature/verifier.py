@@ -89,6 +89,7 @@ class _Canonicalization:
     exclusive: bool
     inclusive_prefixes: tuple[str, ...] = ()  # exclusive C14N's InclusiveNamespaces
     legacy: bool = False  # written with the reference SDK's non-standard URI
+    c14n_11: bool = False  # C14N 1.1: matters for xml: attributes above SignedInfo
 
 
 # Implicit after a last transform that yields a node-set (XML-DSig 4.4.3.2).
@@ -186,6 +187,7 @@ def _verify(
         parsed.signed_info,
         exclusive=signed_info_c14n.exclusive,
         inclusive_prefixes=signed_info_c14n.inclusive_prefixes,
+        c14n_11=signed_info_c14n.c14n_11,
     )
     alg.verify_signature_value(certificate, parsed.method, parsed.signature_value, signed_info)
     return VerifiedSignature(
@@ -311,7 +313,7 @@ def _canonicalization(
     if (node.text or "").strip() or len(node) > 1 or (len(node) and not exclusive):
         raise error(f"{local} {uri}: parameters are not accepted")
     if not len(node):
-        return _Canonicalization(exclusive, (), legacy)
+        return _Canonicalization(exclusive, (), legacy, c14n_11=uri == alg.C14N_11)
     parameter = node[0]
     if (
         parameter.tag != _INCLUSIVE_NAMESPACES

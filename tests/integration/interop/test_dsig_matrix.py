@@ -22,6 +22,8 @@ from signxml import SignatureMethod, XMLSigner
 
 from edoc_axis.cli.edoc import main as edoc_main
 from edoc_axis.pki import Issued, cert_to_pem
+from edoc_axis.signature import verify_package
+from tests.conftest import build_package
 from tests.external import require_program
 from tests.integration.interop.dsig_tools import (
     ACCEPTED_FORMS,
@@ -239,3 +241,21 @@ async def test_our_packages_and_receipts_verify_with_xmlsec1_and_the_jdk(
     forged_package = _tampered(packages[1], tmp_path)
     assert xmlsec_verify_trusting(xmlsec1, forged_package, ca).returncode != 0
     assert jdk.verify(signer_certs[1], forged_package)[forged_package.name].startswith("INVALID")
+
+
+@pytest.mark.parametrize("form", ACCEPTED_FORMS)
+def test_xml_attributes_inherited_by_signed_info(
+    form: str, xmlsec1: str, agency_g22_ec: Issued, dev_ca: Issued, tmp_path: Path
+) -> None:
+    # Inclusive C14N of SignedInfo renders the xml:lang / xml:space its ancestors
+    # carry (C14N 1.0 and 1.1 section 2.4); exclusive C14N does not. xmlsec1 follows
+    # the standard, so this checks our canonicalization against it, form by form.
+    key, cert = write_credentials(agency_g22_ec, tmp_path / "signer")
+    package = build_package().replace(
+        b"<edXML xmlns=", b'<edXML xml:lang="vi" xml:space="default" xmlns=', 1
+    )
+    signed = xmlsec_sign(
+        xmlsec1, package, ACCEPTED_FORMS[form], ECDSA_SHA256, key, cert, tmp_path / form
+    )
+    assert b'xml:lang="vi"' in signed
+    assert verify_package(etree.fromstring(signed)).certificate == agency_g22_ec.cert

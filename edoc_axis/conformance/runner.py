@@ -17,6 +17,7 @@ from edoc_axis.conformance import (
     cases_flows,
     cases_intake,
     cases_pull,
+    cases_sig_interop,
     cases_signature,
     cases_status,
     cases_xml,
@@ -33,6 +34,7 @@ def axis_catalogue() -> tuple[Case, ...]:
         cases_intake.CASES
         + cases_xml.CASES
         + cases_signature.CASES
+        + cases_sig_interop.CASES
         + cases_auth.CASES
         + cases_status.CASES
         + cases_pull.CASES

@@ -36,6 +36,10 @@ NO_SIGNATURE_CHECK_FAILS = {
     "SIG-022",  # md5
     "SIG-023",  # hmac
     "SIG-024",  # edXML-namespace signature (optional)
+    "SIG-045",  # C14N 1.0 with comments
+    "SIG-046",  # C14N 1.1 with comments
+    "SIG-047",  # SignedInfo exclusive C14N with comments
+    "SIG-048",  # the SDK's exc-c14n URI without the legacy policy
     "STATUS-014",  # tampered status
 }
 NO_STATE_MACHINE_FAILS = {"STATUS-003", "STATUS-004", "STATUS-005", "STATUS-018"}

@@ -47,6 +47,7 @@ class Form:
     c14n: str
     transforms: tuple[Transform, ...]
     c14n_prefixes: str | None = None
+    unprefixed: bool = False  # Signature in the default namespace, as .NET's SignedXml writes it
 
 
 # Every accepted form, as a signer's template states it.
@@ -58,7 +59,12 @@ ACCEPTED_FORMS = {
     "enveloped-exc-prefixes": Form(
         EXC_C14N, (Transform(ENVELOPED), Transform(EXC_C14N, prefixes="edXML")), "edXML"
     ),
+    # The shape of .NET SignedXml with XmlDsigEnvelopedSignatureTransform and an
+    # exclusive SignedInfo (the README's snippet): no prefix, enveloped only.
+    "dotnet-shape": Form(EXC_C14N, (Transform(ENVELOPED),), unprefixed=True),
 }
+# The forms tests/data/interop/EdxmlDsig.java writes (the JDK always uses a prefix).
+JDK_ACCEPTED_FORMS = [name for name, form in ACCEPTED_FORMS.items() if not form.unprefixed]
 # Valid signatures that cover less than (or other than) what a reader sees: each
 # refused with its code.
 REFUSED_FORMS = {
@@ -108,7 +114,7 @@ def _ds(name: str) -> str:
 
 def xmlsec_template(form: Form, method: str) -> etree._Element:
     """An xmlsec1 signing template: the Signature with empty values, X509Data to fill."""
-    signature = etree.Element(_ds("Signature"), nsmap={"ds": DSIG})
+    signature = etree.Element(_ds("Signature"), nsmap={None if form.unprefixed else "ds": DSIG})
     signed_info = etree.SubElement(signature, _ds("SignedInfo"))
     c14n = etree.SubElement(signed_info, _ds("CanonicalizationMethod"), Algorithm=form.c14n)
     if form.c14n_prefixes is not None:

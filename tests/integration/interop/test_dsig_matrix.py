@@ -14,6 +14,7 @@ xmlsec1 and javac are external programs: missing, the tests skip with the reason
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -263,3 +264,53 @@ def test_xml_attributes_inherited_by_signed_info(
     )
     assert b'xml:lang="vi"' in signed
     assert verify_package(etree.fromstring(signed)).certificate == agency_g22_ec.cert
+
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def test_the_readme_xmlsec1_recipe_signs_a_package_the_axis_accepts(
+    xmlsec1: str, agency_g22: Issued, dev_ca: Issued, tmp_path: Path
+) -> None:
+    # The README's two commands, run as written (the template is examples/xmlsec-template.xml).
+    bash = require_program("bash")
+    require_program("sed")
+    (tmp_path / "examples").mkdir()
+    shipped = (REPO / "examples" / "xmlsec-template.xml").read_bytes()
+    (tmp_path / "examples" / "xmlsec-template.xml").write_bytes(shipped)
+    write_credentials(agency_g22, tmp_path / "g22")  # g22/key.pem, g22/cert.pem
+    (tmp_path / "doc.xml").write_bytes(build_package())
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    commands = [
+        line
+        for line in readme.splitlines()
+        if line.startswith(('sed "s|</edXML:edXMLHeader>', "xmlsec1 --sign --privkey-pem"))
+    ]
+    assert len(commands) == 2, commands
+    # The receipt check the README gives is the one xmlsec_verify_pinned runs.
+    receipt_check = "xmlsec1 --verify --pubkey-cert-pem home/pki/axis.cert.pem"
+    assert f"{receipt_check} --enabled-key-data key-name receipt.xml" in readme
+    result = subprocess.run(
+        [bash, "-euc", " && ".join(commands)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    signed = (tmp_path / "doc.signed.xml").read_bytes()
+    verified = verify_package(etree.fromstring(signed))
+    assert verified.certificate == agency_g22.cert
+    assert (
+        xmlsec_verify_trusting(
+            xmlsec1, tmp_path / "doc.signed.xml", _ca_file(dev_ca, tmp_path)
+        ).returncode
+        == 0
+    )
+
+
+def _ca_file(ca: Issued, work: Path) -> Path:
+    path = work / "ca.cert.pem"
+    path.write_bytes(cert_to_pem(ca.cert))
+    return path

@@ -272,12 +272,12 @@ REPO = Path(__file__).resolve().parents[3]
 def test_the_readme_xmlsec1_recipe_signs_a_package_the_axis_accepts(
     xmlsec1: str, agency_g22: Issued, dev_ca: Issued, tmp_path: Path
 ) -> None:
-    # The README's two commands, run as written (the template is examples/xmlsec-template.xml).
+    # The README's two commands, run as written (with examples/signing/xmlsec-template.xml).
     bash = require_program("bash")
     require_program("sed")
-    (tmp_path / "examples").mkdir()
-    shipped = (REPO / "examples" / "xmlsec-template.xml").read_bytes()
-    (tmp_path / "examples" / "xmlsec-template.xml").write_bytes(shipped)
+    template = Path("examples") / "signing" / "xmlsec-template.xml"
+    (tmp_path / template).parent.mkdir(parents=True)
+    (tmp_path / template).write_bytes((REPO / template).read_bytes())
     write_credentials(agency_g22, tmp_path / "g22")  # g22/key.pem, g22/cert.pem
     (tmp_path / "doc.xml").write_bytes(build_package())
     readme = (REPO / "README.md").read_text(encoding="utf-8")

@@ -85,3 +85,31 @@ def apply_migrations(conn: sqlite3.Connection, migrations: list[Migration]) -> l
                 conn.execute("ROLLBACK")
             raise
     return applied_now
+
+
+class SchemaBehind(RuntimeError):
+    """The store's schema lacks migrations this version of the axis needs."""
+
+    def __init__(self, where: str, pending: list[Migration]) -> None:
+        names = ", ".join(f"{m.version:04d}_{m.name}" for m in pending)
+        super().__init__(
+            f"the store at {where} is behind this version of edoc-axis (pending migrations: "
+            f"{names}); stop every node, back the store up, then run `edoc-axis migrate`"
+        )
+        self.pending = pending
+
+
+def pending_migrations(conn: sqlite3.Connection, migrations: list[Migration]) -> list[Migration]:
+    """The migrations not yet recorded in this SQLite database."""
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+    ).fetchone()
+    if exists is None:
+        return list(migrations)
+    done = {int(row[0]) for row in conn.execute("SELECT version FROM schema_migrations")}
+    return [m for m in migrations if m.version not in done]
+
+
+def is_empty(conn: sqlite3.Connection) -> bool:
+    """No table at all: a store being created, which nothing can be behind."""
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table'").fetchone() is None

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from importlib import resources
 
 from edoc_axis.core.audit import utc_iso
+from edoc_axis.errors import EdocError
 
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
@@ -87,14 +88,16 @@ def apply_migrations(conn: sqlite3.Connection, migrations: list[Migration]) -> l
     return applied_now
 
 
-class SchemaBehind(RuntimeError):
+class SchemaBehind(EdocError):
     """The store's schema lacks migrations this version of the axis needs."""
+
+    code, http_status, title = "store.schema-behind", 503, "Store schema is behind"
 
     def __init__(self, where: str, pending: list[Migration]) -> None:
         names = ", ".join(f"{m.version:04d}_{m.name}" for m in pending)
         super().__init__(
             f"the store at {where} is behind this version of edoc-axis (pending migrations: "
-            f"{names}); stop every node, back the store up, then run `edoc-axis migrate`"
+            f"{names}); back it up, then run `edoc-axis migrate --config <axis.toml>`"
         )
         self.pending = pending
 

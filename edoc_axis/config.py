@@ -15,7 +15,6 @@ from typing import Any
 DEFAULT_CONFIG_NAME = "axis.toml"
 CONFIG_ENV = "EDOC_AXIS_CONFIG"
 DSN_ENV = "EDOC_AXIS_DSN"
-STORE_BACKENDS = ("sqlite", "postgresql")
 
 
 @dataclass(frozen=True)
@@ -90,15 +89,6 @@ def _dataclass_from(cls: type[Any], values: dict[str, Any], section: str) -> Any
     return cls(**values)
 
 
-def _backend(store: dict[str, Any]) -> str:
-    backend = str(store.get("backend", "sqlite"))
-    if backend not in STORE_BACKENDS:
-        raise ValueError(
-            f"config: [store] backend must be one of {', '.join(STORE_BACKENDS)}, not {backend!r}"
-        )
-    return backend
-
-
 def load_config(path: Path) -> AxisConfig:
     """Read an `axis.toml`; unknown keys are errors so typos do not pass silently."""
     path = path.resolve()
@@ -115,7 +105,7 @@ def load_config(path: Path) -> AxisConfig:
         port=int(server.get("port", 8080)),
         processes=int(server.get("processes", 1)),
         log_format=str(server.get("log_format", "auto")),
-        store_backend=_backend(store),
+        store_backend=str(store.get("backend", "sqlite")),  # checked by the store factory
         store_path=_path(home, str(store.get("path", "store/axis.db"))),
         # The environment wins, so a password need not be written in the file.
         store_dsn=os.environ.get(DSN_ENV) or str(store.get("dsn", "")),

@@ -157,16 +157,8 @@ def _share_of_limits(config: AxisConfig, processes: int) -> AxisConfig:
     )
 
 
-async def _check_store(config: AxisConfig) -> None:
-    """Open and close the store: a schema that is behind stops `serve` before it listens."""
-    store = await open_store(config)
-    await store.close()
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
     config = config_from(args)
-    if args.inherit_fd is None:
-        asyncio.run(_check_store(config))
     processes = args.processes if args.processes is not None else config.processes
     if processes < 1:
         raise CliFailure("--processes must be at least 1", exit_code=2)

@@ -19,6 +19,7 @@ import asyncpg
 
 from edoc_axis.core.audit import AuditReport
 from edoc_axis.errors import EdocError
+from edoc_axis.store.migrate import bundled_migrations, pending_migrations
 from edoc_axis.store.postgresql import PostgresStore
 
 Convert = Callable[[Any], Any]
@@ -97,6 +98,12 @@ _TABLES: list[tuple[str, tuple[str, ...], dict[str, Convert], str | None]] = [
     ("audit_log", _cols("seq at event axis_id agency detail prev_hash hash"), {}, None),
 ]
 
+
+def copied_columns() -> dict[str, set[str]]:
+    """What the copy carries, table by table (the audit head is set from the source's)."""
+    return {table: set(columns) for table, columns, _, _ in _TABLES}
+
+
 _BATCH_ROWS = 500
 _BATCH_BYTES = 32 * 1024 * 1024  # bounds memory whatever the documents' sizes
 
@@ -153,6 +160,8 @@ async def copy_sqlite_to_postgres(
     report = CopyReport()
     try:
         db.execute("BEGIN")  # one snapshot of the source for the whole copy
+        if pending_migrations(db, bundled_migrations("sqlite")):
+            raise CopyRefused(f"the SQLite store {source} is behind: run `edoc-axis migrate` first")
         head = db.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
         await target.migrate()
         conn = await asyncpg.connect(target.dsn)

@@ -9,7 +9,7 @@ from typing import Any
 from edoc_axis.errors import DocumentConflict, NotFound, RecipientUnknown
 from edoc_axis.store import pg_queries as q
 from edoc_axis.store.codec import to_db
-from edoc_axis.store.pg_reads import delivery_by_id, delivery_for, find_document, get_document
+from edoc_axis.store.pg_reads import delivery_by_id, delivery_for, find_document
 from edoc_axis.store.pg_writer import PgWrite
 from edoc_axis.store.records import (
     AcceptResult,
@@ -87,14 +87,26 @@ async def accept_document(w: PgWrite, doc: NewDocument) -> AcceptResult:
         agency=doc.sender_code,
         detail=detail,
     )
-    return AcceptResult(created=True, document=await _stored(w, doc.axis_id))
+    return AcceptResult(created=True, document=_as_stored(doc))
 
 
-async def _stored(w: PgWrite, axis_id: str) -> StoredDocument:
-    document = await get_document(w.conn, axis_id)
-    if document is None:
-        raise RuntimeError(f"document {axis_id!r} vanished inside its own transaction")
-    return document
+def _as_stored(doc: NewDocument) -> StoredDocument:
+    """The record just written, from what was written (no read back: one round trip less)."""
+    return StoredDocument(
+        axis_id=doc.axis_id,
+        sender_code=doc.sender_code,
+        document_id=doc.document_id,
+        kind=doc.kind,
+        business_type=doc.business_type,
+        references_document_id=doc.references_document_id,
+        subject=doc.subject,
+        sha256=doc.sha256,
+        size=len(doc.raw),
+        received_at=doc.received_at,
+        receipt=doc.receipt,
+        recipients=doc.recipients,
+        legacy_policy=doc.legacy_policy,
+    )
 
 
 async def _delivery(w: PgWrite, delivery_id: int) -> Delivery:

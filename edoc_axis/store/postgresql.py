@@ -121,6 +121,7 @@ class PostgresStore:
                 max_size=self._max_size,
                 server_settings=self._server_settings(),
                 timeout=self._timeout_s,
+                reset=_end_transaction,
             )
             if self._listen:
                 await self._start_listener()
@@ -409,6 +410,17 @@ class PostgresStore:
 
     async def verify_audit(self) -> AuditReport:
         return await self._read(_verify_in_snapshot)
+
+
+async def _end_transaction(conn: asyncpg.Connection) -> None:
+    """What a connection needs on its way back to the pool.
+
+    The verbs change no session state (no SET, LISTEN or session advisory
+    lock), so asyncpg's default reset (RESET ALL, UNLISTEN *, ... : one more
+    round trip per verb) is not needed; only a transaction left open is ended.
+    """
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
 
 
 async def _verify_in_snapshot(conn: asyncpg.Connection, batch: int = 10_000) -> AuditReport:

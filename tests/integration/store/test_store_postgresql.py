@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import secrets
+import sqlite3
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -196,3 +198,43 @@ async def test_a_twenty_megabyte_document_is_readable_from_every_node(
     await nodes[0].accept_document(doc)
     for store in nodes[1:]:
         assert await store.document_bytes(doc.axis_id) == raw
+
+
+async def test_both_backends_have_the_same_tables_and_store_copy_covers_them(
+    postgres_dsn: str, tmp_path: Path
+) -> None:
+    """A migration added to one backend needs its twin in the other and a line in
+    ``store copy``'s table list; this names what is missing."""
+    from edoc_axis.store import SqliteStore
+    from edoc_axis.store.copy import copied_columns
+
+    async with SqliteStore(tmp_path / "axis.sqlite"):
+        pass
+    db = sqlite3.connect(tmp_path / "axis.sqlite")
+    try:
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        in_sqlite = {
+            table: {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+            for table in tables
+            if table != "schema_migrations"
+        }
+    finally:
+        db.close()
+    schema = f"c_{secrets.token_hex(6)}"
+    async with PostgresStore(postgres_dsn, schema=schema, migrate=True, listen=False):
+        conn = await asyncpg.connect(postgres_dsn)
+        try:
+            rows = await conn.fetch(
+                "SELECT table_name, column_name FROM information_schema.columns"
+                " WHERE table_schema = $1",
+                schema,
+            )
+        finally:
+            await conn.close()
+    in_postgresql: dict[str, set[str]] = {}
+    for row in rows:
+        if row["table_name"] != "schema_migrations":
+            in_postgresql.setdefault(row["table_name"], set()).add(row["column_name"])
+    assert in_postgresql == in_sqlite
+    copied = copied_columns()
+    assert {t: c for t, c in in_sqlite.items() if t != "audit_head"} == copied

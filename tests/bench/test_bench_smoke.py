@@ -52,7 +52,8 @@ def test_bench_on_postgresql_with_several_nodes_prints_a_row_per_count(
     assert main(argv) == 0
     table = capsys.readouterr().out.splitlines()
     assert table[1].split()[:2] == ["nodes", "intake/s"]
-    assert [line.split()[0] for line in table[2:]] == ["1", "2"]
+    assert [line.split()[0] for line in table[2:4]] == ["1", "2"]
+    assert table[4].startswith("audit chain: ")
     report = json.loads(out.read_text(encoding="utf-8"))
     for run, nodes in zip(report["runs"], (1, 2), strict=True):
         assert run["nodes"] == nodes
@@ -60,6 +61,8 @@ def test_bench_on_postgresql_with_several_nodes_prints_a_row_per_count(
         assert run["drained"] and run["delivered"] == 20
         assert run["db_bytes_per_document"] > 0
         assert run["docs_per_s_per_node_core"] > 0
+        assert run["audit_entries_per_document"] >= 3  # accepted, delivered, acked at least
+    assert report["audit_ceiling_per_s"] > 0
 
 
 def test_nodes_need_the_postgresql_store(capsys: pytest.CaptureFixture[str]) -> None:

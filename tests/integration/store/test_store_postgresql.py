@@ -238,3 +238,26 @@ async def test_both_backends_have_the_same_tables_and_store_copy_covers_them(
     assert in_postgresql == in_sqlite
     copied = copied_columns()
     assert {t: c for t, c in in_sqlite.items() if t != "audit_head"} == copied
+
+
+async def test_verbs_queued_together_share_a_commit_and_a_refusal_undoes_only_itself(
+    nodes: list[PostgresStore], make_doc: DocFactory
+) -> None:
+    from edoc_axis.errors import RecipientUnknown
+
+    store = nodes[1]
+    before_commits = store.commit_count
+    before_entries = (await store.verify_audit()).entries
+    good = [make_doc() for _ in range(30)]
+    bad = [make_doc(recipients=(PULL, "000.00.00.X99")) for _ in range(10)]
+    results = await asyncio.gather(
+        *(store.accept_document(doc) for pair in zip(good, bad * 3, strict=True) for doc in pair),
+        return_exceptions=True,
+    )
+    refused = [r for r in results if isinstance(r, BaseException)]
+    assert len(refused) == 30 and all(isinstance(r, RecipientUnknown) for r in refused)
+    assert None not in [await store.get_document(doc.axis_id) for doc in good]
+    assert [await store.get_document(doc.axis_id) for doc in bad] == [None] * len(bad)
+    report = await store.verify_audit()
+    assert (report.ok, report.entries) == (True, before_entries + 30)
+    assert store.commit_count - before_commits < 60  # grouped: fewer commits than verbs

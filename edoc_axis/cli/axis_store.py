@@ -15,10 +15,7 @@ from edoc_axis.store.migrate import bundled_migrations
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     config = config_from(args)
-    try:
-        store = make_store(config, migrate=True)
-    except ValueError as exc:
-        raise CliFailure(str(exc), exit_code=2) from exc
+    store = make_store(config, migrate=True)
     applied = asyncio.run(store.migrate())
     dialect = "postgresql" if config.store_backend == "postgresql" else "sqlite"
     names = {m.version: f"{m.version:04d}_{m.name}" for m in bundled_migrations(dialect)}
@@ -65,7 +62,8 @@ def cmd_store_copy(args: argparse.Namespace) -> int:
     if args.json:
         print_json(data)
     elif ok:
-        print(f"copied; audit chain intact on the target: {audit.entries} entries")  # type: ignore[union-attr]
+        entries = audit.entries if audit is not None else 0
+        print(f"copied; audit chain intact on the target: {entries} entries")
         print('next: set [store] backend = "postgresql" and dsn, then start the nodes')
     else:
         print(f"audit.broken on the target: {audit}")

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from edoc_axis.config import DSN_ENV, AxisConfig
+from edoc_axis.errors import EdocError
 from edoc_axis.store.base import Store
 from edoc_axis.store.sqlite import SqliteStore
+
+
+class StoreConfigInvalid(EdocError, ValueError):
+    """The [store] section names no usable store (a one-line CLI error, not a traceback)."""
+
+    code, http_status, title = "config.invalid", 500, "Invalid store configuration"
 
 
 def make_store(config: AxisConfig, *, migrate: bool = False) -> Store:
@@ -16,7 +23,7 @@ def make_store(config: AxisConfig, *, migrate: bool = False) -> Store:
     """
     if config.store_backend == "postgresql":
         if not config.store_dsn:
-            raise ValueError(
+            raise StoreConfigInvalid(
                 f'[store] backend = "postgresql" needs dsn = "..." in the config or {DSN_ENV}'
             )
         from edoc_axis.store.postgresql import PostgresStore  # asyncpg: the postgres extra
@@ -28,7 +35,7 @@ def make_store(config: AxisConfig, *, migrate: bool = False) -> Store:
             migrate=migrate,
         )
     if config.store_backend != "sqlite":
-        raise ValueError(
+        raise StoreConfigInvalid(
             f"unknown store backend {config.store_backend!r} (supported: sqlite, postgresql)"
         )
     config.store_path.parent.mkdir(parents=True, exist_ok=True)

@@ -134,9 +134,10 @@ class PostgresStore:
             self._writer = PgWriter(self._pool, acquire_timeout_s=self._timeout_s)
             if self._listen:
                 await self._start_listener()
-        except CONNECTION_ERRORS as exc:
+        except (*CONNECTION_ERRORS, asyncpg.PostgresError) as exc:
+            # unreachable, refused, wrong password, no such database: one clear line
             await self.close()
-            raise unavailable(exc, f"connect to {self.where}") from exc
+            raise unavailable(exc, f"open {self.where}") from exc
         except BaseException:
             await self.close()
             raise
@@ -160,9 +161,12 @@ class PostgresStore:
 
     async def migrate(self) -> list[int]:
         """Apply pending migrations now (``edoc-axis migrate``); the versions applied."""
-        conn = await asyncpg.connect(
-            self.dsn, server_settings=self._server_settings(), timeout=self._timeout_s
-        )
+        try:
+            conn = await asyncpg.connect(
+                self.dsn, server_settings=self._server_settings(), timeout=self._timeout_s
+            )
+        except (*CONNECTION_ERRORS, asyncpg.PostgresError) as exc:
+            raise unavailable(exc, f"open {self.where}") from exc
         try:
             if self._schema:
                 await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self._schema}"')

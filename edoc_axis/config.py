@@ -14,6 +14,7 @@ from typing import Any
 
 DEFAULT_CONFIG_NAME = "axis.toml"
 CONFIG_ENV = "EDOC_AXIS_CONFIG"
+DSN_ENV = "EDOC_AXIS_DSN"
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,10 @@ class AxisConfig:
     processes: int = 1
     store_backend: str = "sqlite"
     store_path: Path = Path("store/axis.db")
+    # PostgreSQL (backend = "postgresql"): DSN, or EDOC_AXIS_DSN; pool per process.
+    store_dsn: str = ""
+    store_pool_min: int = 2
+    store_pool_max: int = 10
     axis_key: Path = Path("pki/axis.key.pem")
     axis_cert: Path = Path("pki/axis.cert.pem")
     trust_anchors: tuple[Path, ...] = ()
@@ -100,8 +105,12 @@ def load_config(path: Path) -> AxisConfig:
         port=int(server.get("port", 8080)),
         processes=int(server.get("processes", 1)),
         log_format=str(server.get("log_format", "auto")),
-        store_backend=str(store.get("backend", "sqlite")),
+        store_backend=str(store.get("backend", "sqlite")),  # checked by the store factory
         store_path=_path(home, str(store.get("path", "store/axis.db"))),
+        # The environment wins, so a password need not be written in the file.
+        store_dsn=os.environ.get(DSN_ENV) or str(store.get("dsn", "")),
+        store_pool_min=int(store.get("pool_min_size", 2)),
+        store_pool_max=int(store.get("pool_max_size", 10)),
         axis_key=_path(home, str(security.get("axis_key", "pki/axis.key.pem"))),
         axis_cert=_path(home, str(security.get("axis_cert", "pki/axis.cert.pem"))),
         trust_anchors=tuple(_path(home, p) for p in security.get("trust_anchors", [])),
@@ -132,8 +141,11 @@ processes = 1                # axis processes sharing the port (one core each)
 log_format = "auto"          # auto (console on a terminal, JSON otherwise) | json | console
 
 [store]
-backend = "sqlite"
+backend = "sqlite"           # sqlite | postgresql (several nodes: README "Running several nodes")
 path = "store/axis.db"
+# dsn = "postgresql://edoc@db.example/edoc_axis"   # postgresql only; or env EDOC_AXIS_DSN
+# pool_min_size = 2          # postgresql connections per axis process
+# pool_max_size = 10
 
 [security]
 axis_key = "pki/axis.key.pem"

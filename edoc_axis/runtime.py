@@ -73,6 +73,8 @@ class AxisRuntime:
                 poll_interval_s=poll_interval_s,
             )
             self.services.on_accepted.append(self.dispatcher.wake)
+            # Work accepted by other nodes on a shared database wakes this one too.
+            store.on_work(self.dispatcher.wake)
         self._runner: web.AppRunner | None = None
         self.url = ""
 

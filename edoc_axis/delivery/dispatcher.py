@@ -103,7 +103,7 @@ class PushDispatcher:
         """After a crash and restart, the dead process's claims come back at once."""
         now = self._clock.now()
         for owner in await self._store.lease_owners(now):
-            if owner_is_dead(owner):
+            if owner != self.worker_id and owner_is_dead(owner):
                 released = await self._store.expire_leases(owner, now)
                 log.info("delivery.leases_released", owner=owner, count=released)
 
@@ -165,8 +165,19 @@ class PushDispatcher:
             await self._wait(wait_s)
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        # Another process of this host (a node or a --processes worker) that died
+        # has its claims handed back at once rather than when its leases end.
+        reap_every_s = max(5.0, self._settings.lease_s / 4)
+        next_reap = loop.time() + reap_every_s
         while not self._stopping:
             self._wakeup.clear()
+            if loop.time() >= next_reap:
+                next_reap = loop.time() + reap_every_s
+                try:
+                    await self._release_dead_owners()
+                except Exception:  # the store is down: the claim below says so too
+                    log.warning("delivery.reap_failed", exc_info=True)
             try:
                 claimed = await self._fill()
             except Exception:  # the store is down: keep the loop, try again later

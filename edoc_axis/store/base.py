@@ -7,7 +7,7 @@ commit, a verb raises ``errors.Unavailable`` and nothing of it is stored.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -52,13 +52,31 @@ class Store(Protocol):
 
     # -- lifecycle -------------------------------------------------------
     async def open(self) -> None:
-        """Connect, apply pending migrations and start the writer."""
+        """Connect, check (or, when asked to, apply) migrations and start the writer.
+
+        A store whose schema is behind raises ``SchemaBehind`` unless it was made
+        with ``migrate=True``; an empty SQLite file is always created whole.
+        """
 
     async def close(self) -> None:
         """Finish queued writes, then release every connection."""
 
     async def ping(self) -> None:
         """Raise ``Unavailable`` unless the store can read and the writer runs."""
+
+    @property
+    def where(self) -> str:
+        """Where the store is, for messages (a path, or a DSN without its password)."""
+
+    async def migrate(self) -> list[int]:
+        """Apply the pending migrations; the versions applied (``edoc-axis migrate``)."""
+
+    def on_work(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (on the event loop) when another process made push work due.
+
+        Several nodes on one database wake each other this way; a store that
+        only one process writes to never calls it.
+        """
 
     # -- registry ---------------------------------------------------------
     async def create_agency(

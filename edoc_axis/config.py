@@ -41,6 +41,22 @@ class RetrySettings:
 
 
 @dataclass(frozen=True)
+class Interop:
+    """``[interop]``: the real-world departures from the strict edXML profile accepted.
+
+    The defaults are what packages from the document systems in service today
+    need; each switch set to false refuses such packages with ``schema.invalid``.
+    """
+
+    # OrganId in any case (tenant-style "vxp.saas.03"); the registry is upper case.
+    case_insensitive_codes: bool = True
+    # TraceHeader/OrganId empty or "null": kept, never routed on.
+    null_trace_organ_id: bool = True
+    # From/To without OrganName.
+    missing_organ_name: bool = True
+
+
+@dataclass(frozen=True)
 class AxisConfig:
     home: Path
     axis_name: str = "edoc-axis"
@@ -58,6 +74,7 @@ class AxisConfig:
     log_format: str = "auto"  # auto | json | console
     limits: Limits = field(default_factory=Limits)
     retry: RetrySettings = field(default_factory=RetrySettings)
+    interop: Interop = field(default_factory=Interop)
     ca_key: Path | None = None  # development CA key, for `pki issue` and conformance --setup
 
     def operator_token(self) -> str:
@@ -74,6 +91,14 @@ def _section(data: dict[str, Any], name: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValueError(f"config: [{name}] must be a table")
     return value
+
+
+def _booleans(data: dict[str, Any], name: str) -> dict[str, Any]:
+    values = _section(data, name)
+    for key, value in values.items():
+        if not isinstance(value, bool):
+            raise ValueError(f"config: [{name}] {key} must be true or false")
+    return values
 
 
 def _dataclass_from(cls: type[Any], values: dict[str, Any], section: str) -> Any:
@@ -111,6 +136,7 @@ def load_config(path: Path) -> AxisConfig:
         ca_key=_path(home, str(ca_key)) if ca_key else None,
         limits=_dataclass_from(Limits, _section(data, "limits"), "limits"),
         retry=_dataclass_from(RetrySettings, _section(data, "retry"), "retry"),
+        interop=_dataclass_from(Interop, _booleans(data, "interop"), "interop"),
     )
 
 
@@ -162,4 +188,11 @@ read_timeout_s = 30.0
 per_endpoint_concurrency = 4
 workers = 8
 lease_s = 120.0
+
+[interop]
+# Real-world packages the strict edXML profile refuses; false refuses them
+# with schema.invalid. The stored bytes are always the received bytes.
+case_insensitive_codes = true  # OrganId in lower case, e.g. tenant-style "vxp.saas.03"
+null_trace_organ_id = true     # TraceHeader/OrganId empty or "null": kept, not routed on
+missing_organ_name = true      # From/To without OrganName
 """

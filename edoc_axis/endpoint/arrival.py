@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPri
 from edoc_axis.client import AxisClient
 from edoc_axis.clock import to_vietnam_local
 from edoc_axis.core.compose import new_status
-from edoc_axis.edxml import DocumentPackage, StatusCode, build_status, read_package
+from edoc_axis.edxml import REAL_WORLD, DocumentPackage, StatusCode, build_status, read_package
 from edoc_axis.endpoint.app import OnStored, Received
 from edoc_axis.signature import sign_package
 
@@ -29,7 +29,7 @@ def arrival_notifier(
     """An ``on_stored`` hook that posts a (signed, given key and cert) status 01."""
 
     async def notify(received: Received) -> None:
-        package = read_package(received.absolute_path.read_bytes())
+        package = read_package(received.absolute_path.read_bytes(), tolerances=REAL_WORLD)
         if not isinstance(package, DocumentPackage):
             return
         status = new_status(

@@ -51,6 +51,7 @@ async def admitted(
                 at=now,
                 expect_kind=expect_kind,
                 signature_required=signature_required,
+                tolerances=services.tolerances,
             ),
         )
     finally:

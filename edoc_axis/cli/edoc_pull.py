@@ -19,13 +19,12 @@ from edoc_axis.cli.common import (
     CliFailure,
     HelpFormatter,
     Progress,
-    Unreachable,
     print_json,
     print_table,
     setting,
 )
 from edoc_axis.cli.edoc_local import vietnam_now
-from edoc_axis.cli.edoc_remote import add_connection_flags, connection
+from edoc_axis.cli.edoc_remote import add_connection_flags, connection, unreachable
 from edoc_axis.cli.receive_store import Receiver, ReceiveStore, checked, waiting
 from edoc_axis.client import ApiResponse, AxisClient, AxisUnreachable
 from edoc_axis.clock import to_vietnam_local
@@ -53,16 +52,16 @@ MOMENTS = (("queued_at", "queued"), ("delivered_at", "delivered"), ("acked_at", 
 
 def with_client(args: argparse.Namespace, work: Callable[[AxisClient], Awaitable[T]]) -> T:
     """Run ``work`` with a client of the configured axis; unreachable is exit 3."""
-    axis, token = connection(args)
+    conn = connection(args)
 
     async def run() -> T:
-        async with AxisClient(axis, token) as client:
+        async with conn.client() as client:
             return await work(client)
 
     try:
         return asyncio.run(run())
     except AxisUnreachable as exc:
-        raise Unreachable(str(exc)) from exc
+        raise unreachable(exc) from exc
 
 
 def cmd_inbox(args: argparse.Namespace) -> int:

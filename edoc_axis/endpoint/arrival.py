@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from datetime import UTC, datetime
 
 import structlog
@@ -20,11 +21,12 @@ log = structlog.get_logger("edoc_axis.endpoint")
 
 def arrival_notifier(
     axis_url: str,
-    token: str,
+    token: str | None,
     agency_code: str,
     *,
     key: CertificateIssuerPrivateKeyTypes | None = None,
     cert: x509.Certificate | None = None,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> OnStored:
     """An ``on_stored`` hook that posts a (signed, given key and cert) status 01."""
 
@@ -44,7 +46,7 @@ def arrival_notifier(
         raw = build_status(status)
         if key is not None and cert is not None:
             raw = sign_package(raw, key, cert)
-        async with AxisClient(axis_url, token) as client:
+        async with AxisClient(axis_url, token, ssl_context=ssl_context) as client:
             response = await client.post_status(raw)
         log.info(
             "endpoint.status_sent",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from edoc_axis.config import CONFIG_TEMPLATE, Interop, load_config
+from edoc_axis.config import CONFIG_TEMPLATE, TLS_OFF, Interop, load_config
 
 
 def _config(tmp_path: Path, text: str) -> Path:
@@ -21,7 +21,9 @@ def test_defaults_accept_real_traffic(tmp_path: Path) -> None:
 
 
 def test_the_init_template_spells_every_switch_with_its_default(tmp_path: Path) -> None:
-    config = load_config(_config(tmp_path, CONFIG_TEMPLATE.format(axis_name="a", port=8080)))
+    config = load_config(
+        _config(tmp_path, CONFIG_TEMPLATE.format(axis_name="a", port=8080, tls=TLS_OFF))
+    )
     assert config.interop == Interop()
     for switch in Interop.__dataclass_fields__:
         assert f"\n{switch} = true" in CONFIG_TEMPLATE

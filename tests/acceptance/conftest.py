@@ -200,7 +200,7 @@ class AxisServer:
                     "--port",
                     "0",
                     *self.extra_args,
-                ],  # fmt: skip
+                ],
                 env=cli_env(),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,

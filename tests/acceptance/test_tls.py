@@ -153,3 +153,12 @@ def test_serve_processes_share_one_tls_socket(tls_home: AxisHome) -> None:
         assert [r["verdict"] for r in sent] == ["accepted"] * 4
     finally:
         assert server.stop() == 0
+
+
+def test_a_bad_tls_file_stops_serve_with_one_line(tls_home: AxisHome) -> None:
+    bad = tls_home.root / "bad-tls.toml"
+    text = tls_home.config.read_text("utf-8")
+    bad.write_text(text.replace('tls_key = "pki/tls.key.pem"', 'tls_key = "pki/ca.key.pem"'))
+    result = run_cli("edoc-axis", "serve", "--config", bad, "--port", "0")
+    result.refused("config.tls")
+    assert "tls_cert/tls_key" in result.stderr

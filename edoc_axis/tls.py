@@ -84,13 +84,3 @@ def peer_certificate_fingerprint(transport: Any) -> str | None:
         return None
     der = ssl_object.getpeercert(binary_form=True)
     return None if not der else hashlib.sha256(der).hexdigest()
-
-
-def is_certificate_error(exc: BaseException) -> bool:
-    """Whether a connection failed because the peer's certificate did not verify."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ssl.SSLCertVerificationError):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return "CERTIFICATE_VERIFY_FAILED" in str(exc)

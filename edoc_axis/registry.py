@@ -63,9 +63,14 @@ async def register_agency(
     certificate_pems: Sequence[bytes],
     at: datetime,
 ) -> tuple[Agency, str]:
-    """Validate and register an agency; returns it with its one-time API token."""
+    """Validate and register an agency; returns it with its one-time API token.
+
+    Codes are case-insensitive and registered upper case (``vxp.saas.03`` is
+    ``VXP.SAAS.03``), so a tenant-style code real systems write in lower case
+    is one the registry knows.
+    """
     for each in (code, *aliases):
-        classify_agency_code(each)
+        classify_agency_code(each, case_insensitive=True)
     if not name.strip():
         raise SchemaInvalid("an agency needs a name")
     mode = check_delivery_mode(delivery_mode, endpoint_url)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import mimetypes
+import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -27,13 +28,18 @@ from edoc_axis.clock import to_vietnam_local
 from edoc_axis.core.compose import new_document
 from edoc_axis.core.receipt import verify_receipt
 from edoc_axis.edxml import (
+    REAL_WORLD,
+    STRICT,
     Attachment,
     BusinessDocType,
     DocumentPackage,
+    Tolerances,
     XmlLimits,
     build_document,
+    package_from_tree,
     read_package,
     safe_parse,
+    validate,
 )
 from edoc_axis.errors import EdocError
 from edoc_axis.pki import load_certs, load_key
@@ -108,9 +114,24 @@ def cmd_sign(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _tolerances(args: argparse.Namespace) -> Tolerances:
+    """Real-world packages are read with warnings; --strict is the XSD as written."""
+    return STRICT if args.strict else REAL_WORLD
+
+
+def _warn(warnings: tuple[str, ...]) -> None:
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     raw = read_bytes(args.input)
     root = safe_parse(raw, XmlLimits())
+    tolerances = _tolerances(args)
+    validate(root, tolerances)
+    # The model is read for its checks and warnings; the signature below covers
+    # the exact bytes whatever the tolerances let through.
+    warnings = package_from_tree(root, raw, tolerances).warnings
     verified = verify_package(root, VerificationPolicy(allow_legacy=args.legacy))
     cert = verified.certificate
     trust_line = "not checked (no --ca)"
@@ -128,13 +149,21 @@ def cmd_verify(args: argparse.Namespace) -> int:
         "digest_algorithm": verified.digest_algorithm,
         "legacy_policy": verified.legacy,
         "certificate": trust_line,
+        "profile": "strict" if args.strict else _profile_line(warnings),
     }
     if args.json:
-        print_json(result)
+        print_json({**result, "warnings": list(warnings)})
     else:
+        _warn(warnings)
         for name, value in result.items():
             print(f"{name.replace('_', ' '):20} {value}")
     return EXIT_OK
+
+
+def _profile_line(warnings: tuple[str, ...]) -> str:
+    if not warnings:
+        return "strict edXML"
+    return f"edXML with {len(warnings)} real-world departure(s) tolerated (see warnings)"
 
 
 def _agency_code(cert: x509.Certificate) -> str:
@@ -150,11 +179,12 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.repair:
         start = raw.find(b"<")
         raw = raw[start:] if start > 0 else raw
-    package = read_package(raw)
+    package = read_package(raw, tolerances=_tolerances(args))
     description = describe_package(package)
     if args.json:
-        print_json(description)
+        print_json({**description, "warnings": list(package.warnings)})
     else:
+        _warn(package.warnings)
         print_description(description)
     return EXIT_OK
 
@@ -196,6 +226,15 @@ def _date(text: str) -> date:
         return datetime.strptime(text, "%Y/%m/%d").date()
     except ValueError:
         raise argparse.ArgumentTypeError("dates are yyyy/MM/dd") from None
+
+
+def _strict_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse what the axis's [interop] tolerances accept with a warning: lower-case "
+        "agency codes, an empty or 'null' TraceHeader OrganId, From/To without OrganName",
+    )
 
 
 def add_commands(commands: Any) -> None:
@@ -251,8 +290,10 @@ def add_commands(commands: Any) -> None:
         "verify",
         help="check a package's signature offline",
         formatter_class=HelpFormatter,
-        description="Verify the package's XML signature; with --ca also the certificate chain, "
-        "validity now and --crl revocation. Prints signer, agency code, algorithm, verdict.",
+        description="Check the package against the edXML schema and verify its XML signature; "
+        "with --ca also the certificate chain, validity now and --crl revocation. Prints signer, "
+        "agency code, algorithm, verdict. Real-world departures the axis tolerates ([interop]) "
+        "are warnings on stderr; --strict refuses them.",
         epilog="example:\n  edoc verify doc.signed.xml --ca ca.cert.pem",
     )
     verify.add_argument("input", help="signed package, - for stdin")
@@ -261,6 +302,7 @@ def add_commands(commands: Any) -> None:
     verify.add_argument(
         "--legacy", action="store_true", help="accept SHA-1 and the SDK's edXML-namespace signature"
     )
+    _strict_flag(verify)
     verify.add_argument("--json", action="store_true", help="machine output")
     verify.set_defaults(func=cmd_verify)
 
@@ -270,10 +312,12 @@ def add_commands(commands: Any) -> None:
         formatter_class=HelpFormatter,
         description="Parse any package and print kind, sender, recipients, DocumentId, "
         "code/notation, type, subject, business type, status code and attachments. "
-        "Needs no keys.",
+        "Needs no keys. Real-world departures the axis tolerates ([interop]) are warnings on "
+        "stderr; --strict refuses them.",
         epilog="example:\n  edoc show doc.xml --json",
     )
     show.add_argument("input", help="package file, - for stdin")
+    _strict_flag(show)
     show.add_argument("--json", action="store_true", help="machine output")
     show.add_argument(
         "--repair", action="store_true", help="strip junk before the first '<' (the SDK's '1212')"

@@ -15,8 +15,10 @@ from datetime import datetime
 from lxml import etree
 
 from edoc_axis.edxml import (
+    STRICT,
     DocumentPackage,
     StatusPackage,
+    Tolerances,
     XmlLimits,
     package_from_tree,
     safe_parse,
@@ -51,15 +53,18 @@ def examine(
     at: datetime,
     expect_kind: str,
     signature_required: bool = True,
+    tolerances: Tolerances = STRICT,
 ) -> Examined:
     """Parse once, validate, verify the signature and its certificate.
 
     ``expect_kind`` is "document" or "status"; a package of the other kind is
-    a schema error because it was posted to the wrong resource.
+    a schema error because it was posted to the wrong resource. ``tolerances``
+    only widen what the reader accepts: the signature is checked over the
+    exact bytes received whatever they let through.
     """
     root = safe_parse(raw, limits)
-    validate(root)
-    package = package_from_tree(root, raw)
+    validate(root, tolerances)
+    package = package_from_tree(root, raw, tolerances)
     if package.kind != expect_kind:
         raise SchemaInvalid(
             f"edXML {package.kind} package posted where a {expect_kind} package is expected"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import ssl
 import time
 from collections.abc import Coroutine
 from datetime import datetime
@@ -64,6 +65,7 @@ class PushDispatcher:
         breaker_threshold: int = 5,
         breaker_cool_off_s: float = 30.0,
         max_held: int | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self._store, self._clock, self._settings = store, clock, settings
         self._pusher = Pusher(
@@ -77,6 +79,8 @@ class PushDispatcher:
             on_recorded=on_recorded,
         )
         self._session, self._own_session = session, session is None
+        # https:// endpoints are verified: by this context's CAs, else the system's.
+        self._ssl: ssl.SSLContext | bool = True if ssl_context is None else ssl_context
         self.worker_id = worker_id or default_worker_id()
         self._poll_interval_s = poll_interval_s
         self._breaker_args = (breaker_threshold, breaker_cool_off_s)
@@ -196,7 +200,7 @@ class PushDispatcher:
     def _open_session(self) -> None:
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._settings.workers)
+                connector=aiohttp.TCPConnector(limit=self._settings.workers, ssl=self._ssl)
             )
 
     async def _close_session(self) -> None:

@@ -22,7 +22,7 @@ from cryptography import x509
 from edoc_axis.clock import Clock, SystemClock
 from edoc_axis.core.delivery_auth import DeliveryFacts, verify_delivery
 from edoc_axis.core.notice import NOTICE_NS
-from edoc_axis.edxml import DEFAULT_LIMITS, XmlLimits, package_from_tree, safe_parse
+from edoc_axis.edxml import DEFAULT_LIMITS, REAL_WORLD, XmlLimits, package_from_tree, safe_parse
 from edoc_axis.endpoint.storage import FOLDERS, ReceivedStore, StoredItem
 from edoc_axis.errors import EdocError, PayloadTooLarge, SignatureInvalid, SignatureMissing
 from edoc_axis.files import is_safe_id
@@ -106,7 +106,7 @@ def _check_document(body: bytes, state: EndpointState, kind: str) -> str:
             state.trust.check(verified.certificate, state.clock.now(), verified.chain)
     # The sender comes from the document, not from the Edoc-Sender header,
     # which the axis's delivery signature does not cover.
-    return package_from_tree(root, body).sender.organ_id
+    return package_from_tree(root, body, REAL_WORLD).sender.organ_id
 
 
 async def receive(request: web.Request) -> web.Response:

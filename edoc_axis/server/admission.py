@@ -12,6 +12,7 @@ import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import structlog
 from aiohttp import web
 
 from edoc_axis.core.intake import Examined, examine
@@ -19,6 +20,8 @@ from edoc_axis.errors import RateLimited
 from edoc_axis.server.bodies import read_package_body
 from edoc_axis.server.context import AxisServices
 from edoc_axis.store import Agency
+
+log = structlog.get_logger("edoc_axis.intake")
 
 
 @asynccontextmanager
@@ -40,7 +43,7 @@ async def admitted(
     lease = services.inflight.lease()
     try:
         raw = await read_package_body(request, services.config.limits.max_body_bytes, lease)
-        yield await asyncio.get_running_loop().run_in_executor(
+        examined = await asyncio.get_running_loop().run_in_executor(
             services.executor,
             functools.partial(
                 examine,
@@ -51,7 +54,11 @@ async def admitted(
                 at=now,
                 expect_kind=expect_kind,
                 signature_required=signature_required,
+                tolerances=services.tolerances,
             ),
         )
+        if examined.package.warnings:  # what [interop] let through, for the operator
+            log.info("package.tolerated", warnings=list(examined.package.warnings))
+        yield examined
     finally:
         lease.release()

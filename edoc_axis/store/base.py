@@ -92,7 +92,7 @@ class Store(Protocol):
         """
 
     async def get_agency(self, code_or_alias: str) -> Agency | None:
-        """The agency known by this canonical code or alias."""
+        """The agency known by this code or alias, in any case (codes are stored upper case)."""
 
     async def list_agencies(self) -> list[Agency]:
         """Every agency, by canonical code."""

@@ -37,7 +37,8 @@ from edoc_axis.store.records import (
 
 
 def resolve_code(conn: sqlite3.Connection, code_or_alias: str) -> str | None:
-    row = conn.execute(q.RESOLVE_CODE, {"code": code_or_alias}).fetchone()
+    # Agency codes are case-insensitive: the registry holds them upper case.
+    row = conn.execute(q.RESOLVE_CODE, {"code": code_or_alias.upper()}).fetchone()
     return None if row is None else str(row[0])
 
 

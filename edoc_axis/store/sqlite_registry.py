@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from edoc_axis.errors import NotFound
@@ -37,6 +38,12 @@ def create_agency(
     at: datetime,
 ) -> Agency:
     _check_endpoint(agency.delivery_mode, agency.endpoint_url)
+    # Agency codes are case-insensitive: the registry holds them upper case.
+    agency = replace(
+        agency,
+        code=agency.code.upper(),
+        alias_codes=tuple(alias.upper() for alias in agency.alias_codes),
+    )
     codes = (agency.code, *agency.alias_codes)
     if len(set(codes)) != len(codes):
         raise ValueError(f"codes repeat: {codes}")

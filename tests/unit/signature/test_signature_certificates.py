@@ -22,7 +22,10 @@ from edoc_axis.errors import (
 from edoc_axis.pki import Issued, cert_to_pem, create_ca, issue_certificate, make_crl
 from edoc_axis.signature import TrustStore, certificate_fingerprint, check_agency_certificate
 
-NOW = datetime.now(UTC)
+# The session's certificates are issued when first used, which on a loaded machine can be
+# many minutes after this module is imported (they are backdated only 5 minutes): check at
+# a moment an hour on, well inside every valid certificate's validity and outside the others'.
+NOW = datetime.now(UTC) + timedelta(hours=1)
 
 
 @pytest.mark.parametrize("name", ["agency_g22", "agency_h49", "agency_g22_ec", "axis_signer"])

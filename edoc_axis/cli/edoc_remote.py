@@ -166,7 +166,9 @@ def add_commands(commands: Any) -> None:
         description="Submit one or many signed packages (concurrently, with a progress bar on "
         "a terminal). Prints each file's axis id or refusal code. Exit 1 if any was refused.",
         epilog="example:\n  edoc send doc.signed.xml --axis http://127.0.0.1:8080 --token $TOKEN"
-        " --save-receipt receipts/",
+        " --save-receipt receipts/\n"
+        "  edoc send doc.signed.xml --axis https://127.0.0.1:8443 --cacert ca.cert.pem"
+        " --client-cert cert.pem --client-key key.pem   # mutual TLS, no token",
     )
     send.add_argument("files", nargs="+", metavar="FILE", help="signed packages")
     add_connection_flags(send)

@@ -153,9 +153,9 @@ UPDATE deliveries SET status_code = :new, status_at = :at
 WHERE id = :id AND status_code IS :expected"""
 INSERT_STATUS = """
 INSERT INTO statuses (status_id, axis_id, from_code, to_code, kind, status_code, sha256,
-    timestamp, received_at)
+    timestamp, received_at, recall_round)
 VALUES (:status_id, :axis_id, :from_code, :to_code, :kind, :status_code, :sha256,
-    :timestamp, :received_at)"""
+    :timestamp, :received_at, :recall_round)"""
 _STATUS_COLUMNS = """
 SELECT s.*, d.document_id FROM statuses s JOIN documents d ON d.axis_id = s.axis_id"""
 STATUS_BY_ID = _STATUS_COLUMNS + " WHERE s.status_id = :status_id"

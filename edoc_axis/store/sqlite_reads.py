@@ -151,8 +151,9 @@ def inbox(
     params = {"recipient": recipient_code, "after": after, "limit": limit + 1}
     rows = conn.execute(q.INBOX, params).fetchall()
     page = rows[:limit]
-    next_cursor = encode_cursor("inbox", page[-1]["id"]) if len(rows) > limit else None
-    return Page(tuple(inbox_item_from_row(r) for r in page), next_cursor)
+    resume = encode_cursor("inbox", page[-1]["id"] if page else after)
+    next_cursor = resume if len(rows) > limit else None
+    return Page(tuple(inbox_item_from_row(r) for r in page), next_cursor, resume)
 
 
 def delivery_by_id(conn: sqlite3.Connection, delivery_id: int) -> Delivery | None:
@@ -205,8 +206,9 @@ def statuses_for(
     params = {"code": agency_code, "after": after, "limit": limit + 1}
     rows = conn.execute(q.STATUSES_FOR, params).fetchall()
     page = rows[:limit]
-    next_cursor = encode_cursor("statuses", page[-1]["seq"]) if len(rows) > limit else None
-    return Page(tuple(status_from_row(r) for r in page), next_cursor)
+    resume = encode_cursor("statuses", page[-1]["seq"] if page else after)
+    next_cursor = resume if len(rows) > limit else None
+    return Page(tuple(status_from_row(r) for r in page), next_cursor, resume)
 
 
 def statuses_of(conn: sqlite3.Connection, axis_id: str) -> list[StoredStatus]:

@@ -1,0 +1,80 @@
+"""What a status names: the messages of one document identity, and recall rounds.
+
+A document of any business type is identified by (sender, DocumentId). Its
+messages are the package that carries the DocumentId as a document (new,
+replace, or a revoke/update with a DocumentId of its own) and the revokes and
+updates sent later under the same DocumentId (the reference SDK's habit). A
+status from a recipient names (sender, DocumentId) and applies to the newest
+of those messages the recipient has got (see docs/identity.md).
+"""
+
+from __future__ import annotations
+
+from edoc_axis.core.statuses import RecallEvent, RecallRound, recall_rounds
+from edoc_axis.edxml import BusinessDocType, StatusCode
+from edoc_axis.store import Delivery, Store, StoredDocument
+
+_ASKING = {int(BusinessDocType.REVOKE): "revoke", int(BusinessDocType.UPDATE): "update"}
+_RECALL_CODES = {
+    StatusCode.RECALL_REQUEST.value,
+    StatusCode.RECALL_AGREED.value,
+    StatusCode.RECALL_REFUSED.value,
+}
+_GOT = ("delivered", "acknowledged")
+
+
+async def document_messages(store: Store, sender: str, document_id: str) -> list[StoredDocument]:
+    """Every message carrying the identity (sender, DocumentId), oldest first."""
+    first = await store.find_document(sender, document_id)
+    if first is None:
+        return []
+    followups = await store.business_followups(sender, document_id)
+    later = [f for f in followups if f.document_id == document_id and f.axis_id != first.axis_id]
+    return [first, *later]
+
+
+async def recipient_message(
+    store: Store, sender: str, document_id: str, recipient: str
+) -> tuple[StoredDocument, Delivery] | None:
+    """The message of (sender, DocumentId) a status of ``recipient`` applies to.
+
+    The newest one the recipient has got (delivered or acknowledged); if it has
+    got none yet, the newest one addressed to it.
+    """
+    found: list[tuple[StoredDocument, Delivery]] = []
+    for message in await document_messages(store, sender, document_id):
+        delivery = await store.delivery_for(message.axis_id, recipient)
+        if delivery is not None:
+            found.append((message, delivery))
+    if not found:
+        return None
+    got = [pair for pair in found if pair[1].state in _GOT]
+    return (got or found)[-1]
+
+
+async def rounds_with(
+    store: Store, sender: str, document_id: str, recipient: str
+) -> list[RecallRound]:
+    """The recall rounds between the sender of (sender, DocumentId) and one recipient."""
+    events: list[RecallEvent] = []
+    for message in await document_messages(store, sender, document_id):
+        delivery = await store.delivery_for(message.axis_id, recipient)
+        if delivery is None:
+            continue
+        asking = _ASKING.get(message.business_type)
+        if asking is not None:
+            events.append(RecallEvent(message.received_at, asking, message.axis_id))
+        for status in await store.statuses_of(message.axis_id):
+            if status.status_code in _RECALL_CODES and recipient in (
+                status.from_code,
+                status.to_code,
+            ):
+                events.append(
+                    RecallEvent(
+                        status.received_at,
+                        str(status.status_code),
+                        status.status_id,
+                        status.recall_round,
+                    )
+                )
+    return recall_rounds(events)

@@ -56,6 +56,9 @@ class NewAgency:
     alias_codes: tuple[str, ...] = ()
     delivery_mode: DeliveryMode = "pull"
     endpoint_url: str | None = None
+    # A test agency (the conformance suite's): kept out of the alarm figures and
+    # removable with everything it sent and received (Store.remove_test_agency).
+    test: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +71,7 @@ class Agency:
     endpoint_url: str | None
     created_at: datetime
     certificate_fingerprints: tuple[str, ...]
+    test: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +211,8 @@ Outcome = Delivered | RetryAt | DeadLetter
 
 @dataclass(frozen=True, slots=True)
 class Stats:
+    """Delivery figures; ``by_state`` and the oldest age leave test agencies out."""
+
     by_state: Mapping[str, int]
     by_agency_state: Mapping[tuple[str, str], int]
     oldest_pending_age_s: float | None

@@ -63,6 +63,7 @@ def agency_by_canonical(conn: sqlite3.Connection, code: str) -> Agency | None:
         endpoint_url=row["endpoint_url"],
         created_at=from_db(row["created_at"]),
         certificate_fingerprints=tuple(r[0] for r in prints),
+        test=bool(row["test"]),
     )
 
 
@@ -187,7 +188,8 @@ def stats(conn: sqlite3.Connection, now: datetime) -> Stats:
     by_state: Counter[str] = Counter()
     by_agency_state: dict[tuple[str, str], int] = {}
     for row in conn.execute(q.COUNT_BY_AGENCY_STATE).fetchall():
-        by_state[row["state"]] += row["n"]
+        if not row["test"]:
+            by_state[row["state"]] += row["n"]
         by_agency_state[(row["recipient_code"], row["state"])] = row["n"]
     oldest = conn.execute(q.OLDEST_PENDING).fetchone()[0]
     age = None if oldest is None else max(0.0, (now - from_db(oldest)).total_seconds())

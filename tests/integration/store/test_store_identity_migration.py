@@ -18,7 +18,7 @@ import pytest
 from edoc_axis.errors import DocumentConflict, StatusTransition
 from edoc_axis.store import SqliteStore, sqlite_writer
 from edoc_axis.store.migrate import bundled_migrations
-from tests.integration.store.conftest import PULL, SENDER, DocFactory, at, make_status, register
+from tests.integration.store.conftest import PULL, SENDER, DocFactory, at, make_status
 
 
 async def _old_store(
@@ -38,9 +38,21 @@ async def _old_store(
         "update": ("G01-UPD", 2, "G01-ORIG", "typed"),  # an update with its own DocumentId
     }
     ids: dict[str, str] = {}
+    async with SqliteStore(path):
+        pass  # schema version 1, written as the previous version wrote it
+    db = sqlite3.connect(path)
+    try:
+        for code in (SENDER, PULL):
+            db.execute(
+                "INSERT INTO agencies (code, name, state, delivery_mode, created_at)"
+                " VALUES (?, ?, 'active', 'pull', ?)",
+                (code, f"Agency {code}", at(0).isoformat()),
+            )
+            db.execute("INSERT INTO agency_codes VALUES (?, ?, 1)", (code, code))
+        db.commit()
+    finally:
+        db.close()
     async with SqliteStore(path) as old:
-        await register(old, SENDER)
-        await register(old, PULL)
         for n, (name, (document_id, business, references, form)) in enumerate(rows.items()):
             doc = make_doc(document_id, recipients=(PULL,), body=name, received_at=at(n))
             key = document_id if form == "plain" else f"{document_id}#{business}:{doc.sha256}"
@@ -93,6 +105,7 @@ async def test_a_store_of_the_previous_schema_migrates(
     path = tmp_path / "axis.sqlite"
     ids = await _old_store(path, make_doc, monkeypatch)
     async with SqliteStore(path) as store:
+        assert (await store.get_agency(SENDER)).test is False  # type: ignore[union-attr]  # 0003
         found = {
             document_id: (await store.find_document(SENDER, document_id))
             for document_id in ("G01-ORIG", "G01-REPL", "G01-UPD")

@@ -52,12 +52,36 @@ async def recipient_message(
     return (got or found)[-1]
 
 
+async def conversation_id(store: Store, sender: str, document_id: str) -> str:
+    """The DocumentId whose recall conversation (13, 15, 16) this DocumentId belongs to.
+
+    A revoke or update asks about the document it acts on, so a revoke or update
+    sent under a DocumentId of its own belongs to that document's conversation:
+    an answer naming either DocumentId answers the same question.
+    """
+    first = await store.find_document(sender, document_id)
+    if first is not None and first.business_type in _ASKING:
+        target = first.references_document_id
+        if target is not None and target != document_id:
+            return target
+    return document_id
+
+
 async def rounds_with(
     store: Store, sender: str, document_id: str, recipient: str
 ) -> list[RecallRound]:
-    """The recall rounds between the sender of (sender, DocumentId) and one recipient."""
+    """The recall rounds between the sender of (sender, DocumentId) and one recipient.
+
+    Questions are the 13s and every revoke or update acting on the document
+    that reached the recipient; answers are the recipient's 15s and 16s.
+    """
+    conversation = await conversation_id(store, sender, document_id)
+    messages = {m.axis_id: m for m in await document_messages(store, sender, conversation)}
+    for followup in await store.business_followups(sender, conversation):
+        if followup.business_type in _ASKING:
+            messages.setdefault(followup.axis_id, followup)
     events: list[RecallEvent] = []
-    for message in await document_messages(store, sender, document_id):
+    for message in messages.values():
         delivery = await store.delivery_for(message.axis_id, recipient)
         if delivery is None:
             continue

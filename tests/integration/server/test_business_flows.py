@@ -204,3 +204,22 @@ async def test_feeds_hand_out_a_cursor_on_the_last_page_that_resumes_later(
     query = f"/api/v1/inbox?cursor={inbox['resume_cursor']}"
     resumed = (await axis.call("GET", query, token=b.token)).json()
     assert [i["id"] for i in resumed["items"]] == [newer]
+
+
+async def test_an_update_under_its_own_document_id_asks_about_the_document_it_updates(
+    axis: RunningAxis,
+) -> None:
+    a, b = await axis.register(A), await axis.register(B)
+    original = await _send(axis, a, [B], document_id="G22-BASE")
+    update = await _send(
+        axis, a, [B], document_id="G22-UPD", business_type=UPDATE, business_reference="G22-BASE"
+    )
+    # One question, whichever DocumentId the answer names: the second answer is refused.
+    assert await _status(axis, b, "G22-BASE", A, "15") == (202, None)
+    assert await _status(axis, b, "G22-UPD", A, "16") == (409, "status.transition")
+    for axis_id in (original, update):
+        [entry] = (await _trace(axis, axis_id, a))["deliveries"]
+        rounds = [
+            (r["asked"][0]["code"], r["asked"][0]["id"], r["state"]) for r in entry["recall_rounds"]
+        ]
+        assert rounds == [("update", update, "agreed")], axis_id

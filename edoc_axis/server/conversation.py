@@ -10,6 +10,8 @@ of those messages the recipient has got (see docs/identity.md).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from edoc_axis.core.statuses import RecallEvent, RecallRound, recall_rounds
 from edoc_axis.edxml import BusinessDocType, StatusCode
 from edoc_axis.store import Delivery, Store, StoredDocument
@@ -70,30 +72,41 @@ async def conversation_id(store: Store, sender: str, document_id: str) -> str:
 async def rounds_with(
     store: Store, sender: str, document_id: str, recipient: str
 ) -> list[RecallRound]:
-    """The recall rounds between the sender of (sender, DocumentId) and one recipient.
+    """The recall rounds between the sender of (sender, DocumentId) and one recipient."""
+    return (await rounds_by_recipient(store, sender, document_id, [recipient]))[recipient]
+
+
+async def rounds_by_recipient(
+    store: Store, sender: str, document_id: str, recipients: Sequence[str]
+) -> dict[str, list[RecallRound]]:
+    """The recall rounds of each recipient with the sender of (sender, DocumentId).
 
     Questions are the 13s and every revoke or update acting on the document
-    that reached the recipient; answers are the recipient's 15s and 16s.
+    that reached the recipient; answers are the recipient's 15s and 16s. One
+    pass over the messages and their statuses serves every recipient (a trace
+    of a document sent to many agencies asks for all of them).
     """
     conversation = await conversation_id(store, sender, document_id)
     messages = {m.axis_id: m for m in await document_messages(store, sender, conversation)}
     for followup in await store.business_followups(sender, conversation):
         if followup.business_type in _ASKING:
             messages.setdefault(followup.axis_id, followup)
-    events: list[RecallEvent] = []
+    wanted = set(recipients)
+    events: dict[str, list[RecallEvent]] = {code: [] for code in recipients}
     for message in messages.values():
-        delivery = await store.delivery_for(message.axis_id, recipient)
-        if delivery is None:
+        reached = {d.recipient_code for d in await store.deliveries_of(message.axis_id)} & wanted
+        if not reached:
             continue
         asking = _ASKING.get(message.business_type)
         if asking is not None:
-            events.append(RecallEvent(message.received_at, asking, message.axis_id))
+            for code in reached:
+                events[code].append(RecallEvent(message.received_at, asking, message.axis_id))
         for status in await store.statuses_of(message.axis_id):
-            if status.status_code in _RECALL_CODES and recipient in (
-                status.from_code,
-                status.to_code,
-            ):
-                events.append(
+            if status.status_code not in _RECALL_CODES:
+                continue
+            party = status.to_code if status.from_code == sender else status.from_code
+            if party in reached:
+                events[party].append(
                     RecallEvent(
                         status.received_at,
                         str(status.status_code),
@@ -101,4 +114,4 @@ async def rounds_with(
                         status.recall_round,
                     )
                 )
-    return recall_rounds(events)
+    return {code: recall_rounds(found) for code, found in events.items()}

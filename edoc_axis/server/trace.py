@@ -16,7 +16,7 @@ from edoc_axis.edxml import StatusCode, StatusPackage, read_package
 from edoc_axis.errors import EdocError
 from edoc_axis.server.auth import calling_agency
 from edoc_axis.server.context import SERVICES, AxisServices
-from edoc_axis.server.conversation import rounds_with
+from edoc_axis.server.conversation import rounds_by_recipient
 from edoc_axis.server.documents import visible_document
 from edoc_axis.store import Delivery, StoredDocument, StoredStatus
 
@@ -124,15 +124,15 @@ async def trace(request: web.Request) -> web.Response:
         if is_sender or d.recipient_code == caller.code
     ]
     statuses = await store.statuses_of(document.axis_id)
+    rounds = await rounds_by_recipient(
+        store, document.sender_code, document.document_id, [d.recipient_code for d in deliveries]
+    )
     recipients = []
     for delivery in deliveries:
         mine = [s for s in statuses if delivery.recipient_code in (s.from_code, s.to_code)]
         entries = [await _status_entry(services, s) for s in mine]
         entry = _delivery_entry(delivery, entries)
-        rounds = await rounds_with(
-            store, document.sender_code, document.document_id, delivery.recipient_code
-        )
-        entry["recall_rounds"] = [_round_json(r) for r in rounds]
+        entry["recall_rounds"] = [_round_json(r) for r in rounds[delivery.recipient_code]]
         recipients.append(entry)
     followups = await store.business_followups(document.sender_code, document.document_id)
     body = {

@@ -85,3 +85,20 @@ async def test_statuses_shows_a_recall_to_the_recipient_and_refuses_a_bad_cursor
     assert err.startswith("request.invalid: ") and str(bad) in err and "start over" in err
     code, _, err = await _edoc(capsys, axis, b, "--since", " ")
     assert code == 2 and "--since needs a cursor" in err
+
+
+async def test_trace_prints_each_recipients_recall_rounds(
+    axis: RunningAxis, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a, b = await axis.register(A), await axis.register(B)
+    axis_id = (await axis.submit(axis.signed(a, [B], document_id="G22-ROUNDS"), a)).headers[
+        "Edoc-Axis-Id"
+    ]
+    for who, to, code in ((a, B, "13"), (b, A, "16"), (a, B, "13")):
+        await _answer(axis, who, "G22-ROUNDS", to, code)
+    capsys.readouterr()
+    code = await asyncio.to_thread(main, ["trace", axis_id, "--axis", axis.url, "--token", a.token])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "  recall round 1: asked by 13; answered 16" in out.splitlines()
+    assert "  recall round 2: asked by 13; waiting for 15 or 16" in out.splitlines()

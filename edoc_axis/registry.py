@@ -62,6 +62,7 @@ async def register_agency(
     endpoint_url: str | None,
     certificate_pems: Sequence[bytes],
     at: datetime,
+    test: bool = False,
 ) -> tuple[Agency, str]:
     """Validate and register an agency; returns it with its one-time API token.
 
@@ -87,6 +88,7 @@ async def register_agency(
             alias_codes=tuple(aliases),
             delivery_mode=mode,
             endpoint_url=endpoint_url if mode == "push" else None,
+            test=test,
         ),
         hash_token(token),
         certificates,

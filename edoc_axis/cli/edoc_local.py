@@ -73,6 +73,7 @@ def cmd_new(args: argparse.Namespace) -> int:
             f"--business {args.business} needs --ref DOCUMENT_ID (the document it acts on)",
             exit_code=EXIT_USAGE,
         )
+    _check_receiver_changes(args)
     try:
         package = _compose(args, recipients, attachments, at)
     except ValueError as exc:  # an inconsistent combination of options
@@ -101,7 +102,34 @@ def _compose(
         business_type=BusinessDocType[args.business.upper()],
         business_reference=args.ref,
         attachments=attachments,
+        added_recipients=_codes(args.add_recipient),
+        removed_recipients=_codes(args.remove_recipient),
     )
+
+
+def _codes(values: list[str] | None) -> list[str]:
+    """Agency codes from repeated and/or comma-separated options, each once, in order."""
+    codes = [code.strip() for value in values or [] for code in value.split(",")]
+    return list(dict.fromkeys(code for code in codes if code))
+
+
+def _check_receiver_changes(args: argparse.Namespace) -> None:
+    """--add-recipient/--remove-recipient make an update's ReceiverList; refuse nonsense."""
+    added, removed = _codes(args.add_recipient), _codes(args.remove_recipient)
+    if not added and not removed:
+        return
+    if args.business != "update":
+        raise CliFailure(
+            "--add-recipient/--remove-recipient change an update's ReceiverList: "
+            "add --business update --ref DOCUMENT_ID",
+            exit_code=EXIT_USAGE,
+        )
+    both = sorted(set(added) & set(removed))
+    if both:
+        raise CliFailure(
+            f"{', '.join(both)} is both added and removed; name each agency once",
+            exit_code=EXIT_USAGE,
+        )
 
 
 def cmd_sign(args: argparse.Namespace) -> int:
@@ -245,7 +273,10 @@ def add_commands(commands: Any) -> None:
         description="Build an unsigned edXML document package in the reference serialisation.",
         epilog="example:\n  edoc new --from 000.00.00.G22 --to 000.00.00.H49 \\\n"
         "    --subject 'V/v kết nối' --code-number 12 --code-notation VPCP-KSTT \\\n"
-        "    --attach letter.pdf -o doc.xml",
+        "    --attach letter.pdf -o doc.xml\n"
+        "  edoc new --from 000.00.00.G22 --to 000.00.00.H49,000.00.00.G15 \\\n"
+        "    --subject 'V/v bổ sung nơi nhận' --business update --ref 'G22,2026/11/27,12/VPCP' \\\n"
+        "    --add-recipient 000.00.00.G15 --remove-recipient 000.00.00.G14 -o update.xml",
     )
     new.add_argument("--from", dest="sender", required=True, help="sender agency code")
     new.add_argument("--from-name", help="sender agency name (default: the code)")
@@ -265,6 +296,18 @@ def add_commands(commands: Any) -> None:
         help="business type (default new)",
     )
     new.add_argument("--ref", help="the DocumentId a revoke/update/replace acts on")
+    new.add_argument(
+        "--add-recipient",
+        action="append",
+        metavar="CODE",
+        help="update only: an agency the update adds (ReceiverType 1); repeat or comma-separate",
+    )
+    new.add_argument(
+        "--remove-recipient",
+        action="append",
+        metavar="CODE",
+        help="update only: an agency the update removes (ReceiverType 0); it is told so",
+    )
     new.add_argument("--attach", action="append", metavar="FILE", help="attach a file (repeat)")
     new.add_argument(
         "--zip", action="store_true", help="zip each attachment like the reference SDK"

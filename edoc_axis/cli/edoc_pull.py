@@ -235,6 +235,11 @@ def print_trace(data: dict[str, Any]) -> None:
         print(f"\n{delivery['agency']} ({delivery['mode']}): {delivery['state']}{error}")
         for when, text in _events(delivery):
             print(f"  {_local(when)}  {text}")
+        for round_ in delivery.get("recall_rounds") or []:
+            asked = ", ".join(q["code"] for q in round_["asked"])
+            answer = round_.get("answer")
+            answered = f"answered {answer['code']}" if answer else "waiting for 15 or 16"
+            print(f"  recall round {round_['round']}: asked by {asked}; {answered}")
     if data["followups"]:
         print("\nfollow-ups:")
     for followup in data["followups"]:

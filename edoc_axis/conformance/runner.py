@@ -15,6 +15,7 @@ from edoc_axis.conformance import (
     cases_auth,
     cases_endpoint,
     cases_flows,
+    cases_identity,
     cases_intake,
     cases_pull,
     cases_sig_interop,
@@ -39,6 +40,7 @@ def axis_catalogue() -> tuple[Case, ...]:
         + cases_status.CASES
         + cases_pull.CASES
         + cases_flows.CASES
+        + cases_identity.CASES
     )
 
 

@@ -21,6 +21,7 @@ from cryptography import x509
 
 from edoc_axis.clock import Clock, SystemClock
 from edoc_axis.core.delivery_auth import DeliveryFacts, verify_delivery
+from edoc_axis.core.ids import is_conformance_id
 from edoc_axis.core.notice import NOTICE_NS
 from edoc_axis.edxml import DEFAULT_LIMITS, REAL_WORLD, XmlLimits, package_from_tree, safe_parse
 from edoc_axis.endpoint.storage import FOLDERS, ReceivedStore, StoredItem
@@ -128,7 +129,8 @@ async def receive(request: web.Request) -> web.Response:
             state.store.store, facts.kind, facts.axis_id, sender, body, state.clock.now()
         )
     bound.info("endpoint.duplicate" if item.duplicate else "endpoint.stored", sender=sender)
-    if not item.duplicate and state.on_stored is not None:
+    # A conformance test delivery is never answered (01) to the real axis.
+    if not item.duplicate and state.on_stored is not None and not is_conformance_id(item.axis_id):
         await _notify(state.on_stored, Received(item, facts, state.store.root / item.path))
     answer = {"stored": item.path, "duplicate": item.duplicate}
     return web.json_response(answer, status=200 if item.duplicate else 201)

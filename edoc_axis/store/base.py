@@ -39,6 +39,12 @@ class AgencyExists(EdocError, ValueError):
     code, http_status, title = "agency.exists", 409, "Agency already registered"
 
 
+class AgencyNotRemovable(EdocError, ValueError):
+    """Only a test agency whose documents involve only test agencies can be removed."""
+
+    code, http_status, title = "agency.not-removable", 409, "Agency cannot be removed"
+
+
 class InvalidCursor(ValueError):
     """A listing cursor that this store did not hand out (a bad request)."""
 
@@ -132,6 +138,14 @@ class Store(Protocol):
     async def agency_for_token(self, token_hash: str) -> Agency | None:
         """The agency of an unrevoked token, whatever the agency's state."""
 
+    async def remove_test_agency(self, code: str, *, at: datetime | None = None) -> dict[str, int]:
+        """Delete a test agency, the documents it sent or got, their deliveries and statuses.
+
+        Returns counts ({"documents": n, "statuses": m}). Raises ``NotFound`` if
+        unknown, ``AgencyNotRemovable`` unless it is a test agency whose documents
+        involve test agencies only. One audit event ``agency.removed``.
+        """
+
     # -- documents --------------------------------------------------------
     async def accept_document(self, document: NewDocument) -> AcceptResult:
         """Store a document, its bytes, one delivery per recipient and its audit event.
@@ -203,7 +217,11 @@ class Store(Protocol):
         """Give up on a dead letter for good."""
 
     async def stats(self, now: datetime) -> Stats:
-        """Delivery counts per state and per (agency, state); age of the oldest pending."""
+        """Delivery counts per state and per (agency, state); age of the oldest pending.
+
+        Deliveries to test agencies count per agency only: never in ``by_state``
+        nor in the oldest pending age (the alarm figures).
+        """
 
     # -- statuses ---------------------------------------------------------
     async def record_status(

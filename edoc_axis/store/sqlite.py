@@ -195,6 +195,10 @@ class SqliteStore:
         params = {"token_hash": token_hash}
         return await self._readers.run(reads.agency_via, q.AGENCY_OF_BEARER_HASH, params)
 
+    async def remove_test_agency(self, code: str, *, at: datetime | None = None) -> dict[str, int]:
+        when = _now(at)
+        return await self._writer.submit(lambda ctx: registry.remove_test_agency(ctx, code, when))
+
     # -- documents ---------------------------------------------------------------
     async def accept_document(self, document: NewDocument) -> AcceptResult:
         return await self._writer.submit(lambda ctx: jobs.accept_document(ctx, document))

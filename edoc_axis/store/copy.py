@@ -50,8 +50,8 @@ _TIMES_OF_DELIVERIES = "next_attempt_at lease_until delivered_at acked_at status
 _TABLES: list[tuple[str, tuple[str, ...], dict[str, Convert], str | None]] = [
     (
         "agencies",
-        _cols("code name state delivery_mode endpoint_url created_at"),
-        {"created_at": _time},
+        _cols("code name state delivery_mode endpoint_url created_at test"),
+        {"created_at": _time, "test": _bool},
         None,
     ),
     ("agency_codes", _cols("code agency_code is_canonical"), {"is_canonical": _bool}, None),
@@ -89,7 +89,8 @@ _TABLES: list[tuple[str, tuple[str, ...], dict[str, Convert], str | None]] = [
     (
         "statuses",
         _cols(
-            "seq status_id axis_id from_code to_code kind status_code sha256 timestamp received_at"
+            "seq status_id axis_id from_code to_code kind status_code sha256 timestamp"
+            " received_at recall_round"
         ),
         {"timestamp": _time, "received_at": _time},
         "seq",

@@ -35,7 +35,8 @@ Conn: TypeAlias = asyncpg.Connection
 
 # -- registry -------------------------------------------------------------------
 async def resolve_code(conn: Conn, code_or_alias: str) -> str | None:
-    value = await conn.fetchval(q.RESOLVE_CODE, code_or_alias)
+    # Agency codes are case-insensitive: the registry holds them upper case.
+    value = await conn.fetchval(q.RESOLVE_CODE, code_or_alias.upper())
     return None if value is None else str(value)
 
 
@@ -61,6 +62,7 @@ async def agency_by_canonical(conn: Conn, code: str) -> Agency | None:
         endpoint_url=row["endpoint_url"],
         created_at=row["created_at"],
         certificate_fingerprints=tuple(r[0] for r in prints),
+        test=bool(row["test"]),
     )
 
 
@@ -166,7 +168,8 @@ async def inbox(conn: Conn, recipient_code: str, limit: int, cursor: str | None)
     after = decode_cursor("inbox", cursor)
     rows = await conn.fetch(q.INBOX, recipient_code, after, limit + 1)
     page = rows[:limit]
-    next_cursor = encode_cursor("inbox", page[-1]["id"]) if len(rows) > limit else None
+    resume = encode_cursor("inbox", page[-1]["id"] if page else after)
+    next_cursor = resume if len(rows) > limit else None
     items = tuple(
         InboxItem(
             axis_id=r["axis_id"],
@@ -183,7 +186,7 @@ async def inbox(conn: Conn, recipient_code: str, limit: int, cursor: str | None)
         )
         for r in page
     )
-    return Page(items, next_cursor)
+    return Page(items, next_cursor, resume)
 
 
 async def delivery_by_id(conn: Conn, delivery_id: int) -> Delivery | None:
@@ -216,7 +219,8 @@ async def stats(conn: Conn, now: datetime) -> Stats:
     by_state: Counter[str] = Counter()
     by_agency_state: dict[tuple[str, str], int] = {}
     for row in await conn.fetch(q.COUNT_BY_AGENCY_STATE):
-        by_state[row["state"]] += row["n"]
+        if not row["test"]:  # test agencies never raise the alarm
+            by_state[row["state"]] += row["n"]
         by_agency_state[(row["recipient_code"], row["state"])] = row["n"]
     oldest = await conn.fetchval(q.OLDEST_PENDING)
     age = None if oldest is None else max(0.0, (now - oldest).total_seconds())
@@ -236,6 +240,7 @@ def status_from_row(row: asyncpg.Record) -> StoredStatus:
         sha256=row["sha256"],
         timestamp=row["timestamp"],
         received_at=row["received_at"],
+        recall_round=row["recall_round"],
     )
 
 
@@ -250,8 +255,9 @@ async def statuses_for(
     after = decode_cursor("statuses", cursor)
     rows = await conn.fetch(q.STATUSES_FOR, agency_code, after, limit + 1)
     page = rows[:limit]
-    next_cursor = encode_cursor("statuses", page[-1]["seq"]) if len(rows) > limit else None
-    return Page(tuple(status_from_row(r) for r in page), next_cursor)
+    resume = encode_cursor("statuses", page[-1]["seq"] if page else after)
+    next_cursor = resume if len(rows) > limit else None
+    return Page(tuple(status_from_row(r) for r in page), next_cursor, resume)
 
 
 async def statuses_of(conn: Conn, axis_id: str) -> list[StoredStatus]:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 import asyncpg
 
 from edoc_axis.errors import NotFound
 from edoc_axis.store import pg_queries as q
-from edoc_axis.store.base import AgencyExists
+from edoc_axis.store.base import AgencyExists, AgencyNotRemovable
 from edoc_axis.store.pg_reads import agency_by_canonical, require_code, resolve_code
 from edoc_axis.store.pg_writer import PgWrite
 from edoc_axis.store.records import Agency, AgencyState, DeliveryMode, NewAgency
@@ -37,6 +38,12 @@ async def create_agency(
     at: datetime,
 ) -> Agency:
     _check_endpoint(agency.delivery_mode, agency.endpoint_url)
+    # Agency codes are case-insensitive: the registry holds them upper case.
+    agency = replace(
+        agency,
+        code=agency.code.upper(),
+        alias_codes=tuple(alias.upper() for alias in agency.alias_codes),
+    )
     codes = (agency.code, *agency.alias_codes)
     if len(set(codes)) != len(codes):
         raise ValueError(f"codes repeat: {codes}")
@@ -47,7 +54,13 @@ async def create_agency(
             raise AgencyExists(f"code {code!r} is already registered to {owner!r}")
     try:
         await w.conn.execute(
-            q.INSERT_AGENCY, agency.code, agency.name, agency.delivery_mode, agency.endpoint_url, at
+            q.INSERT_AGENCY,
+            agency.code,
+            agency.name,
+            agency.delivery_mode,
+            agency.endpoint_url,
+            at,
+            agency.test,
         )
         for code in codes:
             await w.conn.execute(q.INSERT_AGENCY_CODE, code, agency.code, code == agency.code)
@@ -57,11 +70,13 @@ async def create_agency(
         await _insert_certificate(w, agency.code, fingerprint, pem, at)
     if await w.conn.fetchval(q.INSERT_BEARER_HASH, token_hash, agency.code, at) is None:
         raise ValueError("this token hash was used before; issue a fresh token")
-    detail = {
+    detail: dict[str, object] = {
         "aliases": list(agency.alias_codes),
         "delivery_mode": agency.delivery_mode,
         "certificates": [fingerprint for fingerprint, _ in certificates],
     }
+    if agency.test:
+        detail["test"] = True
     w.audit("agency.created", at, agency=agency.code, detail=detail)
     return await _reread(w, agency.code)
 
@@ -125,3 +140,48 @@ async def revoke_tokens(w: PgWrite, code: str, at: datetime) -> None:
     canonical = await require_code(w.conn, code)
     revoked = int(await w.conn.fetchval(q.REVOKE_BEARER_HASHES, canonical, at))
     w.audit("agency.tokens_revoked", at, agency=canonical, detail={"revoked": revoked})
+
+
+async def remove_test_agency(w: PgWrite, code: str, at: datetime) -> dict[str, int]:
+    """Delete a test agency with every document it sent or was sent, and their statuses.
+
+    Only a test agency, and only if none of those documents involves an agency
+    that is not a test agency (nothing a real agency sent or got is ever lost).
+    The audit log keeps every event about them; this one says what went. The
+    agency's row is locked first, so no node adds a document for it meanwhile.
+    """
+    canonical = await require_code(w.conn, code)
+    test = await w.conn.fetchval(q.LOCK_AGENCY, canonical)
+    if not test:
+        raise AgencyNotRemovable(
+            f"{canonical} is not a test agency; only test agencies are removed"
+        )
+    documents = await w.conn.fetch(q.TEST_AGENCY_DOCUMENTS, canonical)
+    for row in documents:
+        real = await w.conn.fetch(q.REAL_PARTIES_OF_DOCUMENT, row["seq"])
+        if real:
+            raise AgencyNotRemovable(
+                f"{canonical} exchanged document {row['axis_id']} with {real[0][0]}, "
+                "which is not a test agency"
+            )
+    shas: set[str] = set()
+    statuses = 0
+    for row in documents:
+        status_shas = await w.conn.fetch(q.DELETE_STATUSES_OF_DOCUMENT, row["axis_id"])
+        statuses += len(status_shas)
+        shas.update(r[0] for r in status_shas)
+        shas.add(row["sha256"])
+        await w.conn.execute(q.DELETE_DELIVERIES_OF_DOCUMENT, row["seq"])
+        await w.conn.execute(q.DELETE_DOCUMENT, row["seq"])
+    for sha256 in sorted(shas):
+        await w.conn.execute(q.DELETE_UNUSED_BLOB, sha256)
+    for statement in (
+        q.DELETE_AGENCY_TOKENS,
+        q.DELETE_AGENCY_CERTIFICATES,
+        q.DELETE_AGENCY_CODES,
+        q.DELETE_AGENCY,
+    ):
+        await w.conn.execute(statement, canonical)
+    removed = {"documents": len(documents), "statuses": statuses}
+    w.audit("agency.removed", at, agency=canonical, detail={"test": True, **removed})
+    return removed

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncpg
+
 from edoc_axis.errors import DocumentConflict, NotFound, StatusTransition
 from edoc_axis.store import pg_queries as q
 from edoc_axis.store.pg_jobs import insert_blob
@@ -45,18 +47,30 @@ async def record_status(
     check_digest(status.raw, status.sha256)
     delivery = await _status_target(w, status)
     await insert_blob(w, status.sha256, status.raw)
-    seq = await w.conn.fetchval(
-        q.INSERT_STATUS,
-        status.status_id,
-        status.axis_id,
-        status.from_code,
-        status.to_code,
-        status.kind,
-        status.status_code,
-        status.sha256,
-        status.timestamp,
-        status.received_at,
-    )
+    try:
+        seq = await w.conn.fetchval(
+            q.INSERT_STATUS,
+            status.status_id,
+            status.axis_id,
+            status.from_code,
+            status.to_code,
+            status.kind,
+            status.status_code,
+            status.sha256,
+            status.timestamp,
+            status.received_at,
+            status.recall_round,
+        )
+    except asyncpg.UniqueViolationError as exc:
+        if status.recall_round is None:
+            raise
+        # statuses_one_recall_per_round / statuses_one_answer_per_round: another
+        # 13 or answer got into this round first (two answers racing, on any nodes).
+        # The transaction (or the verb's savepoint) is rolled back by the writer.
+        raise StatusTransition(
+            f"round {status.recall_round} already has its "
+            f"{'recall' if status.status_code == '13' else 'answer'}"
+        ) from exc
     if seq is None:  # the same status id committed meanwhile on another node
         committed = await status_by_id(w.conn, status.status_id)
         if committed is None:
@@ -72,12 +86,14 @@ async def record_status(
             raise StatusTransition(
                 f"current status is {delivery.status_code!r}, not {expected_current!r}"
             )
-    detail = {
+    detail: dict[str, object] = {
         "status_id": status.status_id,
         "status_code": status.status_code,
         "previous": delivery.status_code,
         "to": status.to_code,
     }
+    if status.recall_round is not None:
+        detail["recall_round"] = status.recall_round
     w.audit(
         "status.recorded",
         status.received_at,

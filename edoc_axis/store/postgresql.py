@@ -317,6 +317,10 @@ class PostgresStore:
     async def agency_for_token(self, token_hash: str) -> Agency | None:
         return await self._read(lambda c: reads.agency_via(c, q.AGENCY_OF_BEARER_HASH, token_hash))
 
+    async def remove_test_agency(self, code: str, *, at: datetime | None = None) -> dict[str, int]:
+        when = _now(at)
+        return await self._write(lambda w: registry.remove_test_agency(w, code, when))
+
     # -- documents ---------------------------------------------------------------
     async def accept_document(self, document: NewDocument) -> AcceptResult:
         return await self._write(lambda w: jobs.accept_document(w, document))

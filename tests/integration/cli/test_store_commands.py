@@ -56,8 +56,11 @@ def test_migrate_then_serve_on_postgresql(
     assert err.startswith("store.schema-behind: ")
     assert "0001_initial" in err and "edoc-axis migrate" in err
     code, out, _ = run(capsys, "migrate", "--config", str(config))
-    assert (code, out.splitlines()[0]) == (0, "applied 0001_initial")
-    assert "schema version 1" in out
+    assert (code, out.splitlines()[:3]) == (
+        0,
+        ["applied 0001_initial", "applied 0002_document_identity", "applied 0003_test_agencies"],
+    )
+    assert "schema version 3" in out
     code, out, _ = run(capsys, "migrate", "--config", str(config), "--json")
     assert json.loads(out)["applied"] == []
     code, out, _ = run(capsys, "audit", "verify", "--config", str(config))
@@ -84,7 +87,7 @@ def test_migrate_on_sqlite_says_it_is_up_to_date(
     assert code == 0
     assert "applied 0001_initial" in out  # init leaves the store to be created
     code, out, _ = run(capsys, "migrate", "--config", str(config))
-    assert "up to date (schema version 1); nothing applied" in out
+    assert "up to date (schema version 3); nothing applied" in out
 
 
 async def _fill(store: Store) -> list[str]:
@@ -96,6 +99,13 @@ async def _fill(store: Store) -> list[str]:
             [(f"fp-{code}", b"PEM")],
             NOW,
         )
+    # A test agency (agencies.test) is copied as one.
+    await store.create_agency(
+        NewAgency("CFTEST.1", "Conformance", (), "pull", None, test=True),
+        hashlib.sha256(b"CFTEST.1").hexdigest(),
+        [],
+        NOW,
+    )
     axis_ids = []
     for n in range(12):
         raw = b"\xef\xbb\xbf<edXML n='%d'/>\r\n" % n + (b"x" * 3_000_000 if n == 5 else b"")
@@ -134,6 +144,25 @@ async def _fill(store: Store) -> list[str]:
             ),
             None,
         )
+    # A recall and its answer carry their round (statuses.recall_round).
+    for status_id, code, sender, to in (("rc-13", "13", G22, G14), ("rc-15", "15", G14, G22)):
+        raw = f"<status id='{status_id}'/>".encode()
+        await store.record_status(
+            NewStatus(
+                status_id=status_id,
+                axis_id=axis_ids[0],
+                from_code=sender,
+                to_code=to,
+                status_code=code,
+                raw=raw,
+                sha256=hashlib.sha256(raw).hexdigest(),
+                timestamp=NOW,
+                received_at=NOW + timedelta(minutes=4),
+                recall_round=1,
+            ),
+            None,
+            updates_progress=False,
+        )
     await store.append_audit("document.refused", NOW, agency=G22, detail={"code": "x"})
     return axis_ids
 
@@ -152,6 +181,8 @@ async def _snapshot(store: Store, axis_ids: list[str]) -> dict[str, object]:
         "inbox": await store.inbox(G14, 100),
         "feed": await store.statuses_for(G22),
         "audit": [e async for e in store.iter_audit()],
+        "test_agencies": [a.code for a in await store.list_agencies() if a.test],
+        "rounds": [(s.status_id, s.recall_round) for s in await store.statuses_of(axis_ids[0])],
     }
 
 
@@ -170,6 +201,8 @@ def test_store_copy_moves_everything_and_the_chain_verifies(
             await store.close()
 
     axis_ids, before = asyncio.run(fill_and_snapshot())
+    assert before["test_agencies"] == ["CFTEST.1"]
+    assert before["rounds"] == [(f"st-{axis_ids[0]}", None), ("rc-13", 1), ("rc-15", 1)]
     code, out, err = run(capsys, "store", "copy", "--config", str(config_path), "--to", database)
     assert code == 0, err
     assert "audit chain intact on the target" in out

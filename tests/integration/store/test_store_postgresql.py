@@ -132,6 +132,37 @@ async def test_status_transitions_hold_across_nodes(
     assert len(await nodes[1].statuses_of(doc.axis_id)) == 1
 
 
+async def test_answers_racing_on_every_node_leave_one_per_recall_round(
+    nodes: list[PostgresStore], make_doc: DocFactory
+) -> None:
+    doc = make_doc(recipients=(PULL,))
+    await nodes[0].accept_document(doc)
+    recall = make_status(doc.axis_id, "13", status_id="rc", from_code=SENDER, to_code=PULL)
+    await nodes[0].record_status(
+        dataclasses.replace(recall, recall_round=1), None, updates_progress=False
+    )
+    answers = [
+        dataclasses.replace(
+            make_status(doc.axis_id, "15" if i % 2 else "16", status_id=f"ans-{i}"),
+            recall_round=1,
+        )
+        for i in range(6)
+    ]
+    results = await asyncio.gather(
+        *(
+            nodes[i % NODES].record_status(a, None, updates_progress=False)
+            for i, a in enumerate(answers)
+        ),
+        return_exceptions=True,
+    )
+    assert sum(isinstance(r, StatusTransition) for r in results) == 5
+    stored = await nodes[2].statuses_of(doc.axis_id)
+    assert len(stored) == 2
+    assert (stored[0].status_code, stored[0].recall_round) == ("13", 1)
+    assert (stored[1].status_code, stored[1].recall_round) in (("15", 1), ("16", 1))
+    assert (await nodes[1].verify_audit()).ok
+
+
 async def test_work_accepted_on_one_node_wakes_the_others(
     nodes: list[PostgresStore], make_doc: DocFactory
 ) -> None:
@@ -203,8 +234,8 @@ async def test_a_twenty_megabyte_document_is_readable_from_every_node(
 async def test_both_backends_have_the_same_tables_and_store_copy_covers_them(
     postgres_dsn: str, tmp_path: Path
 ) -> None:
-    """A migration added to one backend needs its twin in the other and a line in
-    ``store copy``'s table list; this names what is missing."""
+    """A migration added to one backend needs its twin in the other (columns and
+    named indexes) and a line in ``store copy``'s table list; this names what is missing."""
     from edoc_axis.store import SqliteStore
     from edoc_axis.store.copy import copied_columns
 
@@ -218,6 +249,14 @@ async def test_both_backends_have_the_same_tables_and_store_copy_covers_them(
             for table in tables
             if table != "schema_migrations"
         }
+        # Named indexes (not the ones SQLite makes for its keys) carry query plans
+        # and, when unique, rules such as one answer per recall round.
+        sqlite_indexes = {
+            r[0]
+            for r in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+            )
+        }
     finally:
         db.close()
     schema = f"c_{secrets.token_hex(6)}"
@@ -229,8 +268,15 @@ async def test_both_backends_have_the_same_tables_and_store_copy_covers_them(
                 " WHERE table_schema = $1",
                 schema,
             )
+            pg_indexes = {
+                r[0]
+                for r in await conn.fetch(
+                    "SELECT indexname FROM pg_indexes WHERE schemaname = $1", schema
+                )
+            }
         finally:
             await conn.close()
+    assert sqlite_indexes - pg_indexes == set()
     in_postgresql: dict[str, set[str]] = {}
     for row in rows:
         if row["table_name"] != "schema_migrations":

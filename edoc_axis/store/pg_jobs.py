@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+import asyncpg
+
 from edoc_axis.errors import DocumentConflict, NotFound, RecipientUnknown
 from edoc_axis.store import pg_queries as q
 from edoc_axis.store.codec import to_db
@@ -71,7 +73,14 @@ async def accept_document(w: PgWrite, doc: NewDocument) -> AcceptResult:
                 document_id=doc.document_id,
             )
         return AcceptResult(created=False, document=existing)
-    await w.conn.execute(q.INSERT_DELIVERIES, seq, list(doc.recipients), modes, doc.received_at)
+    try:
+        await w.conn.execute(q.INSERT_DELIVERIES, seq, list(doc.recipients), modes, doc.received_at)
+    except asyncpg.ForeignKeyViolationError as exc:
+        # A recipient read above was removed (a test agency) on another node
+        # before this transaction could reference it.
+        raise RecipientUnknown(
+            "a recipient was removed meanwhile", document_id=doc.document_id
+        ) from exc
     if "push" in modes:
         w.work_became_due()
     detail = {

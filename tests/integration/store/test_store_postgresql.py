@@ -163,6 +163,72 @@ async def test_answers_racing_on_every_node_leave_one_per_recall_round(
     assert (await nodes[1].verify_audit()).ok
 
 
+async def test_removing_a_test_agency_waits_for_documents_in_flight_on_other_nodes(
+    nodes: list[PostgresStore], make_doc: DocFactory, postgres_dsn: str
+) -> None:
+    from edoc_axis.errors import RecipientUnknown
+    from edoc_axis.store import AgencyNotRemovable, NewAgency
+
+    for code in ("CFNODE.1", "CFNODE.2"):
+        agency = NewAgency(code, code, (), "pull", None, test=True)
+        await nodes[0].create_agency(agency, f"hash-{code}", [], at(0))
+    schema = nodes[0]._schema
+    other = await asyncpg.connect(postgres_dsn, server_settings={"search_path": str(schema)})
+    try:
+        # Another node is accepting a real agency's document for CFNODE.1 and
+        # has not committed yet: the removal waits for it, then refuses.
+        doc = make_doc(recipients=(PULL,))
+        tx = other.transaction()
+        await tx.start()
+        await other.execute(
+            "INSERT INTO blobs (sha256, size, data) VALUES ($1, $2, $3)",
+            doc.sha256,
+            len(doc.raw),
+            doc.raw,
+        )
+        seq = await other.fetchval(
+            "INSERT INTO documents (axis_id, sender_code, document_id, idempotency_key, kind,"
+            " business_type, subject, sha256, received_at, receipt, legacy_policy)"
+            " VALUES ($1, $2, $3, $3, 'document', 0, 's', $4, $5, $6, false) RETURNING seq",
+            doc.axis_id,
+            SENDER,
+            doc.document_id,
+            doc.sha256,
+            at(1),
+            doc.receipt,
+        )
+        await other.execute(
+            "INSERT INTO deliveries (document_seq, recipient_code, mode, state,"
+            " next_attempt_at, created_at) VALUES ($1, 'CFNODE.1', 'pull', 'pending', $2, $2)",
+            seq,
+            at(1),
+        )
+        removal = asyncio.create_task(nodes[1].remove_test_agency("CFNODE.1"))
+        await asyncio.sleep(0.5)
+        assert not removal.done()  # it waits on the agency's row
+        await tx.commit()
+        with pytest.raises(AgencyNotRemovable, match=f"with {SENDER}"):
+            await removal
+        # The other way round: a removal in flight makes a document for the agency
+        # accepted meanwhile a clean "unknown recipient", not a database error.
+        tx = other.transaction()
+        await tx.start()
+        await other.execute("SELECT 1 FROM agencies WHERE code = 'CFNODE.2' FOR UPDATE")
+        for table in ("tokens", "agency_codes"):
+            await other.execute(f"DELETE FROM {table} WHERE agency_code = 'CFNODE.2'")  # noqa: S608
+        await other.execute("DELETE FROM agencies WHERE code = 'CFNODE.2'")
+        late = make_doc(recipients=("CFNODE.2",))
+        accept = asyncio.create_task(nodes[2].accept_document(late))
+        await asyncio.sleep(0.5)
+        await tx.commit()
+        with pytest.raises(RecipientUnknown):
+            await accept
+        assert await nodes[0].get_document(late.axis_id) is None
+    finally:
+        await other.close()
+    assert (await nodes[0].verify_audit()).ok
+
+
 async def test_work_accepted_on_one_node_wakes_the_others(
     nodes: list[PostgresStore], make_doc: DocFactory
 ) -> None:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import structlog
 
 from edoc_axis.cli.axis import main
 from edoc_axis.config import load_config
@@ -31,6 +32,15 @@ def database(postgres_dsn: str) -> Iterator[str]:
     dsn = run_sync(lambda: create_database(postgres_dsn))
     yield dsn
     run_sync(lambda: drop_database(postgres_dsn, dsn))
+
+
+@pytest.fixture(autouse=True)
+def _logging_restored() -> Iterator[None]:
+    """`serve` run in-process points structlog at this test's captured stderr,
+    which is closed afterwards: later tests' log lines would fail on it."""
+    saved = structlog.get_config()
+    yield
+    structlog.configure(**saved)
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

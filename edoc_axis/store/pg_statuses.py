@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncpg
 
 from edoc_axis.errors import DocumentConflict, NotFound, StatusTransition
@@ -47,30 +49,22 @@ async def record_status(
     check_digest(status.raw, status.sha256)
     delivery = await _status_target(w, status)
     await insert_blob(w, status.sha256, status.raw)
-    try:
-        seq = await w.conn.fetchval(
-            q.INSERT_STATUS,
-            status.status_id,
-            status.axis_id,
-            status.from_code,
-            status.to_code,
-            status.kind,
-            status.status_code,
-            status.sha256,
-            status.timestamp,
-            status.received_at,
-            status.recall_round,
-        )
-    except asyncpg.UniqueViolationError as exc:
-        if status.recall_round is None:
-            raise
-        # statuses_one_recall_per_round / statuses_one_answer_per_round: another
-        # 13 or answer got into this round first (two answers racing, on any nodes).
-        # The transaction (or the verb's savepoint) is rolled back by the writer.
-        raise StatusTransition(
-            f"round {status.recall_round} already has its "
-            f"{'recall' if status.status_code == '13' else 'answer'}"
-        ) from exc
+    params = (
+        status.status_id,
+        status.axis_id,
+        status.from_code,
+        status.to_code,
+        status.kind,
+        status.status_code,
+        status.sha256,
+        status.timestamp,
+        status.received_at,
+        status.recall_round,
+    )
+    if status.recall_round is None:
+        seq = await w.conn.fetchval(q.INSERT_STATUS, *params)
+    else:
+        seq = await _insert_round_status(w, status, params)
     if seq is None:  # the same status id committed meanwhile on another node
         committed = await status_by_id(w.conn, status.status_id)
         if committed is None:
@@ -105,3 +99,23 @@ async def record_status(
     if stored is None:
         raise RuntimeError("status vanished inside its own transaction")
     return stored
+
+
+async def _insert_round_status(w: PgWrite, status: NewStatus, params: tuple[object, ...]) -> Any:
+    """Insert a 13/15/16 under a savepoint: its round's unique index may refuse it.
+
+    statuses_one_recall_per_round / statuses_one_answer_per_round: another 13
+    or answer got into this round first (two answers racing, on any nodes).
+    The savepoint keeps the transaction usable to tell that apart from the same
+    status committed meanwhile on another node (idempotent, handled by the caller).
+    """
+    try:
+        async with w.conn.transaction():
+            return await w.conn.fetchval(q.INSERT_STATUS, *params)
+    except asyncpg.UniqueViolationError as exc:
+        if await status_by_id(w.conn, status.status_id) is not None:
+            return None  # the same status id: the caller compares the content
+        raise StatusTransition(
+            f"round {status.recall_round} already has its "
+            f"{'recall' if status.status_code == '13' else 'answer'}"
+        ) from exc

@@ -163,6 +163,24 @@ async def test_answers_racing_on_every_node_leave_one_per_recall_round(
     assert (await nodes[1].verify_audit()).ok
 
 
+async def test_one_recall_sent_to_every_node_at_once_is_stored_once(
+    nodes: list[PostgresStore], make_doc: DocFactory
+) -> None:
+    doc = make_doc(recipients=(PULL,))
+    await nodes[0].accept_document(doc)
+    recall = dataclasses.replace(
+        make_status(doc.axis_id, "13", status_id="rc-same", from_code=SENDER, to_code=PULL),
+        recall_round=1,
+    )
+    results = await asyncio.gather(
+        *(nodes[i % NODES].record_status(recall, None, updates_progress=False) for i in range(9))
+    )
+    assert {(r.status_id, r.recall_round) for r in results} == {("rc-same", 1)}
+    assert len(await nodes[1].statuses_of(doc.axis_id)) == 1
+    events = [e async for e in nodes[2].iter_audit() if e.event == "status.recorded"]
+    assert len(events) == 1
+
+
 async def test_removing_a_test_agency_waits_for_documents_in_flight_on_other_nodes(
     nodes: list[PostgresStore], make_doc: DocFactory, postgres_dsn: str
 ) -> None:

@@ -121,6 +121,7 @@ class PostgresStore:
 
     # -- lifecycle ---------------------------------------------------------------
     async def open(self) -> None:
+        self._closing = False
         try:
             await self._prepare_schema()
             self._pool = await asyncpg.create_pool(

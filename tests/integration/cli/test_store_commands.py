@@ -7,6 +7,8 @@ import asyncio
 import hashlib
 import json
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -61,7 +63,13 @@ def test_migrate_then_serve_on_postgresql(
     tmp_path: Path, database: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = pg_home(tmp_path, database)
-    code, _, err = run(capsys, "serve", "--config", str(config), "--port", "0")
+    # serve as its own process: it configures logging for the whole process
+    serve = subprocess.run(
+        [str(Path(sys.executable).parent / "edoc-axis"), "serve", "--config", str(config),
+         "--port", "0"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    code, err = serve.returncode, serve.stderr
     assert code == 1
     assert err.startswith("store.schema-behind: ")
     assert "0001_initial" in err and "edoc-axis migrate" in err

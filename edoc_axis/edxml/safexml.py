@@ -279,7 +279,7 @@ def _xpath(expression: str) -> etree.XPath:
     return cache[expression]
 
 
-def _check_tree(root: etree._Element, raw: bytes, limits: XmlLimits) -> None:
+def _check_tree(root: etree._Element, limits: XmlLimits) -> None:
     """The guard's checks, on a tree parsed in one go (documents up to _ONE_SHOT_MAX)."""
     outside = [*root.itersiblings(preceding=True), *root.itersiblings()]
     for node in (*outside, *root.iter(etree.ProcessingInstruction)):
@@ -300,11 +300,11 @@ def _check_tree(root: etree._Element, raw: bytes, limits: XmlLimits) -> None:
     for node in root.iter(f"{{{XINCLUDE_NS}}}*", f"{{{XINCLUDE_OLD_NS}}}*"):
         local = etree.QName(node).localname
         raise XmlForbidden(f"XInclude element {local} at line {node.sourceline} is forbidden")
-    _check_counts(root, raw, limits)
+    _check_counts(root, limits)
 
 
-def _check_counts(root: etree._Element, raw: bytes, limits: XmlLimits) -> None:
-    """Attributes, comments and namespace declarations of a tree parsed in one go."""
+def _check_counts(root: etree._Element, limits: XmlLimits) -> None:
+    """Attributes and comments of a tree parsed in one go (namespaces: see _one_shot)."""
     crowded = _xpath("(//*[count(@*) > $n])[1]")(root, n=limits.max_attributes)
     if isinstance(crowded, list) and crowded:
         raise XmlForbidden(_too_many_attributes(cast("etree._Element", crowded[0]), limits))
@@ -312,21 +312,6 @@ def _check_counts(root: etree._Element, raw: bytes, limits: XmlLimits) -> None:
         extra = _xpath("(//comment())[$n]")(root, n=limits.max_comments + 1)
         line = cast("list[etree._Element]", extra)[0].sourceline
         raise XmlForbidden(_too_many_comments(line, limits))
-    # Every declaration is spelt "xmlns" in the bytes: when there are no more
-    # occurrences than either limit allows, neither can be exceeded.
-    fewest = min(limits.max_namespaces_in_scope, limits.max_namespace_declarations)
-    if raw.count(_XMLNS) <= fewest:
-        return
-    # iterwalk reports each element's own declarations (never the in-scope
-    # set, which costs the depth of the tree per element) from C.
-    count = _NamespaceCount(limits)
-    for kind, item in etree.iterwalk(root, events=("start-ns", "end-ns", "start")):
-        if kind == "start-ns":
-            count.declared()
-        elif kind == "end-ns":
-            count.out_of_scope()
-        elif count.excess is not None:
-            count.check(cast("etree._Element", item).sourceline)
 
 
 def _parse_streaming(raw: bytes, limits: XmlLimits) -> etree._Element:
@@ -355,6 +340,23 @@ def _assert_clean(root: etree._Element) -> None:
 DEFAULT_LIMITS = XmlLimits()
 
 
+def _one_shot(raw: bytes, limits: XmlLimits) -> bool:
+    """Whether to parse in one call and check the tree, rather than stream through the guard.
+
+    Namespace declarations can only be counted from parse events: lxml
+    reports in-scope sets (the depth of the tree per element), and iterwalk's
+    start-ns events queue an element's declarations in a list emptied from
+    the front (quadratic in declarations per element). Every declaration is
+    spelt "xmlns" in the bytes, so when there are no more occurrences than
+    either namespace limit allows, neither can be exceeded and the tree needs
+    no count; otherwise the document streams through the guard.
+    """
+    if len(raw) > _ONE_SHOT_MAX:
+        return False
+    fewest = min(limits.max_namespaces_in_scope, limits.max_namespace_declarations)
+    return raw.count(_XMLNS) <= fewest
+
+
 def safe_parse(raw: bytes, limits: XmlLimits = DEFAULT_LIMITS) -> etree._Element:
     """Parse untrusted bytes into an lxml root element, or refuse them.
 
@@ -371,9 +373,9 @@ def safe_parse(raw: bytes, limits: XmlLimits = DEFAULT_LIMITS) -> etree._Element
     _check_prolog(data)
     etree.clear_error_log()
     try:
-        if len(raw) <= _ONE_SHOT_MAX:
+        if _one_shot(raw, limits):
             root = etree.fromstring(raw, _new_one_shot_parser())
-            _check_tree(root, raw, limits)
+            _check_tree(root, limits)
         else:
             root = _parse_streaming(raw, limits)
     except etree.XMLSyntaxError as exc:

@@ -26,6 +26,7 @@ import hmac
 from dataclasses import dataclass
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from lxml import etree
 
 from edoc_axis.errors import (
@@ -362,9 +363,21 @@ def _signer_certificates(
 def _load_certificate(text: str | None) -> x509.Certificate:
     der = _decode_base64(text, "X509Certificate")
     try:
-        return x509.load_der_x509_certificate(der)
+        certificate = x509.load_der_x509_certificate(der)
     except ValueError as exc:
         raise SignatureInvalid("X509Certificate is not a DER certificate") from exc
+    # cryptography parses most fields only when first asked: ask now for every
+    # one the checks read, so that a certificate with an unknown key type or a
+    # malformed name or extension is a refusal here and not an exception in a
+    # later check (found by fuzzing: tests/fuzz/regressions/).
+    try:
+        certificate.public_key()
+        _ = (certificate.subject, certificate.issuer, certificate.extensions)
+        _ = (certificate.serial_number, certificate.not_valid_before_utc)
+        _ = certificate.not_valid_after_utc
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise SignatureInvalid(f"X509Certificate cannot be used: {exc}") from exc
+    return certificate
 
 
 def _is_ca(certificate: x509.Certificate) -> bool:

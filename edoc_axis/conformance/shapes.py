@@ -95,6 +95,8 @@ SHAPES: tuple[Shape, ...] = (
           namespaces_in_scope, within_default_limits=True),
     Shape("comment-flood", "n empty comments under MessageHeader", comment_flood,
           within_default_limits=True),
+    Shape("comment-flood-beyond-limit", "n empty comments (n over the default limit of 10,000)",
+          comment_flood, within_default_limits=False),
     Shape("attribute-flood", "one element with n attributes", attribute_flood,
           within_default_limits=False),
     Shape("attributes-at-limit", "n/64 elements with 64 attributes each", attributes_at_limit,

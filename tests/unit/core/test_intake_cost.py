@@ -46,6 +46,7 @@ BASE_N = {
     "namespace-per-element": 2_000,
     "namespaces-in-scope": 1_500,
     "comment-flood": 2_000,
+    "comment-flood-beyond-limit": 12_000,
     "attribute-flood": 2_000,
     "attributes-at-limit": 64 * 80,
     "deep-tree": 1_500,

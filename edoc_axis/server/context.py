@@ -17,6 +17,7 @@ from edoc_axis.core.ratelimit import RateLimiter
 from edoc_axis.edxml import XmlLimits
 from edoc_axis.pki import load_certs, load_key
 from edoc_axis.server.bodies import InflightBudget
+from edoc_axis.server.fairness import ExaminationSlots
 from edoc_axis.server.metrics import Metrics
 from edoc_axis.signature import VerificationPolicy
 from edoc_axis.store import Store
@@ -43,6 +44,7 @@ class AxisServices:
         default_factory=lambda: ThreadPoolExecutor(max_workers=4, thread_name_prefix="verify")
     )
     inflight: InflightBudget = field(default_factory=lambda: InflightBudget(128 * 1024 * 1024))
+    examinations: ExaminationSlots = field(default_factory=lambda: ExaminationSlots(2))
 
 
 SERVICES = web.AppKey("services", AxisServices)
@@ -74,4 +76,5 @@ def load_services(config: AxisConfig, store: Store, clock: Clock) -> AxisService
         operator_token_hash=hashlib.sha256(operator_token.encode()).hexdigest(),
         metrics=Metrics(),
         inflight=InflightBudget(limits.max_inflight_bytes),
+        examinations=ExaminationSlots(limits.max_examinations_per_agency),
     )

@@ -25,17 +25,6 @@ from edoc_axis.signature import TrustStore, certificate_fingerprint, check_agenc
 NOW = datetime.now(UTC)
 
 
-@pytest.fixture(autouse=True)
-def _judge_at_test_time() -> None:
-    """Each test judges at the time it runs, not when the module was imported.
-
-    The session's certificates are backdated 5 minutes from when they are
-    first issued; in a long suite that can be later than the import plus 5 minutes.
-    """
-    global NOW
-    NOW = datetime.now(UTC)
-
-
 @pytest.mark.parametrize("name", ["agency_g22", "agency_h49", "agency_g22_ec", "axis_signer"])
 def test_good_certificates_pass(
     name: str, request: pytest.FixtureRequest, trust_store: TrustStore

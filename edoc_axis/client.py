@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -15,6 +16,10 @@ XML = "application/xml"
 
 class AxisUnreachable(Exception):
     """The axis could not be reached at all (connection refused, DNS, timeout)."""
+
+
+class AxisUntrusted(AxisUnreachable):
+    """The axis answered TLS with a certificate the client does not trust."""
 
 
 @dataclass(frozen=True)
@@ -53,14 +58,25 @@ class ApiResponse:
 class AxisClient:
     """An agency's (or operator's) connection to one axis."""
 
-    def __init__(self, base_url: str, token: str, *, timeout_s: float = 60.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None,
+        *,
+        timeout_s: float = 60.0,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        """``token`` may be None when a TLS client certificate (in ``ssl_context``) logs in."""
         self.base_url = base_url.rstrip("/")
         self.token = token
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._ssl: ssl.SSLContext | bool = True if ssl_context is None else ssl_context
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> AxisClient:
-        self._session = aiohttp.ClientSession(timeout=self._timeout)
+        self._session = aiohttp.ClientSession(
+            timeout=self._timeout, connector=aiohttp.TCPConnector(ssl=self._ssl)
+        )
         return self
 
     async def __aexit__(
@@ -83,7 +99,9 @@ class AxisClient:
         headers: dict[str, str] | None = None,
     ) -> ApiResponse:
         assert self._session is not None, "use 'async with AxisClient(...)'"
-        all_headers = {"Authorization": f"Bearer {self.token}", **(headers or {})}
+        all_headers = dict(headers or {})
+        if self.token:
+            all_headers["Authorization"] = f"Bearer {self.token}"
         if content_type:
             all_headers["Content-Type"] = content_type
         if json_body is not None:
@@ -95,6 +113,13 @@ class AxisClient:
             ) as response:
                 body = await response.read()
                 return ApiResponse(response.status, body, dict(response.headers))
+        except aiohttp.ClientConnectorCertificateError as exc:
+            error = exc.certificate_error
+            reason = getattr(error, "verify_message", None) or error
+            raise AxisUntrusted(
+                f"{self.base_url}: the axis's TLS certificate is not trusted ({reason}); "
+                "pass --cacert with the CA that issued it"
+            ) from exc
         except (aiohttp.ClientConnectionError, TimeoutError) as exc:
             raise AxisUnreachable(f"{self.base_url}: {exc}") from exc
 

@@ -14,6 +14,7 @@ from typing import Any
 
 DEFAULT_CONFIG_NAME = "axis.toml"
 CONFIG_ENV = "EDOC_AXIS_CONFIG"
+DSN_ENV = "EDOC_AXIS_DSN"
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,22 @@ class RetrySettings:
 
 
 @dataclass(frozen=True)
+class Interop:
+    """``[interop]``: the real-world departures from the strict edXML profile accepted.
+
+    The defaults are what packages from the document systems in service today
+    need; each switch set to false refuses such packages with ``schema.invalid``.
+    """
+
+    # OrganId in any case (tenant-style "vxp.saas.03"); the registry is upper case.
+    case_insensitive_codes: bool = True
+    # TraceHeader/OrganId empty or "null": kept, never routed on.
+    null_trace_organ_id: bool = True
+    # From/To without OrganName.
+    missing_organ_name: bool = True
+
+
+@dataclass(frozen=True)
 class AxisConfig:
     home: Path
     axis_name: str = "edoc-axis"
@@ -56,6 +73,10 @@ class AxisConfig:
     processes: int = 1
     store_backend: str = "sqlite"
     store_path: Path = Path("store/axis.db")
+    # PostgreSQL (backend = "postgresql"): DSN, or EDOC_AXIS_DSN; pool per process.
+    store_dsn: str = ""
+    store_pool_min: int = 2
+    store_pool_max: int = 10
     axis_key: Path = Path("pki/axis.key.pem")
     axis_cert: Path = Path("pki/axis.cert.pem")
     trust_anchors: tuple[Path, ...] = ()
@@ -65,7 +86,19 @@ class AxisConfig:
     log_format: str = "auto"  # auto | json | console
     limits: Limits = field(default_factory=Limits)
     retry: RetrySettings = field(default_factory=RetrySettings)
+    interop: Interop = field(default_factory=Interop)
     ca_key: Path | None = None  # development CA key, for `pki issue` and conformance --setup
+    # HTTPS: the server certificate and key; with tls_client_ca, client certificates
+    # (mutual TLS) are asked for, optionally, and one registered to an agency is its login.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_client_ca: Path | None = None
+    # CA bundle push delivery verifies https:// endpoints with (None: the system's).
+    push_ca_file: Path | None = None
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls_cert is not None else "http"
 
     def operator_token(self) -> str:
         return self.operator_token_file.read_text(encoding="utf-8").strip()
@@ -76,11 +109,23 @@ def _path(home: Path, value: str) -> Path:
     return path if path.is_absolute() else home / path
 
 
+def _optional_path(home: Path, value: Any) -> Path | None:
+    return _path(home, str(value)) if value else None
+
+
 def _section(data: dict[str, Any], name: str) -> dict[str, Any]:
     value = data.get(name, {})
     if not isinstance(value, dict):
         raise ValueError(f"config: [{name}] must be a table")
     return value
+
+
+def _booleans(data: dict[str, Any], name: str) -> dict[str, Any]:
+    values = _section(data, name)
+    for key, value in values.items():
+        if not isinstance(value, bool):
+            raise ValueError(f"config: [{name}] {key} must be true or false")
+    return values
 
 
 def _dataclass_from(cls: type[Any], values: dict[str, Any], section: str) -> Any:
@@ -100,6 +145,14 @@ def load_config(path: Path) -> AxisConfig:
     axis, server, store = _section(data, "axis"), _section(data, "server"), _section(data, "store")
     security = _section(data, "security")
     ca_key = security.get("ca_key")
+    tls = {
+        name: _optional_path(home, server.get(name))
+        for name in ("tls_cert", "tls_key", "tls_client_ca")
+    }
+    if (tls["tls_cert"] is None) != (tls["tls_key"] is None):
+        raise ValueError("config: [server] tls_cert and tls_key go together")
+    if tls["tls_client_ca"] is not None and tls["tls_cert"] is None:
+        raise ValueError("config: [server] tls_client_ca needs tls_cert and tls_key")
     return AxisConfig(
         home=home,
         axis_name=str(axis.get("name", "edoc-axis")),
@@ -107,8 +160,12 @@ def load_config(path: Path) -> AxisConfig:
         port=int(server.get("port", 8080)),
         processes=int(server.get("processes", 1)),
         log_format=str(server.get("log_format", "auto")),
-        store_backend=str(store.get("backend", "sqlite")),
+        store_backend=str(store.get("backend", "sqlite")),  # checked by the store factory
         store_path=_path(home, str(store.get("path", "store/axis.db"))),
+        # The environment wins, so a password need not be written in the file.
+        store_dsn=os.environ.get(DSN_ENV) or str(store.get("dsn", "")),
+        store_pool_min=int(store.get("pool_min_size", 2)),
+        store_pool_max=int(store.get("pool_max_size", 10)),
         axis_key=_path(home, str(security.get("axis_key", "pki/axis.key.pem"))),
         axis_cert=_path(home, str(security.get("axis_cert", "pki/axis.cert.pem"))),
         trust_anchors=tuple(_path(home, p) for p in security.get("trust_anchors", [])),
@@ -116,8 +173,13 @@ def load_config(path: Path) -> AxisConfig:
         allow_legacy=bool(security.get("allow_legacy", False)),
         operator_token_file=_path(home, str(security.get("operator_token_file", "operator.token"))),
         ca_key=_path(home, str(ca_key)) if ca_key else None,
+        tls_cert=tls["tls_cert"],
+        tls_key=tls["tls_key"],
+        tls_client_ca=tls["tls_client_ca"],
+        push_ca_file=_optional_path(home, security.get("push_ca_file")),
         limits=_dataclass_from(Limits, _section(data, "limits"), "limits"),
         retry=_dataclass_from(RetrySettings, _section(data, "retry"), "retry"),
+        interop=_dataclass_from(Interop, _booleans(data, "interop"), "interop"),
     )
 
 
@@ -125,6 +187,17 @@ def find_config(explicit: str | None) -> Path:
     """The config path from a flag, then EDOC_AXIS_CONFIG, then ./axis.toml."""
     return Path(explicit or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_NAME)
 
+
+TLS_OFF = """\
+# tls_cert = "pki/tls.cert.pem"   # HTTPS (edoc-axis init --tls makes a development pair)
+# tls_key = "pki/tls.key.pem"
+# tls_client_ca = "pki/ca.cert.pem"  # mutual TLS: client certificates from this CA
+"""
+TLS_ON = """\
+tls_cert = "pki/tls.cert.pem"  # HTTPS; development certificate for 127.0.0.1 and localhost
+tls_key = "pki/tls.key.pem"
+# tls_client_ca = "pki/ca.cert.pem"  # mutual TLS: client certificates from this CA
+"""
 
 CONFIG_TEMPLATE = """\
 # edoc-axis configuration. Relative paths are relative to this file's folder.
@@ -137,10 +210,13 @@ host = "127.0.0.1"
 port = {port}
 processes = 1                # axis processes sharing the port (one core each)
 log_format = "auto"          # auto (console on a terminal, JSON otherwise) | json | console
-
+{tls}
 [store]
-backend = "sqlite"
+backend = "sqlite"           # sqlite | postgresql (several nodes: README "Running several nodes")
 path = "store/axis.db"
+# dsn = "postgresql://edoc@db.example/edoc_axis"   # postgresql only; or env EDOC_AXIS_DSN
+# pool_min_size = 2          # postgresql connections per axis process
+# pool_max_size = 10
 
 [security]
 axis_key = "pki/axis.key.pem"
@@ -150,6 +226,7 @@ crl_files = ["pki/ca.crl.pem"]
 allow_legacy = false         # true accepts SHA-1 and the reference SDK's edXML-namespace signature
 operator_token_file = "operator.token"
 ca_key = "pki/ca.key.pem"    # development CA only; remove in production
+# push_ca_file = "pki/ca.cert.pem"  # CA bundle for https:// push endpoints (default: system CAs)
 
 [limits]
 max_body_bytes = 67108864    # 64 MiB, enforced while the body streams in
@@ -174,4 +251,11 @@ read_timeout_s = 30.0
 per_endpoint_concurrency = 4
 workers = 8
 lease_s = 120.0
+
+[interop]
+# Real-world packages the strict edXML profile refuses; false refuses them
+# with schema.invalid. The stored bytes are always the received bytes.
+case_insensitive_codes = true  # OrganId in lower case, e.g. tenant-style "vxp.saas.03"
+null_trace_organ_id = true     # TraceHeader/OrganId empty or "null": kept, not routed on
+missing_organ_name = true      # From/To without OrganName
 """

@@ -7,11 +7,12 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from edoc_axis.config import CONFIG_TEMPLATE, DEFAULT_CONFIG_NAME
+from edoc_axis.config import CONFIG_TEMPLATE, DEFAULT_CONFIG_NAME, TLS_OFF, TLS_ON
 from edoc_axis.pki import (
     create_ca,
     crl_to_pem,
     issue_axis_certificate,
+    issue_server_certificate,
     make_crl,
     save_issued,
 )
@@ -34,8 +35,14 @@ def _write_private(path: Path, data: str) -> None:
         handle.write(data)
 
 
-def init_home(root: Path, *, axis_name: str = "edoc-axis (development)", port: int = 8080) -> Home:
-    """Create a working axis home in ``root``; refuse if anything is already there."""
+def init_home(
+    root: Path, *, axis_name: str = "edoc-axis (development)", port: int = 8080, tls: bool = False
+) -> Home:
+    """Create a working axis home in ``root``; refuse if anything is already there.
+
+    With ``tls`` the home also gets a development server certificate for
+    127.0.0.1 and localhost from its CA (``pki/tls.*``), and serves HTTPS.
+    """
     if root.exists() and any(root.iterdir()):
         raise HomeExists(f"{root} exists and is not empty; refusing to overwrite")
     pki_dir, store_dir = root / "pki", root / "store"
@@ -46,8 +53,12 @@ def init_home(root: Path, *, axis_name: str = "edoc-axis (development)", port: i
     (pki_dir / "ca.crl.pem").write_bytes(crl_to_pem(make_crl(ca, [])))
     axis = issue_axis_certificate(ca, axis_name)
     save_issued(axis, pki_dir / "axis.key.pem", pki_dir / "axis.cert.pem")
+    if tls:
+        server = issue_server_certificate(ca)
+        save_issued(server, pki_dir / "tls.key.pem", pki_dir / "tls.cert.pem")
     token = "op_" + secrets.token_urlsafe(32)
     _write_private(root / "operator.token", token + "\n")
     config = root / DEFAULT_CONFIG_NAME
-    config.write_text(CONFIG_TEMPLATE.format(axis_name=axis_name, port=port), encoding="utf-8")
+    text = CONFIG_TEMPLATE.format(axis_name=axis_name, port=port, tls=TLS_ON if tls else TLS_OFF)
+    config.write_text(text, encoding="utf-8")
     return Home(root=root, config=config, operator_token=token)

@@ -62,10 +62,16 @@ async def register_agency(
     endpoint_url: str | None,
     certificate_pems: Sequence[bytes],
     at: datetime,
+    test: bool = False,
 ) -> tuple[Agency, str]:
-    """Validate and register an agency; returns it with its one-time API token."""
+    """Validate and register an agency; returns it with its one-time API token.
+
+    Codes are case-insensitive and registered upper case (``vxp.saas.03`` is
+    ``VXP.SAAS.03``), so a tenant-style code real systems write in lower case
+    is one the registry knows.
+    """
     for each in (code, *aliases):
-        classify_agency_code(each)
+        classify_agency_code(each, case_insensitive=True)
     if not name.strip():
         raise SchemaInvalid("an agency needs a name")
     mode = check_delivery_mode(delivery_mode, endpoint_url)
@@ -82,6 +88,7 @@ async def register_agency(
             alias_codes=tuple(aliases),
             delivery_mode=mode,
             endpoint_url=endpoint_url if mode == "push" else None,
+            test=test,
         ),
         hash_token(token),
         certificates,

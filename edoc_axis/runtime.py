@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import socket
+import ssl
 
 import structlog
 from aiohttp import web
@@ -21,6 +22,7 @@ from edoc_axis.forwarding import push_copy
 from edoc_axis.server import make_app
 from edoc_axis.server.context import SERVICES, AxisServices
 from edoc_axis.store import Claim, DeadLetter, Delivered, NewStatus, Outcome, Store
+from edoc_axis.tls import client_context, server_context
 
 log = structlog.get_logger("edoc_axis.runtime")
 
@@ -71,8 +73,11 @@ class AxisRuntime:
                 on_attempt=on_attempt,
                 on_recorded=on_recorded,
                 poll_interval_s=poll_interval_s,
+                ssl_context=client_context(config.push_ca_file),
             )
             self.services.on_accepted.append(self.dispatcher.wake)
+            # Work accepted by other nodes on a shared database wakes this one too.
+            store.on_work(self.dispatcher.wake)
         self._runner: web.AppRunner | None = None
         self.url = ""
 
@@ -122,19 +127,25 @@ class AxisRuntime:
         self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site: web.BaseSite
+        tls = self._server_tls()
         if sock is not None:
-            site = web.SockSite(self._runner, sock)
+            site = web.SockSite(self._runner, sock, ssl_context=tls)
         else:
-            site = web.TCPSite(
-                self._runner, host or self.config.host, self.config.port if port is None else port
-            )
+            port = self.config.port if port is None else port
+            site = web.TCPSite(self._runner, host or self.config.host, port, ssl_context=tls)
         await site.start()
         bound = self._runner.addresses[0]
-        self.url = f"http://{bound[0]}:{bound[1]}"
+        self.url = f"{self.config.scheme}://{bound[0]}:{bound[1]}"
         if self.dispatcher is not None:
             await self.dispatcher.start()
         log.info("server.listening", url=self.url)
         return self.url
+
+    def _server_tls(self) -> ssl.SSLContext | None:
+        config = self.config
+        if config.tls_cert is None or config.tls_key is None:
+            return None
+        return server_context(config.tls_cert, config.tls_key, config.tls_client_ca)
 
     async def stop(self, drain_timeout_s: float = 10.0) -> None:
         """Stop taking requests, then finish or safely re-queue in-flight pushes."""

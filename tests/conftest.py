@@ -16,7 +16,7 @@ bytes of a minimal unsigned document package in the reference SDK's shape;
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -227,3 +227,25 @@ def dev_crl_pem_file(
     path = tmp_path_factory.mktemp("pki") / "ca.crl.pem"
     path.write_bytes(crl_to_pem(dev_crl))
     return path
+
+
+# -- PostgreSQL (tests/pg_server.py) -----------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn() -> Iterator[str]:
+    """DSN of an empty database of this test session's own on a real PostgreSQL server.
+
+    Skips (fails under CI) when no server can be found or started.
+    """
+    from tests.external import unavailable
+    from tests.pg_server import create_database, drop_database, postgres_server, run_sync
+
+    with postgres_server() as (admin, how):
+        if admin is None:
+            unavailable(how)
+        dsn = run_sync(lambda: create_database(admin))
+        try:
+            yield dsn
+        finally:
+            run_sync(lambda: drop_database(admin, dsn))

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from edoc_axis.bench.loadgen import submit_all
+from edoc_axis.bench.processes import Child
 from edoc_axis.bench.rig import PULLER, Rig
 from edoc_axis.bench.workload import signed_documents
 
@@ -32,7 +33,7 @@ def _reset_peak(pid: int) -> bool:
 
 async def large_phase(rig: Rig, size: int) -> dict[str, Any]:
     """Send one ``size``-byte document, then CONCURRENT copies at once."""
-    assert rig.axis is not None
+    assert isinstance(rig.axis, Child), "the large-document phase runs on one axis"
     document = await asyncio.to_thread(
         signed_documents, rig.sender(), [PULLER[0]], 1, size, tag="large"
     )

@@ -64,7 +64,7 @@ def _body(document: bytes) -> bytes | io.BytesIO:
 
 
 async def submit_all(
-    url: str,
+    url: str | Sequence[str],
     token: str,
     documents: Sequence[bytes],
     concurrency: int,
@@ -72,14 +72,19 @@ async def submit_all(
     rate: float | None = None,
     on_done: Callable[[], None] | None = None,
 ) -> IntakeResult:
-    """POST every document once with ``concurrency`` clients; see the module docstring."""
+    """POST every document once with ``concurrency`` clients; see the module docstring.
+
+    Several URLs (several axis nodes): client i posts to URL i mod n, as a
+    load balancer spreading connections would.
+    """
+    urls = [url] if isinstance(url, str) else list(url)
     result = IntakeResult()
     headers = {"Authorization": f"Bearer {token}", "Content-Type": XML}
     connector = aiohttp.TCPConnector(limit=concurrency, force_close=False)
     timeout = aiohttp.ClientTimeout(total=300)
     next_index = 0
 
-    async def client(session: aiohttp.ClientSession) -> None:
+    async def client(session: aiohttp.ClientSession, url: str) -> None:
         nonlocal next_index
         while next_index < len(documents):
             index, next_index = next_index, next_index + 1
@@ -100,7 +105,7 @@ async def submit_all(
 
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         result.started = time.perf_counter()
-        await asyncio.gather(*(client(session) for _ in range(concurrency)))
+        await asyncio.gather(*(client(session, urls[i % len(urls)]) for i in range(concurrency)))
         result.finished = time.perf_counter()
     return result
 

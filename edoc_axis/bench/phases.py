@@ -90,9 +90,9 @@ async def axis_phase(
     pulling = asyncio.create_task(pull.run(stop))
     expected = asyncio.get_running_loop().create_future()
     watching = asyncio.create_task(watch.run(journal, pull, expected, stop))
-    url = rig.url + "/api/v1/documents"
+    urls = [node + "/api/v1/documents" for node in rig.urls]
     token = rig.tokens[rig.sender().code]
-    intake = await submit_all(url, token, documents, concurrency, rate=rate, on_done=on_done)
+    intake = await submit_all(urls, token, documents, concurrency, rate=rate, on_done=on_done)
     expected.set_result(intake.accepted)
     backlog = intake.accepted - watch.delivered_by(intake.finished)
     with contextlib.suppress(TimeoutError):

@@ -115,6 +115,52 @@ def start_axis(config: Path, folder: Path) -> Child:
     return start_child("axis", args, folder)
 
 
+@dataclass
+class NodeGroup:
+    """Several axis nodes (``serve`` processes on one shared store), seen as one axis."""
+
+    nodes: list[Child]
+
+    @property
+    def url(self) -> str:
+        return self.nodes[0].url
+
+    @property
+    def urls(self) -> list[str]:
+        return [node.url for node in self.nodes]
+
+    def pids(self) -> list[int]:
+        return [pid for node in self.nodes for pid in node.pids()]
+
+    def peak_rss_bytes(self) -> int:
+        return sum(node.peak_rss_bytes() for node in self.nodes)
+
+    def rss_bytes(self) -> int:
+        return sum(node.rss_bytes() for node in self.nodes)
+
+    def cpu_seconds(self) -> float:
+        return sum(node.cpu_seconds() for node in self.nodes)
+
+    def stop(self, timeout_s: float = 20.0) -> None:
+        for node in self.nodes:
+            node.stop(timeout_s)
+
+
+def start_nodes(config: Path, folder: Path, count: int) -> NodeGroup:
+    """``count`` separate `serve` processes on the config's (shared) store."""
+    args = ["edoc_axis.cli.axis", "serve", "--config", str(config), "--port", "0"]
+    return NodeGroup([start_child(f"axis-node{n + 1}", args, folder) for n in range(count)])
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
 def start_endpoint(out_dir: Path, pki: Path, folder: Path) -> Child:
     args = [
         "edoc_axis.cli.edoc", "endpoint", "--listen", "127.0.0.1:0", "--out", str(out_dir),

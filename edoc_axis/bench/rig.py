@@ -14,7 +14,7 @@ from pathlib import Path
 
 import aiohttp
 
-from edoc_axis.bench.processes import Child, start_axis, start_endpoint
+from edoc_axis.bench.processes import Child, NodeGroup, start_axis, start_endpoint, start_nodes
 from edoc_axis.bench.workload import Party, make_party
 from edoc_axis.home import Home, init_home
 from edoc_axis.pki import Issued, cert_to_pem, load_certs, load_key
@@ -35,8 +35,9 @@ class Rig:
     ca: Issued
     parties: dict[str, Party]
     tokens: dict[str, str] = field(default_factory=dict)
-    axis: Child | None = None
+    axis: Child | NodeGroup | None = None
     endpoint: Child | None = None
+    nodes: int = 0  # > 0: that many separate serve processes (a shared PostgreSQL store)
 
     @property
     def config(self) -> Path:
@@ -51,6 +52,12 @@ class Rig:
         assert self.axis is not None, "the axis is not running"
         return self.axis.url
 
+    @property
+    def urls(self) -> list[str]:
+        """Every node's URL (one for a single axis)."""
+        assert self.axis is not None, "the axis is not running"
+        return self.axis.urls if isinstance(self.axis, NodeGroup) else [self.axis.url]
+
     def sender(self) -> Party:
         return self.parties[SENDER[0]]
 
@@ -61,7 +68,10 @@ class Rig:
         if self.endpoint is None:
             received = self.folder / "received"
             self.endpoint = start_endpoint(received, self.home.root / "pki", self.folder)
-        self.axis = start_axis(self.config, self.folder)
+        if self.nodes:
+            self.axis = start_nodes(self.config, self.folder, self.nodes)
+        else:
+            self.axis = start_axis(self.config, self.folder)
 
     def stop_axis(self) -> None:
         if self.axis is not None:
@@ -96,7 +106,7 @@ class Rig:
                 self.tokens[code] = str(data["token"])
 
 
-def _tune_config(config: Path, settings: dict[str, str]) -> None:
+def tune_config(config: Path, settings: dict[str, str]) -> None:
     """Set ``key = value`` lines of the generated axis.toml in place."""
     text = config.read_text(encoding="utf-8")
     for key, value in settings.items():
@@ -109,7 +119,7 @@ def _tune_config(config: Path, settings: dict[str, str]) -> None:
 def new_rig(folder: Path, key_type: KeyType = "rsa", processes: int = 1) -> Rig:
     """Create the home (a development CA, the axis key) and the agencies' keys."""
     home = init_home(folder / "axis", axis_name="edoc-axis bench")
-    _tune_config(home.config, {"rate_per_s": "0.0", "processes": str(processes)})
+    tune_config(home.config, {"rate_per_s": "0.0", "processes": str(processes)})
     pki = home.root / "pki"
     ca = Issued(key=load_key(pki / "ca.key.pem"), cert=load_certs(pki / "ca.cert.pem")[0])
     parties = {

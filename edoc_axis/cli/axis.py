@@ -7,7 +7,14 @@ import sys
 from collections.abc import Sequence
 
 from edoc_axis import __version__
-from edoc_axis.cli import axis_bench, axis_conformance, axis_ops, axis_registry, axis_server
+from edoc_axis.cli import (
+    axis_bench,
+    axis_conformance,
+    axis_ops,
+    axis_registry,
+    axis_server,
+    axis_store,
+)
 from edoc_axis.cli.common import HelpFormatter, run_command
 
 DESCRIPTION = """\
@@ -31,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     axis_server.add_commands(commands)
     axis_registry.add_commands(commands)
     axis_ops.add_commands(commands)
+    axis_store.add_commands(commands)
     axis_conformance.add_commands(commands)
     axis_bench.add_commands(commands)
     return parser

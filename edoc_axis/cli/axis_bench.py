@@ -22,6 +22,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     if args.scale < 0 or args.large_mb < 0:
         raise CliFailure("--scale and --large-mb cannot be negative", EXIT_USAGE)
+    if args.store == "postgresql":
+        return _bench_nodes(args)
+    if args.nodes is not None:
+        raise CliFailure("--nodes needs --store postgresql (nodes share one database)", EXIT_USAGE)
     options = BenchOptions(
         docs=args.docs,
         concurrency=args.concurrency,
@@ -40,6 +44,44 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _node_counts(value: str) -> tuple[int, ...]:
+    try:
+        counts = tuple(int(part) for part in value.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a list like 1,2,3") from None
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r}: node counts are positive")
+    return counts
+
+
+def _bench_nodes(args: argparse.Namespace) -> int:
+    import os
+
+    from edoc_axis.bench.nodes import NodesOptions, render_nodes, run_nodes_bench
+    from edoc_axis.bench.report import write_json
+
+    dsn = args.dsn or os.environ.get("EDOC_AXIS_DSN")
+    if not dsn:
+        raise CliFailure("--store postgresql needs --dsn (or EDOC_AXIS_DSN)", EXIT_USAGE)
+    if args.scale or args.large_mb or args.processes != 1:
+        raise CliFailure("--scale, --large-mb and --processes are for the SQLite bench", EXIT_USAGE)
+    options = NodesOptions(
+        dsn=dsn,
+        nodes=args.nodes or (1,),
+        docs=args.docs,
+        concurrency=args.concurrency,
+        size=args.size,
+        key_type=args.key_type,
+        folder=Path(args.dir) if args.dir else None,
+        keep=bool(args.dir),
+    )
+    report = run_nodes_bench(options)
+    print(render_nodes(report))
+    if args.json:
+        write_json(report, Path(args.json))
+    return EXIT_OK
+
+
 def add_commands(commands: Any) -> None:
     bench = commands.add_parser(
         "bench",
@@ -53,7 +95,8 @@ def add_commands(commands: Any) -> None:
         "and the endpoint takes pushes. Prints a table; --json writes every figure. "
         "The defaults take about a minute.",
         epilog="examples:\n  edoc-axis bench\n  edoc-axis bench --docs 20000 --json bench.json\n"
-        "  edoc-axis bench --scale 100000\n  edoc-axis bench --large-mb 50 --docs 1000",
+        "  edoc-axis bench --scale 100000\n  edoc-axis bench --large-mb 50 --docs 1000\n"
+        "  edoc-axis bench --store postgresql --nodes 1,2,3 --dsn postgresql://postgres@db/postgres",
     )
     bench.add_argument("--docs", type=_positive, default=4000, help="documents per run (4000)")
     bench.add_argument("--concurrency", type=_positive, default=32, help="clients (32)")
@@ -66,6 +109,13 @@ def add_commands(commands: Any) -> None:
                        help="also send one document of MB MiB (and several at once)")  # fmt: skip
     bench.add_argument("--processes", type=_positive, default=1,
                        help="axis processes (serve --processes N; ceiling: one)")  # fmt: skip
+    bench.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite",
+                       help="sqlite (default) or postgresql: several nodes on one "
+                       "database, a fresh database per node count (no ceiling phase)")  # fmt: skip
+    bench.add_argument("--nodes", type=_node_counts, metavar="N,N,...",
+                       help="with --store postgresql: node counts to measure (1)")  # fmt: skip
+    bench.add_argument("--dsn", help="with --store postgresql: the server (a DSN of any "
+                       "database; the user may CREATE DATABASE; env EDOC_AXIS_DSN)")  # fmt: skip
     bench.add_argument("--json", metavar="FILE", help="write the full report as JSON")
     bench.add_argument("--dir", help="keep the run's home and logs here (default: temporary)")
     bench.set_defaults(func=cmd_bench)

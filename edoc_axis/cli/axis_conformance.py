@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import json
 import os
 import sys
 from pathlib import Path
@@ -36,7 +37,7 @@ from edoc_axis.conformance import (
 from edoc_axis.conformance.context import DEFAULT_MAX_BODY_BYTES
 from edoc_axis.conformance.report import result_line, summary, to_json, write_junit, write_table
 from edoc_axis.conformance.runner import reachable
-from edoc_axis.conformance.setup import SetupFailed, home_ca
+from edoc_axis.conformance.setup import SetupFailed, home_ca, remove_test_agencies
 from edoc_axis.pki import Issued, issue_certificate, load_certs, load_key
 
 EPILOG = """\
@@ -51,7 +52,10 @@ examples:
       --peer H49.1,env:H49_TOKEN,h49/key.pem,h49/cert.pem \\
       --peer H41.1,env:H41_TOKEN,h41/key.pem,h41/cert.pem --axis-cert axis.cert.pem
   # an agency's push endpoint, with the axis key and CA of an axis home
+  # (the reference endpoint keeps these test deliveries under OUT/conformance/)
   edoc-axis conformance --endpoint http://127.0.0.1:8090/ --config home/axis.toml
+  # remove the test agencies an interrupted --setup run left behind
+  edoc-axis conformance --cleanup --axis http://127.0.0.1:8080 --config home/axis.toml
 
 roles for --agency ROLE=CODE,TOKEN,KEY,CERT: sender, recipient, second, sender-ec
 (an ECDSA cert of the sender), expired, future, untrusted, keyusage, revoked, throttled.
@@ -177,11 +181,43 @@ async def _run(
             return await run_cases(cases, ctx, timeout_s=args.timeout, on_result=show)
     cases = select(axis_catalogue(), args.only or [])
     target = await _axis_target(args, given)
-    async with RunContext(target, timeout_s=args.timeout) as axis:
-        return await run_cases(cases, axis, timeout_s=args.timeout, on_result=show)
+    try:
+        async with RunContext(target, timeout_s=args.timeout) as axis:
+            return await run_cases(cases, axis, timeout_s=args.timeout, on_result=show)
+    finally:
+        if target.test_agencies and not args.keep_agencies:
+            await _remove(args, target.test_agencies)
+
+
+async def _remove(args: argparse.Namespace, codes: tuple[str, ...] | None) -> list[dict[str, Any]]:
+    """Remove the suite's test agencies (or, with None, every test agency on the axis)."""
+    config = _config(args)
+    assert config is not None  # --setup and --cleanup need --config
+    try:
+        return await remove_test_agencies(args.axis, config.operator_token(), codes)
+    except SetupFailed as exc:
+        raise CliFailure(str(exc), code="cleanup.failed") from exc
+
+
+def cmd_cleanup(args: argparse.Namespace) -> int:
+    """``--cleanup``: remove the test agencies an interrupted run left on the axis."""
+    if not args.axis or not args.config:
+        raise CliFailure("--cleanup needs --axis URL and --config (the axis home)", EXIT_USAGE)
+    removed = asyncio.run(_remove(args, None))
+    documents = sum(int(r["removed"]["documents"]) for r in removed)
+    if args.json:
+        print(json.dumps({"removed": removed}, ensure_ascii=False, indent=2))
+    elif removed:
+        codes = ", ".join(str(r["code"]) for r in removed)
+        print(f"removed {len(removed)} test agencies ({codes}) and {documents} documents")
+    else:
+        print("no test agencies on this axis")
+    return EXIT_OK
 
 
 def cmd_conformance(args: argparse.Namespace) -> int:
+    if args.cleanup:
+        return cmd_cleanup(args)
     if bool(args.axis) == bool(args.endpoint):
         raise CliFailure("give exactly one of --axis URL or --endpoint URL", EXIT_USAGE)
     if args.setup and not args.config:
@@ -221,7 +257,12 @@ def add_commands(commands: Any) -> None:
     target.add_argument("--axis", metavar="URL", help="base URL of the axis under test")
     target.add_argument("--endpoint", metavar="URL", help="an agency's push endpoint URL")
     parser.add_argument("--config", help="an axis home's axis.toml (operator token, dev CA, keys)")
-    parser.add_argument("--setup", action="store_true", help="register the suite's own agencies")
+    parser.add_argument("--setup", action="store_true", help="register the suite's own agencies "
+                        "(test agencies, removed when the run ends)")  # fmt: skip
+    parser.add_argument("--keep-agencies", action="store_true",
+                        help="with --setup: leave the test agencies on the axis")  # fmt: skip
+    parser.add_argument("--cleanup", action="store_true", help="remove every test agency (and "
+                        "its documents) an interrupted --setup run left; runs no case")  # fmt: skip
     parser.add_argument("--agency-code", help="the sender agency's code")
     parser.add_argument("--token", default=os.environ.get("EDOC_TOKEN"), help="the sender's "
                         "token (env EDOC_TOKEN)")  # fmt: skip

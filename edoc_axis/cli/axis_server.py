@@ -22,6 +22,7 @@ from edoc_axis.home import HomeExists, init_home
 from edoc_axis.logs import configure_logging
 from edoc_axis.runtime import AxisRuntime
 from edoc_axis.store.factory import open_store
+from edoc_axis.tls import TlsSettingsError, server_context
 
 log = structlog.get_logger("edoc_axis.serve")
 
@@ -56,7 +57,7 @@ def config_from(args: argparse.Namespace) -> AxisConfig:
 def cmd_init(args: argparse.Namespace) -> int:
     root = Path(args.dir)
     try:
-        home = init_home(root, port=args.port)
+        home = init_home(root, port=args.port, tls=args.tls)
     except HomeExists as exc:
         raise CliFailure(str(exc), code="home.exists") from exc
     config = load_config(home.config)
@@ -74,6 +75,8 @@ def cmd_init(args: argparse.Namespace) -> int:
         "axis_certificate": str(config.axis_cert),
         "operator_token_file": str(config.operator_token_file),
     }
+    if config.tls_cert is not None:
+        summary["tls_certificate"] = str(config.tls_cert)
     if args.json:
         print_json({**summary, "operator_token": home.operator_token})
     else:
@@ -159,6 +162,7 @@ def _share_of_limits(config: AxisConfig, processes: int) -> AxisConfig:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     config = config_from(args)
+    check_tls(config)
     processes = args.processes if args.processes is not None else config.processes
     if processes < 1:
         raise CliFailure("--processes must be at least 1", exit_code=2)
@@ -172,10 +176,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return EXIT_OK
     if processes > 1:
         configure_logging(config.log_format)
-        return Supervisor(find_config(args.config), host, port, processes).run()
+        supervisor = Supervisor(
+            find_config(args.config), host, port, processes, scheme=config.scheme
+        )
+        return supervisor.run()
     configure_logging(config.log_format)
     run_event_loop(serve(config, host, port))
     return EXIT_OK
+
+
+def check_tls(config: AxisConfig) -> None:
+    """Load the TLS files once up front so a bad one is one clear line, not a traceback."""
+    if config.tls_cert is not None and config.tls_key is not None:
+        try:
+            server_context(config.tls_cert, config.tls_key, config.tls_client_ca)
+        except TlsSettingsError as exc:
+            raise CliFailure(str(exc), code="config.tls") from exc
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -201,10 +217,17 @@ def add_commands(commands: Any) -> None:
         "key and certificate (pki/axis.*), an operator token and the SQLite store. "
         "Refuses to overwrite.",
         epilog="example:\n  edoc-axis init ./axis-home\n"
-        "  edoc-axis serve --config ./axis-home/axis.toml",
+        "  edoc-axis serve --config ./axis-home/axis.toml\n"
+        "  edoc-axis init --tls ./axis-home   # HTTPS with a development certificate",
     )
     init.add_argument("dir", help="the new home folder (must not exist or be empty)")
     init.add_argument("--port", type=int, default=8080, help="listen port in the config (8080)")
+    init.add_argument(
+        "--tls",
+        action="store_true",
+        help="also make a development TLS server certificate (127.0.0.1, localhost) from the "
+        "home's CA and serve HTTPS; clients pass --cacert DIR/pki/ca.cert.pem",
+    )
     init.add_argument("--json", action="store_true", help="machine output incl. operator token")
     init.set_defaults(func=cmd_init)
 

@@ -28,11 +28,14 @@ QUICK_DEATH_S = 3.0  # a worker that dies this fast will not do better restarted
 
 
 class Supervisor:
-    def __init__(self, config_path: Path, host: str, port: int, workers: int) -> None:
+    def __init__(
+        self, config_path: Path, host: str, port: int, workers: int, *, scheme: str = "http"
+    ) -> None:
         self.sock = socket.create_server((host, port), backlog=2048)
         self.sock.set_inheritable(True)
         bound = self.sock.getsockname()
-        self.url = f"http://{bound[0]}:{bound[1]}"
+        # Each worker wraps its accepted connections in TLS itself when configured.
+        self.url = f"{scheme}://{bound[0]}:{bound[1]}"
         self.argv = [
             sys.executable, "-m", "edoc_axis.cli.axis", "serve", "--config", str(config_path),
             "--inherit-fd", str(self.sock.fileno()), "--parent-pid", str(os.getpid()),

@@ -60,4 +60,4 @@ def print_description(description: dict[str, Any]) -> None:
         elif isinstance(value, list):
             print(f"{name.replace('_', ' '):19} {', '.join(map(str, value))}")
         else:
-            print(f"{name.replace('_', ' '):19} {value}")
+            print(f"{name.replace('_', ' '):19} {'(none)' if value is None else value}")

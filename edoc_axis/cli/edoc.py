@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from edoc_axis import __version__
-from edoc_axis.cli import edoc_endpoint, edoc_local, edoc_remote
+from edoc_axis.cli import edoc_endpoint, edoc_local, edoc_remote, edoc_statuses
 from edoc_axis.cli.common import HelpFormatter, run_command
 from edoc_axis.cli.edoc_pull import add_commands as add_pull_commands
 
@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     edoc_local.add_commands(commands)
     edoc_remote.add_commands(commands)
     add_pull_commands(commands)
+    edoc_statuses.add_commands(commands)
     edoc_endpoint.add_commands(commands)
     return parser
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,11 +14,13 @@ from aiohttp import web
 from cryptography import x509
 
 from edoc_axis.cli.common import EXIT_OK, EXIT_USAGE, CliFailure, HelpFormatter, setting
+from edoc_axis.cli.edoc_remote import add_tls_flags, connection
 from edoc_axis.endpoint import make_endpoint_app
 from edoc_axis.endpoint.app import OnStored
 from edoc_axis.endpoint.arrival import arrival_notifier
 from edoc_axis.pki import load_certs, load_key
 from edoc_axis.signature import TrustStore, VerificationPolicy
+from edoc_axis.tls import TlsSettingsError, server_context
 
 DEFAULT_LISTEN = "127.0.0.1:8090"
 
@@ -31,6 +34,7 @@ class EndpointOptions:
     trust: TrustStore | None
     policy: VerificationPolicy
     on_stored: OnStored | None = None
+    tls: ssl.SSLContext | None = None  # serve HTTPS
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -55,6 +59,7 @@ def options_from(args: argparse.Namespace) -> EndpointOptions:
         raise CliFailure(str(exc), EXIT_USAGE) from exc
     return EndpointOptions(
         on_stored=_arrival_hook(args),
+        tls=_server_tls(args),
         host=host,
         port=port,
         out_dir=Path(args.out),
@@ -64,12 +69,23 @@ def options_from(args: argparse.Namespace) -> EndpointOptions:
     )
 
 
+def _server_tls(args: argparse.Namespace) -> ssl.SSLContext | None:
+    cert, key = getattr(args, "tls_cert", None), getattr(args, "tls_key", None)
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        raise CliFailure("--tls-cert and --tls-key go together", EXIT_USAGE)
+    try:
+        return server_context(Path(cert), Path(key))
+    except TlsSettingsError as exc:
+        raise CliFailure(str(exc), EXIT_USAGE) from exc
+
+
 def _arrival_hook(args: argparse.Namespace) -> OnStored | None:
     """With --answer-arrival, post status 01 to the axis for each new document."""
     if not getattr(args, "answer_arrival", False):
         return None
-    axis = setting(args, "axis", "EDOC_AXIS_URL")
-    token = setting(args, "token", "EDOC_TOKEN")
+    conn = connection(args)
     if not args.code:
         raise CliFailure("--answer-arrival needs --code (this agency's code)", EXIT_USAGE)
     key_path = setting(args, "key", "EDOC_KEY", required=False)
@@ -78,8 +94,9 @@ def _arrival_hook(args: argparse.Namespace) -> OnStored | None:
         raise CliFailure("--key and --cert go together", EXIT_USAGE)
     key = load_key(Path(key_path)) if key_path else None
     cert = load_certs(Path(cert_path))[0] if cert_path else None
-    assert axis is not None and token is not None
-    return arrival_notifier(axis, token, args.code, key=key, cert=cert)
+    return arrival_notifier(
+        conn.axis, conn.token, args.code, key=key, cert=cert, ssl_context=conn.ssl_context
+    )
 
 
 async def serve(options: EndpointOptions, stop: asyncio.Event | None = None) -> int:
@@ -101,11 +118,12 @@ async def serve(options: EndpointOptions, stop: asyncio.Event | None = None) -> 
             loop.add_signal_handler(sig, stop.set)
             signals.append(sig)
     try:
-        site = web.TCPSite(runner, options.host, options.port)
+        site = web.TCPSite(runner, options.host, options.port, ssl_context=options.tls)
         await site.start()
         port = runner.addresses[0][1]  # the real one when --listen asked for port 0
         host = f"[{options.host}]" if ":" in options.host else options.host
-        print(f"edoc endpoint listening on http://{host}:{port}", flush=True)
+        scheme = "http" if options.tls is None else "https"
+        print(f"edoc endpoint listening on {scheme}://{host}:{port}", flush=True)
         await stop.wait()
     finally:
         for sig in signals:
@@ -157,6 +175,11 @@ def add_commands(commands: Any) -> None:
         "--legacy", action="store_true",
         help="also accept the reference SDK's SHA-1 / edXML-namespace signatures",
     )  # fmt: skip
+    parser.add_argument(
+        "--tls-cert", metavar="PEM",
+        help="serve HTTPS with this certificate (the axis verifies it: register an https:// URL)",
+    )  # fmt: skip
+    parser.add_argument("--tls-key", metavar="PEM", help="the --tls-cert's private key")
     arrival = parser.add_argument_group(
         "answering status 01",
         "with --answer-arrival, each newly stored document is answered "
@@ -166,6 +189,7 @@ def add_commands(commands: Any) -> None:
     arrival.add_argument("--code", help="this agency's code (the status's From)")
     arrival.add_argument("--axis", help="axis base URL (EDOC_AXIS_URL)")
     arrival.add_argument("--token", help="this agency's API token (EDOC_TOKEN)")
+    add_tls_flags(arrival)
     arrival.add_argument("--key", help="signing key PEM (EDOC_KEY)")
     arrival.add_argument("--cert", help="signing certificate PEM (EDOC_CERT)")
     parser.set_defaults(func=cmd_endpoint)

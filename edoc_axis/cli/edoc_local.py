@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import mimetypes
+import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -27,13 +28,18 @@ from edoc_axis.clock import to_vietnam_local
 from edoc_axis.core.compose import new_document
 from edoc_axis.core.receipt import verify_receipt
 from edoc_axis.edxml import (
+    REAL_WORLD,
+    STRICT,
     Attachment,
     BusinessDocType,
     DocumentPackage,
+    Tolerances,
     XmlLimits,
     build_document,
+    package_from_tree,
     read_package,
     safe_parse,
+    validate,
 )
 from edoc_axis.errors import EdocError
 from edoc_axis.pki import load_certs, load_key
@@ -67,6 +73,7 @@ def cmd_new(args: argparse.Namespace) -> int:
             f"--business {args.business} needs --ref DOCUMENT_ID (the document it acts on)",
             exit_code=EXIT_USAGE,
         )
+    _check_receiver_changes(args)
     try:
         package = _compose(args, recipients, attachments, at)
     except ValueError as exc:  # an inconsistent combination of options
@@ -95,7 +102,34 @@ def _compose(
         business_type=BusinessDocType[args.business.upper()],
         business_reference=args.ref,
         attachments=attachments,
+        added_recipients=_codes(args.add_recipient),
+        removed_recipients=_codes(args.remove_recipient),
     )
+
+
+def _codes(values: list[str] | None) -> list[str]:
+    """Agency codes from repeated and/or comma-separated options, each once, in order."""
+    codes = [code.strip() for value in values or [] for code in value.split(",")]
+    return list(dict.fromkeys(code for code in codes if code))
+
+
+def _check_receiver_changes(args: argparse.Namespace) -> None:
+    """--add-recipient/--remove-recipient make an update's ReceiverList; refuse nonsense."""
+    added, removed = _codes(args.add_recipient), _codes(args.remove_recipient)
+    if not added and not removed:
+        return
+    if args.business != "update":
+        raise CliFailure(
+            "--add-recipient/--remove-recipient change an update's ReceiverList: "
+            "add --business update --ref DOCUMENT_ID",
+            exit_code=EXIT_USAGE,
+        )
+    both = sorted(set(added) & set(removed))
+    if both:
+        raise CliFailure(
+            f"{', '.join(both)} is both added and removed; name each agency once",
+            exit_code=EXIT_USAGE,
+        )
 
 
 def cmd_sign(args: argparse.Namespace) -> int:
@@ -108,9 +142,24 @@ def cmd_sign(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _tolerances(args: argparse.Namespace) -> Tolerances:
+    """Real-world packages are read with warnings; --strict is the XSD as written."""
+    return STRICT if args.strict else REAL_WORLD
+
+
+def _warn(warnings: tuple[str, ...]) -> None:
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     raw = read_bytes(args.input)
     root = safe_parse(raw, XmlLimits())
+    tolerances = _tolerances(args)
+    validate(root, tolerances)
+    # The model is read for its checks and warnings; the signature below covers
+    # the exact bytes whatever the tolerances let through.
+    warnings = package_from_tree(root, raw, tolerances).warnings
     verified = verify_package(root, VerificationPolicy(allow_legacy=args.legacy))
     cert = verified.certificate
     trust_line = "not checked (no --ca)"
@@ -128,13 +177,21 @@ def cmd_verify(args: argparse.Namespace) -> int:
         "digest_algorithm": verified.digest_algorithm,
         "legacy_policy": verified.legacy,
         "certificate": trust_line,
+        "profile": "strict" if args.strict else _profile_line(warnings),
     }
     if args.json:
-        print_json(result)
+        print_json({**result, "warnings": list(warnings)})
     else:
+        _warn(warnings)
         for name, value in result.items():
             print(f"{name.replace('_', ' '):20} {value}")
     return EXIT_OK
+
+
+def _profile_line(warnings: tuple[str, ...]) -> str:
+    if not warnings:
+        return "strict edXML"
+    return f"edXML with {len(warnings)} real-world departure(s) tolerated (see warnings)"
 
 
 def _agency_code(cert: x509.Certificate) -> str:
@@ -150,11 +207,12 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.repair:
         start = raw.find(b"<")
         raw = raw[start:] if start > 0 else raw
-    package = read_package(raw)
+    package = read_package(raw, tolerances=_tolerances(args))
     description = describe_package(package)
     if args.json:
-        print_json(description)
+        print_json({**description, "warnings": list(package.warnings)})
     else:
+        _warn(package.warnings)
         print_description(description)
     return EXIT_OK
 
@@ -198,6 +256,15 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError("dates are yyyy/MM/dd") from None
 
 
+def _strict_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse what the axis's [interop] tolerances accept with a warning: lower-case "
+        "agency codes, an empty or 'null' TraceHeader OrganId, From/To without OrganName",
+    )
+
+
 def add_commands(commands: Any) -> None:
     new = commands.add_parser(
         "new",
@@ -206,7 +273,10 @@ def add_commands(commands: Any) -> None:
         description="Build an unsigned edXML document package in the reference serialisation.",
         epilog="example:\n  edoc new --from 000.00.00.G22 --to 000.00.00.H49 \\\n"
         "    --subject 'V/v kết nối' --code-number 12 --code-notation VPCP-KSTT \\\n"
-        "    --attach letter.pdf -o doc.xml",
+        "    --attach letter.pdf -o doc.xml\n"
+        "  edoc new --from 000.00.00.G22 --to 000.00.00.H49,000.00.00.G15 \\\n"
+        "    --subject 'V/v bổ sung nơi nhận' --business update --ref 'G22,2026/11/27,12/VPCP' \\\n"
+        "    --add-recipient 000.00.00.G15 --remove-recipient 000.00.00.G14 -o update.xml",
     )
     new.add_argument("--from", dest="sender", required=True, help="sender agency code")
     new.add_argument("--from-name", help="sender agency name (default: the code)")
@@ -226,6 +296,18 @@ def add_commands(commands: Any) -> None:
         help="business type (default new)",
     )
     new.add_argument("--ref", help="the DocumentId a revoke/update/replace acts on")
+    new.add_argument(
+        "--add-recipient",
+        action="append",
+        metavar="CODE",
+        help="update only: an agency the update adds (ReceiverType 1); repeat or comma-separate",
+    )
+    new.add_argument(
+        "--remove-recipient",
+        action="append",
+        metavar="CODE",
+        help="update only: an agency the update removes (ReceiverType 0); it is told so",
+    )
     new.add_argument("--attach", action="append", metavar="FILE", help="attach a file (repeat)")
     new.add_argument(
         "--zip", action="store_true", help="zip each attachment like the reference SDK"
@@ -251,8 +333,10 @@ def add_commands(commands: Any) -> None:
         "verify",
         help="check a package's signature offline",
         formatter_class=HelpFormatter,
-        description="Verify the package's XML signature; with --ca also the certificate chain, "
-        "validity now and --crl revocation. Prints signer, agency code, algorithm, verdict.",
+        description="Check the package against the edXML schema and verify its XML signature; "
+        "with --ca also the certificate chain, validity now and --crl revocation. Prints signer, "
+        "agency code, algorithm, verdict. Real-world departures the axis tolerates ([interop]) "
+        "are warnings on stderr; --strict refuses them.",
         epilog="example:\n  edoc verify doc.signed.xml --ca ca.cert.pem",
     )
     verify.add_argument("input", help="signed package, - for stdin")
@@ -261,6 +345,7 @@ def add_commands(commands: Any) -> None:
     verify.add_argument(
         "--legacy", action="store_true", help="accept SHA-1 and the SDK's edXML-namespace signature"
     )
+    _strict_flag(verify)
     verify.add_argument("--json", action="store_true", help="machine output")
     verify.set_defaults(func=cmd_verify)
 
@@ -270,10 +355,12 @@ def add_commands(commands: Any) -> None:
         formatter_class=HelpFormatter,
         description="Parse any package and print kind, sender, recipients, DocumentId, "
         "code/notation, type, subject, business type, status code and attachments. "
-        "Needs no keys.",
+        "Needs no keys. Real-world departures the axis tolerates ([interop]) are warnings on "
+        "stderr; --strict refuses them.",
         epilog="example:\n  edoc show doc.xml --json",
     )
     show.add_argument("input", help="package file, - for stdin")
+    _strict_flag(show)
     show.add_argument("--json", action="store_true", help="machine output")
     show.add_argument(
         "--repair", action="store_true", help="strip junk before the first '<' (the SDK's '1212')"

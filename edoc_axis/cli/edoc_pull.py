@@ -19,19 +19,25 @@ from edoc_axis.cli.common import (
     CliFailure,
     HelpFormatter,
     Progress,
-    Unreachable,
     print_json,
     print_table,
     setting,
 )
 from edoc_axis.cli.edoc_local import vietnam_now
-from edoc_axis.cli.edoc_remote import add_connection_flags, connection
+from edoc_axis.cli.edoc_remote import add_connection_flags, connection, unreachable
 from edoc_axis.cli.receive_store import Receiver, ReceiveStore, checked, waiting
 from edoc_axis.client import ApiResponse, AxisClient, AxisUnreachable
 from edoc_axis.clock import to_vietnam_local
 from edoc_axis.core.compose import new_status
 from edoc_axis.core.statuses import check_sender_role
-from edoc_axis.edxml import BusinessDocType, DocumentPackage, StatusCode, build_status, read_package
+from edoc_axis.edxml import (
+    REAL_WORLD,
+    BusinessDocType,
+    DocumentPackage,
+    StatusCode,
+    build_status,
+    read_package,
+)
 from edoc_axis.pki import load_certs, load_key
 from edoc_axis.signature import TrustStore, VerificationPolicy, sign_package
 
@@ -46,16 +52,16 @@ MOMENTS = (("queued_at", "queued"), ("delivered_at", "delivered"), ("acked_at", 
 
 def with_client(args: argparse.Namespace, work: Callable[[AxisClient], Awaitable[T]]) -> T:
     """Run ``work`` with a client of the configured axis; unreachable is exit 3."""
-    axis, token = connection(args)
+    conn = connection(args)
 
     async def run() -> T:
-        async with AxisClient(axis, token) as client:
+        async with conn.client() as client:
             return await work(client)
 
     try:
         return asyncio.run(run())
     except AxisUnreachable as exc:
-        raise Unreachable(str(exc)) from exc
+        raise unreachable(exc) from exc
 
 
 def cmd_inbox(args: argparse.Namespace) -> int:
@@ -149,11 +155,11 @@ def cmd_receive(args: argparse.Namespace) -> int:
 
 def compose_status(args: argparse.Namespace, me: dict[str, Any], raw_document: bytes) -> bytes:
     """The status package about the fetched document, signed when a key is given."""
-    document = read_package(raw_document)
+    document = read_package(raw_document, tolerances=REAL_WORLD)
     if not isinstance(document, DocumentPackage):
         raise CliFailure(f"{args.document} is a status message, not a document")
     code = StatusCode(args.code)
-    is_sender = document.sender.organ_id in {me["code"], *me.get("alias_codes", [])}
+    is_sender = document.sender.organ_id.upper() in {me["code"], *me.get("alias_codes", [])}
     check_sender_role(code, is_sender=is_sender, is_recipient=not is_sender)
     raw = build_status(
         new_status(
@@ -229,6 +235,11 @@ def print_trace(data: dict[str, Any]) -> None:
         print(f"\n{delivery['agency']} ({delivery['mode']}): {delivery['state']}{error}")
         for when, text in _events(delivery):
             print(f"  {_local(when)}  {text}")
+        for round_ in delivery.get("recall_rounds") or []:
+            asked = ", ".join(q["code"] for q in round_["asked"])
+            answer = round_.get("answer")
+            answered = f"answered {answer['code']}" if answer else "waiting for 15 or 16"
+            print(f"  recall round {round_['round']}: asked by {asked}; {answered}")
     if data["followups"]:
         print("\nfollow-ups:")
     for followup in data["followups"]:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ssl
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from edoc_axis.cli.common import (
     EXIT_OK,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
     CliFailure,
     HelpFormatter,
     Progress,
@@ -16,19 +20,59 @@ from edoc_axis.cli.common import (
     print_json,
     setting,
 )
-from edoc_axis.client import AxisClient, AxisUnreachable
+from edoc_axis.client import AxisClient, AxisUnreachable, AxisUntrusted
+from edoc_axis.tls import TlsSettingsError, client_context
 
 SEND_CONCURRENCY = 8
 
 
-def connection(args: argparse.Namespace) -> tuple[str, str]:
+@dataclass(frozen=True)
+class Connection:
+    """Where the axis is and how to log in: a token, a TLS client certificate, or both."""
+
+    axis: str
+    token: str | None
+    ssl_context: ssl.SSLContext | None = None
+
+    def client(self) -> AxisClient:
+        return AxisClient(self.axis, self.token, ssl_context=self.ssl_context)
+
+
+def tls_settings(args: argparse.Namespace) -> ssl.SSLContext | None:
+    """--cacert, --client-cert/--client-key (or EDOC_CACERT, EDOC_CLIENT_CERT, EDOC_CLIENT_KEY)."""
+    cafile = setting(args, "cacert", "EDOC_CACERT", required=False)
+    cert = setting(args, "client_cert", "EDOC_CLIENT_CERT", required=False)
+    key = setting(args, "client_key", "EDOC_CLIENT_KEY", required=False)
+    if not (cafile or cert or key):
+        return None
+    try:
+        return client_context(
+            Path(cafile) if cafile else None,
+            Path(cert) if cert else None,
+            Path(key) if key else None,
+        )
+    except TlsSettingsError as exc:
+        raise CliFailure(str(exc), EXIT_USAGE) from exc
+
+
+def connection(args: argparse.Namespace) -> Connection:
     axis = setting(args, "axis", "EDOC_AXIS_URL")
-    token = setting(args, "token", "EDOC_TOKEN")
-    assert axis is not None and token is not None
-    return axis, token
+    tls = tls_settings(args)
+    # A client certificate registered to the agency logs in without a token.
+    has_client_cert = setting(args, "client_cert", "EDOC_CLIENT_CERT", required=False)
+    token = setting(args, "token", "EDOC_TOKEN", required=not has_client_cert)
+    assert axis is not None
+    return Connection(axis, token, tls)
 
 
-async def _send_all(args: argparse.Namespace, axis: str, token: str) -> list[dict[str, Any]]:
+def unreachable(exc: AxisUnreachable) -> CliFailure:
+    """Exit 3: the axis could not be reached, or its TLS certificate is not trusted."""
+    if isinstance(exc, AxisUntrusted):
+        return CliFailure(str(exc), EXIT_UNREACHABLE, "tls.untrusted")
+    return Unreachable(str(exc))
+
+
+async def _send_all(args: argparse.Namespace, conn: Connection) -> list[dict[str, Any]]:
     files = [Path(p) for p in args.files]
     missing = [str(p) for p in files if not p.is_file()]
     if missing:
@@ -56,7 +100,7 @@ async def _send_all(args: argparse.Namespace, axis: str, token: str) -> list[dic
         progress.advance()
 
     try:
-        async with AxisClient(axis, token) as client:
+        async with conn.client() as client:
             await asyncio.gather(*(send_one(client, path) for path in files))
     finally:
         progress.close()
@@ -65,13 +109,13 @@ async def _send_all(args: argparse.Namespace, axis: str, token: str) -> list[dic
 
 
 def cmd_send(args: argparse.Namespace) -> int:
-    axis, token = connection(args)
+    conn = connection(args)
     if args.save_receipt:
         Path(args.save_receipt).mkdir(parents=True, exist_ok=True)
     try:
-        results = asyncio.run(_send_all(args, axis, token))
+        results = asyncio.run(_send_all(args, conn))
     except AxisUnreachable as exc:
-        raise Unreachable(str(exc)) from exc
+        raise unreachable(exc) from exc
     if args.json:
         print_json(results)
     else:
@@ -90,7 +134,28 @@ def cmd_send(args: argparse.Namespace) -> int:
 
 def add_connection_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--axis", help="axis base URL (EDOC_AXIS_URL)")
-    parser.add_argument("--token", help="agency API token (EDOC_TOKEN)")
+    parser.add_argument(
+        "--token", help="agency API token (EDOC_TOKEN); optional with a registered --client-cert"
+    )
+    add_tls_flags(parser)
+
+
+def add_tls_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--cacert",
+        metavar="PEM",
+        help="trust only this CA for the axis's https:// certificate (EDOC_CACERT; "
+        "default: the system's CAs)",
+    )
+    parser.add_argument(
+        "--client-cert",
+        metavar="PEM",
+        help="TLS client certificate registered to the agency: logs in without a token "
+        "where the axis has mutual TLS (EDOC_CLIENT_CERT)",
+    )
+    parser.add_argument(
+        "--client-key", metavar="PEM", help="the --client-cert's private key (EDOC_CLIENT_KEY)"
+    )
 
 
 def add_commands(commands: Any) -> None:
@@ -101,7 +166,9 @@ def add_commands(commands: Any) -> None:
         description="Submit one or many signed packages (concurrently, with a progress bar on "
         "a terminal). Prints each file's axis id or refusal code. Exit 1 if any was refused.",
         epilog="example:\n  edoc send doc.signed.xml --axis http://127.0.0.1:8080 --token $TOKEN"
-        " --save-receipt receipts/",
+        " --save-receipt receipts/\n"
+        "  edoc send doc.signed.xml --axis https://127.0.0.1:8443 --cacert ca.cert.pem"
+        " --client-cert cert.pem --client-key key.pem   # mutual TLS, no token",
     )
     send.add_argument("files", nargs="+", metavar="FILE", help="signed packages")
     add_connection_flags(send)

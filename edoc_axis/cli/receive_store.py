@@ -23,7 +23,14 @@ from typing import Any, NoReturn
 
 from edoc_axis.cli.common import CliFailure
 from edoc_axis.client import ApiResponse, AxisClient
-from edoc_axis.edxml import DocumentPackage, StatusPackage, XmlLimits, safe_parse, validate
+from edoc_axis.edxml import (
+    REAL_WORLD,
+    DocumentPackage,
+    StatusPackage,
+    XmlLimits,
+    safe_parse,
+    validate,
+)
 from edoc_axis.edxml.parser import package_from_tree
 from edoc_axis.errors import EdocError, SignatureMissing
 from edoc_axis.files import fsync_dir, is_safe_id, write_atomically
@@ -218,8 +225,9 @@ class Receiver:
     def check(self, raw: bytes) -> list[tuple[str, bytes]]:
         """Verify the signature (and with a trust store the signer); the attachments."""
         root = safe_parse(raw, XmlLimits(max_bytes=max(len(raw), XmlLimits.max_bytes)))
-        validate(root)
-        package = package_from_tree(root, raw)
+        # The axis accepted it: read it as real traffic is (see edxml.interop).
+        validate(root, REAL_WORLD)
+        package = package_from_tree(root, raw, REAL_WORLD)
         try:
             verified = verify_package(root, self.policy)
         except SignatureMissing:

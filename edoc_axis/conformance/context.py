@@ -36,6 +36,8 @@ class AxisTarget:
     disabled_code: str | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     unknown_code: str = field(default_factory=lambda: "ZZ" + secrets.token_hex(4).upper())
+    # The test agencies ``--setup`` registered, removed again when the run ends.
+    test_agencies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

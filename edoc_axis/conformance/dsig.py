@@ -24,6 +24,8 @@ EDXML = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
 C14N = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
 EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
 SDK_EXC_C14N = "http://www.w3.org/TR/xml-exc-c14n#"
+C14N_11 = "http://www.w3.org/2006/12/xml-c14n11"
+_EXCLUSIVE = (EXC_C14N, SDK_EXC_C14N)
 XPATH = "http://www.w3.org/TR/1999/REC-xpath-19991116"
 ENVELOPED = DSIG + "enveloped-signature"
 SHA1 = DSIG + "sha1"
@@ -77,11 +79,16 @@ def custom_sign(
     digest: str = SHA256,
     transforms: Sequence[str] = (ENVELOPED, EXC_C14N),
     reference_uri: str = "",
+    inclusive_prefixes: str | None = None,
 ) -> bytes:
     """Insert a Signature of the given shape as the last child of edXMLHeader and sign it.
 
     ``prefix=None`` writes the Signature in the document's default (edXML)
     namespace, as the reference SDK does; otherwise in XML-DSig with that prefix.
+    ``inclusive_prefixes`` adds an exclusive C14N InclusiveNamespaces PrefixList
+    (named prefixes) to the CanonicalizationMethod and the last Transform.
+    C14N 1.1 is computed as C14N 1.0: the same bytes for a whole package whose
+    ancestors of SignedInfo carry no xml: attributes, as the suite's do.
     """
     if method is None:
         method = RSA_SHA256 if isinstance(key, rsa.RSAPrivateKey) else ECDSA_SHA256
@@ -97,12 +104,29 @@ def custom_sign(
     value_node = root.find(".//s:Signature/s:SignatureValue", ns)
     if signature is None or digest_node is None or signed_info is None or value_node is None:
         raise ValueError("signature template did not land in the package")
-    reference_bytes = _enveloped_c14n(root, exclusive=transforms[-1] in (EXC_C14N, SDK_EXC_C14N))
+    prefixes = (inclusive_prefixes or "").split()
+    if inclusive_prefixes is not None:
+        parameters = (signed_info[0], signature.findall(".//s:Transform", ns)[-1])
+        for node in parameters:
+            etree.SubElement(
+                node,
+                f"{{{EXC_C14N}}}InclusiveNamespaces",
+                PrefixList=inclusive_prefixes,
+                nsmap={"ec": EXC_C14N},
+            )
+    reference_exclusive = transforms[-1] in _EXCLUSIVE
+    reference_bytes = _enveloped_c14n(
+        root, exclusive=reference_exclusive, prefixes=prefixes if reference_exclusive else []
+    )
     digest_node.text = base64.b64encode(
         hashlib.new(_hash_name(digest), reference_bytes).digest()
     ).decode()
     data = etree.tostring(
-        signed_info, method="c14n", exclusive=c14n == EXC_C14N, with_comments=False
+        signed_info,
+        method="c14n",
+        exclusive=c14n in _EXCLUSIVE,
+        with_comments=False,
+        inclusive_ns_prefixes=(prefixes if c14n in _EXCLUSIVE else None) or None,
     )
     value = _sign(key, data, _HASHES[_hash_name(method)]())
     value_node.text = base64.b64encode(value).decode()
@@ -134,7 +158,7 @@ def _template(
     )
 
 
-def _enveloped_c14n(root: etree._Element, *, exclusive: bool) -> bytes:
+def _enveloped_c14n(root: etree._Element, *, exclusive: bool, prefixes: list[str]) -> bytes:
     document = copy.deepcopy(root.getroottree())
     for signature in document.getroot().iter(f"{{{DSIG}}}Signature", f"{{{EDXML}}}Signature"):
         parent = signature.getparent()
@@ -147,7 +171,13 @@ def _enveloped_c14n(root: etree._Element, *, exclusive: bool) -> bytes:
             previous.tail = (previous.tail or "") + (signature.tail or "")
         parent.remove(signature)
         break
-    return etree.tostring(document, method="c14n", exclusive=exclusive, with_comments=False)
+    return etree.tostring(
+        document,
+        method="c14n",
+        exclusive=exclusive,
+        with_comments=False,
+        inclusive_ns_prefixes=prefixes or None,
+    )
 
 
 def _sign(

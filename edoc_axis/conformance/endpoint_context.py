@@ -16,7 +16,7 @@ from edoc_axis.conformance.context import vietnam_now
 from edoc_axis.conformance.model import AgencyCreds
 from edoc_axis.core.compose import new_document, new_status
 from edoc_axis.core.delivery_auth import DeliveryFacts, delivery_headers
-from edoc_axis.core.ids import new_axis_id
+from edoc_axis.core.ids import conformance_id
 from edoc_axis.edxml import StatusCode, build_document, build_status
 from edoc_axis.signature import sign_package
 
@@ -60,7 +60,9 @@ class EndpointContext:
 
     @staticmethod
     def new_id() -> str:
-        return new_axis_id(datetime.now(UTC))
+        # A conformance id: the reference endpoint keeps these test deliveries
+        # in a folder of their own, apart from the agency's real documents.
+        return conformance_id(datetime.now(UTC))
 
     def document(self, subject: str = "V/v kiểm thử điểm nhận") -> bytes:
         """A signed document from the suite's signer to the endpoint's agency."""

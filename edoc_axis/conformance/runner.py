@@ -15,9 +15,11 @@ from edoc_axis.conformance import (
     cases_auth,
     cases_endpoint,
     cases_flows,
+    cases_identity,
     cases_intake,
     cases_pull,
     cases_robustness,
+    cases_sig_interop,
     cases_signature,
     cases_status,
     cases_xml,
@@ -34,10 +36,12 @@ def axis_catalogue() -> tuple[Case, ...]:
         cases_intake.CASES
         + cases_xml.CASES
         + cases_signature.CASES
+        + cases_sig_interop.CASES
         + cases_auth.CASES
         + cases_status.CASES
         + cases_pull.CASES
         + cases_flows.CASES
+        + cases_identity.CASES
         + cases_robustness.CASES
     )
 

@@ -1,5 +1,10 @@
 """``--setup``: register the suite's own agencies on an axis home we operate.
 
+They are registered as test agencies: their deliveries never count in the
+axis's alarm figures, and ``remove_test_agencies`` takes them away with what
+they sent and received when the run ends (``--cleanup`` after an interrupted
+run).
+
 Uses only the operator API (``/admin/v1``) with the home's operator token, and
 the home's development CA to issue certificates: good ones for the sender and
 two recipients, plus the special ones the certificate cases need (expired,
@@ -12,9 +17,11 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from cryptography.hazmat.primitives import serialization
@@ -119,6 +126,7 @@ async def _register(session: aiohttp.ClientSession, url: str, token: str, agency
         "name": f"Conformance suite: {agency.role}",
         "delivery_mode": "pull",
         "certificates": [cert_to_pem(i.cert).decode() for i in agency.certs.values()],
+        "test": True,
     }
     headers = {"Authorization": f"Bearer {token}"}
     async with session.post(f"{url}/admin/v1/agencies", json=body, headers=headers) as response:
@@ -156,9 +164,11 @@ async def set_up(url: str, config: AxisConfig) -> AxisTarget:
     operator = config.operator_token()
     agencies: dict[str, AgencyCreds] = {}
     disabled = ""
+    registered: list[str] = []
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
         for agency in plan:
             token = await _register(session, url, operator, agency)
+            registered.append(agency.code)
             if agency.role == "disabled":
                 disabled = agency.code
                 continue
@@ -171,4 +181,35 @@ async def set_up(url: str, config: AxisConfig) -> AxisTarget:
         axis_certs=tuple(load_certs(config.axis_cert)),
         disabled_code=disabled,
         max_body_bytes=config.limits.max_body_bytes,
+        test_agencies=tuple(registered),
     )
+
+
+async def remove_test_agencies(
+    url: str, operator_token: str, codes: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
+    """Remove test agencies (``codes``, or every test agency on the axis) with their traffic.
+
+    Returns what the axis removed, one entry per agency. An agency already gone
+    is skipped; the axis refuses any agency that is not a test agency.
+    """
+    url = url.rstrip("/")
+    headers = {"Authorization": f"Bearer {operator_token}"}
+    removed: list[dict[str, Any]] = []
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+        if codes is None:
+            async with session.get(f"{url}/admin/v1/agencies", headers=headers) as response:
+                listing = await response.json(content_type=None)
+                if response.status != 200:
+                    raise SetupFailed(f"listing agencies failed: {response.status} {listing}")
+            codes = [a["code"] for a in listing["agencies"] if a.get("test")]
+        # Senders first would also do; any order works, each removal is whole.
+        for code in codes:
+            async with session.delete(f"{url}/admin/v1/agencies/{code}", headers=headers) as answer:
+                data = await answer.json(content_type=None)
+                if answer.status == 404:
+                    continue
+                if answer.status != 200:
+                    raise SetupFailed(f"removing {code} failed: {answer.status} {data}")
+                removed.append(data)
+    return removed

@@ -15,8 +15,10 @@ from datetime import datetime
 from lxml import etree
 
 from edoc_axis.edxml import (
+    STRICT,
     DocumentPackage,
     StatusPackage,
+    Tolerances,
     XmlLimits,
     package_from_tree,
     package_kind,
@@ -53,11 +55,14 @@ def examine(
     at: datetime,
     expect_kind: str,
     signature_required: bool = True,
+    tolerances: Tolerances = STRICT,
 ) -> Examined:
     """Parse once, validate, verify the signature and its certificate, read the model.
 
     ``expect_kind`` is "document" or "status"; a package of the other kind is
-    a schema error because it was posted to the wrong resource.
+    a schema error because it was posted to the wrong resource. ``tolerances``
+    only widen what the reader accepts: the signature is checked over the
+    exact bytes received whatever they let through.
 
     The order keeps a hostile body cheap. The safe parse enforces the size,
     depth and count limits; the schema is one pass in C; the signature's
@@ -69,7 +74,7 @@ def examine(
     Each step is linear in the input (tests/unit/core/test_intake_cost.py).
     """
     root = safe_parse(raw, limits)
-    validate(root)
+    validate(root, tolerances)
     kind = package_kind(root)
     if kind != expect_kind:
         raise SchemaInvalid(
@@ -78,7 +83,7 @@ def examine(
     prepared = _prepare(root, policy, signature_required)
     if prepared is not None:
         trust.check(prepared.certificate, at, prepared.chain)
-    package = package_from_tree(root, raw)
+    package = package_from_tree(root, raw, tolerances)
     verified = None if prepared is None else prepared.verify()
     fingerprint = None if verified is None else certificate_fingerprint(verified.certificate)
     return Examined(package, verified, fingerprint, hashlib.sha256(raw).hexdigest())

@@ -35,13 +35,26 @@ def referenced_documents(package: DocumentPackage) -> tuple[str, ...]:
     return (business.document_id or package.document_id,)
 
 
-def idempotency_key(package: DocumentPackage, sha256: str) -> str:
-    """The key a re-submission is recognised by.
+def acts_under_its_target_id(package: DocumentPackage) -> bool:
+    """A revoke or update sent under the DocumentId of the document it acts on.
 
-    A new document is keyed by its DocumentId. Revoke, update and replace
-    messages may reuse the DocumentId of the document they act on, so they are
-    keyed by DocumentId, business type and content.
+    The reference SDK sends a revoke that way (and often an update): such a
+    package is a message about that document, not a document of its own.
     """
-    if package.business_type == BusinessDocType.NEW:
-        return package.document_id
-    return f"{package.document_id}#{int(package.business_type)}:{sha256}"
+    if package.business_type not in (BusinessDocType.REVOKE, BusinessDocType.UPDATE):
+        return False
+    return package.document_id in referenced_documents(package)
+
+
+def idempotency_key(package: DocumentPackage, sha256: str) -> str:
+    """The key a re-submission is recognised by (docs/identity.md).
+
+    Every document, whatever its business type, is keyed by its DocumentId, so
+    re-using a DocumentId with other content is a conflict. A revoke or update
+    sent under the DocumentId it acts on is a message about that document: it is
+    keyed by DocumentId, business type and content, so that several of them can
+    follow one document and an identical re-submission is still recognised.
+    """
+    if acts_under_its_target_id(package):
+        return f"{package.document_id}#{int(package.business_type)}:{sha256}"
+    return package.document_id

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import ssl
 import time
 from collections.abc import Coroutine
 from datetime import datetime
@@ -64,6 +65,7 @@ class PushDispatcher:
         breaker_threshold: int = 5,
         breaker_cool_off_s: float = 30.0,
         max_held: int | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self._store, self._clock, self._settings = store, clock, settings
         self._pusher = Pusher(
@@ -77,6 +79,8 @@ class PushDispatcher:
             on_recorded=on_recorded,
         )
         self._session, self._own_session = session, session is None
+        # https:// endpoints are verified: by this context's CAs, else the system's.
+        self._ssl: ssl.SSLContext | bool = True if ssl_context is None else ssl_context
         self.worker_id = worker_id or default_worker_id()
         self._poll_interval_s = poll_interval_s
         self._breaker_args = (breaker_threshold, breaker_cool_off_s)
@@ -103,7 +107,7 @@ class PushDispatcher:
         """After a crash and restart, the dead process's claims come back at once."""
         now = self._clock.now()
         for owner in await self._store.lease_owners(now):
-            if owner_is_dead(owner):
+            if owner != self.worker_id and owner_is_dead(owner):
                 released = await self._store.expire_leases(owner, now)
                 log.info("delivery.leases_released", owner=owner, count=released)
 
@@ -165,8 +169,19 @@ class PushDispatcher:
             await self._wait(wait_s)
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        # Another process of this host (a node or a --processes worker) that died
+        # has its claims handed back at once rather than when its leases end.
+        reap_every_s = max(5.0, self._settings.lease_s / 4)
+        next_reap = loop.time() + reap_every_s
         while not self._stopping:
             self._wakeup.clear()
+            if loop.time() >= next_reap:
+                next_reap = loop.time() + reap_every_s
+                try:
+                    await self._release_dead_owners()
+                except Exception:  # the store is down: the claim below says so too
+                    log.warning("delivery.reap_failed", exc_info=True)
             try:
                 claimed = await self._fill()
             except Exception:  # the store is down: keep the loop, try again later
@@ -185,7 +200,7 @@ class PushDispatcher:
     def _open_session(self) -> None:
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._settings.workers)
+                connector=aiohttp.TCPConnector(limit=self._settings.workers, ssl=self._ssl)
             )
 
     async def _close_session(self) -> None:

@@ -15,6 +15,7 @@ from .codes import (
     StatusSender,
     classify_agency_code,
 )
+from .interop import REAL_WORLD, STRICT, Tolerances
 from .model import (
     Attachment,
     Business,
@@ -44,7 +45,9 @@ __all__ = [
     "DEFAULT_LIMITS",
     "DSIG_NS",
     "EDXML_NS",
+    "REAL_WORLD",
     "STATUS_INFO",
+    "STRICT",
     "AgencyCodeForm",
     "Attachment",
     "Business",
@@ -67,6 +70,7 @@ __all__ = [
     "StatusInfo",
     "StatusPackage",
     "StatusSender",
+    "Tolerances",
     "TraceHeader",
     "XmlLimits",
     "build_document",

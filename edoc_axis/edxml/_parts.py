@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from lxml import etree
 
-from ._tree import Node, agency_code, bool_value, date_value, int_value
+from ._tree import Node, agency_code, bool_value, date_value, int_value, where
+from .interop import Reading
 from .model import (
     DocumentCode,
     DocumentType,
@@ -37,12 +38,21 @@ _RESPONSE_FOR = frozenset({"OrganId", "Code", "DocumentId", "PromulgationDate"})
 _STAFF_INFO = frozenset({"Department", "Staff", "Email", "Mobile"})
 
 
-def organization(el: etree._Element) -> Organization:
-    """``From`` or ``To``; the ``OrganId`` must be a usable agency code."""
+def organization(el: etree._Element, reading: Reading) -> Organization:
+    """``From`` or ``To``; the ``OrganId`` must be a usable agency code.
+
+    ``OrganName`` is required unless ``reading`` tolerates its absence.
+    """
     node = Node(el, _ORGANIZATION)
+    organ_id = agency_code(node.one("OrganId"), reading)
+    organ_name = node.opt_text("OrganName")
+    if organ_name is None:
+        if not reading.tolerances.missing_organ_name:
+            node.one("OrganName")  # raises: names the missing element
+        reading.tolerated(where(el), "no OrganName", "missing_organ_name")
     return Organization(
-        organ_id=agency_code(node.one("OrganId")),
-        organ_name=node.text("OrganName"),
+        organ_id=organ_id,
+        organ_name=organ_name,
         organization_in_charge=node.opt_text("OrganizationInCharge"),
         organ_add=node.opt_text("OrganAdd"),
         email=node.opt_text("Email"),
@@ -106,15 +116,11 @@ def other_info(el: etree._Element) -> OtherInfo:
     )
 
 
-def response_for(el: etree._Element, *, routing: bool = False) -> ResponseFor:
-    """``ResponseFor``: the answered document; ``Code`` is "number/notation" text.
-
-    With ``routing`` the ``OrganId`` must be a usable agency code.
-    """
+def response_for(el: etree._Element, reading: Reading) -> ResponseFor:
+    """``ResponseFor``: the answered document; ``Code`` is "number/notation" text."""
     node = Node(el, _RESPONSE_FOR)
-    organ = node.one("OrganId")
     return ResponseFor(
-        organ_id=agency_code(organ) if routing else (organ.text or "").strip(),
+        organ_id=agency_code(node.one("OrganId"), reading),
         code=node.text("Code"),
         document_id=node.token("DocumentId"),
         promulgation_date=node.opt_date("PromulgationDate"),

@@ -14,6 +14,7 @@ from lxml import etree
 from edoc_axis.errors import SchemaInvalid
 
 from .codes import classify_agency_code
+from .interop import Reading
 from .model import Extra
 from .namespaces import EDXML_NS, EDXML_PREFIX
 
@@ -182,13 +183,28 @@ def bool_value(el: etree._Element) -> bool:
     raise SchemaInvalid(f"{where(el)}: {text!r} is not true or false")
 
 
-def agency_code(el: etree._Element) -> str:
-    """An ``OrganId`` that routing can use: one of the known code forms."""
+def agency_code(el: etree._Element, reading: Reading, *, trace: bool = False) -> str:
+    """An ``OrganId`` that routing can use: one of the known code forms.
+
+    What ``reading``'s tolerances let through is returned as written, with a
+    warning: a code not in upper case, and (``trace``) a TraceHeader's empty
+    or ``null`` OrganId, which names no agency and is never routed on.
+    """
+    tolerances = reading.tolerances
     code = (el.text or "").strip()
+    if trace and code in ("", "null"):
+        if not tolerances.null_trace_organ_id:
+            raise SchemaInvalid(f"{where(el)}: {code!r} is not an agency code")
+        what = f"OrganId {code!r} names no agency; kept, not used for routing"
+        reading.tolerated(where(el), what, "null_trace_organ_id")
+        return code
     try:
-        classify_agency_code(code)
+        classify_agency_code(code, case_insensitive=tolerances.case_insensitive_codes)
     except SchemaInvalid as exc:
         raise SchemaInvalid(f"{where(el)}: {exc.detail}") from None
+    if code != code.upper():
+        what = f"agency code {code!r} is not in upper case; compared as {code.upper()!r}"
+        reading.tolerated(where(el), what, "case_insensitive_codes")
     return code
 
 

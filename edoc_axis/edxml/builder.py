@@ -153,7 +153,7 @@ def _organization(parent: etree._Element, local: str, org: Organization) -> None
     el = _sub(parent, local)
     _sub(el, "OrganId", org.organ_id)
     _opt(el, "OrganizationInCharge", org.organization_in_charge)
-    _sub(el, "OrganName", org.organ_name)
+    _opt(el, "OrganName", org.organ_name)
     _opt(el, "OrganAdd", org.organ_add)
     _opt(el, "Email", org.email)
     _opt(el, "Telephone", org.telephone)

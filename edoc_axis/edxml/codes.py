@@ -101,17 +101,22 @@ _QD20 = re.compile(r"[A-Z]\d{2}(?:\.\d+)*")
 _ALLOWED = re.compile(r"[A-Z0-9.]+")
 
 
-def classify_agency_code(code: str) -> AgencyCodeForm:
+def classify_agency_code(code: str, *, case_insensitive: bool = False) -> AgencyCodeForm:
     """Tell which form an agency code has; refuse one that no form allows.
 
     Raises ``SchemaInvalid`` for an empty code, one longer than 35 characters,
-    or one with characters outside ``A-Z 0-9 .``.
+    or one with characters outside ``A-Z 0-9 .``. With ``case_insensitive``
+    lower-case letters count as their upper-case form (tenant-style codes such
+    as ``vxp.saas.03`` that real systems send).
     """
-    if not code or len(code) > MAX_AGENCY_CODE_LENGTH or not _ALLOWED.fullmatch(code):
+    checked = code.upper() if case_insensitive else code
+    if not code or len(code) > MAX_AGENCY_CODE_LENGTH or not _ALLOWED.fullmatch(checked):
+        letters = "A-Z a-z" if case_insensitive else "A-Z"
         raise SchemaInvalid(
             f"OrganId {code!r}: an agency code is 1 to {MAX_AGENCY_CODE_LENGTH} "
-            "characters of A-Z 0-9 '.'"
+            f"characters of {letters} 0-9 '.'"
         )
+    code = checked
     if _QCVN102.fullmatch(code):
         return AgencyCodeForm.QCVN102
     if _QD20.fullmatch(code):

@@ -25,7 +25,7 @@ class Organization:
     """``From`` / ``To``: an agency; routing uses ``organ_id``."""
 
     organ_id: str
-    organ_name: str
+    organ_name: str | None  # None: absent, which only an interop tolerance lets through
     organization_in_charge: str | None = None
     organ_add: str | None = None
     email: str | None = None
@@ -234,6 +234,8 @@ class DocumentPackage:
     attachments: tuple[Attachment, ...] = ()
     extra: Extra = ()  # unknown MessageHeader children
     raw: bytes = field(default=b"", compare=False, repr=False)
+    # What the reader's interop tolerances let through (see edxml.interop).
+    warnings: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def business_type(self) -> BusinessDocType:
@@ -260,6 +262,8 @@ class StatusPackage:
     staff_info: StaffInfo | None = None
     extra: Extra = ()  # unknown MessageHeader children
     raw: bytes = field(default=b"", compare=False, repr=False)
+    # What the reader's interop tolerances let through (see edxml.interop).
+    warnings: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
 
 Package = DocumentPackage | StatusPackage

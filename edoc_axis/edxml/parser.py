@@ -25,9 +25,10 @@ from ._parts import (
     signer_info,
     staff_info,
 )
-from ._tree import Node, int_value, timestamp_value
+from ._tree import Node, agency_code, int_value, timestamp_value
 from .attachments import check_base64
 from .codes import BusinessDocType, StatusCode
+from .interop import STRICT, Reading, Tolerances
 from .model import (
     Attachment,
     Business,
@@ -82,13 +83,17 @@ _KIND_PATH = ("edXMLEnvelope", "edXMLHeader", "MessageHeader", "StatusCode")
 
 
 def read_package(
-    raw: bytes, limits: XmlLimits = DEFAULT_LIMITS, *, validate_schema: bool = True
+    raw: bytes,
+    limits: XmlLimits = DEFAULT_LIMITS,
+    *,
+    validate_schema: bool = True,
+    tolerances: Tolerances = STRICT,
 ) -> Package:
     """Safely parse, schema-validate and read one edXML package; ``.raw`` is ``raw``."""
     root = safe_parse(raw, limits)
     if validate_schema:
-        schema.validate(root)
-    return package_from_tree(root, raw)
+        schema.validate(root, tolerances)
+    return package_from_tree(root, raw, tolerances)
 
 
 def package_kind(root: etree._Element) -> str:
@@ -100,8 +105,13 @@ def package_kind(root: etree._Element) -> str:
     return "status" if root.find(path) is not None else "document"
 
 
-def package_from_tree(root: etree._Element, raw: bytes = b"") -> Package:
-    """Read a package from an already parsed (and validated) tree, without re-parsing."""
+def package_from_tree(
+    root: etree._Element, raw: bytes = b"", tolerances: Tolerances = STRICT
+) -> Package:
+    """Read a package from an already parsed (and validated) tree, without re-parsing.
+
+    What ``tolerances`` let through is listed in the package's ``warnings``.
+    """
     if root.tag != qname("edXML"):
         raise SchemaInvalid(
             f"{etree.QName(root).localname} at line {root.sourceline}: "
@@ -111,12 +121,13 @@ def package_from_tree(root: etree._Element, raw: bytes = b"") -> Package:
     env = Node(envelope.one("edXMLEnvelope"), _ENVELOPE)
     header = Node(env.one("edXMLHeader"), _HEADER)
     message = header.one("MessageHeader")
+    reading = Reading(tolerances)
     if message.find(qname("StatusCode")) is not None:
-        return _status(Node(message, _STATUS_HEADER), raw)
-    return _document(envelope, env, header, Node(message, _DOC_HEADER), raw)
+        return _status(Node(message, _STATUS_HEADER), raw, reading)
+    return _document(envelope, env, header, Node(message, _DOC_HEADER), raw, reading)
 
 
-def _status(mh: Node, raw: bytes) -> StatusPackage:
+def _status(mh: Node, raw: bytes, reading: Reading) -> StatusPackage:
     code_el = mh.one("StatusCode")
     code_text = (code_el.text or "").strip()
     try:
@@ -127,30 +138,35 @@ def _status(mh: Node, raw: bytes) -> StatusPackage:
         ) from None
     staff = mh.opt("StaffInfo")
     return StatusPackage(
-        sender=organization(mh.one("From")),
+        sender=organization(mh.one("From"), reading),
         # The counterparty is where the status is routed: it must be a usable code.
-        response_for=response_for(mh.one("ResponseFor"), routing=True),
+        response_for=response_for(mh.one("ResponseFor"), reading),
         status_code=code,
         timestamp=timestamp_value(mh.one("Timestamp")),
         description=mh.opt_text("Description"),
         staff_info=None if staff is None else staff_info(staff),
         extra=mh.extra(),
         raw=raw,
+        warnings=tuple(reading.warnings),
     )
 
 
-def _document(envelope: Node, env: Node, header: Node, mh: Node, raw: bytes) -> DocumentPackage:
+def _document(
+    envelope: Node, env: Node, header: Node, mh: Node, raw: bytes, reading: Reading
+) -> DocumentPackage:
     to_list = mh.many("To")
     if not to_list:
         mh.one("To")  # raises: names the missing element
-    traces, business = _trace_list(header.one("TraceHeaderList"))
+    traces, business = _trace_list(header.one("TraceHeaderList"), reading)
     manifest = _manifest(env.opt("edXMLBody"))
     attachments = _attachments(envelope.opt("AttachmentEncoded"))
     _cross_check(manifest, attachments, env.el)
+    sender = organization(mh.one("From"), reading)
+    recipients = tuple(organization(el, reading) for el in to_list)
     signer, other, places = mh.opt("SignerInfo"), mh.opt("OtherInfo"), mh.opt("ToPlaces")
     return DocumentPackage(
-        sender=organization(mh.one("From")),
-        recipients=tuple(organization(el) for el in to_list),
+        sender=sender,
+        recipients=recipients,
         document_id=mh.token("DocumentId"),
         code=document_code(mh.one("Code")),
         promulgation=promulgation_info(mh.one("PromulgationInfo")),
@@ -161,7 +177,7 @@ def _document(envelope: Node, env: Node, header: Node, mh: Node, raw: bytes) -> 
         due_date=mh.opt_date("DueDate"),
         to_places=() if places is None else Node(places, _TO_PLACES).texts("Place"),
         other_info=None if other is None else other_info(other),
-        response_for=tuple(response_for(el) for el in mh.many("ResponseFor")),
+        response_for=tuple(response_for(el, reading) for el in mh.many("ResponseFor")),
         steering_type=mh.opt_int("SteeringType", range(4)),
         trace_headers=traces,
         business=business,
@@ -169,10 +185,13 @@ def _document(envelope: Node, env: Node, header: Node, mh: Node, raw: bytes) -> 
         attachments=attachments,
         extra=mh.extra(),
         raw=raw,
+        warnings=tuple(reading.warnings),
     )
 
 
-def _trace_list(el: etree._Element) -> tuple[tuple[TraceHeader, ...], Business | None]:
+def _trace_list(
+    el: etree._Element, reading: Reading
+) -> tuple[tuple[TraceHeader, ...], Business | None]:
     node = Node(el, _TRACE_LIST)
     headers = node.many("TraceHeader")
     if not headers:
@@ -180,18 +199,17 @@ def _trace_list(el: etree._Element) -> tuple[tuple[TraceHeader, ...], Business |
     traces = []
     for header in headers:
         th = Node(header, _TRACE_HEADER)
-        traces.append(
-            TraceHeader(th.token("OrganId"), timestamp_value(th.one("Timestamp")), th.extra())
-        )
+        organ_id = agency_code(th.one("OrganId"), reading, trace=True)
+        traces.append(TraceHeader(organ_id, timestamp_value(th.one("Timestamp")), th.extra()))
     business = node.opt("Bussiness")
-    return tuple(traces), None if business is None else _business(business)
+    return tuple(traces), None if business is None else _business(business, reading)
 
 
-def _business(el: etree._Element) -> Business:
+def _business(el: etree._Element, reading: Reading) -> Business:
     node = Node(el, _BUSINESS)
     doc_type = BusinessDocType(int_value(node.one("BussinessDocType"), range(4)))
     replacements = tuple(
-        _replacement(info)
+        _replacement(info, reading)
         for info_list in node.many("ReplacementInfoList")
         for info in Node(info_list, _REPLACEMENT_LIST).many("ReplacementInfo")
     )
@@ -200,7 +218,9 @@ def _business(el: etree._Element) -> Business:
         reason=node.opt_text("BussinessDocReason"),
         document_id=node.opt_token("DocumentId"),
         paper=node.opt_int("Paper"),
-        document_infos=tuple(_document_info(i) for i in node.many("BussinessDocumentInfo")),
+        document_infos=tuple(
+            _document_info(i, reading) for i in node.many("BussinessDocumentInfo")
+        ),
         replacement_infos=replacements,
         staff_infos=tuple(staff_info(s) for s in node.many("StaffInfo")),
         extra=node.extra(),
@@ -215,7 +235,7 @@ def _business(el: etree._Element) -> Business:
     return business
 
 
-def _document_info(el: etree._Element) -> BusinessDocumentInfo:
+def _document_info(el: etree._Element, reading: Reading) -> BusinessDocumentInfo:
     node = Node(el, _DOCUMENT_INFO)
     receivers = []
     for lst in node.many("ReceiverList"):
@@ -223,7 +243,9 @@ def _document_info(el: etree._Element) -> BusinessDocumentInfo:
             rn = Node(rec, _RECEIVER)
             receivers.append(
                 Receiver(
-                    rn.token("OrganId"), int_value(rn.one("ReceiverType"), range(2)), rn.extra()
+                    agency_code(rn.one("OrganId"), reading),
+                    int_value(rn.one("ReceiverType"), range(2)),
+                    rn.extra(),
                 )
             )
     return BusinessDocumentInfo(
@@ -234,12 +256,12 @@ def _document_info(el: etree._Element) -> BusinessDocumentInfo:
     )
 
 
-def _replacement(el: etree._Element) -> ReplacementInfo:
+def _replacement(el: etree._Element, reading: Reading) -> ReplacementInfo:
     node = Node(el, _REPLACEMENT)
     organs = tuple(
-        organ
+        agency_code(organ, reading)
         for lst in node.many("OrganIdList")
-        for organ in Node(lst, _ORGAN_ID_LIST).tokens("OrganId")
+        for organ in Node(lst, _ORGAN_ID_LIST).many("OrganId")
     )
     return ReplacementInfo(node.token("DocumentId"), organs, node.extra())
 

@@ -10,11 +10,17 @@ from lxml import etree
 
 from edoc_axis.errors import SchemaInvalid
 
+from .interop import STRICT, Tolerances
 from .namespaces import EDXML_NS, qname
 from .safexml import log_entries
 
 _lock = threading.Lock()
-_compiled: etree.XMLSchema | None = None
+_compiled: dict[bool, etree.XMLSchema] = {}
+# The interop form of the XSD: OrganId is any token of up to 35 characters, so
+# that the reader, not the schema, judges codes by the interop tolerances
+# (lower case, a TraceHeader's empty or "null" OrganId) and names the switch.
+_STRICT_CODE = '<xs:pattern value="[A-Z0-9.]{1,35}"/>'
+_LOOSE_CODE = '<xs:maxLength value="35"/>'
 _CLARK = re.compile(r"\{[^}]*\}")
 _ELEMENT = re.compile(r"^Element '([^']*)'(?:, attribute '[^']*')?: ")
 
@@ -24,13 +30,19 @@ def schema_bytes() -> bytes:
     return (resources.files("edoc_axis") / "schemas" / "edxml.xsd").read_bytes()
 
 
-def _schema() -> etree.XMLSchema:
-    global _compiled
-    if _compiled is None:
+def _schema(loose_organ_ids: bool = False) -> etree.XMLSchema:
+    compiled = _compiled.get(loose_organ_ids)
+    if compiled is None:
+        text = schema_bytes()
+        if loose_organ_ids:
+            assert text.count(_STRICT_CODE.encode()) == 1, "AgencyCodeType changed in the XSD"
+            text = text.replace(_STRICT_CODE.encode(), _LOOSE_CODE.encode())
         # Our own file, but parsed with the same no-entities, no-network switches.
         parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-        _compiled = etree.XMLSchema(etree.fromstring(schema_bytes(), parser=parser))
-    return _compiled
+        compiled = _compiled[loose_organ_ids] = etree.XMLSchema(
+            etree.fromstring(text, parser=parser)
+        )
+    return compiled
 
 
 def _message(line: int, message: str) -> str:
@@ -41,10 +53,12 @@ def _message(line: int, message: str) -> str:
     return f"{element} at line {line}: {detail}"
 
 
-def validate(root: etree._Element) -> None:
+def validate(root: etree._Element, tolerances: Tolerances = STRICT) -> None:
     """Check a parsed package against the edXML schema.
 
     Raises ``SchemaInvalid("<element> at line N: message")`` from the first error.
+    The strict form is the XSD as written; tolerances about agency codes use its
+    interop form, and the reader then checks every OrganId itself.
     """
     if root.tag != qname("edXML"):
         local = etree.QName(root).localname
@@ -55,7 +69,7 @@ def validate(root: etree._Element) -> None:
     # One compiled schema is shared; its error log is per object, so validation
     # is serialised to keep each caller's first error its own.
     with _lock:
-        schema = _schema()
+        schema = _schema(tolerances.loose_organ_ids)
         if schema.validate(root):
             return
         entries = log_entries(schema.error_log)

@@ -21,8 +21,9 @@ from cryptography import x509
 
 from edoc_axis.clock import Clock, SystemClock
 from edoc_axis.core.delivery_auth import DeliveryFacts, verify_delivery
+from edoc_axis.core.ids import is_conformance_id
 from edoc_axis.core.notice import NOTICE_NS
-from edoc_axis.edxml import DEFAULT_LIMITS, XmlLimits, package_from_tree, safe_parse
+from edoc_axis.edxml import DEFAULT_LIMITS, REAL_WORLD, XmlLimits, package_from_tree, safe_parse
 from edoc_axis.endpoint.storage import FOLDERS, ReceivedStore, StoredItem
 from edoc_axis.errors import EdocError, PayloadTooLarge, SignatureInvalid, SignatureMissing
 from edoc_axis.files import is_safe_id
@@ -106,7 +107,7 @@ def _check_document(body: bytes, state: EndpointState, kind: str) -> str:
             state.trust.check(verified.certificate, state.clock.now(), verified.chain)
     # The sender comes from the document, not from the Edoc-Sender header,
     # which the axis's delivery signature does not cover.
-    return package_from_tree(root, body).sender.organ_id
+    return package_from_tree(root, body, REAL_WORLD).sender.organ_id
 
 
 async def receive(request: web.Request) -> web.Response:
@@ -128,7 +129,8 @@ async def receive(request: web.Request) -> web.Response:
             state.store.store, facts.kind, facts.axis_id, sender, body, state.clock.now()
         )
     bound.info("endpoint.duplicate" if item.duplicate else "endpoint.stored", sender=sender)
-    if not item.duplicate and state.on_stored is not None:
+    # A conformance test delivery is never answered (01) to the real axis.
+    if not item.duplicate and state.on_stored is not None and not is_conformance_id(item.axis_id):
         await _notify(state.on_stored, Received(item, facts, state.store.root / item.path))
     answer = {"stored": item.path, "duplicate": item.duplicate}
     return web.json_response(answer, status=200 if item.duplicate else 201)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from datetime import UTC, datetime
 
 import structlog
@@ -11,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPri
 from edoc_axis.client import AxisClient
 from edoc_axis.clock import to_vietnam_local
 from edoc_axis.core.compose import new_status
-from edoc_axis.edxml import DocumentPackage, StatusCode, build_status, read_package
+from edoc_axis.edxml import REAL_WORLD, DocumentPackage, StatusCode, build_status, read_package
 from edoc_axis.endpoint.app import OnStored, Received
 from edoc_axis.signature import sign_package
 
@@ -20,16 +21,17 @@ log = structlog.get_logger("edoc_axis.endpoint")
 
 def arrival_notifier(
     axis_url: str,
-    token: str,
+    token: str | None,
     agency_code: str,
     *,
     key: CertificateIssuerPrivateKeyTypes | None = None,
     cert: x509.Certificate | None = None,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> OnStored:
     """An ``on_stored`` hook that posts a (signed, given key and cert) status 01."""
 
     async def notify(received: Received) -> None:
-        package = read_package(received.absolute_path.read_bytes())
+        package = read_package(received.absolute_path.read_bytes(), tolerances=REAL_WORLD)
         if not isinstance(package, DocumentPackage):
             return
         status = new_status(
@@ -44,7 +46,7 @@ def arrival_notifier(
         raw = build_status(status)
         if key is not None and cert is not None:
             raw = sign_package(raw, key, cert)
-        async with AxisClient(axis_url, token) as client:
+        async with AxisClient(axis_url, token, ssl_context=ssl_context) as client:
             response = await client.post_status(raw)
         log.info(
             "endpoint.status_sent",

@@ -4,6 +4,9 @@ Layout under the output folder::
 
     documents/<axis id>.xml     the exact bytes delivered (statuses/ for status messages)
     received.jsonl              one JSON line per newly stored item
+    conformance/                the conformance suite's test deliveries (ids starting with
+                                "conformance-"), in the same layout, never mixed with
+                                the agency's real documents
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from edoc_axis.core.ids import is_conformance_id
 from edoc_axis.errors import DocumentConflict
 from edoc_axis.files import is_safe_id, write_atomically
 
 JOURNAL_NAME = "received.jsonl"
 FOLDERS = {"document": "documents", "status": "statuses"}
+CONFORMANCE_FOLDER = "conformance"
 
 
 @dataclass(frozen=True)
@@ -57,7 +62,8 @@ class ReceivedStore:
         """
         if kind not in FOLDERS or not is_safe_id(axis_id):
             raise ValueError(f"cannot store kind {kind!r} id {axis_id!r}")
-        relative = f"{FOLDERS[kind]}/{axis_id}.xml"
+        test = is_conformance_id(axis_id)
+        relative = f"{CONFORMANCE_FOLDER + '/' if test else ''}{FOLDERS[kind]}/{axis_id}.xml"
         target = self.root / relative
         digest = hashlib.sha256(body).hexdigest()
         if target.exists():
@@ -69,14 +75,15 @@ class ReceivedStore:
         target.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(target, body)
         self._append_journal(
+            self.root / CONFORMANCE_FOLDER / JOURNAL_NAME if test else self.journal,
             {"kind": kind, "axis_id": axis_id, "sender": sender, "sha256": digest,
              "path": relative, "received_at": at.isoformat()}
         )  # fmt: skip
         return StoredItem(kind, axis_id, sender, digest, relative, duplicate=False)
 
-    def _append_journal(self, entry: dict[str, str]) -> None:
+    def _append_journal(self, journal: Path, entry: dict[str, str]) -> None:
         line = json.dumps(entry, ensure_ascii=False) + "\n"
-        with self.journal.open("a", encoding="utf-8") as handle:
+        with journal.open("a", encoding="utf-8") as handle:
             handle.write(line)
             handle.flush()
             os.fsync(handle.fileno())

@@ -6,6 +6,7 @@ from edoc_axis.pki.authority import (
     create_ca,
     issue_axis_certificate,
     issue_certificate,
+    issue_server_certificate,
     make_crl,
 )
 from edoc_axis.pki.files import (
@@ -27,6 +28,7 @@ __all__ = [
     "crl_to_pem",
     "issue_axis_certificate",
     "issue_certificate",
+    "issue_server_certificate",
     "key_to_pem",
     "load_cert",
     "load_certs",

@@ -6,6 +6,7 @@ government CA; nothing here is meant to stand in for it.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,7 +16,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 KeyType = Literal["rsa", "ec"]
 # Tolerates small clock differences between the issuing and the checking machine.
@@ -156,6 +157,58 @@ def issue_axis_certificate(
 ) -> Issued:
     """The axis's own signing certificate (receipts); ECDSA P-256 by default for speed."""
     return issue_certificate(ca, axis_name, key_type=key_type, valid_days=valid_days)
+
+
+DEV_SERVER_HOSTS = ("127.0.0.1", "localhost")
+
+
+def issue_server_certificate(
+    ca: Issued,
+    hosts: Sequence[str] = DEV_SERVER_HOSTS,
+    *,
+    key_type: KeyType = "ec",
+    valid_days: int = 825,
+) -> Issued:
+    """A TLS server certificate for ``hosts`` (IP addresses or DNS names, all in the SAN)."""
+    names: list[x509.GeneralName] = []
+    for host in hosts:
+        try:
+            names.append(x509.IPAddress(ipaddress.ip_address(host)))
+        except ValueError:
+            names.append(x509.DNSName(host))
+    key = _new_key(key_type)
+    start = _now(None) - _BACKDATE
+    usage = x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=key_type == "rsa",
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=False,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
+    ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca.key.public_key())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])]))
+        .issuer_name(ca.cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + timedelta(days=valid_days))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(usage, critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False
+        )
+        .sign(ca.key, hashes.SHA256())
+    )
+    return Issued(key, cert)
 
 
 def make_crl(

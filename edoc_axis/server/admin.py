@@ -42,6 +42,13 @@ async def _agency(request: web.Request) -> Agency:
     return agency
 
 
+def _flag(body: dict[str, Any], name: str) -> bool:
+    value = body.get(name, False)
+    if not isinstance(value, bool):
+        raise SchemaInvalid(f"{name} must be true or false")
+    return value
+
+
 async def create_agency(request: web.Request) -> web.Response:
     require_operator(request)
     services = request.app[SERVICES]
@@ -56,6 +63,7 @@ async def create_agency(request: web.Request) -> web.Response:
             endpoint_url=body.get("endpoint_url"),
             certificate_pems=[str(p).encode() for p in body.get("certificates", [])],
             at=services.clock.now(),
+            test=_flag(body, "test"),
         )
     except KeyError as exc:
         raise SchemaInvalid(f"missing field {exc.args[0]}") from exc
@@ -117,10 +125,19 @@ async def remove_certificate(request: web.Request) -> web.Response:
     return web.json_response(agency_json(await _agency(request)))
 
 
+async def remove_agency(request: web.Request) -> web.Response:
+    """Remove a test agency with what it sent and received (409 for any other agency)."""
+    require_operator(request)
+    agency = await _agency(request)
+    removed = await request.app[SERVICES].store.remove_test_agency(agency.code)
+    return web.json_response({"code": agency.code, "removed": removed})
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_post("/admin/v1/agencies", create_agency)
     app.router.add_get("/admin/v1/agencies", list_agencies)
     app.router.add_get("/admin/v1/agencies/{code}", show_agency)
+    app.router.add_delete("/admin/v1/agencies/{code}", remove_agency)
     app.router.add_post("/admin/v1/agencies/{code}/disable", disable_agency)
     app.router.add_post("/admin/v1/agencies/{code}/enable", enable_agency)
     app.router.add_post("/admin/v1/agencies/{code}/rotate-token", rotate_agency_token)

@@ -13,6 +13,7 @@ import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import structlog
 from aiohttp import web
 
 from edoc_axis.core.intake import Examined, examine
@@ -20,6 +21,8 @@ from edoc_axis.errors import RateLimited
 from edoc_axis.server.bodies import read_package_body
 from edoc_axis.server.context import AxisServices
 from edoc_axis.store import Agency
+
+log = structlog.get_logger("edoc_axis.intake")
 
 
 @asynccontextmanager
@@ -54,8 +57,11 @@ async def admitted(
                     at=now,
                     expect_kind=expect_kind,
                     signature_required=signature_required,
+                    tolerances=services.tolerances,
                 ),
             )
+        if examined.package.warnings:  # what [interop] let through, for the operator
+            log.info("package.tolerated", warnings=list(examined.package.warnings))
         yield examined
     finally:
         lease.release()

@@ -11,6 +11,7 @@ from edoc_axis.errors import AuthRequired
 from edoc_axis.registry import hash_token
 from edoc_axis.server.context import SERVICES
 from edoc_axis.store import Agency
+from edoc_axis.tls import peer_certificate_fingerprint
 
 
 def bearer_token(request: web.Request) -> str:
@@ -22,11 +23,30 @@ def bearer_token(request: web.Request) -> str:
 
 
 async def calling_agency(request: web.Request) -> Agency:
-    """The active agency whose token the request carries.
+    """The active agency the request authenticates as: token, client certificate, or both.
 
-    Unknown, revoked and disabled all answer the same 401 so that a probe
-    learns nothing about which agencies exist.
+    With ``[server] tls_client_ca`` set, a client certificate registered to an
+    agency (by fingerprint, like its signing certificates) authenticates it
+    without a token; with a token as well, both must name the same agency
+    (API.md). Unknown, revoked and disabled all answer the same 401 so that a
+    probe learns nothing about which agencies exist.
     """
+    services = request.app[SERVICES]
+    fingerprint = peer_certificate_fingerprint(request.transport)
+    if fingerprint is not None and services.config.tls_client_ca is not None:
+        by_certificate = await services.store.agency_for_certificate(fingerprint)
+        if not request.headers.get("Authorization"):
+            if by_certificate is None or by_certificate.state != "active":
+                raise AuthRequired("the client certificate is not registered to an active agency")
+            return by_certificate
+        agency = await _by_token(request)
+        if by_certificate is None or by_certificate.code != agency.code:
+            raise AuthRequired("the client certificate is not registered to the token's agency")
+        return agency
+    return await _by_token(request)
+
+
+async def _by_token(request: web.Request) -> Agency:
     services = request.app[SERVICES]
     agency = await services.store.agency_for_token(hash_token(bearer_token(request)))
     if agency is None or agency.state != "active":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -14,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPri
 from edoc_axis.clock import Clock
 from edoc_axis.config import AxisConfig
 from edoc_axis.core.ratelimit import RateLimiter
-from edoc_axis.edxml import XmlLimits
+from edoc_axis.edxml import STRICT, Tolerances, XmlLimits
 from edoc_axis.pki import load_certs, load_key
 from edoc_axis.server.bodies import InflightBudget
 from edoc_axis.server.fairness import ExaminationSlots
@@ -37,6 +38,8 @@ class AxisServices:
     limiter: RateLimiter
     operator_token_hash: str
     metrics: Metrics
+    # The [interop] tolerances intake reads packages with.
+    tolerances: Tolerances = STRICT
     # Called after a document is accepted; the wiring hooks the push dispatcher
     # here so that the server never imports the delivery package.
     on_accepted: list[Callable[[], None]] = field(default_factory=list)
@@ -75,6 +78,7 @@ def load_services(config: AxisConfig, store: Store, clock: Clock) -> AxisService
         limiter=RateLimiter(limits.rate_per_s, limits.rate_burst),
         operator_token_hash=hashlib.sha256(operator_token.encode()).hexdigest(),
         metrics=Metrics(),
+        tolerances=Tolerances(**dataclasses.asdict(config.interop)),
         inflight=InflightBudget(limits.max_inflight_bytes),
         examinations=ExaminationSlots(limits.max_examinations_per_agency),
     )

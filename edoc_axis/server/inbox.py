@@ -39,7 +39,11 @@ async def list_inbox(request: web.Request) -> web.Response:
     except InvalidCursor as exc:
         raise RequestInvalid(f"unknown cursor: {exc}") from exc
     return web.json_response(
-        {"items": [inbox_item_json(i) for i in page.items], "next_cursor": page.next_cursor}
+        {
+            "items": [inbox_item_json(i) for i in page.items],
+            "next_cursor": page.next_cursor,
+            "resume_cursor": page.resume_cursor,
+        }
     )
 
 

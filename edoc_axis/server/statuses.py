@@ -8,7 +8,7 @@ import structlog
 from aiohttp import web
 
 from edoc_axis.clock import from_vietnam_local
-from edoc_axis.core.statuses import check_progress, check_recall_answer, check_sender_role
+from edoc_axis.core.statuses import check_progress, check_sender_role, round_for
 from edoc_axis.edxml import StatusCode, StatusPackage
 from edoc_axis.errors import (
     AuthSenderMismatch,
@@ -20,6 +20,7 @@ from edoc_axis.forwarding import push_copy
 from edoc_axis.server.admission import admitted
 from edoc_axis.server.auth import calling_agency
 from edoc_axis.server.context import SERVICES, AxisServices
+from edoc_axis.server.conversation import recipient_message, rounds_with
 from edoc_axis.server.listing import page_params
 from edoc_axis.store import Agency, Delivery, InvalidCursor, NewStatus, StoredDocument, StoredStatus
 
@@ -37,6 +38,7 @@ def status_json(status: StoredStatus) -> dict[str, object]:
         "status_code": status.status_code,
         "timestamp": status.timestamp.isoformat(),
         "received_at": status.received_at.isoformat(),
+        "recall_round": status.recall_round,
     }
 
 
@@ -51,6 +53,7 @@ async def store_status(
     expected: str | None,
     updates_progress: bool,
     status_id: str,
+    recall_round: int | None = None,
 ) -> StoredStatus:
     status = NewStatus(
         status_id=status_id,
@@ -62,6 +65,7 @@ async def store_status(
         sha256=hashlib.sha256(raw).hexdigest(),
         timestamp=from_vietnam_local(package.timestamp),
         received_at=services.clock.now(),
+        recall_round=recall_round,
     )
     forward = await push_copy(services.store, status, document)
     stored = await services.store.record_status(
@@ -76,12 +80,14 @@ async def store_status(
 async def _target(
     services: AxisServices, caller: Agency, status: StatusPackage
 ) -> tuple[StoredDocument, Delivery, bool]:
-    """The document and delivery a status is about, and whether the caller is its sender.
+    """The message and delivery a status is about, and whether the caller is its sender.
 
-    The caller's role comes from the document, not from the code, so that a
-    code sent by the wrong party is refused as such (``status.not-allowed``).
-    The counterparty's document to the caller is looked up first, then the
-    caller's document to the counterparty.
+    A status names a document by (sender, DocumentId) whatever its business
+    type; it applies to the newest message of that document the recipient has
+    got (``recipient_message``). The caller's role comes from the document, not
+    from the code, so that a code sent by the wrong party is refused as such
+    (``status.not-allowed``). The counterparty's document to the caller is
+    looked up first, then the caller's document to the counterparty.
     """
     store = services.store
     counterparty = await store.get_agency(status.response_for.organ_id)
@@ -92,21 +98,10 @@ async def _target(
         (counterparty.code, caller.code, False),
         (caller.code, counterparty.code, True),
     ):
-        document = await store.find_document(sender, document_id)
-        if document is None:
-            continue
-        delivery = await store.delivery_for(document.axis_id, recipient)
-        if delivery is not None:
-            return document, delivery, by_sender
+        found = await recipient_message(store, sender, document_id, recipient)
+        if found is not None:
+            return found[0], found[1], by_sender
     raise NotFound(f"no document {document_id} between {caller.code} and {counterparty.code}")
-
-
-async def _recall_pending(services: AxisServices, document: StoredDocument, recipient: str) -> bool:
-    statuses = await services.store.statuses_of(document.axis_id)
-    if any(s.status_code == "13" and s.to_code == recipient for s in statuses):
-        return True
-    followups = await services.store.business_followups(document.sender_code, document.document_id)
-    return any(recipient in f.recipients for f in followups)
 
 
 async def submit_status(request: web.Request) -> web.Response:
@@ -150,8 +145,13 @@ async def _apply(
     if progress:
         current = StatusCode(delivery.status_code) if delivery.status_code else None
         check_progress(current, code)
-    elif not by_sender:
-        check_recall_answer(code, await _recall_pending(services, document, caller.code))
+    recall_round = None
+    if not progress:
+        recipient = delivery.recipient_code
+        rounds = await rounds_with(
+            services.store, document.sender_code, document.document_id, recipient
+        )
+        recall_round = round_for(code, rounds)
     return await store_status(
         services,
         raw,
@@ -162,6 +162,7 @@ async def _apply(
         expected=delivery.status_code,
         updates_progress=progress,
         status_id=status_id,
+        recall_round=recall_round,
     )
 
 
@@ -173,7 +174,11 @@ async def status_feed(request: web.Request) -> web.Response:
     except InvalidCursor as exc:
         raise RequestInvalid(f"unknown cursor: {exc}") from exc
     return web.json_response(
-        {"items": [status_json(s) for s in page.items], "next_cursor": page.next_cursor}
+        {
+            "items": [status_json(s) for s in page.items],
+            "next_cursor": page.next_cursor,
+            "resume_cursor": page.resume_cursor,
+        }
     )
 
 

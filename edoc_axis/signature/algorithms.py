@@ -9,7 +9,7 @@ accept it.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -30,11 +30,14 @@ from edoc_axis.errors import SignatureAlgorithm, SignatureInvalid
 # package does not depend on the edXML package being importable.
 EDXML_NS: Final = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
 DSIG_NS: Final = "http://www.w3.org/2000/09/xmldsig#"
+XML_NS: Final = "http://www.w3.org/XML/1998/namespace"
 
 C14N: Final = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
 C14N_WITH_COMMENTS: Final = C14N + "#WithComments"
 EXC_C14N: Final = "http://www.w3.org/2001/10/xml-exc-c14n#"
 EXC_C14N_WITH_COMMENTS: Final = EXC_C14N + "WithComments"
+C14N_11: Final = "http://www.w3.org/2006/12/xml-c14n11"
+C14N_11_WITH_COMMENTS: Final = C14N_11 + "#WithComments"
 # The reference SDK writes this non-standard URI for its exclusive C14N
 # transform; it is read as EXC_C14N under the legacy policy only.
 LEGACY_EXC_C14N: Final = "http://www.w3.org/TR/xml-exc-c14n#"
@@ -89,22 +92,76 @@ SIGNATURE_METHODS: Final[dict[str, SignatureMethod]] = {
     RSA_SHA1: SignatureMethod(RSA_SHA1, "rsa", hashes.SHA1, legacy=True),
 }
 
-# SignedInfo canonicalisation: URI -> exclusive?
-CANONICALIZATIONS: Final[dict[str, bool]] = {EXC_C14N: True, C14N: False}
+# Canonicalisations without comments, for SignedInfo and as the last Reference
+# transform: URI -> exclusive? C14N 1.1 differs from C14N 1.0 only for document
+# subsets whose apex has omitted ancestors carrying xml:id or xml:base (C14N 1.1
+# section 2.4); the whole document minus the Signature subtree is no such subset,
+# so its output is C14N 1.0's. The with-comments variants are not listed: they
+# are refused, since what they sign is not what a reader of the package sees.
+CANONICALIZATIONS: Final[dict[str, bool]] = {EXC_C14N: True, C14N: False, C14N_11: False}
 
 
 # --- canonicalisation -------------------------------------------------------
 
 
-def canonicalize(node: etree._Element, *, exclusive: bool) -> bytes:
-    """C14N 1.0 (inclusive or exclusive) of a subtree, comments dropped."""
+def canonicalize(
+    node: etree._Element,
+    *,
+    exclusive: bool,
+    inclusive_prefixes: Sequence[str] = (),
+    c14n_11: bool = False,
+) -> bytes:
+    """C14N 1.0 / 1.1 (inclusive) or exclusive C14N of a subtree, comments dropped.
+
+    ``inclusive_prefixes`` is exclusive C14N's InclusiveNamespaces PrefixList.
+    Inclusive C14N of a subtree renders the ``xml:`` attributes the subtree
+    inherits from its ancestors on its apex (C14N 1.0 section 2.4; C14N 1.1
+    section 2.4 drops ``xml:id`` and joins ``xml:base``); lxml does not, so they
+    are put on the apex while it is canonicalised: the tree is briefly modified.
+    """
+    inherited = {} if exclusive else _inherited_xml_attributes(node, c14n_11=c14n_11)
+    for name, value in inherited.items():
+        node.set(name, value)
     try:
-        return etree.tostring(node, method="c14n", exclusive=exclusive, with_comments=False)
+        return etree.tostring(
+            node,
+            method="c14n",
+            exclusive=exclusive,
+            with_comments=False,
+            inclusive_ns_prefixes=list(inclusive_prefixes) or None,
+        )
     except etree.C14NError as exc:  # e.g. a relative namespace URI
         raise SignatureInvalid(f"cannot canonicalise {node.tag}: {exc}") from exc
+    finally:
+        for name in inherited:
+            del node.attrib[name]
 
 
-def canonicalize_enveloped(signature: etree._Element, *, exclusive: bool) -> bytes:
+_XML_ATTRIBUTE = f"{{{XML_NS}}}"
+
+
+def _inherited_xml_attributes(node: etree._Element, *, c14n_11: bool) -> dict[str, str]:
+    """The nearest ancestor's value of each ``xml:`` attribute ``node`` does not carry."""
+    inherited: dict[str, str] = {}
+    for ancestor in node.iterancestors():
+        for name, value in ancestor.attrib.items():
+            name = str(name)
+            if not name.startswith(_XML_ATTRIBUTE) or name in node.attrib or name in inherited:
+                continue
+            if c14n_11 and name == f"{_XML_ATTRIBUTE}id":
+                continue  # C14N 1.1: xml:id is not inherited
+            if c14n_11 and name == f"{_XML_ATTRIBUTE}base":
+                raise SignatureAlgorithm(
+                    "xml:base above the Signature is not supported with C14N 1.1"
+                    " (its value would have to be joined); use C14N 1.0 or exclusive C14N"
+                )
+            inherited[name] = str(value)
+    return inherited
+
+
+def canonicalize_enveloped(
+    signature: etree._Element, *, exclusive: bool, inclusive_prefixes: Sequence[str] = ()
+) -> bytes:
     """The document as Reference URI="" sees it after the enveloped-signature transform.
 
     The transform removes the Signature subtree but keeps the text after it
@@ -124,14 +181,28 @@ def canonicalize_enveloped(signature: etree._Element, *, exclusive: bool) -> byt
     parent = signature.getparent()
     if parent is None:
         raise SignatureInvalid("the Signature element cannot be the document root")
-    return _without(parent, signature, lambda: canonicalize_document(document, exclusive=exclusive))
+    return _without(
+        parent,
+        signature,
+        lambda: canonicalize_document(
+            document, exclusive=exclusive, inclusive_prefixes=inclusive_prefixes
+        ),
+    )
 
 
-def canonicalize_document(document: etree._ElementTree, *, exclusive: bool) -> bytes:
+def canonicalize_document(
+    document: etree._ElementTree, *, exclusive: bool, inclusive_prefixes: Sequence[str] = ()
+) -> bytes:
     """C14N 1.0 of the whole document, comments dropped."""
     # The whole document node, so top-level processing instructions are covered too.
     try:
-        return etree.tostring(document, method="c14n", exclusive=exclusive, with_comments=False)
+        return etree.tostring(
+            document,
+            method="c14n",
+            exclusive=exclusive,
+            with_comments=False,
+            inclusive_ns_prefixes=list(inclusive_prefixes) or None,
+        )
     except etree.C14NError as exc:
         raise SignatureInvalid(f"cannot canonicalise the document: {exc}") from exc
 

@@ -12,9 +12,14 @@ test suite as the independent cross-check in both directions.
 
 The profile: exactly one ``Signature`` in the document, the last child of the
 expected parent, ``SignedInfo`` / ``SignatureValue`` / ``KeyInfo`` and nothing
-else, one ``Reference URI=""`` with the transforms enveloped-signature then
-(exclusive) C14N 1.0 without comments, the signer certificate first in
-``X509Data``, further certificates only as CA certificates of its chain.
+else, one ``Reference URI=""`` whose transforms are enveloped-signature alone
+(the standard's implicit C14N 1.0 follows) or followed by one canonicalization
+without comments (C14N 1.0, C14N 1.1, exclusive C14N with or without an
+``InclusiveNamespaces`` prefix list), the signer certificate first in
+``X509Data``, further certificates only as CA certificates of its chain. These
+are the forms the common implementations (xmlsec, the JDK, .NET, signxml) write
+for "one enveloped signature over the whole package"; docs/signatures.md lists
+them and why everything else is refused.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -89,13 +95,29 @@ def verify_enveloped(
 
 
 @dataclass(frozen=True)
+class _Canonicalization:
+    """How to canonicalise: C14N 1.0/1.1 (same output here) or exclusive C14N."""
+
+    exclusive: bool
+    inclusive_prefixes: tuple[str, ...] = ()  # exclusive C14N's InclusiveNamespaces
+    legacy: bool = False  # written with the reference SDK's non-standard URI
+    c14n_11: bool = False  # C14N 1.1: matters for xml: attributes above SignedInfo
+
+
+# Implicit after a last transform that yields a node-set (XML-DSig 4.4.3.2).
+_IMPLICIT_C14N = _Canonicalization(exclusive=False)
+_INCLUSIVE_NAMESPACES = f"{{{alg.EXC_C14N}}}InclusiveNamespaces"
+_PREFIX = re.compile(r"[A-Za-z_][\w.\-]*")
+
+
+@dataclass(frozen=True)
 class _Parsed:
     signed_info: etree._Element
-    c14n_exclusive: bool
+    signed_info_c14n: _Canonicalization
     method: alg.SignatureMethod
     digest: alg.DigestAlgorithm
     digest_value: bytes
-    reference_exclusive: bool
+    reference_c14n: _Canonicalization
     signature_value: bytes
     key_info: etree._Element | None
     legacy: bool
@@ -168,13 +190,21 @@ class PreparedSignature:
     def verify(self) -> VerifiedSignature:
         """Digest over the canonical document, then the value over SignedInfo."""
         parsed = self.parsed
+        reference_c14n, signed_info_c14n = parsed.reference_c14n, parsed.signed_info_c14n
         signed_bytes = alg.canonicalize_enveloped(
-            self.signature, exclusive=parsed.reference_exclusive
+            self.signature,
+            exclusive=reference_c14n.exclusive,
+            inclusive_prefixes=reference_c14n.inclusive_prefixes,
         )
         actual = hashlib.new(parsed.digest.name, signed_bytes).digest()
         if not hmac.compare_digest(actual, parsed.digest_value):
             raise SignatureInvalid("digest mismatch: the signed content was changed")
-        signed_info = alg.canonicalize(parsed.signed_info, exclusive=parsed.c14n_exclusive)
+        signed_info = alg.canonicalize(
+            parsed.signed_info,
+            exclusive=signed_info_c14n.exclusive,
+            inclusive_prefixes=signed_info_c14n.inclusive_prefixes,
+            c14n_11=signed_info_c14n.c14n_11,
+        )
         alg.verify_signature_value(
             self.certificate, parsed.method, parsed.signature_value, signed_info
         )
@@ -244,26 +274,26 @@ def _parse(signature: etree._Element, policy: VerificationPolicy) -> _Parsed:
         raise SignatureWrapping(f"Signature holds {', '.join(names)}; Object and others refused")
     signed_info, signature_value = children[0][1], children[1][1]
     c14n_node, method_node, reference = _signed_info(signed_info, ns)
-    c14n_exclusive = _c14n_method(c14n_node)
+    signed_info_c14n = _c14n_method(c14n_node, policy)
     method = _signature_method(method_node, policy)
     transforms, digest_node, digest_value = _expect(
         reference, ns, ("Transforms", "DigestMethod", "DigestValue")
     )
-    reference_exclusive, legacy_transform = _transforms(transforms, ns, policy)
+    reference_c14n = _transforms(transforms, ns, policy)
     digest = _digest_method(digest_node, policy)
     value = _decode_base64(signature_value.text, "SignatureValue")
     if not value:
         raise SignatureMissing("the Signature is a placeholder: empty SignatureValue")
     return _Parsed(
         signed_info=signed_info,
-        c14n_exclusive=c14n_exclusive,
+        signed_info_c14n=signed_info_c14n,
         method=method,
         digest=digest,
         digest_value=_decode_base64(digest_value.text, "DigestValue"),
-        reference_exclusive=reference_exclusive,
+        reference_c14n=reference_c14n,
         signature_value=value,
         key_info=children[2][1] if len(children) == 3 else None,
-        legacy=method.legacy or digest.legacy or legacy_transform,
+        legacy=method.legacy or digest.legacy or signed_info_c14n.legacy or reference_c14n.legacy,
     )
 
 
@@ -290,11 +320,56 @@ def _algorithm(node: etree._Element) -> str:
     return node.get("Algorithm") or ""
 
 
-def _c14n_method(node: etree._Element) -> bool:
-    uri = _algorithm(node)
-    if uri not in alg.CANONICALIZATIONS:
+def _c14n_method(node: etree._Element, policy: VerificationPolicy) -> _Canonicalization:
+    found = _canonicalization(node, policy, SignatureAlgorithm)
+    if found is None:
+        uri = node.get("Algorithm") or ""
         raise SignatureAlgorithm(f"canonicalization {uri!r} is not accepted")
-    return alg.CANONICALIZATIONS[uri]
+    return found
+
+
+def _canonicalization(
+    node: etree._Element,
+    policy: VerificationPolicy,
+    error: type[SignatureAlgorithm] | type[SignatureWrapping],
+) -> _Canonicalization | None:
+    """The canonicalization ``node`` names, or None when its URI is not one we accept.
+
+    Only exclusive C14N takes a parameter, its InclusiveNamespaces prefix list:
+    it adds namespace declarations to the signed bytes and removes nothing.
+    """
+    uri = node.get("Algorithm") or ""
+    if uri == alg.LEGACY_EXC_C14N and policy.allow_legacy:
+        exclusive, legacy = True, True
+    elif uri in alg.CANONICALIZATIONS:
+        exclusive, legacy = alg.CANONICALIZATIONS[uri], False
+    else:
+        return None
+    local = etree.QName(node).localname
+    if (node.text or "").strip() or len(node) > 1 or (len(node) and not exclusive):
+        raise error(f"{local} {uri}: parameters are not accepted")
+    if not len(node):
+        return _Canonicalization(exclusive, (), legacy, c14n_11=uri == alg.C14N_11)
+    parameter = node[0]
+    if (
+        parameter.tag != _INCLUSIVE_NAMESPACES
+        or len(parameter)
+        or (parameter.text or "").strip()
+        or set(parameter.attrib) != {"PrefixList"}
+    ):
+        raise error(f"{local} {uri}: only an InclusiveNamespaces PrefixList parameter is accepted")
+    prefixes = tuple(parameter.get("PrefixList", "").split())
+    if "#default" in prefixes:
+        # lxml passes libxml2 only prefixes the document's names contain, so it
+        # would silently drop the token and every such signature would fail.
+        raise SignatureAlgorithm(
+            "InclusiveNamespaces PrefixList '#default' is not supported; list named prefixes"
+        )
+    if not all(_PREFIX.fullmatch(prefix) for prefix in prefixes):
+        raise error(
+            f"InclusiveNamespaces PrefixList {parameter.get('PrefixList')!r} is not a prefix list"
+        )
+    return _Canonicalization(exclusive, prefixes, legacy)
 
 
 def _signature_method(node: etree._Element, policy: VerificationPolicy) -> alg.SignatureMethod:
@@ -319,19 +394,29 @@ def _digest_method(node: etree._Element, policy: VerificationPolicy) -> alg.Dige
 
 def _transforms(
     transforms: etree._Element, ns: str, policy: VerificationPolicy
-) -> tuple[bool, bool]:
-    """(exclusive C14N?, legacy URI used?) for exactly enveloped-signature then C14N."""
+) -> _Canonicalization:
+    """The canonicalization of the Reference, for enveloped-signature [then one C14N].
+
+    Every accepted chain yields the whole package minus this Signature; any
+    other transform (XPath, XSLT, filter 2.0, base64, a second enveloped, the
+    with-comments variants) could make the signed bytes differ from what is
+    processed, so it is refused.
+    """
     nodes = [node for name, node in _children(transforms, ns) if name == "Transform"]
     uris = [node.get("Algorithm") for node in nodes]
-    if len(nodes) != len(transforms) or any(len(node) for node in nodes):
-        raise SignatureWrapping("Transforms may hold only two parameterless Transform elements")
-    if len(uris) == 2 and uris[0] == alg.ENVELOPED:
-        if uris[1] in alg.CANONICALIZATIONS:
-            return alg.CANONICALIZATIONS[uris[1]], False
-        if uris[1] == alg.LEGACY_EXC_C14N and policy.allow_legacy:
-            return True, True
+    if len(nodes) != len(transforms):
+        raise SignatureWrapping("Transforms may hold only Transform elements")
+    if 1 <= len(nodes) <= 2 and uris[0] == alg.ENVELOPED:
+        if len(nodes[0]) or (nodes[0].text or "").strip():
+            raise SignatureWrapping("the enveloped-signature Transform takes no parameters")
+        if len(nodes) == 1:
+            return _IMPLICIT_C14N
+        found = _canonicalization(nodes[1], policy, SignatureWrapping)
+        if found is not None:
+            return found
     raise SignatureWrapping(
-        f"transforms {uris}: only enveloped-signature then C14N/exclusive C14N without comments"
+        f"transforms {uris}: only enveloped-signature, alone or then C14N 1.0, C14N 1.1 or"
+        " exclusive C14N, without comments"
     )
 
 

@@ -26,13 +26,14 @@ from edoc_axis.store.records import (  # noqa: I001  (records before base before
     StatusKind,
     StoredStatus,
 )
-from edoc_axis.store.base import AgencyExists, InvalidCursor, Store
+from edoc_axis.store.base import AgencyExists, AgencyNotRemovable, InvalidCursor, Store
 from edoc_axis.store.sqlite import SqliteStore
 
 __all__ = [
     "AcceptResult",
     "Agency",
     "AgencyExists",
+    "AgencyNotRemovable",
     "AgencyState",
     "AuditEntry",
     "AuditHead",

@@ -7,7 +7,7 @@ commit, a verb raises ``errors.Unavailable`` and nothing of it is stored.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -39,6 +39,12 @@ class AgencyExists(EdocError, ValueError):
     code, http_status, title = "agency.exists", 409, "Agency already registered"
 
 
+class AgencyNotRemovable(EdocError, ValueError):
+    """Only a test agency whose documents involve only test agencies can be removed."""
+
+    code, http_status, title = "agency.not-removable", 409, "Agency cannot be removed"
+
+
 class InvalidCursor(ValueError):
     """A listing cursor that this store did not hand out (a bad request)."""
 
@@ -52,13 +58,31 @@ class Store(Protocol):
 
     # -- lifecycle -------------------------------------------------------
     async def open(self) -> None:
-        """Connect, apply pending migrations and start the writer."""
+        """Connect, check (or, when asked to, apply) migrations and start the writer.
+
+        A store whose schema is behind raises ``SchemaBehind`` unless it was made
+        with ``migrate=True``; an empty SQLite file is always created whole.
+        """
 
     async def close(self) -> None:
         """Finish queued writes, then release every connection."""
 
     async def ping(self) -> None:
         """Raise ``Unavailable`` unless the store can read and the writer runs."""
+
+    @property
+    def where(self) -> str:
+        """Where the store is, for messages (a path, or a DSN without its password)."""
+
+    async def migrate(self) -> list[int]:
+        """Apply the pending migrations; the versions applied (``edoc-axis migrate``)."""
+
+    def on_work(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (on the event loop) when another process made push work due.
+
+        Several nodes on one database wake each other this way; a store that
+        only one process writes to never calls it.
+        """
 
     # -- registry ---------------------------------------------------------
     async def create_agency(
@@ -74,7 +98,7 @@ class Store(Protocol):
         """
 
     async def get_agency(self, code_or_alias: str) -> Agency | None:
-        """The agency known by this canonical code or alias."""
+        """The agency known by this code or alias, in any case (codes are stored upper case)."""
 
     async def list_agencies(self) -> list[Agency]:
         """Every agency, by canonical code."""
@@ -113,6 +137,14 @@ class Store(Protocol):
 
     async def agency_for_token(self, token_hash: str) -> Agency | None:
         """The agency of an unrevoked token, whatever the agency's state."""
+
+    async def remove_test_agency(self, code: str, *, at: datetime | None = None) -> dict[str, int]:
+        """Delete a test agency, the documents it sent or got, their deliveries and statuses.
+
+        Returns counts ({"documents": n, "statuses": m}). Raises ``NotFound`` if
+        unknown, ``AgencyNotRemovable`` unless it is a test agency whose documents
+        involve test agencies only. One audit event ``agency.removed``.
+        """
 
     # -- documents --------------------------------------------------------
     async def accept_document(self, document: NewDocument) -> AcceptResult:
@@ -185,7 +217,11 @@ class Store(Protocol):
         """Give up on a dead letter for good."""
 
     async def stats(self, now: datetime) -> Stats:
-        """Delivery counts per state and per (agency, state); age of the oldest pending."""
+        """Delivery counts per state and per (agency, state); age of the oldest pending.
+
+        Deliveries to test agencies count per agency only: never in ``by_state``
+        nor in the oldest pending age (the alarm figures).
+        """
 
     # -- statuses ---------------------------------------------------------
     async def record_status(

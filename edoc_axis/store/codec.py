@@ -108,6 +108,7 @@ def status_from_row(row: sqlite3.Row) -> StoredStatus:
         sha256=row["sha256"],
         timestamp=from_db(row["timestamp"]),
         received_at=from_db(row["received_at"]),
+        recall_round=row["recall_round"],
     )
 
 

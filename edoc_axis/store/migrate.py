@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from importlib import resources
 
 from edoc_axis.core.audit import utc_iso
+from edoc_axis.errors import EdocError
 
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
@@ -85,3 +86,33 @@ def apply_migrations(conn: sqlite3.Connection, migrations: list[Migration]) -> l
                 conn.execute("ROLLBACK")
             raise
     return applied_now
+
+
+class SchemaBehind(EdocError):
+    """The store's schema lacks migrations this version of the axis needs."""
+
+    code, http_status, title = "store.schema-behind", 503, "Store schema is behind"
+
+    def __init__(self, where: str, pending: list[Migration]) -> None:
+        names = ", ".join(f"{m.version:04d}_{m.name}" for m in pending)
+        super().__init__(
+            f"the store at {where} is behind this version of edoc-axis (pending migrations: "
+            f"{names}); back it up, then run `edoc-axis migrate --config <axis.toml>`"
+        )
+        self.pending = pending
+
+
+def pending_migrations(conn: sqlite3.Connection, migrations: list[Migration]) -> list[Migration]:
+    """The migrations not yet recorded in this SQLite database."""
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+    ).fetchone()
+    if exists is None:
+        return list(migrations)
+    done = {int(row[0]) for row in conn.execute("SELECT version FROM schema_migrations")}
+    return [m for m in migrations if m.version not in done]
+
+
+def is_empty(conn: sqlite3.Connection) -> bool:
+    """No table at all: a store being created, which nothing can be behind."""
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table'").fetchone() is None

@@ -56,6 +56,9 @@ class NewAgency:
     alias_codes: tuple[str, ...] = ()
     delivery_mode: DeliveryMode = "pull"
     endpoint_url: str | None = None
+    # A test agency (the conformance suite's): kept out of the alarm figures and
+    # removable with everything it sent and received (Store.remove_test_agency).
+    test: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +71,7 @@ class Agency:
     endpoint_url: str | None
     created_at: datetime
     certificate_fingerprints: tuple[str, ...]
+    test: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +89,10 @@ class NewDocument:
     receipt: bytes = field(repr=False)
     recipients: tuple[str, ...]
     legacy_policy: bool = False
-    # What a re-submission is recognised by; empty means the DocumentId. The
-    # reference SDK sends revoke/update/replace under the DocumentId they act on,
-    # so those carry a key of their own.
+    # What a re-submission is recognised by; empty means the DocumentId (every
+    # document of any business type). A revoke or update sent under the DocumentId
+    # of the document it acts on (the reference SDK's habit) is a message about
+    # that document and carries a key of its own (see docs/identity.md).
     idempotency_key: str = ""
 
     @property
@@ -158,10 +163,16 @@ class InboxItem:
 
 @dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
-    """One page of a listing; pass ``next_cursor`` back for the next (None: the end)."""
+    """One page of a listing; pass ``next_cursor`` back for the next (None: the end).
+
+    ``resume_cursor`` (inbox and status feed) is set on every page, the last one
+    too: the position after this page's last item (the given cursor when the page
+    is empty), so that a poller can continue from there later.
+    """
 
     items: tuple[T, ...]
     next_cursor: str | None
+    resume_cursor: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +211,8 @@ Outcome = Delivered | RetryAt | DeadLetter
 
 @dataclass(frozen=True, slots=True)
 class Stats:
+    """Delivery figures; ``by_state`` and the oldest age leave test agencies out."""
+
     by_state: Mapping[str, int]
     by_agency_state: Mapping[tuple[str, str], int]
     oldest_pending_age_s: float | None
@@ -217,6 +230,9 @@ class NewStatus:
     timestamp: datetime
     received_at: datetime
     kind: StatusKind = "status"
+    # The recall round a 13, 15 or 16 belongs to (1, 2, ...); None for the rest.
+    # The store keeps one 13 and one answer per (document, recipient, round).
+    recall_round: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,3 +247,4 @@ class StoredStatus:
     timestamp: datetime
     received_at: datetime
     kind: StatusKind = "status"
+    recall_round: int | None = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -20,6 +20,7 @@ from edoc_axis.store import sqlite_jobs as jobs
 from edoc_axis.store import sqlite_reads as reads
 from edoc_axis.store import sqlite_registry as registry
 from edoc_axis.store import sqlite_statuses as statuses
+from edoc_axis.store.migrate import apply_migrations, bundled_migrations
 from edoc_axis.store.records import (
     AcceptResult,
     Agency,
@@ -63,11 +64,16 @@ class SqliteStore:
         max_batch: int = 256,
         max_queue: int = 10_000,
         reader_threads: int = 2,
+        migrate: bool = True,
     ) -> None:
         self.path = Path(path)
         self._busy_timeout_s = busy_timeout_s
         self._writer = GroupCommitWriter(
-            self.path, busy_timeout_s=busy_timeout_s, max_batch=max_batch, max_queue=max_queue
+            self.path,
+            busy_timeout_s=busy_timeout_s,
+            max_batch=max_batch,
+            max_queue=max_queue,
+            migrate=migrate,
         )
         self._readers = ReaderPool(self.path, busy_timeout_s=busy_timeout_s, threads=reader_threads)
 
@@ -96,6 +102,25 @@ class SqliteStore:
         if not self._writer.running:
             raise Unavailable("the store's writer is not running", retry_after_s=1)
         await self._readers.run(select_one)
+
+    @property
+    def where(self) -> str:
+        return str(self.path)
+
+    async def migrate(self) -> list[int]:
+        """Apply pending migrations now (``edoc-axis migrate``); the versions applied."""
+
+        def run() -> list[int]:
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=self._busy_timeout_s)
+            try:
+                return apply_migrations(conn, bundled_migrations("sqlite"))
+            finally:
+                conn.close()
+
+        return await asyncio.to_thread(run)
+
+    def on_work(self, callback: Callable[[], None]) -> None:
+        """Nothing to listen to: one process's intake wakes its own dispatcher."""
 
     @property
     def commit_count(self) -> int:
@@ -169,6 +194,10 @@ class SqliteStore:
     async def agency_for_token(self, token_hash: str) -> Agency | None:
         params = {"token_hash": token_hash}
         return await self._readers.run(reads.agency_via, q.AGENCY_OF_BEARER_HASH, params)
+
+    async def remove_test_agency(self, code: str, *, at: datetime | None = None) -> dict[str, int]:
+        when = _now(at)
+        return await self._writer.submit(lambda ctx: registry.remove_test_agency(ctx, code, when))
 
     # -- documents ---------------------------------------------------------------
     async def accept_document(self, document: NewDocument) -> AcceptResult:

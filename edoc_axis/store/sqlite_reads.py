@@ -37,7 +37,8 @@ from edoc_axis.store.records import (
 
 
 def resolve_code(conn: sqlite3.Connection, code_or_alias: str) -> str | None:
-    row = conn.execute(q.RESOLVE_CODE, {"code": code_or_alias}).fetchone()
+    # Agency codes are case-insensitive: the registry holds them upper case.
+    row = conn.execute(q.RESOLVE_CODE, {"code": code_or_alias.upper()}).fetchone()
     return None if row is None else str(row[0])
 
 
@@ -63,6 +64,7 @@ def agency_by_canonical(conn: sqlite3.Connection, code: str) -> Agency | None:
         endpoint_url=row["endpoint_url"],
         created_at=from_db(row["created_at"]),
         certificate_fingerprints=tuple(r[0] for r in prints),
+        test=bool(row["test"]),
     )
 
 
@@ -151,8 +153,9 @@ def inbox(
     params = {"recipient": recipient_code, "after": after, "limit": limit + 1}
     rows = conn.execute(q.INBOX, params).fetchall()
     page = rows[:limit]
-    next_cursor = encode_cursor("inbox", page[-1]["id"]) if len(rows) > limit else None
-    return Page(tuple(inbox_item_from_row(r) for r in page), next_cursor)
+    resume = encode_cursor("inbox", page[-1]["id"] if page else after)
+    next_cursor = resume if len(rows) > limit else None
+    return Page(tuple(inbox_item_from_row(r) for r in page), next_cursor, resume)
 
 
 def delivery_by_id(conn: sqlite3.Connection, delivery_id: int) -> Delivery | None:
@@ -186,7 +189,8 @@ def stats(conn: sqlite3.Connection, now: datetime) -> Stats:
     by_state: Counter[str] = Counter()
     by_agency_state: dict[tuple[str, str], int] = {}
     for row in conn.execute(q.COUNT_BY_AGENCY_STATE).fetchall():
-        by_state[row["state"]] += row["n"]
+        if not row["test"]:
+            by_state[row["state"]] += row["n"]
         by_agency_state[(row["recipient_code"], row["state"])] = row["n"]
     oldest = conn.execute(q.OLDEST_PENDING).fetchone()[0]
     age = None if oldest is None else max(0.0, (now - from_db(oldest)).total_seconds())
@@ -205,8 +209,9 @@ def statuses_for(
     params = {"code": agency_code, "after": after, "limit": limit + 1}
     rows = conn.execute(q.STATUSES_FOR, params).fetchall()
     page = rows[:limit]
-    next_cursor = encode_cursor("statuses", page[-1]["seq"]) if len(rows) > limit else None
-    return Page(tuple(status_from_row(r) for r in page), next_cursor)
+    resume = encode_cursor("statuses", page[-1]["seq"] if page else after)
+    next_cursor = resume if len(rows) > limit else None
+    return Page(tuple(status_from_row(r) for r in page), next_cursor, resume)
 
 
 def statuses_of(conn: sqlite3.Connection, axis_id: str) -> list[StoredStatus]:

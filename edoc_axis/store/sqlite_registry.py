@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from edoc_axis.errors import NotFound
 from edoc_axis.store import queries as q
-from edoc_axis.store.base import AgencyExists
+from edoc_axis.store.base import AgencyExists, AgencyNotRemovable
 from edoc_axis.store.codec import to_db
 from edoc_axis.store.records import Agency, AgencyState, DeliveryMode, NewAgency
 from edoc_axis.store.sqlite_reads import agency_by_canonical, require_code, resolve_code
@@ -37,6 +38,12 @@ def create_agency(
     at: datetime,
 ) -> Agency:
     _check_endpoint(agency.delivery_mode, agency.endpoint_url)
+    # Agency codes are case-insensitive: the registry holds them upper case.
+    agency = replace(
+        agency,
+        code=agency.code.upper(),
+        alias_codes=tuple(alias.upper() for alias in agency.alias_codes),
+    )
     codes = (agency.code, *agency.alias_codes)
     if len(set(codes)) != len(codes):
         raise ValueError(f"codes repeat: {codes}")
@@ -54,11 +61,13 @@ def create_agency(
     ctx.conn.execute(
         q.INSERT_BEARER_HASH, {"token_hash": token_hash, "code": agency.code, "at": to_db(at)}
     )
-    detail = {
+    detail: dict[str, object] = {
         "aliases": list(agency.alias_codes),
         "delivery_mode": agency.delivery_mode,
         "certificates": [fingerprint for fingerprint, _ in certificates],
     }
+    if agency.test:
+        detail["test"] = True
     ctx.audit("agency.created", at, agency=agency.code, detail=detail)
     return _reread(ctx, agency.code)
 
@@ -74,6 +83,7 @@ def _insert_agency(
             "mode": agency.delivery_mode,
             "url": agency.endpoint_url,
             "at": to_db(at),
+            "test": int(agency.test),
         },
     )
     for code in codes:
@@ -149,3 +159,49 @@ def revoke_tokens(ctx: WriteContext, code: str, at: datetime) -> None:
         q.REVOKE_BEARER_HASHES, {"code": canonical, "at": to_db(at)}
     ).rowcount
     ctx.audit("agency.tokens_revoked", at, agency=canonical, detail={"revoked": revoked})
+
+
+def remove_test_agency(ctx: WriteContext, code: str, at: datetime) -> dict[str, int]:
+    """Delete a test agency with every document it sent or was sent, and their statuses.
+
+    Only a test agency, and only if none of those documents involves an agency
+    that is not a test agency (nothing a real agency sent or got is ever lost).
+    The audit log keeps every event about them; this one says what went.
+    """
+    canonical = require_code(ctx.conn, code)
+    agency = _reread(ctx, canonical)
+    if not agency.test:
+        raise AgencyNotRemovable(
+            f"{canonical} is not a test agency; only test agencies are removed"
+        )
+    documents = ctx.conn.execute(q.TEST_AGENCY_DOCUMENTS, {"code": canonical}).fetchall()
+    for row in documents:
+        real = ctx.conn.execute(q.REAL_PARTIES_OF_DOCUMENT, {"seq": row["seq"]}).fetchall()
+        if real:
+            raise AgencyNotRemovable(
+                f"{canonical} exchanged document {row['axis_id']} with {real[0][0]}, "
+                "which is not a test agency"
+            )
+    shas: set[str] = set()
+    statuses = 0
+    for row in documents:
+        status_shas = ctx.conn.execute(q.STATUS_SHAS_OF_DOCUMENT, {"axis_id": row["axis_id"]})
+        shas.update(r[0] for r in status_shas.fetchall())
+        shas.add(row["sha256"])
+        statuses += ctx.conn.execute(
+            q.DELETE_STATUSES_OF_DOCUMENT, {"axis_id": row["axis_id"]}
+        ).rowcount
+        ctx.conn.execute(q.DELETE_DELIVERIES_OF_DOCUMENT, {"seq": row["seq"]})
+        ctx.conn.execute(q.DELETE_DOCUMENT, {"seq": row["seq"]})
+    for sha256 in sorted(shas):
+        ctx.conn.execute(q.DELETE_UNUSED_BLOB, {"sha256": sha256})
+    for statement in (
+        q.DELETE_AGENCY_TOKENS,
+        q.DELETE_AGENCY_CERTIFICATES,
+        q.DELETE_AGENCY_CODES,
+        q.DELETE_AGENCY,
+    ):
+        ctx.conn.execute(statement, {"code": canonical})
+    removed = {"documents": len(documents), "statuses": statuses}
+    ctx.audit("agency.removed", at, agency=canonical, detail={"test": True, **removed})
+    return removed

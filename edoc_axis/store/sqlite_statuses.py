@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from edoc_axis.errors import DocumentConflict, NotFound, StatusTransition
@@ -50,13 +51,25 @@ def record_status(
     if updates_progress and status.kind == "status":
         _compare_and_set(ctx, delivery, status, expected_current)
     insert_blob(ctx.conn, status.sha256, status.raw)
-    ctx.conn.execute(q.INSERT_STATUS, _status_params(status))
-    detail = {
+    try:
+        ctx.conn.execute(q.INSERT_STATUS, _status_params(status))
+    except sqlite3.IntegrityError as exc:
+        if status.recall_round is None:
+            raise
+        # statuses_one_recall_per_round / statuses_one_answer_per_round: another
+        # 13 or answer got into this round first (two answers racing).
+        raise StatusTransition(
+            f"round {status.recall_round} already has its "
+            f"{'recall' if status.status_code == '13' else 'answer'}"
+        ) from exc
+    detail: dict[str, object] = {
         "status_id": status.status_id,
         "status_code": status.status_code,
         "previous": delivery.status_code,
         "to": status.to_code,
     }
+    if status.recall_round is not None:
+        detail["recall_round"] = status.recall_round
     ctx.audit(
         "status.recorded",
         status.received_at,
@@ -96,4 +109,5 @@ def _status_params(status: NewStatus) -> dict[str, Any]:
         "sha256": status.sha256,
         "timestamp": to_db(status.timestamp),
         "received_at": to_db(status.received_at),
+        "recall_round": status.recall_round,
     }

@@ -23,7 +23,13 @@ import structlog
 from edoc_axis.core.audit import canonical_detail, entry_hash, utc_iso
 from edoc_axis.errors import Unavailable
 from edoc_axis.store import queries as q
-from edoc_axis.store.migrate import apply_migrations, bundled_migrations
+from edoc_axis.store.migrate import (
+    SchemaBehind,
+    apply_migrations,
+    bundled_migrations,
+    is_empty,
+    pending_migrations,
+)
 
 T = TypeVar("T")
 log = structlog.get_logger(__name__)
@@ -99,8 +105,10 @@ class GroupCommitWriter:
         busy_timeout_s: float = 5.0,
         max_batch: int = 256,
         max_queue: int = 10_000,
+        migrate: bool = True,
     ) -> None:
         self._path = path
+        self._migrate = migrate
         self._busy_timeout_s = busy_timeout_s
         self._max_batch = max_batch
         self._queue: asyncio.Queue[_Queued[Any] | _Stop] = asyncio.Queue(maxsize=max_queue)
@@ -140,7 +148,15 @@ class GroupCommitWriter:
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_s * 1000)}")
-            apply_migrations(conn, bundled_migrations("sqlite"))
+            migrations = bundled_migrations("sqlite")
+            # A new (empty) file is created whole; an existing one is only
+            # migrated when asked to (`edoc-axis migrate`), never behind an
+            # operator's back by `serve`.
+            if not self._migrate and not is_empty(conn):
+                pending = pending_migrations(conn, migrations)
+                if pending:
+                    raise SchemaBehind(str(self._path), pending)
+            apply_migrations(conn, migrations)
         except BaseException:
             conn.close()
             raise

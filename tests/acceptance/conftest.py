@@ -21,6 +21,7 @@ import json
 import os
 import queue
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -162,9 +163,18 @@ def run_cli(
 class AxisServer:
     """``edoc-axis serve --config F --port 0`` as a subprocess."""
 
-    def __init__(self, config: Path, log_dir: Path) -> None:
+    def __init__(
+        self,
+        config: Path,
+        log_dir: Path,
+        *,
+        cafile: Path | None = None,
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
         self.config = config
         self.log_dir = log_dir
+        self.cafile = cafile  # the CA of the axis's TLS certificate, when it serves https
+        self.extra_args = extra_args
         self.process: subprocess.Popen[bytes] | None = None
         self.url = ""
         self.stdout_lines: queue.Queue[str] = queue.Queue()
@@ -182,7 +192,15 @@ class AxisServer:
         self.stdout_lines = queue.Queue()
         self.process = _register(
             subprocess.Popen(
-                [str(TOOLS["edoc-axis"]), "serve", "--config", str(self.config), "--port", "0"],
+                [
+                    str(TOOLS["edoc-axis"]),
+                    "serve",
+                    "--config",
+                    str(self.config),
+                    "--port",
+                    "0",
+                    *self.extra_args,
+                ],
                 env=cli_env(),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
@@ -223,7 +241,9 @@ class AxisServer:
     def _await_health(self, end: float) -> None:
         while True:
             try:
-                status, _, _ = http_request(self.url, "GET", "/healthz", timeout=2.0)
+                status, _, _ = http_request(
+                    self.url, "GET", "/healthz", timeout=2.0, cafile=self.cafile
+                )
                 if status == 200:
                     return
             except OSError:
@@ -272,10 +292,18 @@ def http_request(
     body: bytes | None = None,
     headers: Mapping[str, str] | None = None,
     timeout: float = 30.0,
+    cafile: Path | None = None,
 ) -> tuple[int, dict[str, str], bytes]:
-    """One HTTP request on a fresh connection; OSError when the axis is gone."""
+    """One HTTP(S) request on a fresh connection; OSError when the axis is gone."""
     parts = urllib.parse.urlsplit(base_url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    connection: http.client.HTTPConnection
+    if parts.scheme == "https":
+        context = ssl.create_default_context(cafile=None if cafile is None else str(cafile))
+        connection = http.client.HTTPSConnection(
+            parts.hostname, parts.port, timeout=timeout, context=context
+        )
+    else:
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     try:
         connection.request(method, path, body=body, headers=dict(headers or {}))
         response = connection.getresponse()

@@ -41,3 +41,30 @@ def test_bench_runs_tiny_and_reports_every_figure(
     assert report["scale"]["preloaded"] == 50 and report["scale"]["errors"] == {}
     assert report["large"]["accepted"] and report["large"]["errors"] == {}
     assert report["settings"]["documents"] == 20
+
+
+def test_bench_on_postgresql_with_several_nodes_prints_a_row_per_count(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], postgres_dsn: str
+) -> None:
+    out = tmp_path / "nodes.json"
+    argv = ["bench", "--store", "postgresql", "--nodes", "1,2", "--dsn", postgres_dsn,
+            "--docs", "20", "--concurrency", "2", "--json", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[1].split()[:2] == ["nodes", "intake/s"]
+    assert [line.split()[0] for line in table[2:4]] == ["1", "2"]
+    assert table[4].startswith("audit chain: ")
+    report = json.loads(out.read_text(encoding="utf-8"))
+    for run, nodes in zip(report["runs"], (1, 2), strict=True):
+        assert run["nodes"] == nodes
+        assert run["errors"] == {} and run["accepted"] == 20
+        assert run["drained"] and run["delivered"] == 20
+        assert run["db_bytes_per_document"] > 0
+        assert run["docs_per_s_per_node_core"] > 0
+        assert run["audit_entries_per_document"] >= 3  # accepted, delivered, acked at least
+    assert report["audit_ceiling_per_s"] > 0
+
+
+def test_nodes_need_the_postgresql_store(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "--nodes", "2"]) == 2
+    assert "--nodes needs --store postgresql" in capsys.readouterr().err

@@ -38,6 +38,10 @@ NO_SIGNATURE_CHECK_FAILS = {
     "SIG-022",  # md5
     "SIG-023",  # hmac
     "SIG-024",  # edXML-namespace signature (optional)
+    "SIG-045",  # C14N 1.0 with comments
+    "SIG-046",  # C14N 1.1 with comments
+    "SIG-047",  # SignedInfo exclusive C14N with comments
+    "SIG-048",  # the SDK's exc-c14n URI without the legacy policy
     "STATUS-014",  # tampered status
 }
 NO_STATE_MACHINE_FAILS = {"STATUS-003", "STATUS-004", "STATUS-005", "STATUS-018"}
@@ -87,3 +91,16 @@ async def test_an_axis_without_the_status_state_machine_fails_the_status_cases(
     async with running_axis(tmp_path / "home") as (url, config):
         results = await run_catalogue(url, config)
     assert failed_ids(results) == NO_STATE_MACHINE_FAILS, explain(results)
+
+
+# No rounds at all: an answer without a recall, and a second answer, are taken.
+NO_ONE_ANSWER_RULE_FAILS = {"STATUS-011", "FLOW-019"}
+
+
+async def test_an_axis_taking_every_answer_fails_the_one_answer_case(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(statuses, "round_for", lambda code, rounds: None)
+    async with running_axis(tmp_path / "home") as (url, config):
+        results = await run_catalogue(url, config)
+    assert failed_ids(results) == NO_ONE_ANSWER_RULE_FAILS, explain(results)

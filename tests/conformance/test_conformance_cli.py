@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 from lxml import etree
 
@@ -89,6 +90,44 @@ def test_setup_run_passes_and_writes_junit(served: tuple[str, Path], tmp_path: P
     assert suite.tag == "testsuite"
     assert len(suite.findall("testcase")) == total >= 60
     assert suite.get("failures") == "0" and suite.get("skipped") == "0"
+    # The suite's test agencies are gone, with their documents: nothing pending is left.
+    assert _agencies(url, config) == []
+    stats = subprocess.run(
+        [str(EDOC_AXIS), "stats", "--json", "--config", str(config)],
+        capture_output=True, text=True, timeout=RUN_TIMEOUT_S, env=_env(), check=True,
+    )  # fmt: skip
+    figures = json.loads(stats.stdout)
+    assert figures["by_state"] == {} and figures["oldest_pending_age_s"] is None, figures
+
+
+def _agencies(url: str, config: Path) -> list[str]:
+    async def listing() -> list[str]:
+        token = load_config(config).operator_token()
+        headers = {"Authorization": f"Bearer {token}"}
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"{url}/admin/v1/agencies", headers=headers) as response,
+        ):
+            data = await response.json()
+        return [str(a["code"]) for a in data["agencies"]]
+
+    return asyncio.run(listing())
+
+
+def test_cleanup_removes_what_an_interrupted_run_left(
+    served: tuple[str, Path], tmp_path: Path
+) -> None:
+    url, config = served
+    target = asyncio.run(set_up(url, load_config(config)))  # a run that never finished
+    left = _agencies(url, config)
+    assert set(target.test_agencies) == set(left) and len(left) == 8
+    result = _conformance("--cleanup", "--axis", url, "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("removed 8 test agencies (")
+    assert _agencies(url, config) == []
+    again = _conformance("--cleanup", "--axis", url, "--config", str(config))
+    assert (again.returncode, again.stdout) == (0, "no test agencies on this axis\n")
+    assert _conformance("--cleanup", "--axis", url).returncode == 2  # needs --config
 
 
 def _write_agency(creds: AgencyCreds, folder: Path) -> tuple[str, str]:

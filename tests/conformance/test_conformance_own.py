@@ -64,3 +64,9 @@ async def test_every_endpoint_case_passes_against_our_reference_endpoint(tmp_pat
     stored = list((tmp_path / "received").rglob("*.xml"))
     # 001, 002 (same document), 007, 009, 010 (first one only): five documents stored once each.
     assert len(stored) == 5, stored
+    # ... all in the endpoint's conformance folder, none among the agency's real documents.
+    received = tmp_path / "received"
+    assert all(path.is_relative_to(received / "conformance") for path in stored), stored
+    assert not any((received / "documents").iterdir())
+    assert not (received / "received.jsonl").exists()
+    assert len((received / "conformance" / "received.jsonl").read_text().splitlines()) == 5

@@ -7,7 +7,7 @@ import copy
 import pytest
 from lxml import etree
 
-from edoc_axis.errors import SignatureInvalid, SignatureWrapping
+from edoc_axis.errors import SignatureAlgorithm, SignatureInvalid, SignatureWrapping
 from edoc_axis.pki import Issued
 from edoc_axis.signature import (
     VerificationPolicy,
@@ -56,8 +56,9 @@ def test_two_references(signed_package: bytes) -> None:
     _wrapping(root, "2 References")
 
 
+C14N_11 = "http://www.w3.org/2006/12/xml-c14n11"
+
 TRANSFORMS = {
-    "only-enveloped": (ENVELOPED,),
     "only-c14n": (EXC_C14N,),
     "none": (),
     "reversed": (EXC_C14N, ENVELOPED),
@@ -68,8 +69,10 @@ TRANSFORMS = {
     "base64": (ENVELOPED, BASE64),
     "c14n-with-comments": (ENVELOPED, C14N + "#WithComments"),
     "exc-with-comments": (ENVELOPED, EXC_C14N + "WithComments"),
-    "c14n11": (ENVELOPED, "http://www.w3.org/2006/12/xml-c14n11"),
+    "c14n11-with-comments": (ENVELOPED, C14N_11 + "#WithComments"),
+    "c14n2": (ENVELOPED, "http://www.w3.org/2006/12/xml-c14n2"),
     "enveloped-twice": (ENVELOPED, ENVELOPED, EXC_C14N),
+    "enveloped-then-two-c14n": (ENVELOPED, C14N, EXC_C14N),
 }
 
 
@@ -90,23 +93,121 @@ def test_transforms_other_than_enveloped_then_c14n(
     _wrapping(signed, "ransforms")
 
 
-def test_inclusive_c14n_transform_is_accepted(agency_g22: Issued) -> None:
-    # C14N 1.0 without comments is part of the profile (the reference SDK uses it).
+# The equivalent forms of "one enveloped signature over the whole package" (the
+# Reference transforms, and the SignedInfo canonicalization), as the common
+# implementations write them. Each is accepted with the default policy.
+ACCEPTED_FORMS = {
+    "enveloped-only": ((ENVELOPED,), C14N),
+    "enveloped-c14n": ((ENVELOPED, C14N), C14N),
+    "enveloped-c14n11": ((ENVELOPED, C14N_11), C14N_11),
+    "enveloped-exc": ((ENVELOPED, EXC_C14N), EXC_C14N),
+    "enveloped-only-exc-signed-info": ((ENVELOPED,), EXC_C14N),
+    "enveloped-c14n11-exc-signed-info": ((ENVELOPED, C14N_11), EXC_C14N),
+}
+
+
+@pytest.mark.parametrize(("transforms", "c14n"), ACCEPTED_FORMS.values(), ids=ACCEPTED_FORMS)
+@pytest.mark.parametrize("signer_name", ["agency_g22", "agency_g22_ec"])
+def test_equivalent_forms_are_accepted(
+    transforms: tuple[str, ...], c14n: str, signer_name: str, request: pytest.FixtureRequest
+) -> None:
+    signer: Issued = request.getfixturevalue(signer_name)
+    signed = custom_sign(build_package(), signer.key, signer.cert, c14n=c14n, transforms=transforms)
+    result = verify_package(etree.fromstring(signed))
+    assert result.certificate == signer.cert
+    assert result.legacy is False
+    # ...and each still covers every byte of the package: one changed letter is refused.
+    tampered = signed.replace("Hà Nội".encode(), "Hà Nam".encode())
+    with pytest.raises(SignatureInvalid, match="digest"):
+        verify_package(etree.fromstring(tampered))
+
+
+@pytest.mark.parametrize("prefixes", ["edXML", "edXML ds", ""])
+def test_exclusive_c14n_with_inclusive_namespaces_is_accepted(
+    prefixes: str, agency_g22: Issued
+) -> None:
     signed = custom_sign(
-        build_package(), agency_g22.key, agency_g22.cert, c14n=C14N, transforms=(ENVELOPED, C14N)
+        build_package(), agency_g22.key, agency_g22.cert, inclusive_prefixes=prefixes
     )
+    assert b"InclusiveNamespaces" in signed
     assert verify_package(etree.fromstring(signed)).certificate == agency_g22.cert
 
 
-def test_transform_with_parameters(signed_package: bytes) -> None:
+def test_inclusive_namespaces_change_the_signed_bytes(agency_g22: Issued) -> None:
+    # The prefix list is honoured, not ignored: a signature computed with it does
+    # not verify once the list is removed (the canonical bytes differ).
+    signed = custom_sign(
+        build_package(), agency_g22.key, agency_g22.cert, inclusive_prefixes="edXML"
+    )
+    root = etree.fromstring(signed)
+    for parameter in root.iter("{http://www.w3.org/2001/10/xml-exc-c14n#}InclusiveNamespaces"):
+        parameter.set("PrefixList", "")
+    with pytest.raises(SignatureInvalid):
+        verify_package(root)
+
+
+def test_sdk_exclusive_c14n_transform_needs_the_legacy_policy(agency_g22: Issued) -> None:
+    sdk = "http://www.w3.org/TR/xml-exc-c14n#"
+    signed = custom_sign(
+        build_package(), agency_g22.key, agency_g22.cert, transforms=(ENVELOPED, sdk)
+    )
+    with pytest.raises(SignatureWrapping, match="ransforms"):
+        verify_package(etree.fromstring(signed))
+    assert verify_package(etree.fromstring(signed), LEGACY).legacy is True
+
+
+EXC_NS = "{http://www.w3.org/2001/10/xml-exc-c14n#}"
+BAD_PARAMETERS = {
+    "xpath-element": (f"{{{DSIG}}}XPath", {}),
+    "inclusive-namespaces-other-attribute": (
+        f"{EXC_NS}InclusiveNamespaces",
+        {"PrefixList": "edXML", "Other": "x"},
+    ),
+    "inclusive-namespaces-no-prefix-list": (f"{EXC_NS}InclusiveNamespaces", {}),
+    "inclusive-namespaces-wrong-namespace": (
+        "{urn:evil}InclusiveNamespaces",
+        {"PrefixList": "edXML"},
+    ),
+    "not-a-prefix-list": (f"{EXC_NS}InclusiveNamespaces", {"PrefixList": "a:b <x>"}),
+}
+
+
+@pytest.mark.parametrize(("tag", "attributes"), BAD_PARAMETERS.values(), ids=BAD_PARAMETERS)
+def test_transform_parameters_outside_the_profile(
+    tag: str, attributes: dict[str, str], signed_package: bytes
+) -> None:
     root = etree.fromstring(signed_package)
     transform = root.xpath("//ds:Transform", namespaces=NS)[1]
-    etree.SubElement(
-        transform,
-        "{http://www.w3.org/2001/10/xml-exc-c14n#}InclusiveNamespaces",
-        PrefixList="edXML",
+    etree.SubElement(transform, tag, attributes)
+    _wrapping(root, "parameter|PrefixList")
+
+
+def test_parameters_on_enveloped_or_inclusive_transforms(agency_g22: Issued) -> None:
+    inclusive = custom_sign(
+        build_package(), agency_g22.key, agency_g22.cert, c14n=C14N, transforms=(ENVELOPED, C14N)
     )
-    _wrapping(root, "parameterless")
+    for index in (0, 1):  # enveloped-signature, then C14N 1.0: neither takes parameters
+        root = etree.fromstring(inclusive)
+        transform = root.xpath("//ds:Transform", namespaces=NS)[index]
+        etree.SubElement(transform, f"{EXC_NS}InclusiveNamespaces", PrefixList="edXML")
+        _wrapping(root, "parameters")
+
+
+def test_default_namespace_token_is_refused_not_dropped(signed_package: bytes) -> None:
+    # lxml would drop '#default' silently; a precise refusal instead of a false "invalid".
+    root = etree.fromstring(signed_package)
+    transform = root.xpath("//ds:Transform", namespaces=NS)[1]
+    etree.SubElement(transform, f"{EXC_NS}InclusiveNamespaces", PrefixList="#default edXML")
+    with pytest.raises(SignatureAlgorithm, match="#default"):
+        verify_package(root)
+
+
+def test_two_inclusive_namespaces_parameters(signed_package: bytes) -> None:
+    root = etree.fromstring(signed_package)
+    transform = root.xpath("//ds:Transform", namespaces=NS)[1]
+    for _ in range(2):
+        etree.SubElement(transform, f"{EXC_NS}InclusiveNamespaces", PrefixList="edXML")
+    _wrapping(root, "parameters")
 
 
 def test_object_in_signature(agency_g22: Issued) -> None:

@@ -15,7 +15,8 @@ import pytest
 
 from edoc_axis.cli import edoc_endpoint
 from edoc_axis.cli.common import EXIT_OK, EXIT_USAGE, HelpFormatter, run_command
-from edoc_axis.pki import Issued, cert_to_pem
+from edoc_axis.pki import Issued, cert_to_pem, issue_server_certificate, save_issued
+from edoc_axis.tls import client_context
 from tests.integration.endpoint import AXIS_ID, signed_delivery
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -133,3 +134,51 @@ def test_sigterm_stops_it_cleanly(tmp_path: Path, axis_pem: Path) -> None:
         out, err = process.communicate(timeout=10)
     assert process.returncode == 0, err
     assert "edoc endpoint stopped" in out
+
+
+async def test_serves_https_with_tls_cert_and_key(
+    tmp_path: Path,
+    axis_pem: Path,
+    dev_ca: Issued,
+    dev_ca_pem_file: Path,
+    signed_package: bytes,
+    axis_signer: Issued,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    save_issued(issue_server_certificate(dev_ca), tmp_path / "tls.key", tmp_path / "tls.pem")
+    args = parser().parse_args(
+        ["endpoint", "--listen", "127.0.0.1:0", "--out", str(tmp_path / "in"),
+         "--axis-cert", str(axis_pem), "--tls-cert", str(tmp_path / "tls.pem"),
+         "--tls-key", str(tmp_path / "tls.key")]
+    )  # fmt: skip
+    stop = asyncio.Event()
+    serving = asyncio.create_task(edoc_endpoint.serve(edoc_endpoint.options_from(args), stop))
+    url = ""
+    deadline = asyncio.get_running_loop().time() + 10
+    while not url:
+        assert asyncio.get_running_loop().time() < deadline, "never said where it listens"
+        await asyncio.sleep(0.01)
+        for line in capsys.readouterr().out.splitlines():
+            if line.startswith("edoc endpoint listening on https://127.0.0.1:"):
+                url = line.rsplit(" ", 1)[1]
+    trusting = aiohttp.TCPConnector(ssl=client_context(dev_ca_pem_file))
+    async with aiohttp.ClientSession(connector=trusting) as session:
+        headers = signed_delivery(signed_package, axis_signer)
+        async with session.post(f"{url}/", data=signed_package, headers=headers) as response:
+            assert response.status == 201
+    async with aiohttp.ClientSession() as session:  # the system CAs do not know the dev CA
+        with pytest.raises(aiohttp.ClientConnectorCertificateError):
+            await session.get(f"{url}/healthz")
+    stop.set()
+    assert await serving == EXIT_OK
+
+
+def test_tls_cert_without_key_is_a_usage_error(
+    tmp_path: Path, axis_pem: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = parser().parse_args(
+        ["endpoint", "--out", str(tmp_path), "--axis-cert", str(axis_pem),
+         "--tls-cert", str(axis_pem)]
+    )  # fmt: skip
+    assert run_command(args.func, args) == EXIT_USAGE
+    assert "--tls-cert and --tls-key go together" in capsys.readouterr().err

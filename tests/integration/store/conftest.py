@@ -1,10 +1,12 @@
 """Store fixtures. ``store`` is parametrized over backends so the contract tests
-run unchanged against each one (PostgreSQL joins the params later)."""
+run unchanged against each one: SQLite in a temporary file, PostgreSQL in a
+schema of its own in the session's database (see ``postgres_dsn``)."""
 
 from __future__ import annotations
 
 import hashlib
 import itertools
+import secrets
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,7 +15,7 @@ import pytest
 
 from edoc_axis.store import NewAgency, NewDocument, NewStatus, SqliteStore, Store
 
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", "postgresql"]
 T0 = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
 
 SENDER = "000.00.00.G01"
@@ -31,15 +33,21 @@ def sha(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-def make_backend(name: str, path: Path) -> SqliteStore:
+def make_backend(name: str, request: pytest.FixtureRequest, path: Path) -> Store:
     if name == "sqlite":
         return SqliteStore(path / "axis.sqlite")
+    if name == "postgresql":
+        from edoc_axis.store.postgresql import PostgresStore
+
+        dsn = request.getfixturevalue("postgres_dsn")
+        schema = f"t_{secrets.token_hex(6)}"
+        return PostgresStore(dsn, migrate=True, schema=schema, min_size=1, max_size=10)
     raise ValueError(name)
 
 
 @pytest.fixture(params=BACKENDS)
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    backend = make_backend(request.param, tmp_path)
+    backend = make_backend(request.param, request, tmp_path)
     await backend.open()
     yield backend
     await backend.close()

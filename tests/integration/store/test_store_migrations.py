@@ -13,6 +13,7 @@ from edoc_axis.core.audit import GENESIS
 from edoc_axis.store import SqliteStore
 from edoc_axis.store.migrate import (
     Migration,
+    SchemaBehind,
     apply_migrations,
     bundled_migrations,
     split_statements,
@@ -21,14 +22,15 @@ from edoc_axis.store.migrate import (
 REPO = Path(__file__).resolve().parents[3]
 
 
-def test_migrations_are_numbered_in_order_and_declared_as_package_data() -> None:
-    migrations = bundled_migrations("sqlite")
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_migrations_are_numbered_in_order_and_declared_as_package_data(dialect: str) -> None:
+    migrations = bundled_migrations(dialect)
     assert [m.version for m in migrations] == list(range(1, len(migrations) + 1))
     assert migrations[0].name == "initial"
     config = configparser.ConfigParser()
     config.read(REPO / "setup.cfg")
     patterns = [p.strip() for p in config["options.package_data"]["edoc_axis"].split(",")]
-    folder = REPO / "edoc_axis" / "store" / "migrations" / "sqlite"
+    folder = REPO / "edoc_axis" / "store" / "migrations" / dialect
     for sql in folder.glob("*.sql"):
         relative = sql.relative_to(REPO / "edoc_axis").as_posix()
         assert any(fnmatch(relative, p) for p in patterns), relative
@@ -78,3 +80,26 @@ def test_split_statements_keeps_semicolons_inside_strings() -> None:
         "-- note; with a semicolon\nCREATE TABLE t (x TEXT DEFAULT 'a;b');",
         "INSERT INTO t VALUES ('c;d');",
     ]
+
+
+async def test_a_store_behind_is_refused_unless_migrating(tmp_path: Path) -> None:
+    path = tmp_path / "axis.sqlite"
+    async with SqliteStore(path, migrate=False):  # a new file is created whole
+        pass
+    # Make it a store from before 0001: only the bookkeeping table is there.
+    db = sqlite3.connect(path, isolation_level=None)
+    tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    for table in tables:
+        if table != "schema_migrations":
+            db.execute(f"DROP TABLE {table}")
+    db.execute("DELETE FROM schema_migrations")
+    db.close()
+    with pytest.raises(SchemaBehind) as caught:
+        await SqliteStore(path, migrate=False).open()
+    assert "edoc-axis migrate" in caught.value.detail
+    assert [m.name for m in caught.value.pending] == ["initial"]
+    assert await SqliteStore(path, migrate=False).migrate() == [1]  # `edoc-axis migrate`
+    assert await SqliteStore(path, migrate=False).migrate() == []
+    async with SqliteStore(path, migrate=False) as store:
+        await store.ping()
+        assert (await store.verify_audit()).ok

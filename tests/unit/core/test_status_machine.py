@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
-from edoc_axis.core.statuses import check_progress, check_recall_answer, check_sender_role
+from edoc_axis.core.statuses import (
+    RecallEvent,
+    check_progress,
+    check_sender_role,
+    recall_rounds,
+    round_for,
+)
 from edoc_axis.edxml import StatusCode as S
 from edoc_axis.errors import StatusNotAllowed, StatusTransition
 
@@ -57,8 +65,40 @@ def test_recall_request_is_the_senders() -> None:
         check_sender_role(S.RECALL_REQUEST, is_sender=False, is_recipient=True)
 
 
+T0 = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+
+
+def _event(minute: int, code: str) -> RecallEvent:
+    return RecallEvent(T0 + timedelta(minutes=minute), code, f"ref-{minute}")
+
+
 def test_recall_answers_need_a_pending_recall() -> None:
-    check_recall_answer(S.RECALL_AGREED, recall_pending=True)
-    with pytest.raises(StatusTransition):
-        check_recall_answer(S.RECALL_REFUSED, recall_pending=False)
-    check_recall_answer(S.ACCEPTED, recall_pending=False)
+    with pytest.raises(StatusTransition, match="answers no pending"):
+        round_for(S.RECALL_REFUSED, [])
+    assert round_for(S.RECALL_REQUEST, []) == 1
+    assert round_for(S.RECALL_AGREED, recall_rounds([_event(0, "13")])) == 1
+
+
+def test_one_answer_per_round_and_a_new_13_opens_the_next() -> None:
+    answered = recall_rounds([_event(0, "13"), _event(1, "16")])
+    assert [(r.number, r.state) for r in answered] == [(1, "refused")]
+    with pytest.raises(StatusTransition, match="already answered with 16"):
+        round_for(S.RECALL_AGREED, answered)
+    assert round_for(S.RECALL_REQUEST, answered) == 2
+    second = recall_rounds([_event(0, "13"), _event(1, "16"), _event(2, "13"), _event(3, "15")])
+    assert [(r.number, r.state) for r in second] == [(1, "refused"), (2, "agreed")]
+
+
+def test_a_13_waits_for_the_open_round_and_business_messages_join_it() -> None:
+    rounds = recall_rounds([_event(0, "revoke"), _event(1, "update")])
+    assert [(r.number, len(r.questions), r.state) for r in rounds] == [(1, 2, "pending")]
+    with pytest.raises(StatusTransition, match="still waits for its answer"):
+        round_for(S.RECALL_REQUEST, rounds)
+    assert round_for(S.RECALL_REFUSED, rounds) == 1
+
+
+def test_answers_from_before_the_rule_are_kept_on_their_round() -> None:
+    rounds = recall_rounds([_event(0, "13"), _event(1, "16"), _event(2, "15")])
+    assert len(rounds) == 1
+    assert rounds[0].answer is not None and rounds[0].answer.code == "16"
+    assert [e.code for e in rounds[0].extra_answers] == ["15"]

@@ -77,11 +77,14 @@ def custom_sign(
     subject_name: bool = False,
     key_info_extra: str = "",
     signature_extra: str = "",
+    inclusive_prefixes: str | None = None,
 ) -> bytes:
     """Insert a Signature of the given shape as the last child of edXMLHeader and sign it.
 
     ``prefix=None`` writes the Signature unprefixed, i.e. in the document's default
     (edXML) namespace as the reference SDK does; otherwise in XML-DSig with that prefix.
+    ``inclusive_prefixes`` adds an InclusiveNamespaces PrefixList to the last transform
+    and to the CanonicalizationMethod (both are expected to be exclusive C14N then).
     """
     if method is None:
         method = RSA_SHA256 if isinstance(key, rsa.RSAPrivateKey) else ECDSA_SHA256
@@ -96,13 +99,30 @@ def custom_sign(
     signature = root.find(f".//{{{DSIG if prefix else EDXML}}}Signature")
     assert signature is not None
     ns = {"s": DSIG if prefix else EDXML}
-    reference_bytes = _enveloped_c14n(root, exclusive=transforms[-1] in (EXC_C14N, SDK_EXC_C14N))
+    prefixes = None
+    if inclusive_prefixes is not None:
+        prefixes = inclusive_prefixes.split() or None
+        parameter = f"{{{EXC_C14N}}}InclusiveNamespaces"
+        for node in (
+            signature.find(".//s:CanonicalizationMethod", ns),
+            *signature.findall(".//s:Transform", ns)[-1:],
+        ):
+            etree.SubElement(node, parameter, PrefixList=inclusive_prefixes, nsmap={"ec": EXC_C14N})
+    exclusive_reference = transforms[-1] in (EXC_C14N, SDK_EXC_C14N)
+    reference_bytes = _enveloped_c14n(
+        root, exclusive=exclusive_reference, prefixes=prefixes if exclusive_reference else None
+    )
     value = hashlib.new(_hash_name(digest), reference_bytes).digest()
     signature.find(".//s:DigestValue", ns).text = base64.b64encode(value).decode()  # type: ignore[union-attr]
     signed_info = signature.find("s:SignedInfo", ns)
     assert signed_info is not None
+    exclusive_signed_info = c14n in (EXC_C14N, SDK_EXC_C14N)
     data = etree.tostring(
-        signed_info, method="c14n", exclusive=c14n == EXC_C14N, with_comments=False
+        signed_info,
+        method="c14n",
+        exclusive=exclusive_signed_info,
+        with_comments=False,
+        inclusive_ns_prefixes=prefixes if exclusive_signed_info else None,
     )
     signature_value = _sign(key, data, _HASHES[_hash_name(method)]())
     signature.find("s:SignatureValue", ns).text = base64.b64encode(signature_value).decode()  # type: ignore[union-attr]
@@ -154,7 +174,9 @@ def _b64(cert: x509.Certificate) -> str:
     return base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()
 
 
-def _enveloped_c14n(root: etree._Element, *, exclusive: bool) -> bytes:
+def _enveloped_c14n(
+    root: etree._Element, *, exclusive: bool, prefixes: list[str] | None = None
+) -> bytes:
     document = copy.deepcopy(root.getroottree())
     for signature in document.getroot().iter(f"{{{DSIG}}}Signature", f"{{{EDXML}}}Signature"):
         parent = signature.getparent()
@@ -166,7 +188,13 @@ def _enveloped_c14n(root: etree._Element, *, exclusive: bool) -> bytes:
             previous.tail = (previous.tail or "") + (signature.tail or "")
         parent.remove(signature)
         break
-    return etree.tostring(document, method="c14n", exclusive=exclusive, with_comments=False)
+    return etree.tostring(
+        document,
+        method="c14n",
+        exclusive=exclusive,
+        with_comments=False,
+        inclusive_ns_prefixes=prefixes,
+    )
 
 
 def _sign(

@@ -23,9 +23,11 @@ from edoc_axis.signature import (
 )
 from tests.conftest import build_package
 from tests.unit.signature import (
+    C14N,
     DSIG,
     ECDSA_SHA256,
     RSA_SHA1,
+    SDK_EXC_C14N,
     SHA1,
     SHA256,
     custom_sign,
@@ -294,16 +296,31 @@ def test_sha1_digest_needs_the_legacy_policy(agency_g22: Issued) -> None:
 @pytest.mark.parametrize(
     "uri",
     [
-        "http://www.w3.org/2006/12/xml-c14n11",
         "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments",
         "http://www.w3.org/2001/10/xml-exc-c14n#WithComments",
-        "http://www.w3.org/TR/xml-exc-c14n#",
+        "http://www.w3.org/2006/12/xml-c14n11#WithComments",
+        "http://www.w3.org/2006/12/xml-c14n2",
     ],
 )
 def test_refused_signed_info_canonicalizations(uri: str, agency_g22: Issued) -> None:
     signed = custom_sign(build_package(), agency_g22.key, agency_g22.cert, c14n=uri)
     with pytest.raises(SignatureAlgorithm, match="canonicalization"):
         verify_package(_tree(signed), LEGACY)
+
+
+def test_c14n_11_signed_info_is_accepted(agency_g22: Issued) -> None:
+    c14n11 = "http://www.w3.org/2006/12/xml-c14n11"
+    signed = custom_sign(build_package(), agency_g22.key, agency_g22.cert, c14n=c14n11)
+    assert verify_package(_tree(signed)).legacy is False
+
+
+def test_sdk_exclusive_c14n_uri_in_signed_info_needs_the_legacy_policy(
+    agency_g22: Issued,
+) -> None:
+    signed = custom_sign(build_package(), agency_g22.key, agency_g22.cert, c14n=SDK_EXC_C14N)
+    with pytest.raises(SignatureAlgorithm, match="canonicalization"):
+        verify_package(_tree(signed))
+    assert verify_package(_tree(signed), LEGACY).legacy is True
 
 
 def test_algorithm_parameters_are_refused(signed_package: bytes) -> None:
@@ -347,3 +364,24 @@ def test_unaccepted_curve_is_refused() -> None:
     signed = custom_sign(build_package(), key, _self_signed(key))
     with pytest.raises(SignatureAlgorithm, match="secp256k1"):
         verify_package(_tree(signed))
+
+
+def test_xml_base_above_signed_info_is_refused_with_c14n_11(agency_g22: Issued) -> None:
+    raw = build_package().replace(
+        b"<edXML xmlns=", b'<edXML xml:base="http://a.example/" xmlns=', 1
+    )
+    c14n11 = "http://www.w3.org/2006/12/xml-c14n11"
+    signed = custom_sign(raw, agency_g22.key, agency_g22.cert, c14n=c14n11)
+    with pytest.raises(SignatureAlgorithm, match="xml:base"):
+        verify_package(_tree(signed))
+
+
+def test_inherited_xml_attributes_leave_the_tree_unchanged(agency_g22: Issued) -> None:
+    # Inclusive C14N puts xml:lang on SignedInfo while it runs, then takes it away.
+    raw = build_package().replace(b"<edXML xmlns=", b'<edXML xml:lang="vi" xmlns=', 1)
+    signed = custom_sign(raw, agency_g22.key, agency_g22.cert, c14n=C14N)
+    root = _tree(signed)
+    before = etree.tostring(root)
+    with pytest.raises(SignatureInvalid):  # custom_sign (lxml) does not inherit xml:lang
+        verify_package(root)
+    assert etree.tostring(root) == before

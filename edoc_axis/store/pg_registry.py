@@ -1,0 +1,127 @@
+"""Write verbs for the agency registry on PostgreSQL (each inside its transaction)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import asyncpg
+
+from edoc_axis.errors import NotFound
+from edoc_axis.store import pg_queries as q
+from edoc_axis.store.base import AgencyExists
+from edoc_axis.store.pg_reads import agency_by_canonical, require_code, resolve_code
+from edoc_axis.store.pg_writer import PgWrite
+from edoc_axis.store.records import Agency, AgencyState, DeliveryMode, NewAgency
+
+
+def _check_endpoint(mode: DeliveryMode, url: str | None) -> None:
+    if mode not in ("push", "pull"):
+        raise ValueError(f"delivery mode must be push or pull, not {mode!r}")
+    if mode == "push" and not url:
+        raise ValueError("a push agency needs an endpoint URL")
+
+
+async def _reread(w: PgWrite, code: str) -> Agency:
+    agency = await agency_by_canonical(w.conn, code)
+    if agency is None:  # we are inside the transaction that just wrote it
+        raise RuntimeError(f"agency {code!r} vanished inside its own transaction")
+    return agency
+
+
+async def create_agency(
+    w: PgWrite,
+    agency: NewAgency,
+    token_hash: str,
+    certificates: Sequence[tuple[str, bytes]],
+    at: datetime,
+) -> Agency:
+    _check_endpoint(agency.delivery_mode, agency.endpoint_url)
+    codes = (agency.code, *agency.alias_codes)
+    if len(set(codes)) != len(codes):
+        raise ValueError(f"codes repeat: {codes}")
+    # The pre-check only makes the message precise; the unique keys decide.
+    for code in codes:
+        owner = await resolve_code(w.conn, code)
+        if owner is not None:
+            raise AgencyExists(f"code {code!r} is already registered to {owner!r}")
+    try:
+        await w.conn.execute(
+            q.INSERT_AGENCY, agency.code, agency.name, agency.delivery_mode, agency.endpoint_url, at
+        )
+        for code in codes:
+            await w.conn.execute(q.INSERT_AGENCY_CODE, code, agency.code, code == agency.code)
+    except asyncpg.UniqueViolationError as exc:
+        raise AgencyExists(f"agency {agency.code!r} is already registered") from exc
+    for fingerprint, pem in certificates:
+        await _insert_certificate(w, agency.code, fingerprint, pem, at)
+    if await w.conn.fetchval(q.INSERT_BEARER_HASH, token_hash, agency.code, at) is None:
+        raise ValueError("this token hash was used before; issue a fresh token")
+    detail = {
+        "aliases": list(agency.alias_codes),
+        "delivery_mode": agency.delivery_mode,
+        "certificates": [fingerprint for fingerprint, _ in certificates],
+    }
+    w.audit("agency.created", at, agency=agency.code, detail=detail)
+    return await _reread(w, agency.code)
+
+
+async def _insert_certificate(
+    w: PgWrite, code: str, fingerprint: str, pem: bytes, at: datetime
+) -> None:
+    try:
+        await w.conn.execute(q.INSERT_CERTIFICATE, fingerprint, code, pem, at)
+    except asyncpg.UniqueViolationError as exc:
+        raise AgencyExists(f"certificate {fingerprint} is already registered") from exc
+
+
+async def set_agency_state(w: PgWrite, code: str, state: AgencyState, at: datetime) -> Agency:
+    if state not in ("active", "disabled"):
+        raise ValueError(f"agency state must be active or disabled, not {state!r}")
+    canonical = await require_code(w.conn, code)
+    await w.conn.execute(q.UPDATE_AGENCY_STATE, canonical, state)
+    w.audit("agency.state_changed", at, agency=canonical, detail={"state": state})
+    return await _reread(w, canonical)
+
+
+async def update_endpoint(
+    w: PgWrite, code: str, mode: DeliveryMode, url: str | None, at: datetime
+) -> Agency:
+    _check_endpoint(mode, url)
+    canonical = await require_code(w.conn, code)
+    await w.conn.execute(q.UPDATE_AGENCY_ENDPOINT, canonical, mode, url)
+    moved = int(await w.conn.fetchval(q.UPDATE_PENDING_MODE, canonical, mode))
+    if moved and mode == "push":
+        w.work_became_due()
+    detail = {"delivery_mode": mode, "endpoint_url": url, "pending_moved": moved}
+    w.audit("agency.endpoint_updated", at, agency=canonical, detail=detail)
+    return await _reread(w, canonical)
+
+
+async def add_certificate(
+    w: PgWrite, code: str, fingerprint: str, pem: bytes, at: datetime
+) -> None:
+    canonical = await require_code(w.conn, code)
+    await _insert_certificate(w, canonical, fingerprint, pem, at)
+    w.audit("agency.certificate_added", at, agency=canonical, detail={"fingerprint": fingerprint})
+
+
+async def remove_certificate(w: PgWrite, code: str, fingerprint: str, at: datetime) -> None:
+    canonical = await require_code(w.conn, code)
+    if await w.conn.fetchval(q.DELETE_CERTIFICATE, fingerprint, canonical) is None:
+        raise NotFound(f"agency {canonical!r} has no certificate {fingerprint}")
+    w.audit("agency.certificate_removed", at, agency=canonical, detail={"fingerprint": fingerprint})
+
+
+async def rotate_token(w: PgWrite, code: str, new_token_hash: str, at: datetime) -> None:
+    canonical = await require_code(w.conn, code)
+    revoked = int(await w.conn.fetchval(q.REVOKE_BEARER_HASHES, canonical, at))
+    if await w.conn.fetchval(q.INSERT_BEARER_HASH, new_token_hash, canonical, at) is None:
+        raise ValueError("this token hash was used before; issue a fresh token")
+    w.audit("agency.token_rotated", at, agency=canonical, detail={"revoked": revoked})
+
+
+async def revoke_tokens(w: PgWrite, code: str, at: datetime) -> None:
+    canonical = await require_code(w.conn, code)
+    revoked = int(await w.conn.fetchval(q.REVOKE_BEARER_HASHES, canonical, at))
+    w.audit("agency.tokens_revoked", at, agency=canonical, detail={"revoked": revoked})

@@ -1,0 +1,91 @@
+"""Write verb for status messages on PostgreSQL: compare-and-set on the delivery's status."""
+
+from __future__ import annotations
+
+from edoc_axis.errors import DocumentConflict, NotFound, StatusTransition
+from edoc_axis.store import pg_queries as q
+from edoc_axis.store.pg_jobs import insert_blob
+from edoc_axis.store.pg_reads import delivery_for, get_document, status_by_id
+from edoc_axis.store.pg_writer import PgWrite
+from edoc_axis.store.records import Delivery, NewStatus, StoredStatus
+from edoc_axis.store.sqlite_jobs import check_digest
+
+
+async def _status_target(w: PgWrite, status: NewStatus) -> Delivery:
+    """The recipient's delivery, whichever way the status travels."""
+    document = await get_document(w.conn, status.axis_id)
+    if document is None:
+        raise NotFound(f"no document {status.axis_id!r}")
+    if status.from_code == document.sender_code:
+        recipient = status.to_code
+    elif status.to_code == document.sender_code:
+        recipient = status.from_code
+    else:
+        raise ValueError("a status message travels between the sender and a recipient")
+    delivery = await delivery_for(w.conn, status.axis_id, recipient)
+    if delivery is None:
+        raise NotFound(f"{recipient!r} did not receive document {status.axis_id!r}")
+    return delivery
+
+
+def _same_or_conflict(existing: StoredStatus, status: NewStatus) -> StoredStatus:
+    if existing.sha256 != status.sha256:
+        raise DocumentConflict(
+            "this status id was already used with other content", document_id=status.status_id
+        )
+    return existing
+
+
+async def record_status(
+    w: PgWrite, status: NewStatus, expected_current: str | None, updates_progress: bool
+) -> StoredStatus:
+    existing = await status_by_id(w.conn, status.status_id)
+    if existing is not None:
+        return _same_or_conflict(existing, status)
+    check_digest(status.raw, status.sha256)
+    delivery = await _status_target(w, status)
+    await insert_blob(w, status.sha256, status.raw)
+    seq = await w.conn.fetchval(
+        q.INSERT_STATUS,
+        status.status_id,
+        status.axis_id,
+        status.from_code,
+        status.to_code,
+        status.kind,
+        status.status_code,
+        status.sha256,
+        status.timestamp,
+        status.received_at,
+    )
+    if seq is None:  # the same status id committed meanwhile on another node
+        committed = await status_by_id(w.conn, status.status_id)
+        if committed is None:
+            raise RuntimeError("the conflicting status is not visible")
+        return _same_or_conflict(committed, status)
+    if updates_progress and status.kind == "status":
+        # The UPDATE re-checks the current value under the row lock: of two
+        # updates from one state (on any nodes), the second finds it moved.
+        changed = await w.conn.fetchval(
+            q.CAS_STATUS, delivery.id, status.status_code, status.received_at, expected_current
+        )
+        if changed is None:
+            raise StatusTransition(
+                f"current status is {delivery.status_code!r}, not {expected_current!r}"
+            )
+    detail = {
+        "status_id": status.status_id,
+        "status_code": status.status_code,
+        "previous": delivery.status_code,
+        "to": status.to_code,
+    }
+    w.audit(
+        "status.recorded",
+        status.received_at,
+        axis_id=status.axis_id,
+        agency=status.from_code,
+        detail=detail,
+    )
+    stored = await status_by_id(w.conn, status.status_id)
+    if stored is None:
+        raise RuntimeError("status vanished inside its own transaction")
+    return stored

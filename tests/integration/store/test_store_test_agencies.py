@@ -1,0 +1,77 @@
+"""Contract: test agencies stay out of the alarms and can be removed with their traffic."""
+
+from __future__ import annotations
+
+import pytest
+
+from edoc_axis.errors import NotFound
+from edoc_axis.store import AgencyNotRemovable, NewAgency, Store
+from tests.integration.store.conftest import PULL, SENDER, DocFactory, at, make_status
+
+CF_S, CF_R = "CFTEST.1", "CFTEST.2"
+
+
+async def _test_agency(store: Store, code: str) -> None:
+    agency = NewAgency(code, f"Test {code}", (f"{code}.ALIAS",), "pull", None, test=True)
+    await store.create_agency(agency, f"hash-{code}", [(f"fp-{code}", b"PEM")], at(0))
+
+
+async def test_test_agencies_never_count_in_the_alarm_figures(
+    agencies: Store, make_doc: DocFactory
+) -> None:
+    await _test_agency(agencies, CF_S)
+    await _test_agency(agencies, CF_R)
+    assert (await agencies.get_agency(CF_S)).test  # type: ignore[union-attr]
+    assert not (await agencies.get_agency(PULL)).test  # type: ignore[union-attr]
+    await agencies.accept_document(make_doc(sender=CF_S, recipients=(CF_R,), received_at=at(0)))
+    before = await agencies.stats(at(3600))
+    assert before.by_state == {} and before.oldest_pending_age_s is None
+    assert before.by_agency_state == {(CF_R, "pending"): 1}
+    await agencies.accept_document(make_doc(recipients=(PULL,), received_at=at(1800)))
+    after = await agencies.stats(at(3600))
+    assert after.by_state == {"pending": 1} and after.oldest_pending_age_s == 1800
+
+
+async def test_removing_a_test_agency_takes_its_traffic_and_nothing_else(
+    agencies: Store, make_doc: DocFactory
+) -> None:
+    await _test_agency(agencies, CF_S)
+    await _test_agency(agencies, CF_R)
+    kept = (await agencies.accept_document(make_doc(recipients=(PULL,), body="kept"))).document
+    test_doc = make_doc(sender=CF_S, recipients=(CF_R,), body="kept")  # same body: shared blob
+    test_doc_2 = make_doc(sender=CF_S, recipients=(CF_R,), body="only the test's")
+    sent = (await agencies.accept_document(test_doc)).document
+    await agencies.accept_document(test_doc_2)
+    await agencies.acknowledge(sent.axis_id, CF_R, at(1))
+    status = make_status(sent.axis_id, "01", status_id="cf-st", from_code=CF_R, to_code=CF_S)
+    await agencies.record_status(status, None)
+
+    assert await agencies.remove_test_agency(CF_S, at=at(2)) == {"documents": 2, "statuses": 1}
+    assert await agencies.get_agency(CF_S) is None
+    assert await agencies.get_agency(f"{CF_S}.ALIAS") is None
+    assert await agencies.agency_for_token(f"hash-{CF_S}") is None
+    assert await agencies.get_document(sent.axis_id) is None
+    assert await agencies.get_status("cf-st") is None
+    assert (await agencies.inbox(CF_R, 10)).items == ()
+    # The real document (whose bytes the test shared) is whole.
+    assert await agencies.document_bytes(kept.axis_id) == make_doc(body="kept").raw
+    assert await agencies.remove_test_agency(CF_R) == {"documents": 0, "statuses": 0}
+    assert (await agencies.verify_audit()).ok
+    events = [e.event async for e in agencies.iter_audit()]
+    assert events.count("agency.removed") == 2
+    with pytest.raises(NotFound):
+        await agencies.remove_test_agency(CF_R)
+
+
+async def test_only_test_agencies_without_real_traffic_are_removed(
+    agencies: Store, make_doc: DocFactory
+) -> None:
+    with pytest.raises(AgencyNotRemovable, match="not a test agency"):
+        await agencies.remove_test_agency(PULL)
+    await _test_agency(agencies, CF_S)
+    await agencies.accept_document(make_doc(sender=CF_S, recipients=(PULL,)))
+    with pytest.raises(AgencyNotRemovable, match=f"with {PULL}"):
+        await agencies.remove_test_agency(CF_S)
+    assert await agencies.get_agency(CF_S) is not None
+    assert (await agencies.inbox(PULL, 10)).items != ()
+    assert SENDER  # the fixture's real sender is untouched

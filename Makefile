@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check lint typecheck unit bench clean
+.PHONY: demo test check lint typecheck unit bench fuzz clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -29,6 +29,14 @@ typecheck: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/edoc-axis bench
+
+# Coverage-guided fuzzing of the intake examination (atheris); findings land in
+# .fuzz/artifacts and become regression tests in tests/fuzz/regressions/.
+FUZZ_SECONDS ?= 600
+fuzz: $(STAMP)
+	mkdir -p .fuzz/corpus .fuzz/artifacts
+	$(BIN)/python tests/fuzz/fuzz_intake.py .fuzz/corpus -max_total_time=$(FUZZ_SECONDS) \
+		-timeout=10 -rss_limit_mb=2048 -max_len=200000 -artifact_prefix=.fuzz/artifacts/
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

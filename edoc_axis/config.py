@@ -24,6 +24,13 @@ class Limits:
     max_inflight_bytes: int = 128 * 1024 * 1024
     max_xml_depth: int = 64
     max_xml_elements: int = 200_000
+    # Bounds that keep every check linear in the body (README "Security").
+    max_xml_attributes: int = 64  # per element
+    max_xml_namespaces_in_scope: int = 16  # declarations in scope at one element
+    max_xml_namespace_declarations: int = 64  # in the whole document
+    max_xml_comments: int = 10_000
+    # Examinations of one agency's bodies running at once (of the 4 workers).
+    max_examinations_per_agency: int = 2
     rate_per_s: float = 50.0
     rate_burst: float = 200.0
 
@@ -226,6 +233,11 @@ max_body_bytes = 67108864    # 64 MiB, enforced while the body streams in
 max_inflight_bytes = 134217728  # 128 MiB of bodies held at once; beyond it 503 + Retry-After
 max_xml_depth = 64
 max_xml_elements = 200000
+max_xml_attributes = 64      # per element
+max_xml_namespaces_in_scope = 16  # namespace declarations in scope at any one element
+max_xml_namespace_declarations = 64  # in the whole document
+max_xml_comments = 10000
+max_examinations_per_agency = 2  # one agency's bodies examined at once; others never wait for them
 rate_per_s = 50.0            # per agency; 0 disables
 rate_burst = 200.0
 

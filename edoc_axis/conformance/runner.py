@@ -18,6 +18,7 @@ from edoc_axis.conformance import (
     cases_identity,
     cases_intake,
     cases_pull,
+    cases_robustness,
     cases_sig_interop,
     cases_signature,
     cases_status,
@@ -41,6 +42,7 @@ def axis_catalogue() -> tuple[Case, ...]:
         + cases_pull.CASES
         + cases_flows.CASES
         + cases_identity.CASES
+        + cases_robustness.CASES
     )
 
 

@@ -21,16 +21,18 @@ from edoc_axis.edxml import (
     Tolerances,
     XmlLimits,
     package_from_tree,
+    package_kind,
     safe_parse,
     validate,
 )
 from edoc_axis.errors import SchemaInvalid, SignatureMissing
 from edoc_axis.signature import (
+    PreparedSignature,
     TrustStore,
     VerificationPolicy,
     VerifiedSignature,
     certificate_fingerprint,
-    verify_package,
+    prepare_package,
 )
 
 
@@ -55,37 +57,44 @@ def examine(
     signature_required: bool = True,
     tolerances: Tolerances = STRICT,
 ) -> Examined:
-    """Parse once, validate, verify the signature and its certificate.
+    """Parse once, validate, verify the signature and its certificate, read the model.
 
     ``expect_kind`` is "document" or "status"; a package of the other kind is
     a schema error because it was posted to the wrong resource. ``tolerances``
     only widen what the reader accepts: the signature is checked over the
     exact bytes received whatever they let through.
+
+    The order keeps a hostile body cheap. The safe parse enforces the size,
+    depth and count limits; the schema is one pass in C; the signature's
+    structure and the signer's certificate (chain, validity, revocation) come
+    next, so an unsigned body or one signed by nobody trusted is refused
+    before the model (the one walk in Python) and the canonicalisation.
+    The model comes before the digest so that a signed package the profile
+    refuses is ``schema.invalid`` whether or not it was changed after signing.
+    Each step is linear in the input (tests/unit/core/test_intake_cost.py).
     """
     root = safe_parse(raw, limits)
     validate(root, tolerances)
-    package = package_from_tree(root, raw, tolerances)
-    if package.kind != expect_kind:
+    kind = package_kind(root)
+    if kind != expect_kind:
         raise SchemaInvalid(
-            f"edXML {package.kind} package posted where a {expect_kind} package is expected"
+            f"edXML {kind} package posted where a {expect_kind} package is expected"
         )
-    verified = _verify(root, policy, trust, at, signature_required)
+    prepared = _prepare(root, policy, signature_required)
+    if prepared is not None:
+        trust.check(prepared.certificate, at, prepared.chain)
+    package = package_from_tree(root, raw, tolerances)
+    verified = None if prepared is None else prepared.verify()
     fingerprint = None if verified is None else certificate_fingerprint(verified.certificate)
     return Examined(package, verified, fingerprint, hashlib.sha256(raw).hexdigest())
 
 
-def _verify(
-    root: etree._Element,
-    policy: VerificationPolicy,
-    trust: TrustStore,
-    at: datetime,
-    required: bool,
-) -> VerifiedSignature | None:
+def _prepare(
+    root: etree._Element, policy: VerificationPolicy, required: bool
+) -> PreparedSignature | None:
     try:
-        verified = verify_package(root, policy)
+        return prepare_package(root, policy)
     except SignatureMissing:
         if required:
             raise
         return None
-    trust.check(verified.certificate, at, verified.chain)
-    return verified

@@ -12,13 +12,12 @@ def routing_targets(package: DocumentPackage) -> tuple[str, ...]:
     removed: the added ones get the updated document, the removed ones are
     told that they are removed.
     """
-    targets = list(dict.fromkeys(package.recipient_ids))
+    targets = dict.fromkeys(package.recipient_ids)  # ordered, and a set: linear
     business = package.business
     if business is not None and package.business_type == BusinessDocType.UPDATE:
         for info in business.document_infos:
             for receiver in info.receivers:
-                if receiver.organ_id not in targets:
-                    targets.append(receiver.organ_id)
+                targets.setdefault(receiver.organ_id)
     return tuple(targets)
 
 

@@ -37,7 +37,7 @@ from .model import (
     TraceHeader,
 )
 from .namespaces import DSIG_NS, EDXML_NS
-from .parser import package_from_tree, read_package
+from .parser import package_from_tree, package_kind, read_package
 from .safexml import DEFAULT_LIMITS, XmlLimits, safe_parse
 from .schema import validate
 
@@ -77,6 +77,7 @@ __all__ = [
     "build_status",
     "classify_agency_code",
     "package_from_tree",
+    "package_kind",
     "read_package",
     "safe_parse",
     "validate",

@@ -215,23 +215,32 @@ def canonical_extra(el: etree._Element) -> bytes:
     elements is dropped, so that what the builder writes (re-indented, maybe
     re-prefixed by lxml) reads back to the same bytes.
     """
+    # The element's in-scope namespaces, then each declaration made below it
+    # in document order (what asking every descendant for its nsmap gives,
+    # without reading the whole in-scope set per descendant).
     nsmap: dict[str | None, str] = {}
-    for node in el.iter():
-        for prefix, uri in node.nsmap.items():
-            if uri != EDXML_NS and prefix != EDXML_PREFIX:
-                nsmap.setdefault(prefix, uri)
+    declared = [(p, u) for p, u in el.nsmap.items()]
+    for _event, (prefix, uri) in etree.iterwalk(el, events=("start-ns",)):
+        declared.append((prefix or None, uri))
+    for prefix, uri in declared:
+        if uri != EDXML_NS and prefix != EDXML_PREFIX:
+            nsmap.setdefault(prefix, uri)
     nsmap[EDXML_PREFIX] = EDXML_NS
-    copy = etree.Element(el.tag, nsmap=nsmap)  # type: ignore[arg-type]
+    copy = etree.Element(el.tag, attrib=_attributes(el), nsmap=nsmap)  # type: ignore[arg-type]
     _copy_into(el, copy)
     return etree.tostring(copy, method="c14n", exclusive=True)
 
 
 def _copy_into(src: etree._Element, dst: etree._Element) -> None:
-    for key, value in src.attrib.items():
-        dst.set(key, value)
+    # Attributes are given when each copy is created: setting them one by one
+    # searches the attributes already set, quadratic in their number.
     children = [child for child in src if isinstance(child.tag, str)]
     dst.text = src.text if not children or (src.text or "").strip() else None
     for child in children:
-        sub = etree.SubElement(dst, child.tag)
+        sub = etree.SubElement(dst, child.tag, attrib=_attributes(child))
         _copy_into(child, sub)
         sub.tail = child.tail if (child.tail or "").strip() else None
+
+
+def _attributes(el: etree._Element) -> dict[str, str]:
+    return {str(name): str(value) for name, value in el.attrib.items()}

@@ -8,6 +8,8 @@ naming the element and its line.
 
 from __future__ import annotations
 
+from collections import Counter
+
 from lxml import etree
 
 from edoc_axis.errors import SchemaInvalid
@@ -77,6 +79,7 @@ _BODY = frozenset({"edXMLManifest"})
 _MANIFEST = frozenset({"Reference"})
 _ATTACHMENT_ENCODED = frozenset({"Attachment"})
 _REFERENCE = _ATTACHMENT - {"ContentTransferEncoded"}
+_KIND_PATH = ("edXMLEnvelope", "edXMLHeader", "MessageHeader", "StatusCode")
 
 
 def read_package(
@@ -91,6 +94,15 @@ def read_package(
     if validate_schema:
         schema.validate(root, tolerances)
     return package_from_tree(root, raw, tolerances)
+
+
+def package_kind(root: etree._Element) -> str:
+    """ "status" when the MessageHeader carries a StatusCode, else "document".
+
+    As ``package_from_tree`` decides, without reading the rest of the tree.
+    """
+    path = "/".join(qname(name) for name in _KIND_PATH)
+    return "status" if root.find(path) is not None else "document"
 
 
 def package_from_tree(
@@ -316,7 +328,7 @@ def _cross_check(
     announced = [_cid(ref.content_id) for ref in manifest]
     carried = [_cid(att.content_id) for att in attachments]
     for label, ids in (("Reference", announced), ("Attachment", carried)):
-        repeated = sorted({cid for cid in ids if ids.count(cid) > 1})
+        repeated = sorted(cid for cid, count in Counter(ids).items() if count > 1)
         if repeated:
             raise SchemaInvalid(f"{where}: ContentId {repeated[0]!r} used by more than one {label}")
     missing = sorted(set(announced) - set(carried))

@@ -4,7 +4,16 @@ The parser never resolves entities, never loads a DTD and never touches the
 network or the file system. On top of lxml's own switches we refuse, before or
 while parsing, every construct the edXML profile has no use for: any DOCTYPE
 (and with it every entity declaration), processing instructions, XInclude,
-and documents that are too big, too deep or have too many elements.
+and documents that are too big, too deep or have too many elements,
+attributes, namespace declarations or comments.
+
+Every check here costs time linear in the input, whatever its shape, and the
+limits exist where what comes after parsing is not linear: libxml2's
+inclusive C14N costs (namespaces in scope)^2 per element and sorts each
+element's attributes by insertion, so those two are bounded per element.
+Text nodes need no limit of their own: libxml2 merges adjacent character data
+(character references and CDATA sections included), so there are at most
+elements + comments + 1 of them.
 """
 
 from __future__ import annotations
@@ -36,6 +45,7 @@ _CHUNK = 64 * 1024
 # Bigger ones stream through the guard, which stops the parse at the limit.
 _ONE_SHOT_MAX = 1024 * 1024
 _XINCLUDE = (f"{{{XINCLUDE_NS}}}", f"{{{XINCLUDE_OLD_NS}}}")
+_XMLNS = b"xmlns"
 
 
 @dataclass(frozen=True)
@@ -45,6 +55,15 @@ class XmlLimits:
     max_bytes: int = 64 * 1024 * 1024
     max_depth: int = 64
     max_elements: int = 200_000
+    # Attributes on one element: C14N sorts them by insertion (quadratic per element).
+    max_attributes: int = 64
+    # Namespace declarations in scope at one element (its own plus its
+    # ancestors'): inclusive C14N costs their square for every element.
+    max_namespaces_in_scope: int = 16
+    # Namespace declarations in the whole document.
+    max_namespace_declarations: int = 64
+    # Comments anywhere in the document (C14N drops them; nothing uses them).
+    max_comments: int = 10_000
 
 
 def _line_of(data: bytes, pos: int) -> int:
@@ -130,22 +149,36 @@ def _syntax_message(exc: etree.XMLSyntaxError) -> str:
 
 
 class _Guard:
-    """Counts depth and elements as parse events arrive."""
+    """Counts depth, elements, attributes, namespaces and comments as parse events arrive."""
 
     def __init__(self, limits: XmlLimits) -> None:
         self.limits = limits
         self.depth = 0
         self.elements = 0
+        self.comments = 0
+        self.namespaces = _NamespaceCount(limits)
 
     def event(self, kind: str, node: object) -> None:
         if kind == "end":
             self.depth -= 1
+            return
+        if kind == "start-ns":
+            self.namespaces.declared()
+            return
+        if kind == "end-ns":
+            self.namespaces.out_of_scope()
             return
         if not isinstance(node, etree._Element):
             return
         line = node.sourceline
         if kind == "pi":
             raise XmlForbidden(f"processing instruction at line {line} is forbidden")
+        if kind == "comment":
+            self.comments += 1
+            if self.comments > self.limits.max_comments:
+                raise XmlForbidden(_too_many_comments(line, self.limits))
+            return
+        self.namespaces.check(line)
         self.depth += 1
         self.elements += 1
         if self.depth > self.limits.max_depth:
@@ -156,14 +189,59 @@ class _Guard:
             raise XmlForbidden(
                 f"element at line {line} exceeds the limit of {self.limits.max_elements} elements"
             )
+        if len(node.attrib) > self.limits.max_attributes:
+            raise XmlForbidden(_too_many_attributes(node, self.limits))
         if isinstance(node.tag, str) and node.tag.startswith(_XINCLUDE):
             local = etree.QName(node).localname
             raise XmlForbidden(f"XInclude element {local} at line {line} is forbidden")
 
 
+class _NamespaceCount:
+    """Namespace declarations in scope and in total, from start-ns/end-ns events.
+
+    A declaration's event comes before the start event of the element that
+    carries it, so an excess is recorded first and refused with that element.
+    """
+
+    def __init__(self, limits: XmlLimits) -> None:
+        self.limits = limits
+        self.in_scope = 0
+        self.total = 0
+        self.excess: str | None = None
+
+    def declared(self) -> None:
+        self.in_scope += 1
+        self.total += 1
+        if self.excess is not None:
+            return
+        if self.total > self.limits.max_namespace_declarations:
+            limit = self.limits.max_namespace_declarations
+            self.excess = f"exceeds the limit of {limit} namespace declarations in the document"
+        elif self.in_scope > self.limits.max_namespaces_in_scope:
+            self.excess = (
+                f"has more than {self.limits.max_namespaces_in_scope} namespace declarations"
+                " in scope (its own and its ancestors')"
+            )
+
+    def out_of_scope(self) -> None:
+        self.in_scope -= 1
+
+    def check(self, line: object) -> None:
+        if self.excess is not None:
+            raise XmlForbidden(f"element at line {line} {self.excess}")
+
+
+def _too_many_comments(line: object, limits: XmlLimits) -> str:
+    return f"comment at line {line} exceeds the limit of {limits.max_comments} comments"
+
+
+def _too_many_attributes(node: etree._Element, limits: XmlLimits) -> str:
+    return f"element at line {node.sourceline} has more than {limits.max_attributes} attributes"
+
+
 def _new_parser() -> etree.XMLPullParser:
     return etree.XMLPullParser(
-        events=("start", "end", "pi"),
+        events=("start", "end", "pi", "comment", "start-ns", "end-ns"),
         resolve_entities=False,
         no_network=True,
         dtd_validation=False,
@@ -222,6 +300,27 @@ def _check_tree(root: etree._Element, limits: XmlLimits) -> None:
     for node in root.iter(f"{{{XINCLUDE_NS}}}*", f"{{{XINCLUDE_OLD_NS}}}*"):
         local = etree.QName(node).localname
         raise XmlForbidden(f"XInclude element {local} at line {node.sourceline} is forbidden")
+    _check_counts(root, limits)
+
+
+def _check_counts(root: etree._Element, limits: XmlLimits) -> None:
+    """Attributes and comments of a tree parsed in one go (namespaces: see _one_shot)."""
+    # All attributes first (cheap, and never over the limit in real packages);
+    # only then look for the element that holds too many.
+    if int(cast(float, _xpath("count(//@*)")(root))) > limits.max_attributes:
+        crowded = _xpath(f"(//*[count(@*) > {int(limits.max_attributes)}])[1]")(root)
+        if isinstance(crowded, list) and crowded:
+            element = cast("etree._Element", crowded[0])
+            raise XmlForbidden(_too_many_attributes(element, limits))
+    if int(cast(float, _xpath("count(//comment())")(root))) > limits.max_comments:
+        # Not "(//comment())[$n]": libxml2 evaluates that in time quadratic in the comments.
+        comments = itertools.chain(
+            reversed(list(root.itersiblings(etree.Comment, preceding=True))),
+            root.iter(etree.Comment),
+            root.itersiblings(etree.Comment),
+        )
+        extra = next(itertools.islice(comments, limits.max_comments, None))
+        raise XmlForbidden(_too_many_comments(extra.sourceline, limits))
 
 
 def _parse_streaming(raw: bytes, limits: XmlLimits) -> etree._Element:
@@ -250,6 +349,23 @@ def _assert_clean(root: etree._Element) -> None:
 DEFAULT_LIMITS = XmlLimits()
 
 
+def _one_shot(raw: bytes, limits: XmlLimits) -> bool:
+    """Whether to parse in one call and check the tree, rather than stream through the guard.
+
+    Namespace declarations can only be counted from parse events: lxml
+    reports in-scope sets (the depth of the tree per element), and iterwalk's
+    start-ns events queue an element's declarations in a list emptied from
+    the front (quadratic in declarations per element). Every declaration is
+    spelt "xmlns" in the bytes, so when there are no more occurrences than
+    either namespace limit allows, neither can be exceeded and the tree needs
+    no count; otherwise the document streams through the guard.
+    """
+    if len(raw) > _ONE_SHOT_MAX:
+        return False
+    fewest = min(limits.max_namespaces_in_scope, limits.max_namespace_declarations)
+    return raw.count(_XMLNS) <= fewest
+
+
 def safe_parse(raw: bytes, limits: XmlLimits = DEFAULT_LIMITS) -> etree._Element:
     """Parse untrusted bytes into an lxml root element, or refuse them.
 
@@ -266,7 +382,7 @@ def safe_parse(raw: bytes, limits: XmlLimits = DEFAULT_LIMITS) -> etree._Element
     _check_prolog(data)
     etree.clear_error_log()
     try:
-        if len(raw) <= _ONE_SHOT_MAX:
+        if _one_shot(raw, limits):
             root = etree.fromstring(raw, _new_one_shot_parser())
             _check_tree(root, limits)
         else:

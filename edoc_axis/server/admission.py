@@ -2,7 +2,8 @@
 
 The per-agency rate limit, the in-flight byte budget (held until the answer
 is ready), the body read with its size limit, and the CPU-bound examination
-(safe parse, schema, model, signature, certificate) on the worker pool.
+(safe parse, schema, model, signature, certificate) on the worker pool, at
+most ``max_examinations_per_agency`` of one agency at once (server/fairness.py).
 """
 
 from __future__ import annotations
@@ -43,20 +44,22 @@ async def admitted(
     lease = services.inflight.lease()
     try:
         raw = await read_package_body(request, services.config.limits.max_body_bytes, lease)
-        examined = await asyncio.get_running_loop().run_in_executor(
-            services.executor,
-            functools.partial(
-                examine,
-                raw,
-                limits=services.xml_limits,
-                policy=services.policy,
-                trust=services.trust_files.current(),
-                at=now,
-                expect_kind=expect_kind,
-                signature_required=signature_required,
-                tolerances=services.tolerances,
-            ),
-        )
+        # One agency's bodies wait for its own slots, never for another's.
+        async with services.examinations.slot(caller.code):
+            examined = await asyncio.get_running_loop().run_in_executor(
+                services.executor,
+                functools.partial(
+                    examine,
+                    raw,
+                    limits=services.xml_limits,
+                    policy=services.policy,
+                    trust=services.trust_files.current(),
+                    at=now,
+                    expect_kind=expect_kind,
+                    signature_required=signature_required,
+                    tolerances=services.tolerances,
+                ),
+            )
         if examined.package.warnings:  # what [interop] let through, for the operator
             log.info("package.tolerated", warnings=list(examined.package.warnings))
         yield examined

@@ -18,6 +18,7 @@ from edoc_axis.core.ratelimit import RateLimiter
 from edoc_axis.edxml import STRICT, Tolerances, XmlLimits
 from edoc_axis.pki import load_certs, load_key
 from edoc_axis.server.bodies import InflightBudget
+from edoc_axis.server.fairness import ExaminationSlots
 from edoc_axis.server.metrics import Metrics
 from edoc_axis.signature import VerificationPolicy
 from edoc_axis.store import Store
@@ -46,6 +47,7 @@ class AxisServices:
         default_factory=lambda: ThreadPoolExecutor(max_workers=4, thread_name_prefix="verify")
     )
     inflight: InflightBudget = field(default_factory=lambda: InflightBudget(128 * 1024 * 1024))
+    examinations: ExaminationSlots = field(default_factory=lambda: ExaminationSlots(2))
 
 
 SERVICES = web.AppKey("services", AxisServices)
@@ -68,10 +70,15 @@ def load_services(config: AxisConfig, store: Store, clock: Clock) -> AxisService
             max_bytes=limits.max_body_bytes,
             max_depth=limits.max_xml_depth,
             max_elements=limits.max_xml_elements,
+            max_attributes=limits.max_xml_attributes,
+            max_namespaces_in_scope=limits.max_xml_namespaces_in_scope,
+            max_namespace_declarations=limits.max_xml_namespace_declarations,
+            max_comments=limits.max_xml_comments,
         ),
         limiter=RateLimiter(limits.rate_per_s, limits.rate_burst),
         operator_token_hash=hashlib.sha256(operator_token.encode()).hexdigest(),
         metrics=Metrics(),
         tolerances=Tolerances(**dataclasses.asdict(config.interop)),
         inflight=InflightBudget(limits.max_inflight_bytes),
+        examinations=ExaminationSlots(limits.max_examinations_per_agency),
     )

@@ -109,7 +109,7 @@ async def _check_sender(
 
 
 async def _route(services: AxisServices, package: DocumentPackage) -> tuple[str, ...]:
-    codes: list[str] = []
+    codes: dict[str, None] = {}  # ordered, and a set: linear in the recipients
     for organ_id in routing_targets(package):
         agency = await services.store.get_agency(organ_id)
         if agency is None:
@@ -120,8 +120,7 @@ async def _route(services: AxisServices, package: DocumentPackage) -> tuple[str,
             raise RecipientDisabled(
                 f"recipient {organ_id} is disabled", document_id=package.document_id
             )
-        if agency.code not in codes:
-            codes.append(agency.code)
+        codes.setdefault(agency.code)
     return tuple(codes)
 
 

@@ -7,14 +7,21 @@ from edoc_axis.signature.certificates import (
 )
 from edoc_axis.signature.policy import VerificationPolicy, VerifiedSignature
 from edoc_axis.signature.signer import sign_enveloped, sign_package
-from edoc_axis.signature.verifier import verify_enveloped, verify_package
+from edoc_axis.signature.verifier import (
+    PreparedSignature,
+    prepare_package,
+    verify_enveloped,
+    verify_package,
+)
 
 __all__ = [
+    "PreparedSignature",
     "TrustStore",
     "VerificationPolicy",
     "VerifiedSignature",
     "certificate_fingerprint",
     "check_agency_certificate",
+    "prepare_package",
     "sign_enveloped",
     "sign_package",
     "verify_enveloped",

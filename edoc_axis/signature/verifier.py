@@ -32,6 +32,7 @@ import re
 from dataclasses import dataclass
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from lxml import etree
 
 from edoc_axis.errors import (
@@ -63,8 +64,20 @@ def verify_package(
     short keys) or SignatureInvalid (digest or signature value mismatch).
     The certificate is returned unchecked: pass it to ``TrustStore.check``.
     """
-    signature = _single_signature(root)
-    return _verify(signature, _package_header(root), policy)
+    return prepare_package(root, policy).verify()
+
+
+def prepare_package(
+    root: etree._Element, policy: VerificationPolicy = _DEFAULT_POLICY
+) -> PreparedSignature:
+    """The first half of ``verify_package``: everything but the digest and the value.
+
+    Finds the one Signature, checks its structure and algorithms against the
+    profile and reads the signer certificate, at a cost that does not depend
+    on the shape of the rest of the document. Check the certificate, then
+    call ``verify()``: a body signed by nobody trusted costs no C14N.
+    """
+    return _prepare(_single_signature(root), _package_header(root), policy)
 
 
 def verify_enveloped(
@@ -78,8 +91,7 @@ def verify_enveloped(
     Used for the axis's own receipts. The caller chooses the parent element,
     so it must locate it unambiguously (for instance the document root).
     """
-    signature = _single_signature(root)
-    return _verify(signature, expected_parent, policy)
+    return _prepare(_single_signature(root), expected_parent, policy).verify()
 
 
 @dataclass(frozen=True)
@@ -121,15 +133,22 @@ def _single_signature(root: etree._Element) -> etree._Element:
     refused; comments between elements stay harmless and allowed.
     """
     found: list[etree._Element] = []
+    # Whether each parent holds text, computed once per parent: asking it per
+    # comment re-reads every sibling and costs comments x siblings.
+    holds_text: dict[etree._Element, bool] = {}
     for node in root.getroottree().getroot().iter(*_SCANNED):
         if isinstance(node.tag, str):
             found.append(node)
         elif node.tag is etree.Entity:
             raise SignatureWrapping("an unexpanded entity reference is not accepted")
-        elif _splits_text(node):
-            raise SignatureWrapping(
-                f"a comment or processing instruction splits the text of {node.getparent().tag}"
-            )
+        elif (parent := node.getparent()) is not None:
+            split = holds_text.get(parent)
+            if split is None:
+                split = holds_text[parent] = _holds_text(parent)
+            if split:
+                raise SignatureWrapping(
+                    f"a comment or processing instruction splits the text of {parent.tag}"
+                )
     if not found:
         raise SignatureMissing("the package carries no Signature")
     if len(found) > 1:
@@ -137,12 +156,11 @@ def _single_signature(root: etree._Element) -> etree._Element:
     return found[0]
 
 
-def _splits_text(node: etree._Element) -> bool:
-    parent = node.getparent()
-    if parent is None:
-        return False
-    texts = [parent.text, *(child.tail for child in parent)]
-    return any(text and text.strip() for text in texts)
+def _holds_text(parent: etree._Element) -> bool:
+    """True when the element has non-whitespace text of its own (text or a child's tail)."""
+    if parent.text and parent.text.strip():
+        return True
+    return any(child.tail and child.tail.strip() for child in parent)
 
 
 def _package_header(root: etree._Element) -> etree._Element:
@@ -159,9 +177,50 @@ def _only_child(parent: etree._Element, name: str) -> etree._Element:
     return found[0]
 
 
-def _verify(
+@dataclass(frozen=True)
+class PreparedSignature:
+    """A Signature within the profile and its certificates, not yet verified."""
+
+    certificate: x509.Certificate
+    chain: tuple[x509.Certificate, ...]
+    signature: etree._Element
+    parsed: _Parsed
+    legacy_namespace: bool
+
+    def verify(self) -> VerifiedSignature:
+        """Digest over the canonical document, then the value over SignedInfo."""
+        parsed = self.parsed
+        reference_c14n, signed_info_c14n = parsed.reference_c14n, parsed.signed_info_c14n
+        signed_bytes = alg.canonicalize_enveloped(
+            self.signature,
+            exclusive=reference_c14n.exclusive,
+            inclusive_prefixes=reference_c14n.inclusive_prefixes,
+        )
+        actual = hashlib.new(parsed.digest.name, signed_bytes).digest()
+        if not hmac.compare_digest(actual, parsed.digest_value):
+            raise SignatureInvalid("digest mismatch: the signed content was changed")
+        signed_info = alg.canonicalize(
+            parsed.signed_info,
+            exclusive=signed_info_c14n.exclusive,
+            inclusive_prefixes=signed_info_c14n.inclusive_prefixes,
+            c14n_11=signed_info_c14n.c14n_11,
+        )
+        alg.verify_signature_value(
+            self.certificate, parsed.method, parsed.signature_value, signed_info
+        )
+        return VerifiedSignature(
+            certificate=self.certificate,
+            chain=self.chain,
+            signature_algorithm=parsed.method.uri,
+            digest_algorithm=parsed.digest.uri,
+            legacy=self.legacy_namespace or parsed.legacy,
+            signed_bytes=signed_bytes,
+        )
+
+
+def _prepare(
     signature: etree._Element, parent: etree._Element, policy: VerificationPolicy
-) -> VerifiedSignature:
+) -> PreparedSignature:
     if signature.getparent() is not parent:
         raise SignatureWrapping(f"the Signature is not a child of {parent.tag}")
     if signature.getnext() is not None:
@@ -174,30 +233,7 @@ def _verify(
     parsed = _parse(signature, policy)
     certificate, chain = _signer_certificates(parsed.key_info, _namespace(signature))
     alg.check_key(certificate, parsed.method)
-    reference_c14n, signed_info_c14n = parsed.reference_c14n, parsed.signed_info_c14n
-    signed_bytes = alg.canonicalize_enveloped(
-        signature,
-        exclusive=reference_c14n.exclusive,
-        inclusive_prefixes=reference_c14n.inclusive_prefixes,
-    )
-    actual = hashlib.new(parsed.digest.name, signed_bytes).digest()
-    if not hmac.compare_digest(actual, parsed.digest_value):
-        raise SignatureInvalid("digest mismatch: the signed content was changed")
-    signed_info = alg.canonicalize(
-        parsed.signed_info,
-        exclusive=signed_info_c14n.exclusive,
-        inclusive_prefixes=signed_info_c14n.inclusive_prefixes,
-        c14n_11=signed_info_c14n.c14n_11,
-    )
-    alg.verify_signature_value(certificate, parsed.method, parsed.signature_value, signed_info)
-    return VerifiedSignature(
-        certificate=certificate,
-        chain=chain,
-        signature_algorithm=parsed.method.uri,
-        digest_algorithm=parsed.digest.uri,
-        legacy=legacy_namespace or parsed.legacy,
-        signed_bytes=signed_bytes,
-    )
+    return PreparedSignature(certificate, chain, signature, parsed, legacy_namespace)
 
 
 # --- the profile's shape ---------------------------------------------------------
@@ -412,9 +448,21 @@ def _signer_certificates(
 def _load_certificate(text: str | None) -> x509.Certificate:
     der = _decode_base64(text, "X509Certificate")
     try:
-        return x509.load_der_x509_certificate(der)
+        certificate = x509.load_der_x509_certificate(der)
     except ValueError as exc:
         raise SignatureInvalid("X509Certificate is not a DER certificate") from exc
+    # cryptography parses most fields only when first asked: ask now for every
+    # one the checks read, so that a certificate with an unknown key type or a
+    # malformed name or extension is a refusal here and not an exception in a
+    # later check (found by fuzzing: tests/fuzz/regressions/).
+    try:
+        certificate.public_key()
+        _ = (certificate.subject, certificate.issuer, certificate.extensions)
+        _ = (certificate.serial_number, certificate.not_valid_before_utc)
+        _ = certificate.not_valid_after_utc
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise SignatureInvalid(f"X509Certificate cannot be used: {exc}") from exc
+    return certificate
 
 
 def _is_ca(certificate: x509.Certificate) -> bool:

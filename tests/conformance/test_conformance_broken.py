@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 from lxml import etree
 
 from edoc_axis.core import intake
@@ -45,31 +47,38 @@ NO_SIGNATURE_CHECK_FAILS = {
 NO_STATE_MACHINE_FAILS = {"STATUS-003", "STATUS-004", "STATUS-005", "STATUS-018"}
 
 
+class _CertificateOnly:
+    """A "verification" that reads the signer certificate and never checks the signature."""
+
+    def __init__(self, cert: x509.Certificate) -> None:
+        self.certificate = cert
+        self.chain: tuple[x509.Certificate, ...] = ()
+
+    def verify(self) -> VerifiedSignature:
+        return VerifiedSignature(
+            certificate=self.certificate,
+            chain=(),
+            signature_algorithm="",
+            digest_algorithm="",
+            legacy=False,
+            signed_bytes=b"",
+        )
+
+
 def _certificate_only(
     root: etree._Element, policy: VerificationPolicy | None = None
-) -> VerifiedSignature:
-    from cryptography import x509
-
+) -> _CertificateOnly:
     node = next(root.iter(f"{{{DSIG_NS}}}X509Certificate"), None)
     if node is None or not (node.text or "").strip():
         raise SignatureMissing("no certificate")
-    import base64
-
-    cert = x509.load_der_x509_certificate(base64.b64decode("".join((node.text or "").split())))
-    return VerifiedSignature(
-        certificate=cert,
-        chain=(),
-        signature_algorithm="",
-        digest_algorithm="",
-        legacy=False,
-        signed_bytes=b"",
-    )
+    der = base64.b64decode("".join((node.text or "").split()))
+    return _CertificateOnly(x509.load_der_x509_certificate(der))
 
 
 async def test_an_axis_without_signature_checks_fails_the_signature_cases(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(intake, "verify_package", _certificate_only)
+    monkeypatch.setattr(intake, "prepare_package", _certificate_only)
     async with running_axis(tmp_path / "home") as (url, config):
         results = await run_catalogue(url, config)
     assert failed_ids(results) == NO_SIGNATURE_CHECK_FAILS, explain(results)

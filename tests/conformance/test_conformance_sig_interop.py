@@ -18,7 +18,12 @@ from edoc_axis.core.intake import examine
 from edoc_axis.edxml import DEFAULT_LIMITS
 from edoc_axis.errors import EdocError, SignatureWrapping
 from edoc_axis.pki import Issued, create_ca, issue_certificate
-from edoc_axis.signature import TrustStore, VerificationPolicy, VerifiedSignature, verify_package
+from edoc_axis.signature import (
+    PreparedSignature,
+    TrustStore,
+    VerificationPolicy,
+    prepare_package,
+)
 from edoc_axis.signature.algorithms import DSIG_NS
 from tests.conformance import explain, failed_ids, running_axis
 
@@ -74,7 +79,7 @@ def test_each_form_gets_its_answer_from_the_pure_intake(
 
 def _strict_profile_only(
     root: etree._Element, policy: VerificationPolicy | None = None
-) -> VerifiedSignature:
+) -> PreparedSignature:
     """The verifier as it was before these forms were accepted: two transforms, C14N 1.0."""
     for transforms in root.iter(f"{{{DSIG_NS}}}Transforms"):
         if len(transforms) != 2:
@@ -82,13 +87,13 @@ def _strict_profile_only(
     for node in root.iter(f"{{{DSIG_NS}}}Transform", f"{{{DSIG_NS}}}CanonicalizationMethod"):
         if len(node) or "c14n11" in (node.get("Algorithm") or ""):
             raise SignatureWrapping("only parameterless C14N 1.0 or exclusive C14N")
-    return verify_package(root, policy or VerificationPolicy())
+    return prepare_package(root, policy or VerificationPolicy())
 
 
 async def test_an_axis_refusing_the_equivalent_forms_fails_the_acceptance_cases(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(intake, "verify_package", _strict_profile_only)
+    monkeypatch.setattr(intake, "prepare_package", _strict_profile_only)
     async with running_axis(tmp_path / "home") as (url, config):
         target = await set_up(url, config)
         async with RunContext(target) as ctx:

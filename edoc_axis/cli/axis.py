@@ -7,7 +7,14 @@ import sys
 from collections.abc import Sequence
 
 from edoc_axis import __version__
-from edoc_axis.cli import axis_bench, axis_conformance, axis_ops, axis_registry, axis_server
+from edoc_axis.cli import (
+    axis_bench,
+    axis_conformance,
+    axis_ops,
+    axis_registry,
+    axis_server,
+    axis_systems,
+)
 from edoc_axis.cli.common import HelpFormatter, run_command
 
 DESCRIPTION = """\
@@ -30,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     axis_server.add_commands(commands)
     axis_registry.add_commands(commands)
+    axis_systems.add_commands(commands)
     axis_ops.add_commands(commands)
     axis_conformance.add_commands(commands)
     axis_bench.add_commands(commands)

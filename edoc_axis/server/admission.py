@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from aiohttp import web
 
 from edoc_axis.core.intake import Examined, examine
 from edoc_axis.errors import RateLimited
-from edoc_axis.server.bodies import read_package_body
+from edoc_axis.server.bodies import BodyLease, read_package_body
 from edoc_axis.server.context import AxisServices
 from edoc_axis.store import Agency
+
+# Reads a request's package bytes within a size limit, holding them on the lease.
+BodyReader = Callable[[web.Request, int, BodyLease], Awaitable[bytes]]
 
 
 @asynccontextmanager
@@ -29,6 +32,7 @@ async def admitted(
     *,
     expect_kind: str,
     signature_required: bool = True,
+    read_body: BodyReader = read_package_body,
 ) -> AsyncIterator[Examined]:
     """Yield the examined package; its bytes count against the budget until exit."""
     now = services.clock.now()
@@ -39,7 +43,7 @@ async def admitted(
         )
     lease = services.inflight.lease()
     try:
-        raw = await read_package_body(request, services.config.limits.max_body_bytes, lease)
+        raw = await read_body(request, services.config.limits.max_body_bytes, lease)
         yield await asyncio.get_running_loop().run_in_executor(
             services.executor,
             functools.partial(

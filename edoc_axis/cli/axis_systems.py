@@ -10,7 +10,7 @@ from edoc_axis.cli.axis_registry import with_store
 from edoc_axis.cli.axis_server import config_from
 from edoc_axis.cli.axis_server import operator_command as _sub
 from edoc_axis.cli.common import EXIT_OK, CliFailure, HelpFormatter, print_json, print_table
-from edoc_axis.service.systems import register_system, rotate_system_secret
+from edoc_axis.service.systems import check_system_id, register_system, rotate_system_secret
 from edoc_axis.store import Store, SystemState, VdxpSystem
 
 
@@ -33,15 +33,16 @@ def _print_secret(args: argparse.Namespace, system: VdxpSystem, secret: str, ver
 
 
 def cmd_system_add(args: argparse.Namespace) -> int:
+    try:
+        check_system_id(args.system_id)
+    except ValueError as exc:
+        raise CliFailure(str(exc), exit_code=2) from exc
     config = config_from(args)
 
     async def add(store: Store) -> tuple[VdxpSystem, str]:
-        try:
-            return await register_system(
-                store, config.vdxp_key_file(), args.system_id, args.agency, datetime.now(UTC)
-            )
-        except ValueError as exc:
-            raise CliFailure(str(exc), exit_code=2) from exc
+        return await register_system(
+            store, config.vdxp_key_file(), args.system_id, args.agency, datetime.now(UTC)
+        )
 
     system, secret = with_store(config, add)
     _print_secret(args, system, secret, "registered")

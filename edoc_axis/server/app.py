@@ -8,7 +8,7 @@ from edoc_axis.clock import Clock, SystemClock
 from edoc_axis.config import AxisConfig
 from edoc_axis.server import admin, inbox, service, statuses, vdxp
 from edoc_axis.server.context import SERVICES, load_services
-from edoc_axis.server.documents import get_document, whoami
+from edoc_axis.server.documents import get_document, get_receipt, whoami
 from edoc_axis.server.intake import submit_document
 from edoc_axis.server.problems import problem_middleware
 from edoc_axis.server.trace import trace
@@ -31,6 +31,7 @@ def make_app(config: AxisConfig, store: Store, clock: Clock | None = None) -> we
     app.router.add_post("/api/v1/documents", submit_document)
     app.router.add_get("/api/v1/documents/{axis_id}", get_document)
     app.router.add_get("/api/v1/documents/{axis_id}/trace", trace)
+    app.router.add_get("/api/v1/documents/{axis_id}/receipt", get_receipt)
     inbox.add_routes(app)
     statuses.add_routes(app)
     admin.add_routes(app)

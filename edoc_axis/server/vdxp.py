@@ -101,8 +101,10 @@ def answer(payload: dict[str, Any] | None = None, desc: str = "Success") -> web.
     )
 
 
-def refusal(error: EdocError) -> web.Response:
-    body = {"status": "FAIL", "ErrorCode": error.code, "ErrorDesc": error.detail}
+def refusal(error: EdocError, empty: dict[str, Any] | None = None) -> web.Response:
+    """A FAIL answer; ``empty`` is the method's payload with no value, which the
+    client needs to read the answer at all (it reads every field it knows)."""
+    body = {"status": "FAIL", "ErrorCode": error.code, "ErrorDesc": error.detail, **(empty or {})}
     return web.json_response(body, headers={"Edoc-Error-Code": error.code})
 
 
@@ -138,7 +140,9 @@ Method = Callable[[web.Request, AxisServices, Caller], Awaitable[web.StreamRespo
 _SECRETS = web.AppKey("vdxp_secrets", _Secrets)
 
 
-def _endpoint(method: Method) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+def _endpoint(
+    method: Method, empty: dict[str, Any]
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
         services = request.app[SERVICES]
         try:
@@ -146,7 +150,7 @@ def _endpoint(method: Method) -> Callable[[web.Request], Awaitable[web.StreamRes
             return await method(request, services, caller)
         except EdocError as error:
             log.info("vdxp.refused", code=error.code, detail=error.detail, path=request.path)
-            return refusal(error)
+            return refusal(error, empty)
 
     return handle
 
@@ -202,7 +206,10 @@ async def send_edoc(request: web.Request, services: AxisServices, caller: Caller
     reader = file_reader(hash_file)
     if message_type == "edoc":
         result = await intake_document(request, services, sender, reader)
-        return answer({"DocId": result.document.axis_id})
+        # The client reads DocId only; the axis's signed receipt rides along for
+        # systems that keep it (also at GET /api/v1/documents/{id}/receipt).
+        receipt = base64.b64encode(result.document.receipt).decode("ascii")
+        return answer({"DocId": result.document.axis_id, "Receipt": receipt})
     stored, _ = await intake_status(request, services, sender, reader)
     return answer({"DocId": stored.status_id})
 
@@ -565,17 +572,19 @@ async def agencies_qd20(
 
 # -- wiring ----------------------------------------------------------------------
 
-METHODS: dict[str, tuple[tuple[str, ...], Method]] = {
-    "sendEdoc": (("POST",), send_edoc),
-    "getReceivedEdocList": (("POST",), received_list),
-    "getEdoc": (("POST",), get_edoc),
-    "downloadEdoc": (("GET", "POST"), download_edoc),
-    "updateStatus": (("POST",), update_status),
-    "getSentEdocList": (("POST",), sent_list),
-    "countReceiveEdoc": (("POST", "GET"), count_edoc),
-    "countReceiveStatus": (("POST", "GET"), count_status),
-    "getAgenciesList": (("POST",), agencies),
-    "getAgenciesListQD20": (("POST",), agencies_qd20),
+_LIST: dict[str, Any] = {"data": []}
+# name: (HTTP verbs, handler, the payload of a FAIL answer)
+METHODS: dict[str, tuple[tuple[str, ...], Method, dict[str, Any]]] = {
+    "sendEdoc": (("POST",), send_edoc, {"DocId": ""}),
+    "getReceivedEdocList": (("POST",), received_list, _LIST),
+    "getEdoc": (("POST",), get_edoc, {"data": "", "filePath": ""}),
+    "downloadEdoc": (("GET", "POST"), download_edoc, {"data": "", "filePath": ""}),
+    "updateStatus": (("POST",), update_status, {}),
+    "getSentEdocList": (("POST",), sent_list, _LIST),
+    "countReceiveEdoc": (("POST", "GET"), count_edoc, {"count": 0}),
+    "countReceiveStatus": (("POST", "GET"), count_status, {"count": 0}),
+    "getAgenciesList": (("POST",), agencies, _LIST),
+    "getAgenciesListQD20": (("POST",), agencies_qd20, _LIST),
 }
 
 
@@ -597,7 +606,7 @@ def add_routes(app: web.Application) -> None:
         return
     app[_SECRETS] = _Secrets(services)
     prefix = settings.path_prefix
-    for name, (verbs, method) in METHODS.items():
+    for name, (verbs, method, empty) in METHODS.items():
         for verb in verbs:
-            app.router.add_route(verb, f"{prefix}/{name}", _endpoint(method))
+            app.router.add_route(verb, f"{prefix}/{name}", _endpoint(method, empty))
     app.router.add_route("*", prefix + "/{method}", _unknown_method)

@@ -42,6 +42,11 @@ async def test_a_document_and_its_statuses_travel_both_ways(pair: VdxpPair) -> N
     assert await axis.store.document_bytes(doc_id) == raw
     receipt = verify_receipt(document.receipt, [axis_certificate(axis)])
     assert receipt.axis_id == doc_id and receipt.sha256 == hashlib.sha256(raw).hexdigest()
+    assert base64.b64decode(sent.json()["Receipt"]) == document.receipt
+    native_receipt = await axis.call("GET", f"/api/v1/documents/{doc_id}/receipt", token=a.token)
+    assert native_receipt.body == document.receipt
+    not_for_b = await axis.call("GET", f"/api/v1/documents/{doc_id}/receipt", token=b.token)
+    assert not_for_b.status == 404
 
     # B lists, counts, gets the exact bytes, acknowledges with done
     count = await pair.client_b.call("countReceiveEdoc")

@@ -10,18 +10,13 @@ from edoc_axis.cli.axis_registry import with_store
 from edoc_axis.cli.axis_server import config_from
 from edoc_axis.cli.axis_server import operator_command as _sub
 from edoc_axis.cli.common import EXIT_OK, CliFailure, HelpFormatter, print_json, print_table
-from edoc_axis.service.systems import check_system_id, register_system, rotate_system_secret
+from edoc_axis.service.systems import (
+    check_system_id,
+    register_system,
+    rotate_system_secret,
+    system_json,
+)
 from edoc_axis.store import Store, SystemState, VdxpSystem
-
-
-def system_json(system: VdxpSystem) -> dict[str, Any]:
-    return {
-        "system_id": system.system_id,
-        "state": system.state,
-        "agencies": list(system.agencies),
-        "created_at": system.created_at.isoformat(),
-        "secret_set_at": system.secret_set_at.isoformat(),
-    }
 
 
 def _print_secret(args: argparse.Namespace, system: VdxpSystem, secret: str, verb: str) -> None:

@@ -19,6 +19,7 @@ from edoc_axis.conformance import (
     cases_pull,
     cases_signature,
     cases_status,
+    cases_vdxp,
     cases_xml,
 )
 from edoc_axis.conformance.model import Case, CaseFailed, CaseSkipped, Outcome, Probe, Result
@@ -38,6 +39,11 @@ def axis_catalogue() -> tuple[Case, ...]:
         + cases_pull.CASES
         + cases_flows.CASES
     )
+
+
+def vdxp_catalogue() -> tuple[Case, ...]:
+    """Every case of the VDXP transport (``--vdxp``), run against an axis."""
+    return cases_vdxp.CASES
 
 
 def endpoint_catalogue() -> tuple[Case, ...]:

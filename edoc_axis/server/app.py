@@ -6,7 +6,7 @@ from aiohttp import web
 
 from edoc_axis.clock import Clock, SystemClock
 from edoc_axis.config import AxisConfig
-from edoc_axis.server import admin, inbox, service, statuses, vdxp
+from edoc_axis.server import admin, inbox, service, statuses, vdxp, vdxp_admin
 from edoc_axis.server.context import SERVICES, load_services
 from edoc_axis.server.documents import get_document, get_receipt, whoami
 from edoc_axis.server.intake import submit_document
@@ -37,6 +37,7 @@ def make_app(config: AxisConfig, store: Store, clock: Clock | None = None) -> we
     admin.add_routes(app)
     service.add_routes(app)
     vdxp.add_routes(app)
+    vdxp_admin.add_routes(app)
 
     async def shutdown_executor(_app: web.Application) -> None:
         services.executor.shutdown(wait=True)

@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from edoc_axis.store import Store, VdxpSystem
 from edoc_axis.system_secrets import SecretBox, create_key_file, new_secret
@@ -39,3 +40,14 @@ async def rotate_system_secret(
     box = SecretBox(create_key_file(key_file))
     system = await store.set_system_secret(system_id, box.seal(system_id, secret), at)
     return system, secret
+
+
+def system_json(system: VdxpSystem) -> dict[str, Any]:
+    """A system as the operator sees it: never its secret, sealed or not."""
+    return {
+        "system_id": system.system_id,
+        "state": system.state,
+        "agencies": list(system.agencies),
+        "created_at": system.created_at.isoformat(),
+        "secret_set_at": system.secret_set_at.isoformat(),
+    }

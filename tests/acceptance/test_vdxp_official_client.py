@@ -324,3 +324,12 @@ def test_a_header_tampered_in_transit_gets_a_readable_fail(
     answer = through_proxy.run("send", _document(systems), G22)
     _refused(answer, "vdxp.header-mismatch")
     _nothing_more_stored(systems, before)
+
+
+def test_no_secret_reaches_the_logs(systems: Systems) -> None:
+    """After every call above (accepted and refused), the server's logs hold no secret."""
+    systems.a.ok("count")
+    logs = b"".join(path.read_bytes() for path in systems.server.log_dir.glob("serve-*.log"))
+    assert b"vxp.saas.03" in logs or b"vdxp" in logs  # the calls were logged at all
+    for secret in (systems.a.secret, systems.b.secret):
+        assert secret.encode() not in logs

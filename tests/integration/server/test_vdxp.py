@@ -302,3 +302,13 @@ async def test_the_path_prefix_is_configurable(axis: RunningAxis) -> None:
     assert (await pair.client_a.call("countReceiveEdoc")).ok
     async with axis.session.post(axis.url + "/vdxp/countReceiveEdoc") as response:
         assert response.status == 404
+
+
+def _disabled(config: AxisConfig) -> AxisConfig:
+    return dataclasses.replace(config, vdxp=dataclasses.replace(config.vdxp, enabled=False))
+
+
+@pytest.mark.parametrize("config_tweak", [_disabled])
+async def test_vdxp_can_be_switched_off(axis: RunningAxis) -> None:
+    async with axis.session.post(axis.url + "/vdxp/countReceiveEdoc") as response:
+        assert response.status == 404

@@ -172,6 +172,11 @@ def test_two_systems_exchange_a_document_and_statuses(systems: Systems) -> None:
     assert got["data"].encode() == raw
     saved = b.store / got["filePath"]
     assert saved.read_bytes() == raw
+    saved.unlink()
+    # downloadEdoc streams the file; the SDK writes it and reports its own word, SUCCESS
+    downloaded = b.run("download", doc_id)
+    assert downloaded.status == "SUCCESS", downloaded.result
+    assert (b.store / downloaded.result["filePath"]).read_bytes() == raw
     b.ok("update", doc_id, "done")
     assert b.ok("list", "edoc")["knobsticks"] == []
 

@@ -22,11 +22,7 @@ from edoc_axis.errors import (
 from edoc_axis.pki import Issued, cert_to_pem, create_ca, issue_certificate, make_crl
 from edoc_axis.signature import TrustStore, certificate_fingerprint, check_agency_certificate
 
-
-def now() -> datetime:
-    """The time of the check, taken when the test runs: the session's certificates are
-    issued (backdated a little) when first used, which in a long run is well after import."""
-    return datetime.now(UTC)
+NOW = datetime.now(UTC)
 
 
 @pytest.mark.parametrize("name", ["agency_g22", "agency_h49", "agency_g22_ec", "axis_signer"])
@@ -34,54 +30,54 @@ def test_good_certificates_pass(
     name: str, request: pytest.FixtureRequest, trust_store: TrustStore
 ) -> None:
     issued: Issued = request.getfixturevalue(name)
-    trust_store.check(issued.cert, now())
+    trust_store.check(issued.cert, NOW)
 
 
 def test_expired(expired_cert: Issued, trust_store: TrustStore) -> None:
     with pytest.raises(CertificateExpired, match="expired"):
-        trust_store.check(expired_cert.cert, now())
+        trust_store.check(expired_cert.cert, NOW)
 
 
 def test_not_yet_valid(not_yet_valid_cert: Issued, trust_store: TrustStore) -> None:
     with pytest.raises(CertificateExpired, match="not valid before"):
-        trust_store.check(not_yet_valid_cert.cert, now())
+        trust_store.check(not_yet_valid_cert.cert, NOW)
 
 
 def test_validity_is_judged_at_the_given_time(agency_g22: Issued, trust_store: TrustStore) -> None:
     with pytest.raises(CertificateExpired):
-        trust_store.check(agency_g22.cert, now() + timedelta(days=900))
+        trust_store.check(agency_g22.cert, NOW + timedelta(days=900))
     with pytest.raises(CertificateExpired):
-        trust_store.check(agency_g22.cert, now() - timedelta(days=1))
+        trust_store.check(agency_g22.cert, NOW - timedelta(days=1))
 
 
 def test_revoked(revoked_cert: Issued, trust_store: TrustStore) -> None:
     with pytest.raises(CertificateRevoked, match="revoked"):
-        trust_store.check(revoked_cert.cert, now())
+        trust_store.check(revoked_cert.cert, NOW)
 
 
 def test_revoked_certificate_passes_without_the_crl(revoked_cert: Issued, dev_ca: Issued) -> None:
-    TrustStore([dev_ca.cert]).check(revoked_cert.cert, now())
+    TrustStore([dev_ca.cert]).check(revoked_cert.cert, NOW)
 
 
 def test_untrusted_ca(
     untrusted_cert: Issued, untrusted_ca: Issued, trust_store: TrustStore
 ) -> None:
     with pytest.raises(CertificateUntrusted, match="does not chain"):
-        trust_store.check(untrusted_cert.cert, now())
+        trust_store.check(untrusted_cert.cert, NOW)
     with pytest.raises(CertificateUntrusted, match="does not chain"):
-        trust_store.check(untrusted_cert.cert, now(), chain=[untrusted_ca.cert])
+        trust_store.check(untrusted_cert.cert, NOW, chain=[untrusted_ca.cert])
 
 
 def test_without_digital_signature_usage(
     no_signing_usage_cert: Issued, trust_store: TrustStore
 ) -> None:
     with pytest.raises(CertificateUntrusted, match="neither digitalSignature nor nonRepudiation"):
-        trust_store.check(no_signing_usage_cert.cert, now())
+        trust_store.check(no_signing_usage_cert.cert, NOW)
 
 
 def test_ca_certificate_cannot_sign_documents(dev_ca: Issued, trust_store: TrustStore) -> None:
     with pytest.raises(CertificateUntrusted):
-        trust_store.check(dev_ca.cert, now())
+        trust_store.check(dev_ca.cert, NOW)
 
 
 def _cert(
@@ -99,8 +95,8 @@ def _cert(
         .issuer_name(issuer.cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now() - timedelta(days=1))
-        .not_valid_after(now() + timedelta(days=30))
+        .not_valid_before(NOW - timedelta(days=1))
+        .not_valid_after(NOW + timedelta(days=30))
         .add_extension(x509.BasicConstraints(ca=ca, path_length=path_length), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .add_extension(
@@ -130,12 +126,12 @@ def _usage(*, signing: bool = False, ca: bool = False) -> x509.KeyUsage:
 def test_certificate_without_key_usage(dev_ca: Issued, trust_store: TrustStore) -> None:
     bare = _cert(dev_ca, "bare", ca=False, usage=None)
     with pytest.raises(CertificateUntrusted, match="no KeyUsage"):
-        trust_store.check(bare.cert, now())
+        trust_store.check(bare.cert, NOW)
 
 
 def test_non_repudiation_alone_is_enough(dev_ca: Issued, trust_store: TrustStore) -> None:
     usage = x509.KeyUsage(False, True, False, False, False, False, False, False, False)
-    trust_store.check(_cert(dev_ca, "nr", ca=False, usage=usage).cert, now())
+    trust_store.check(_cert(dev_ca, "nr", ca=False, usage=usage).cert, NOW)
 
 
 def test_ca_flagged_leaf_with_signing_usage_is_untrusted(
@@ -143,7 +139,7 @@ def test_ca_flagged_leaf_with_signing_usage_is_untrusted(
 ) -> None:
     sneaky = _cert(dev_ca, "sneaky", ca=True, usage=_usage(signing=True, ca=True), path_length=0)
     with pytest.raises(CertificateUntrusted, match="does not chain"):
-        trust_store.check(sneaky.cert, now())
+        trust_store.check(sneaky.cert, NOW)
 
 
 def _root_ca(path_length: int) -> Issued:
@@ -156,8 +152,8 @@ def _root_ca(path_length: int) -> Issued:
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(1)
-        .not_valid_before(now() - timedelta(days=1))
-        .not_valid_after(now() + timedelta(days=60))
+        .not_valid_before(NOW - timedelta(days=1))
+        .not_valid_after(NOW + timedelta(days=60))
         .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
         .add_extension(_usage(ca=True), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
@@ -179,9 +175,9 @@ def test_intermediate_from_the_signature_or_the_store(
 ) -> None:
     root, intermediate, leaf = three_level
     with pytest.raises(CertificateUntrusted):
-        TrustStore([root.cert]).check(leaf.cert, now())
-    TrustStore([root.cert]).check(leaf.cert, now(), chain=[intermediate.cert])
-    TrustStore([root.cert], intermediates=[intermediate.cert]).check(leaf.cert, now())
+        TrustStore([root.cert]).check(leaf.cert, NOW)
+    TrustStore([root.cert]).check(leaf.cert, NOW, chain=[intermediate.cert])
+    TrustStore([root.cert], intermediates=[intermediate.cert]).check(leaf.cert, NOW)
 
 
 def test_crl_of_an_intermediate(three_level: tuple[Issued, Issued, Issued]) -> None:
@@ -189,14 +185,14 @@ def test_crl_of_an_intermediate(three_level: tuple[Issued, Issued, Issued]) -> N
     crl = make_crl(intermediate, [leaf.cert.serial_number])
     store = TrustStore([root.cert], [crl], intermediates=[intermediate.cert])
     with pytest.raises(CertificateRevoked):
-        store.check(leaf.cert, now())
+        store.check(leaf.cert, NOW)
 
 
 def test_revoked_intermediate(three_level: tuple[Issued, Issued, Issued]) -> None:
     root, intermediate, leaf = three_level
     crl = make_crl(root, [intermediate.cert.serial_number])
     with pytest.raises(CertificateRevoked):
-        TrustStore([root.cert], [crl]).check(leaf.cert, now(), chain=[intermediate.cert])
+        TrustStore([root.cert], [crl]).check(leaf.cert, NOW, chain=[intermediate.cert])
 
 
 def test_crl_of_an_unknown_issuer_is_a_configuration_error(
@@ -236,10 +232,10 @@ def test_from_files(
     der_crl = tmp_path / "ca.crl"
     der_crl.write_bytes(dev_crl.public_bytes(Encoding.DER))
     store = TrustStore.from_files([bundle], [der_crl])
-    store.check(agency_g22.cert, now())
-    store.check(untrusted_cert.cert, now())  # the second anchor of the bundle
+    store.check(agency_g22.cert, NOW)
+    store.check(untrusted_cert.cert, NOW)  # the second anchor of the bundle
     with pytest.raises(CertificateRevoked):
-        store.check(revoked_cert.cert, now())
+        store.check(revoked_cert.cert, NOW)
 
 
 def test_fingerprint_is_lowercase_sha256_of_der(agency_g22: Issued) -> None:

@@ -19,12 +19,22 @@ CONFIG_ENV = "EDOC_AXIS_CONFIG"
 @dataclass(frozen=True)
 class Limits:
     max_body_bytes: int = 64 * 1024 * 1024
-    # Request bodies held at once by the process; beyond it intake answers 503.
+    # Request bodies held at once by the process, charged by the bytes actually
+    # received; beyond it intake answers 503. One agency holds at most its share.
     max_inflight_bytes: int = 128 * 1024 * 1024
+    max_inflight_bytes_per_agency: int = 64 * 1024 * 1024
     max_xml_depth: int = 64
     max_xml_elements: int = 200_000
     rate_per_s: float = 50.0
     rate_burst: float = 200.0
+    # Connections (README "Connections, timeouts and budgets"); 0 disables a limit.
+    header_timeout_s: float = 10.0  # a request's head, from its first byte or the connection
+    keepalive_timeout_s: float = 15.0  # an idle connection between requests
+    max_requests_per_connection: int = 1000
+    body_idle_timeout_s: float = 15.0  # no byte of a body for this long: 408
+    body_min_rate_bytes_per_s: float = 8192.0  # after the first body_idle_timeout_s
+    max_connections: int = 1000
+    max_connections_per_client: int = 100  # per client address; 0 behind a reverse proxy
 
 
 @dataclass(frozen=True)
@@ -147,10 +157,18 @@ ca_key = "pki/ca.key.pem"    # development CA only; remove in production
 [limits]
 max_body_bytes = 67108864    # 64 MiB, enforced while the body streams in
 max_inflight_bytes = 134217728  # 128 MiB of bodies held at once; beyond it 503 + Retry-After
+max_inflight_bytes_per_agency = 67108864  # 64 MiB: no agency takes the whole budget
 max_xml_depth = 64
 max_xml_elements = 200000
 rate_per_s = 50.0            # per agency; 0 disables
 rate_burst = 200.0
+header_timeout_s = 10.0      # the request head must arrive within this (else the connection closes)
+keepalive_timeout_s = 15.0   # idle connections between requests are closed after this
+max_requests_per_connection = 1000
+body_idle_timeout_s = 15.0   # a body that stalls this long gets 408 request.timeout
+body_min_rate_bytes_per_s = 8192.0  # ... or that falls below 8 KiB/s after that grace
+max_connections = 1000       # open connections per axis process; beyond it 503 and close
+max_connections_per_client = 100  # per client address (0 disables; use 0 behind a proxy)
 
 [retry]
 base_s = 2.0

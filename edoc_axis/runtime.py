@@ -19,6 +19,7 @@ from edoc_axis.core.notice import DeliveryFailure, sign_delivery_failure
 from edoc_axis.delivery import PushDispatcher
 from edoc_axis.forwarding import push_copy
 from edoc_axis.server import make_app
+from edoc_axis.server.connections import CONNECTIONS, LINGER_S, GuardedSite
 from edoc_axis.server.context import SERVICES, AxisServices
 from edoc_axis.store import Claim, DeadLetter, Delivered, NewStatus, Outcome, Store
 
@@ -119,14 +120,19 @@ class AxisRuntime:
 
         Returns the base URL.
         """
-        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(
+            self.app, access_log=None, handle_signals=False, lingering_time=LINGER_S
+        )
         await self._runner.setup()
-        site: web.BaseSite
+        guard = self.app[CONNECTIONS]
         if sock is not None:
-            site = web.SockSite(self._runner, sock)
+            site = GuardedSite(self._runner, guard, sock=sock)
         else:
-            site = web.TCPSite(
-                self._runner, host or self.config.host, self.config.port if port is None else port
+            site = GuardedSite(
+                self._runner,
+                guard,
+                host=host or self.config.host,
+                port=self.config.port if port is None else port,
             )
         await site.start()
         bound = self._runner.addresses[0]

@@ -144,7 +144,11 @@ async def _watch_parent(parent_pid: int, stop: asyncio.Event) -> None:
 
 
 def _share_of_limits(config: AxisConfig, processes: int) -> AxisConfig:
-    """Each of N processes enforces 1/N of the per-agency rate, so the sum is the limit."""
+    """Each of N processes enforces 1/N of the per-agency rate, budgets and connection counts.
+
+    The sums are the configured limits (connection counts round up, so that a
+    limit stays above 0 and 0 still means none).
+    """
     limits = config.limits
     return dataclasses.replace(
         config,
@@ -153,6 +157,9 @@ def _share_of_limits(config: AxisConfig, processes: int) -> AxisConfig:
             rate_per_s=limits.rate_per_s / processes,
             rate_burst=max(1.0, limits.rate_burst / processes),
             max_inflight_bytes=limits.max_inflight_bytes // processes,
+            max_inflight_bytes_per_agency=limits.max_inflight_bytes_per_agency // processes,
+            max_connections=-(-limits.max_connections // processes),
+            max_connections_per_client=-(-limits.max_connections_per_client // processes),
         ),
     )
 

@@ -69,5 +69,5 @@ def load_services(config: AxisConfig, store: Store, clock: Clock) -> AxisService
         limiter=RateLimiter(limits.rate_per_s, limits.rate_burst),
         operator_token_hash=hashlib.sha256(operator_token.encode()).hexdigest(),
         metrics=Metrics(),
-        inflight=InflightBudget(limits.max_inflight_bytes),
+        inflight=InflightBudget(limits.max_inflight_bytes, limits.max_inflight_bytes_per_agency),
     )

@@ -14,6 +14,10 @@ from typing import Any
 
 DEFAULT_CONFIG_NAME = "axis.toml"
 CONFIG_ENV = "EDOC_AXIS_CONFIG"
+STATUS_CODES = ("01", "02", "03", "04", "05", "06", "13", "15", "16")
+# Statuses that end or undo a document's handling (refused, finished, recall and
+# its answers) must be signed: a bearer token alone must not decide them.
+SIGNED_STATUSES_DEFAULT = frozenset({"02", "06", "13", "15", "16"})
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,9 @@ class AxisConfig:
     trust_anchors: tuple[Path, ...] = ()
     crl_files: tuple[Path, ...] = ()
     allow_legacy: bool = False
+    # Status codes refused unsigned ([security] require_signed_statuses); under
+    # allow_legacy the reference SDK's unsigned statuses are accepted.
+    require_signed_statuses: frozenset[str] = SIGNED_STATUSES_DEFAULT
     operator_token_file: Path = Path("operator.token")
     log_format: str = "auto"  # auto | json | console
     limits: Limits = field(default_factory=Limits)
@@ -117,11 +124,32 @@ def load_config(path: Path) -> AxisConfig:
         trust_anchors=tuple(_path(home, p) for p in security.get("trust_anchors", [])),
         crl_files=tuple(_path(home, p) for p in security.get("crl_files", [])),
         allow_legacy=bool(security.get("allow_legacy", False)),
+        require_signed_statuses=signed_status_codes(
+            security.get("require_signed_statuses", sorted(SIGNED_STATUSES_DEFAULT))
+        ),
         operator_token_file=_path(home, str(security.get("operator_token_file", "operator.token"))),
         ca_key=_path(home, str(ca_key)) if ca_key else None,
         limits=_dataclass_from(Limits, _section(data, "limits"), "limits"),
         retry=_dataclass_from(RetrySettings, _section(data, "retry"), "retry"),
     )
+
+
+def signed_status_codes(value: Any) -> frozenset[str]:
+    """``require_signed_statuses``: true (every code), false (none) or a list of codes."""
+    if isinstance(value, bool):
+        return frozenset(STATUS_CODES) if value else frozenset()
+    if not isinstance(value, list) or not all(isinstance(code, str) for code in value):
+        raise ValueError(
+            "config: [security] require_signed_statuses must be true, false or a list of "
+            'status codes such as ["02", "06", "13", "15", "16"]'
+        )
+    unknown = sorted(set(value) - set(STATUS_CODES))
+    if unknown:
+        raise ValueError(
+            f"config: [security] require_signed_statuses names unknown status codes "
+            f"{', '.join(unknown)} (known: {', '.join(STATUS_CODES)})"
+        )
+    return frozenset(value)
 
 
 def find_config(explicit: str | None) -> Path:
@@ -151,6 +179,8 @@ axis_cert = "pki/axis.cert.pem"
 trust_anchors = ["pki/ca.cert.pem"]
 crl_files = ["pki/ca.crl.pem"]
 allow_legacy = false         # true accepts SHA-1 and the reference SDK's edXML-namespace signature
+                             # (and its unsigned statuses)
+require_signed_statuses = ["02", "06", "13", "15", "16"]  # refused unsigned (true: all)
 operator_token_file = "operator.token"
 ca_key = "pki/ca.key.pem"    # development CA only; remove in production
 

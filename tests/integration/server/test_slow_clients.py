@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
 from edoc_axis.config import AxisConfig, Limits, load_config
 from edoc_axis.core.compose import new_document
@@ -332,3 +333,17 @@ async def test_a_thousand_half_open_connections_do_not_stop_another_agency(
     finally:
         for client in half_open:
             client.close()
+
+
+async def test_a_client_gone_mid_body_is_one_log_line_without_traceback(
+    axis: Axis, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with capture_logs() as logs:
+        gone = await stalled_upload(axis, G22, declared=100_000)
+        await until(lambda: axis.inflight_used == 1)
+        gone.close()
+        await until(lambda: any(e["event"] == "request.client_gone" for e in logs))
+    [line] = [e for e in logs if e["event"] == "request.client_gone"]
+    assert line["path"] == DOCUMENTS and line["log_level"] == "info" and "exc_info" not in line
+    assert "Traceback" not in capsys.readouterr().err
+    await until(lambda: axis.inflight_used == 0)

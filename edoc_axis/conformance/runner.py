@@ -17,6 +17,7 @@ from edoc_axis.conformance import (
     cases_flows,
     cases_intake,
     cases_pull,
+    cases_robustness_net,
     cases_signature,
     cases_status,
     cases_xml,
@@ -37,6 +38,7 @@ def axis_catalogue() -> tuple[Case, ...]:
         + cases_status.CASES
         + cases_pull.CASES
         + cases_flows.CASES
+        + cases_robustness_net.CASES
     )
 
 

@@ -29,13 +29,17 @@ def test_at_least_sixty_cases_with_unique_well_formed_ids() -> None:
     assert len(ids) >= 60
     assert len(ids) == len(set(ids))
     for case in ALL_CASES:
-        assert re.fullmatch(r"(INTAKE|XML|SIG|AUTH|STATUS|PULL|FLOW|ENDPOINT)-\d{3}", case.id)
+        assert re.fullmatch(
+            r"(INTAKE|XML|SIG|AUTH|STATUS|PULL|FLOW|ENDPOINT|ROBUST)-\d{3}", case.id
+        )
         assert case.title and case.clause and case.sends and case.expects
 
 
 def test_every_group_is_covered() -> None:
     groups = {case.group for case in ALL_CASES}
-    assert groups == {"INTAKE", "XML", "SIG", "AUTH", "STATUS", "PULL", "FLOW", "ENDPOINT"}
+    assert groups == {
+        "INTAKE", "XML", "SIG", "AUTH", "STATUS", "PULL", "FLOW", "ENDPOINT", "ROBUST"
+    }  # fmt: skip
 
 
 def test_docs_list_every_case_with_its_clause() -> None:

@@ -28,7 +28,9 @@ def make_app(config: AxisConfig, store: Store, clock: Clock | None = None) -> we
     )
     services = load_services(config, store, clock or SystemClock())
     app[SERVICES] = services
-    app[CONNECTIONS] = ConnectionGuard(config.limits)
+    app[CONNECTIONS] = ConnectionGuard(
+        config.limits, lambda reason: services.metrics.connections_closed.labels(reason).inc()
+    )
     app.router.add_get("/api/v1/me", whoami)
     app.router.add_post("/api/v1/documents", submit_document)
     app.router.add_get("/api/v1/documents/{axis_id}", get_document)

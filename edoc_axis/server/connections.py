@@ -60,8 +60,10 @@ class _Connection:
 class ConnectionGuard:
     """Counts, limits and times out the connections of one axis process."""
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits, on_close: Callable[[str], None] | None = None) -> None:
         self.limits = limits
+        # Told "refused", "header_timeout" or "idle_timeout" (the /metrics counter).
+        self._on_close = on_close or (lambda _reason: None)
         self.open = 0
         self.by_client: dict[str, int] = {}
         self.refused = 0
@@ -128,7 +130,9 @@ class ConnectionGuard:
             self._arm(connection, self.limits.keepalive_timeout_s)
             return
         self.timed_out += 1
-        log.debug("connection.timed_out", client=connection.client, state=connection.state.value)
+        reason = "header_timeout" if connection.state is _State.HEAD else "idle_timeout"
+        self._on_close(reason)
+        log.debug("connection.timed_out", client=connection.client, reason=reason)
         connection.transport.abort()
 
     # -- requests, from the middleware -------------------------------------
@@ -177,6 +181,7 @@ class _GuardedProtocol(asyncio.Protocol):
         refusal = self._guard._refusal(client)
         if refusal is not None:
             self._guard.refused += 1
+            self._guard._on_close("refused")
             log.debug("connection.refused", client=client, reason=refusal)
             transport.write(_refusal_bytes(refusal))
             transport.close()

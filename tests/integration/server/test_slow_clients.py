@@ -236,6 +236,8 @@ async def test_a_half_sent_head_is_closed_at_the_header_timeout(axis: Axis) -> N
     assert await half.closed_within(5)
     assert await silent.closed_within(5)
     await until(lambda: axis.guard.open == 0)
+    metrics = axis.runtime.services.metrics.render().decode()
+    assert 'edoc_connections_closed_total{reason="header_timeout"} 2.0' in metrics
 
     slow_but_in_time = await axis.connect()  # the head in pieces, complete in 0.3 s
     for piece in (b"GET /api/v1/me HTTP/1.1\r\n", b"Host: axis\r\n", b"\r\n"):
@@ -275,6 +277,8 @@ async def test_connections_per_client_address_at_the_limit_and_one_past(axis: Ax
     assert (refused.status, refused.code) == (503, "unavailable")
     assert refused.headers["content-type"] == "application/problem+json"
     assert await past.closed_within(5)
+    metrics = axis.runtime.services.metrics.render().decode()
+    assert 'edoc_connections_closed_total{reason="refused"} 1.0' in metrics
     assert (await axis.send_document(K01, source="127.0.0.3")).status == 202
 
     held.pop().close()

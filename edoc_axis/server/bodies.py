@@ -104,8 +104,13 @@ class BodyPace:
     min_rate_bytes_per_s: float = 8192.0
 
     def wait_s(self, received: int, elapsed_s: float) -> float:
-        """How long the next read may wait; 0 or less means the body is already too slow."""
-        wait = self.idle_timeout_s if self.idle_timeout_s > 0 else float("inf")
+        """How long the next read may wait; 0 or less means the body is already too slow.
+
+        An idle timeout of 0 turns both checks off (the rate's grace is that timeout).
+        """
+        if self.idle_timeout_s <= 0:
+            return float("inf")
+        wait = self.idle_timeout_s
         if self.min_rate_bytes_per_s > 0:
             allowed = self.idle_timeout_s + received / self.min_rate_bytes_per_s
             wait = min(wait, allowed - elapsed_s)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from edoc_axis import __version__
 from edoc_axis.cli import axis_bench, axis_conformance, axis_ops, axis_registry, axis_server
-from edoc_axis.cli.common import HelpFormatter, run_command
+from edoc_axis.cli.common import ArgumentParser, HelpFormatter, main_with
 
 DESCRIPTION = """\
 edoc-axis: run and operate an edoc-axis document exchange.
@@ -23,7 +23,7 @@ Exit codes: 0 success, 1 refused or failed (one line "code: detail" on stderr),
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="edoc-axis", description=DESCRIPTION, formatter_class=HelpFormatter
     )
     parser.add_argument("--version", action="version", version=f"edoc-axis {__version__}")
@@ -37,9 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    return run_command(args.func, args)
+    return main_with(build_parser(), argv)
 
 
 if __name__ == "__main__":

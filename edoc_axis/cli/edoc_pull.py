@@ -20,6 +20,8 @@ from edoc_axis.cli.common import (
     HelpFormatter,
     Progress,
     Unreachable,
+    cert_files,
+    key_file,
     print_json,
     print_table,
     setting,
@@ -32,7 +34,6 @@ from edoc_axis.clock import to_vietnam_local
 from edoc_axis.core.compose import new_status
 from edoc_axis.core.statuses import check_sender_role
 from edoc_axis.edxml import BusinessDocType, DocumentPackage, StatusCode, build_status, read_package
-from edoc_axis.pki import load_certs, load_key
 from edoc_axis.signature import TrustStore, VerificationPolicy, sign_package
 
 T = TypeVar("T")
@@ -171,7 +172,7 @@ def compose_status(args: argparse.Namespace, me: dict[str, Any], raw_document: b
     )
     key, cert = _signing(args)
     if key and cert:
-        return sign_package(raw, load_key(Path(key)), load_certs(Path(cert))[0])
+        return sign_package(raw, key_file(key), cert_files(cert)[0])
     return raw
 
 

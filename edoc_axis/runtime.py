@@ -133,7 +133,12 @@ class AxisRuntime:
         else:
             port = self.config.port if port is None else port
             site = web.TCPSite(self._runner, host or self.config.host, port, ssl_context=tls)
-        await site.start()
+        try:
+            await site.start()
+        except OSError:  # the address is taken or not ours: nothing was started
+            await self._runner.cleanup()
+            self._runner = None
+            raise
         bound = self._runner.addresses[0]
         self.url = f"{self.config.scheme}://{bound[0]}:{bound[1]}"
         if self.dispatcher is not None:
@@ -149,6 +154,8 @@ class AxisRuntime:
 
     async def stop(self, drain_timeout_s: float = 10.0) -> None:
         """Stop taking requests, then finish or safely re-queue in-flight pushes."""
+        if not self.url:
+            return  # never listened (start failed): nothing to stop, nothing to announce
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -15,7 +15,7 @@ from edoc_axis.cli import (
     axis_server,
     axis_store,
 )
-from edoc_axis.cli.common import HelpFormatter, run_command
+from edoc_axis.cli.common import ArgumentParser, HelpFormatter, main_with
 
 DESCRIPTION = """\
 edoc-axis: run and operate an edoc-axis document exchange.
@@ -30,7 +30,7 @@ Exit codes: 0 success, 1 refused or failed (one line "code: detail" on stderr),
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="edoc-axis", description=DESCRIPTION, formatter_class=HelpFormatter
     )
     parser.add_argument("--version", action="version", version=f"edoc-axis {__version__}")
@@ -45,9 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    return run_command(args.func, args)
+    return main_with(build_parser(), argv)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from typing import Any
 import structlog
 
 from edoc_axis.cli.axis_workers import Supervisor, parent_gone
-from edoc_axis.cli.common import EXIT_OK, CliFailure, HelpFormatter, print_json
+from edoc_axis.cli.common import EXIT_OK, CliFailure, HelpFormatter, cannot_listen, print_json
 from edoc_axis.config import AxisConfig, find_config, load_config
 from edoc_axis.home import HomeExists, init_home
 from edoc_axis.logs import configure_logging
@@ -104,7 +104,10 @@ async def serve(
     runtime: AxisRuntime | None = None
     try:
         runtime = AxisRuntime(config, store)
-        url = await runtime.start(host, port, sock=sock)
+        try:
+            url = await runtime.start(host, port, sock=sock)
+        except OSError as exc:
+            raise cannot_listen(host, port, exc) from exc
         if sock is None:
             print(f"edoc-axis listening on {url}", flush=True)
         stop = asyncio.Event()

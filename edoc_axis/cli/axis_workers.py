@@ -21,7 +21,7 @@ from types import FrameType
 
 import structlog
 
-from edoc_axis.cli.common import EXIT_OK, EXIT_REFUSED
+from edoc_axis.cli.common import EXIT_OK, EXIT_REFUSED, cannot_listen
 
 log = structlog.get_logger("edoc_axis.serve")
 QUICK_DEATH_S = 3.0  # a worker that dies this fast will not do better restarted
@@ -31,7 +31,10 @@ class Supervisor:
     def __init__(
         self, config_path: Path, host: str, port: int, workers: int, *, scheme: str = "http"
     ) -> None:
-        self.sock = socket.create_server((host, port), backlog=2048)
+        try:
+            self.sock = socket.create_server((host, port), backlog=2048)
+        except OSError as exc:
+            raise cannot_listen(host, port, exc) from exc
         self.sock.set_inheritable(True)
         bound = self.sock.getsockname()
         # Each worker wraps its accepted connections in TLS itself when configured.

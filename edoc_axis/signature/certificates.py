@@ -203,10 +203,23 @@ class TrustStore:
         try:
             return list(verifier.verify(cert, list(chain) + list(self.intermediates)).chain)
         except VerificationError as exc:
-            raise CertificateUntrusted(
-                f"certificate {cert.subject.rfc4514_string()} does not chain to a trust anchor"
-                f" ({exc})"
-            ) from exc
+            raise CertificateUntrusted(self._untrusted_reason(cert, chain)) from exc
+
+    def _untrusted_reason(self, cert: x509.Certificate, chain: Sequence[x509.Certificate]) -> str:
+        """Why no path was found, in our words (the library's are about its search)."""
+        subject = cert.subject.rfc4514_string()
+        known = {ca.subject for ca in (*self.anchors, *self.intermediates, *chain)}
+        trusted = "; ".join(anchor.subject.rfc4514_string() for anchor in self.anchors)
+        if cert.issuer not in known:
+            return (
+                f"certificate {subject} does not chain to a trust anchor: its issuer"
+                f" {cert.issuer.rfc4514_string()} is not a trusted CA (trusted: {trusted})"
+            )
+        return (
+            f"certificate {subject} does not chain to a trust anchor: no valid path to"
+            f" {trusted} (a CA certificate used to sign, a broken path length or key usage,"
+            " an issuer signature that does not verify, or an issuer outside its validity)"
+        )
 
     def _require_not_revoked(self, cert: x509.Certificate, issuer: x509.Certificate) -> None:
         for crl in self._crls.get(_key_id(issuer), ()):

@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 import aiohttp
+from structlog.testing import capture_logs
 
 from edoc_axis.cli import edoc_endpoint
 from edoc_axis.config import load_config
@@ -31,6 +32,35 @@ def free_port() -> int:
 
 
 async def test_new_document_is_answered_with_a_signed_01(tmp_path: Path) -> None:
+    with capture_logs() as logs:
+        statuses = await _arrive(tmp_path, answer_as=H49)
+    assert [s["status_code"] for s in statuses] == ["01"]
+    sent = [entry for entry in logs if entry["event"] == "endpoint.status_sent"]
+    assert sent == [
+        {
+            "event": "endpoint.status_sent",
+            "log_level": "info",
+            "axis_id": sent[0]["axis_id"],
+            "status_id": statuses[0]["status_id"],
+        }
+    ]  # the axis's status id, no empty error code
+
+
+async def test_a_status_the_axis_refuses_is_logged_as_a_warning(tmp_path: Path) -> None:
+    with capture_logs() as logs:
+        statuses = await _arrive(tmp_path, answer_as=G22)  # another agency's token
+    assert statuses == []
+    refused = [entry for entry in logs if entry["event"] == "endpoint.status_refused"]
+    assert len(refused) == 1, logs
+    assert refused[0]["log_level"] == "warning"
+    assert refused[0]["http_status"] == 403
+    assert refused[0]["code"] == "auth.sender-mismatch"
+    assert not [entry for entry in logs if entry["event"] == "endpoint.status_sent"]
+
+
+async def _arrive(tmp_path: Path, *, answer_as: str) -> list[dict[str, str]]:
+    """Deliver one document to H49's endpoint, which answers 01 with ``answer_as``'s token;
+    return the statuses the sender's trace then shows (after the 01 arrives, or ~1 s)."""
     home = init_home(tmp_path / "home")
     config = load_config(home.config)
     pki = home.root / "pki"
@@ -73,7 +103,7 @@ async def test_new_document_is_answered_with_a_signed_01(tmp_path: Path) -> None
             "--axis",
             url,
             "--token",
-            tokens[H49],
+            tokens[answer_as],
             "--key",
             str(tmp_path / "h49.key.pem"),
             "--cert",
@@ -104,20 +134,22 @@ async def test_new_document_is_answered_with_a_signed_01(tmp_path: Path) -> None
             ) as r:
                 axis_id = r.headers["Edoc-Axis-Id"]
             statuses: list[dict[str, str]] = []
-            for _ in range(250):
+            for _ in range(50):
                 async with http.get(
                     f"{url}/api/v1/documents/{axis_id}/trace", headers=headers
                 ) as r:
-                    statuses = (await r.json())["deliveries"][0]["statuses"]
-                if statuses:
+                    delivery = (await r.json())["deliveries"][0]
+                statuses = delivery["statuses"]
+                if statuses or (answer_as != H49 and delivery["state"] != "queued"):
                     break
                 await asyncio.sleep(0.02)
-            assert [s["status_code"] for s in statuses] == ["01"]
-            assert statuses[0]["description"] == "Đã đến: stored by the agency's endpoint"
-            async with http.get(
-                f"{url}/api/v1/statuses/{statuses[0]['status_id']}", headers=headers
-            ) as r:
-                assert b"SignatureValue" in await r.read()
+            if statuses:
+                assert statuses[0]["description"] == "Đã đến: stored by the agency's endpoint"
+                async with http.get(
+                    f"{url}/api/v1/statuses/{statuses[0]['status_id']}", headers=headers
+                ) as r:
+                    assert b"SignatureValue" in await r.read()
+            return statuses
     finally:
         stop.set()
         await serving

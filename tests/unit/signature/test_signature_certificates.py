@@ -72,6 +72,17 @@ def test_untrusted_ca(
         trust_store.check(untrusted_cert.cert, _now(), chain=[untrusted_ca.cert])
 
 
+def test_untrusted_reason_is_in_our_words(
+    untrusted_cert: Issued, dev_ca: Issued, trust_store: TrustStore
+) -> None:
+    with pytest.raises(CertificateUntrusted) as refused:
+        trust_store.check(untrusted_cert.cert, _now())
+    detail = refused.value.detail
+    assert f"its issuer {untrusted_cert.cert.issuer.rfc4514_string()} is not a trusted CA" in detail
+    assert f"trusted: {dev_ca.cert.subject.rfc4514_string()}" in detail
+    assert "candidates" not in detail and "exhausted" not in detail
+
+
 def test_without_digital_signature_usage(
     no_signing_usage_cert: Issued, trust_store: TrustStore
 ) -> None:
@@ -142,8 +153,10 @@ def test_ca_flagged_leaf_with_signing_usage_is_untrusted(
     dev_ca: Issued, trust_store: TrustStore
 ) -> None:
     sneaky = _cert(dev_ca, "sneaky", ca=True, usage=_usage(signing=True, ca=True), path_length=0)
-    with pytest.raises(CertificateUntrusted, match="does not chain"):
+    with pytest.raises(CertificateUntrusted, match="does not chain") as refused:
         trust_store.check(sneaky.cert, _now())
+    assert "no valid path to" in refused.value.detail
+    assert "exhausted" not in refused.value.detail
 
 
 def _root_ca(path_length: int) -> Issued:

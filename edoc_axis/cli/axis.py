@@ -24,8 +24,8 @@ Every operator command takes --config F (or EDOC_AXIS_CONFIG; default
 ./axis.toml). Start with `edoc-axis init DIR`, then `edoc-axis serve --config
 DIR/axis.toml`. `edoc-axis demo` shows the whole life cycle on a temporary axis.
 
-Exit codes: 0 success, 1 refused or failed (one line "code: detail" on stderr),
-2 usage error, 3 axis unreachable.
+Exit codes: 0 success, 1 refused or failed (one line "code: detail" on stderr,
+saying what to do), 2 usage error, 3 axis unreachable, 141 output closed early.
 """
 
 

@@ -19,8 +19,9 @@ Connection settings come from flags, then the environment (EDOC_AXIS_URL,
 EDOC_TOKEN, EDOC_KEY, EDOC_CERT), then a profile file (EDOC_PROFILE, default
 ~/.config/edoc/profile.toml with keys axis, token, key, cert).
 
-Exit codes: 0 success, 1 refused or failed (one line "code: detail" on stderr),
-2 usage error, 3 axis unreachable.
+Exit codes: 0 success, 1 refused or failed (one line "code: detail" on stderr,
+saying what to do), 2 usage error, 3 axis unreachable, 141 output closed early
+(e.g. `edoc trace ID | head`: the command stops quietly).
 """
 
 

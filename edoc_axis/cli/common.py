@@ -15,6 +15,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
+
 from edoc_axis.errors import EdocError
 from edoc_axis.pki import load_certs, load_key
 
@@ -117,7 +120,9 @@ def output_closed() -> int:
 
 def describe_os_error(exc: OSError) -> str:
     """One line naming the path and what to do about it."""
-    path = exc.filename if exc.filename is not None else "(unknown path)"
+    if exc.filename is None:
+        return str(exc.strerror or exc)
+    path = exc.filename
     if isinstance(exc, PermissionError) or exc.errno == errno.EROFS:
         return (
             f"permission denied: cannot write to or read {path}"
@@ -227,7 +232,7 @@ def setting(args: argparse.Namespace, name: str, env: str, *, required: bool = T
     return None if value is None else str(value)
 
 
-def key_file(path: str, flag: str = "--key") -> Any:
+def key_file(path: str, flag: str = "--key") -> CertificateIssuerPrivateKeyTypes:
     """The private key in ``path`` (for ``flag``), or one line saying what is wrong with it."""
     try:
         return load_key(Path(path))
@@ -237,7 +242,7 @@ def key_file(path: str, flag: str = "--key") -> Any:
         ) from exc
 
 
-def cert_files(path: str, flag: str = "--cert") -> list[Any]:
+def cert_files(path: str, flag: str = "--cert") -> list[x509.Certificate]:
     """Every certificate in the PEM file ``path`` (for ``flag``); one line if there is none."""
     try:
         certs = load_certs(Path(path))

@@ -86,7 +86,7 @@ def test_untrusted_reason_is_in_our_words(
 def test_a_namesake_of_the_trusted_ca_is_told_apart(agency_g22: Issued, dev_ca: Issued) -> None:
     namesake = create_ca(dev_ca.cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value)
     with pytest.raises(CertificateUntrusted) as refused:
-        TrustStore([namesake.cert]).check(agency_g22.cert, NOW)
+        TrustStore([namesake.cert]).check(agency_g22.cert, _now())
     assert "has the name of a trusted CA but not its key" in refused.value.detail
 
 

@@ -29,6 +29,7 @@ from tests.acceptance.conftest import (
     AxisServer,
     CliResult,
     cli_env,
+    init_home,
     run_cli,
     run_many,
     signed_document,
@@ -338,3 +339,12 @@ def test_verify_receipt_lists_the_recipients_as_codes(
     assert re.fullmatch(r"recipients\s+(\S+), (\S+)", line), shown.describe()
     assert set(re.findall(r"000\.00\.00\.\w+", line)) == {H49, G22}
     assert "[" not in line and "'" not in line
+
+
+def test_serve_with_a_store_it_cannot_open(tmp_path: Path) -> None:
+    home = init_home(tmp_path)
+    config = home.config.read_text("utf-8").replace('backend = "sqlite"', 'backend = "nothing"')
+    home.config.write_text(config, "utf-8")
+    result = home.axis("serve", "--port", "0")
+    result.refused("store.unavailable")
+    assert "unknown store backend 'nothing' (supported: sqlite); check [store]" in result.stderr

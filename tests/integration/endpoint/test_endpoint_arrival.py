@@ -7,6 +7,7 @@ import asyncio
 import socket
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from structlog.testing import capture_logs
@@ -63,7 +64,7 @@ async def test_a_status_the_axis_refuses_is_logged_as_a_warning(tmp_path: Path) 
     assert not [entry for entry in logs if entry["event"] == "endpoint.status_sent"]
 
 
-async def _arrive(tmp_path: Path, *, answer_as: str) -> list[dict[str, str]]:
+async def _arrive(tmp_path: Path, *, answer_as: str) -> list[dict[str, Any]]:
     """Deliver one document to H49's endpoint, which answers 01 with ``answer_as``'s token;
     return the statuses the sender's trace then shows (once the 01 arrived, or once the
     push is recorded as delivered when the 01 cannot arrive)."""
@@ -139,7 +140,7 @@ async def _arrive(tmp_path: Path, *, answer_as: str) -> list[dict[str, str]]:
                 headers={**headers, "Content-Type": "application/xml"},
             ) as r:
                 axis_id = r.headers["Edoc-Axis-Id"]
-            statuses: list[dict[str, str]] = []
+            statuses: list[dict[str, Any]] = []
             for _ in range(1000):  # 20 s at most
                 async with http.get(
                     f"{url}/api/v1/documents/{axis_id}/trace", headers=headers
@@ -154,7 +155,7 @@ async def _arrive(tmp_path: Path, *, answer_as: str) -> list[dict[str, str]]:
                 async with http.get(
                     f"{url}/api/v1/statuses/{status['status_id']}", headers=headers
                 ) as r:
-                    status["signed"] = b"SignatureValue" in await r.read()  # type: ignore[assignment]
+                    status["signed"] = b"SignatureValue" in await r.read()
             return statuses
     finally:
         stop.set()

@@ -17,8 +17,16 @@ from typing import Any
 import structlog
 
 from edoc_axis.cli.axis_workers import Supervisor, parent_gone, report_ready
-from edoc_axis.cli.common import EXIT_OK, CliFailure, HelpFormatter, cannot_listen, print_json
+from edoc_axis.cli.common import (
+    EXIT_OK,
+    CliFailure,
+    HelpFormatter,
+    cannot_listen,
+    describe_os_error,
+    print_json,
+)
 from edoc_axis.config import AxisConfig, find_config, load_config
+from edoc_axis.errors import EdocError
 from edoc_axis.home import HomeExists, init_home
 from edoc_axis.logs import configure_logging
 from edoc_axis.runtime import AxisRuntime
@@ -105,9 +113,12 @@ async def serve(
     """
     try:
         store = await open_store(config)
+    except EdocError:
+        raise  # already one line with its own code (config.invalid, store.schema-behind, ...)
     except (ValueError, OSError, sqlite3.Error) as exc:
+        why = describe_os_error(exc) if isinstance(exc, OSError) else str(exc)
         raise CliFailure(
-            f"cannot open the store: {exc}; check [store] in the configuration",
+            f"cannot open the store: {why}; check [store] in the configuration",
             code="store.unavailable",
         ) from exc
     runtime: AxisRuntime | None = None

@@ -343,8 +343,19 @@ def test_verify_receipt_lists_the_recipients_as_codes(
 
 def test_serve_with_a_store_it_cannot_open(tmp_path: Path) -> None:
     home = init_home(tmp_path)
+    config = home.config.read_text("utf-8")
+    home.config.write_text(config.replace('path = "store/axis.db"', 'path = "taken/axis.db"'))
+    (home.config.parent / "taken").write_text("a file where the store's folder should be")
+    result = home.axis("serve", "--port", "0")
+    result.refused("store.unavailable")
+    assert "cannot open the store: " in result.stderr
+    assert "check [store] in the configuration" in result.stderr
+
+
+def test_serve_with_an_unknown_store_backend(tmp_path: Path) -> None:
+    home = init_home(tmp_path)
     config = home.config.read_text("utf-8").replace('backend = "sqlite"', 'backend = "nothing"')
     home.config.write_text(config, "utf-8")
     result = home.axis("serve", "--port", "0")
-    result.refused("store.unavailable")
-    assert "unknown store backend 'nothing' (supported: sqlite); check [store]" in result.stderr
+    result.refused("config.invalid")
+    assert "unknown store backend 'nothing' (supported: sqlite, postgresql)" in result.stderr

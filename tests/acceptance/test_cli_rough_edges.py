@@ -173,6 +173,36 @@ def test_endpoint_on_a_port_in_use(axis_home: AxisHome, taken_port: int, tmp_pat
     assert "edoc endpoint stopped" not in result.stdout
 
 
+@pytest.fixture(scope="module")
+def tls_home(tmp_path_factory: pytest.TempPathFactory) -> AxisHome:
+    """An axis home made with `init --tls`: it serves HTTPS."""
+    work = tmp_path_factory.mktemp("tls-home")
+    run_cli("edoc-axis", "init", work / "home", "--port", "0", "--tls").ok()
+    return AxisHome(root=work / "home", work=work)
+
+
+@pytest.mark.parametrize("processes", ["1", "2"])
+def test_serve_over_tls_on_a_port_in_use(
+    tls_home: AxisHome, taken_port: int, processes: str
+) -> None:
+    result = tls_home.axis(
+        "serve", "--host", "127.0.0.1", "--port", str(taken_port), "--processes", processes
+    )
+    _assert_cannot_listen(result, f"port {taken_port} is already in use")
+
+
+def test_endpoint_over_tls_on_a_port_in_use(
+    tls_home: AxisHome, taken_port: int, tmp_path: Path
+) -> None:
+    pki = tls_home.root / "pki"
+    result = run_cli(
+        "edoc", "endpoint", "--listen", f"127.0.0.1:{taken_port}", "--out", tmp_path,
+        "--axis-cert", pki / "axis.cert.pem",
+        "--tls-cert", pki / "tls.cert.pem", "--tls-key", pki / "tls.key.pem",
+    )  # fmt: skip
+    _assert_cannot_listen(result, f"port {taken_port} is already in use")
+
+
 # --- output to a reader that went away --------------------------------------------------------
 
 
@@ -309,6 +339,19 @@ def test_agency_import_twice_names_the_refusal_once(axis_home: AxisHome, tmp_pat
         ("edoc-axis", ("agency", "list", "--jsn"), "usage: edoc-axis agency list ",
          "unknown option --jsn (did you mean --json?)"),
         ("edoc", ("sgin", "doc.xml"), "usage: edoc ", "(did you mean 'sign'?)"),
+        ("edoc", ("send", "doc.xml", "--cacrt", "ca.pem"), "usage: edoc send ",
+         "unknown option --cacrt (did you mean --cacert?)"),
+        ("edoc", ("trace", "01JD", "--client-crt", "c.pem"), "usage: edoc trace ",
+         "unknown option --client-crt (did you mean --client-cert?)"),
+        ("edoc", ("statuses", "--folow"), "usage: edoc statuses ",
+         "unknown option --folow (did you mean --follow?)"),
+        ("edoc", ("new", "--from", G22, "--to", H49, "--subject", "s", "--business", "update",
+                  "--ref", "X", "--add-recipent", H49, "-o", "u.xml"), "usage: edoc new ",
+         "unknown option --add-recipent (did you mean --add-recipient?)"),
+        ("edoc", ("endpoint", "--out", "in", "--axis-cert", "a.pem", "--tls-crt", "t.pem"),
+         "usage: edoc endpoint ", "unknown option --tls-crt (did you mean --tls-cert?)"),
+        ("edoc-axis", ("init", "home", "--tsl"), "usage: edoc-axis init ",
+         "unknown option --tsl (did you mean --tls?)"),
     ],
 )  # fmt: skip
 def test_a_mistyped_option_gets_the_subcommands_usage_and_a_suggestion(

@@ -18,6 +18,7 @@ import structlog
 from edoc_axis.cli.axis_workers import Supervisor, parent_gone
 from edoc_axis.cli.common import EXIT_OK, CliFailure, HelpFormatter, print_json
 from edoc_axis.config import AxisConfig, find_config, load_config
+from edoc_axis.files import open_to_others
 from edoc_axis.home import HomeExists, init_home
 from edoc_axis.logs import configure_logging
 from edoc_axis.runtime import AxisRuntime
@@ -87,6 +88,32 @@ def cmd_init(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def private_files(config: AxisConfig) -> list[Path]:
+    """The files only the axis's own user should read: store, keys and token."""
+    store = config.store_path
+    files = [store, store.with_name(store.name + "-wal"), store.with_name(store.name + "-shm")]
+    files += [config.axis_key, config.operator_token_file]
+    if config.ca_key is not None:
+        files.append(config.ca_key)
+    return files
+
+
+def warn_about_open_files(config: AxisConfig) -> list[Path]:
+    """Log a warning for each private file that group or others may read; returns them."""
+    exposed = []
+    for path in private_files(config):
+        mode = open_to_others(path)
+        if mode is not None:
+            exposed.append(path)
+            log.warning(
+                "security.file_exposed",
+                path=str(path),
+                mode=f"{mode:04o}",
+                hint=f"chmod 600 {path} (and 700 on its folder)",
+            )
+    return exposed
+
+
 async def serve(
     config: AxisConfig,
     host: str,
@@ -100,6 +127,7 @@ async def serve(
     As one of several workers (``sock`` inherited from the supervisor), it
     also stops when the supervisor is gone, and announces nothing itself.
     """
+    warn_about_open_files(config)
     store = await open_store(config)
     runtime: AxisRuntime | None = None
     try:
@@ -147,7 +175,11 @@ async def _watch_parent(parent_pid: int, stop: asyncio.Event) -> None:
 
 
 def _share_of_limits(config: AxisConfig, processes: int) -> AxisConfig:
-    """Each of N processes enforces 1/N of the per-agency rate, so the sum is the limit."""
+    """Each of N processes enforces 1/N of the per-agency rate, budgets and connection counts.
+
+    The sums are the configured limits (connection counts round up, so that a
+    limit stays above 0 and 0 still means none).
+    """
     limits = config.limits
     return dataclasses.replace(
         config,
@@ -156,6 +188,9 @@ def _share_of_limits(config: AxisConfig, processes: int) -> AxisConfig:
             rate_per_s=limits.rate_per_s / processes,
             rate_burst=max(1.0, limits.rate_burst / processes),
             max_inflight_bytes=limits.max_inflight_bytes // processes,
+            max_inflight_bytes_per_agency=limits.max_inflight_bytes_per_agency // processes,
+            max_connections=-(-limits.max_connections // processes),
+            max_connections_per_client=-(-limits.max_connections_per_client // processes),
         ),
     )
 

@@ -20,6 +20,7 @@ from edoc_axis.conformance import (
     cases_pull,
     cases_robustness,
     cases_sig_interop,
+    cases_robustness_net,
     cases_signature,
     cases_status,
     cases_xml,
@@ -43,6 +44,7 @@ def axis_catalogue() -> tuple[Case, ...]:
         + cases_flows.CASES
         + cases_identity.CASES
         + cases_robustness.CASES
+        + cases_robustness_net.CASES
     )
 
 

@@ -15,6 +15,7 @@ from edoc_axis.errors import (
     CertificateNotAgency,
     NotFound,
     RequestInvalid,
+    SignatureMissing,
 )
 from edoc_axis.forwarding import push_copy
 from edoc_axis.server.admission import admitted
@@ -112,6 +113,7 @@ async def submit_status(request: web.Request) -> web.Response:
     ) as examined:
         status = examined.package
         assert isinstance(status, StatusPackage)
+        _check_signed_by_policy(services, status, examined.signer_fingerprint)
         await _check_status_sender(services, caller, status, examined.signer_fingerprint)
         status_id = "st" + examined.sha256[:40]
         existing = await services.store.get_status(status_id)
@@ -120,6 +122,19 @@ async def submit_status(request: web.Request) -> web.Response:
         stored = await _apply(services, caller, status, status.raw, status_id)
     log.info("status.accepted", axis_id=stored.axis_id, status_code=stored.status_code)
     return web.json_response(status_json(stored), status=202)
+
+
+def _check_signed_by_policy(
+    services: AxisServices, status: StatusPackage, fingerprint: str | None
+) -> None:
+    """``[security] require_signed_statuses``; the legacy policy accepts the SDK's unsigned ones."""
+    config = services.config
+    code = status.status_code.value
+    if fingerprint is None and code in config.require_signed_statuses and not config.allow_legacy:
+        raise SignatureMissing(
+            f"status {code} must be signed by the sending agency "
+            "([security] require_signed_statuses)"
+        )
 
 
 async def _check_status_sender(

@@ -8,14 +8,18 @@ import structlog
 from aiohttp import web
 
 from edoc_axis.clock import from_vietnam_local
-from edoc_axis.core.statuses import check_progress, check_sender_role, round_for
+from edoc_axis.core.statuses import (
+    check_progress,
+    check_sender_role,
+    check_signed_by_policy,
+    round_for,
+)
 from edoc_axis.edxml import StatusCode, StatusPackage
 from edoc_axis.errors import (
     AuthSenderMismatch,
     CertificateNotAgency,
     NotFound,
     RequestInvalid,
-    SignatureMissing,
 )
 from edoc_axis.forwarding import push_copy
 from edoc_axis.server.admission import admitted
@@ -113,7 +117,12 @@ async def submit_status(request: web.Request) -> web.Response:
     ) as examined:
         status = examined.package
         assert isinstance(status, StatusPackage)
-        _check_signed_by_policy(services, status, examined.signer_fingerprint)
+        check_signed_by_policy(
+            status.status_code,
+            signed=examined.signer_fingerprint is not None,
+            required=services.config.require_signed_statuses,
+            allow_legacy=services.config.allow_legacy,
+        )
         await _check_status_sender(services, caller, status, examined.signer_fingerprint)
         status_id = "st" + examined.sha256[:40]
         existing = await services.store.get_status(status_id)
@@ -122,19 +131,6 @@ async def submit_status(request: web.Request) -> web.Response:
         stored = await _apply(services, caller, status, status.raw, status_id)
     log.info("status.accepted", axis_id=stored.axis_id, status_code=stored.status_code)
     return web.json_response(status_json(stored), status=202)
-
-
-def _check_signed_by_policy(
-    services: AxisServices, status: StatusPackage, fingerprint: str | None
-) -> None:
-    """``[security] require_signed_statuses``; the legacy policy accepts the SDK's unsigned ones."""
-    config = services.config
-    code = status.status_code.value
-    if fingerprint is None and code in config.require_signed_statuses and not config.allow_legacy:
-        raise SignatureMissing(
-            f"status {code} must be signed by the sending agency "
-            "([security] require_signed_statuses)"
-        )
 
 
 async def _check_status_sender(

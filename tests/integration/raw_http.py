@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -68,11 +69,16 @@ class RawClient:
         self.writer.close()
 
 
-async def connect(url: str, source: str | None = None) -> RawClient:
+async def connect(
+    url: str, source: str | None = None, *, tls: ssl.SSLContext | None = None
+) -> RawClient:
+    """A connection to ``url``'s host and port (over TLS, handshake done, with ``tls``)."""
     parts = urlsplit(url)
     local = (source, 0) if source else None
     try:
-        reader, writer = await asyncio.open_connection(parts.hostname, parts.port, local_addr=local)
+        reader, writer = await asyncio.open_connection(
+            parts.hostname, parts.port, local_addr=local, ssl=tls
+        )
     except OSError as exc:
         if source is not None and exc.errno == 99:  # EADDRNOTAVAIL: no such loopback address
             unavailable(f"cannot connect from {source} (the loopback network is 127.0.0.1 only)")

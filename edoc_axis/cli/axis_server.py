@@ -89,12 +89,17 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def private_files(config: AxisConfig) -> list[Path]:
-    """The files only the axis's own user should read: store, keys and token."""
-    store = config.store_path
-    files = [store, store.with_name(store.name + "-wal"), store.with_name(store.name + "-shm")]
+    """The files only the axis's own user should read: store, keys and token.
+
+    A PostgreSQL store has no files here (the database guards its own); the
+    TLS server key is private like the axis key.
+    """
+    files: list[Path] = []
+    if config.store_backend == "sqlite":
+        store = config.store_path
+        files += [store, store.with_name(store.name + "-wal"), store.with_name(store.name + "-shm")]
     files += [config.axis_key, config.operator_token_file]
-    if config.ca_key is not None:
-        files.append(config.ca_key)
+    files += [key for key in (config.ca_key, config.tls_key) if key is not None]
     return files
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import stat
 from collections.abc import Iterator
@@ -79,3 +80,28 @@ async def test_serve_warns_about_a_store_or_key_others_can_read(tmp_path: Path) 
         ("security.file_exposed", "warning", "0640"),
     ]
     assert config.operator_token_file in private_files(config)
+
+
+@pytest.mark.usefixtures("permissive_umask")
+def test_the_tls_key_of_init_tls_is_private_and_watched(tmp_path: Path) -> None:
+    home = init_home(tmp_path / "home", tls=True)
+    config = load_config(home.config)
+    assert config.tls_key is not None and config.tls_cert is not None
+    assert mode(config.tls_key) == 0o600
+    assert config.tls_key in private_files(config)
+    os.chmod(config.tls_key, 0o644)
+    with capture_logs() as logs:
+        assert warn_about_open_files(config) == [config.tls_key]
+    assert [(e["event"], e["path"]) for e in logs] == [
+        ("security.file_exposed", str(config.tls_key))
+    ]
+
+
+def test_a_postgresql_store_has_no_files_to_watch(tmp_path: Path) -> None:
+    home = init_home(tmp_path / "home")
+    config = dataclasses.replace(
+        load_config(home.config), store_backend="postgresql", store_dsn="postgresql://x/y"
+    )
+    watched = private_files(config)
+    assert config.store_path not in watched
+    assert config.axis_key in watched and config.operator_token_file in watched

@@ -15,13 +15,19 @@ from typing import Any
 DEFAULT_CONFIG_NAME = "axis.toml"
 CONFIG_ENV = "EDOC_AXIS_CONFIG"
 DSN_ENV = "EDOC_AXIS_DSN"
+STATUS_CODES = ("01", "02", "03", "04", "05", "06", "13", "15", "16")
+# Statuses that end or undo a document's handling (refused, finished, recall and
+# its answers) must be signed: a bearer token alone must not decide them.
+SIGNED_STATUSES_DEFAULT = frozenset({"02", "06", "13", "15", "16"})
 
 
 @dataclass(frozen=True)
 class Limits:
     max_body_bytes: int = 64 * 1024 * 1024
-    # Request bodies held at once by the process; beyond it intake answers 503.
+    # Request bodies held at once by the process, charged by the bytes actually
+    # received; beyond it intake answers 503. One agency holds at most its share.
     max_inflight_bytes: int = 128 * 1024 * 1024
+    max_inflight_bytes_per_agency: int = 64 * 1024 * 1024
     max_xml_depth: int = 64
     max_xml_elements: int = 200_000
     # Bounds that keep every check linear in the body (README "Security").
@@ -33,6 +39,14 @@ class Limits:
     max_examinations_per_agency: int = 2
     rate_per_s: float = 50.0
     rate_burst: float = 200.0
+    # Connections (README "Connections, timeouts and budgets"); 0 disables a limit.
+    header_timeout_s: float = 10.0  # a request's head, from its first byte or the connection
+    keepalive_timeout_s: float = 15.0  # an idle connection between requests
+    max_requests_per_connection: int = 1000
+    body_idle_timeout_s: float = 15.0  # no byte of a body for this long: 408
+    body_min_rate_bytes_per_s: float = 8192.0  # after the first body_idle_timeout_s
+    max_connections: int = 1000
+    max_connections_per_client: int = 100  # per client address; 0 behind a reverse proxy
 
 
 @dataclass(frozen=True)
@@ -82,6 +96,9 @@ class AxisConfig:
     trust_anchors: tuple[Path, ...] = ()
     crl_files: tuple[Path, ...] = ()
     allow_legacy: bool = False
+    # Status codes refused unsigned ([security] require_signed_statuses); under
+    # allow_legacy the reference SDK's unsigned statuses are accepted.
+    require_signed_statuses: frozenset[str] = SIGNED_STATUSES_DEFAULT
     operator_token_file: Path = Path("operator.token")
     log_format: str = "auto"  # auto | json | console
     limits: Limits = field(default_factory=Limits)
@@ -171,6 +188,9 @@ def load_config(path: Path) -> AxisConfig:
         trust_anchors=tuple(_path(home, p) for p in security.get("trust_anchors", [])),
         crl_files=tuple(_path(home, p) for p in security.get("crl_files", [])),
         allow_legacy=bool(security.get("allow_legacy", False)),
+        require_signed_statuses=signed_status_codes(
+            security.get("require_signed_statuses", sorted(SIGNED_STATUSES_DEFAULT))
+        ),
         operator_token_file=_path(home, str(security.get("operator_token_file", "operator.token"))),
         ca_key=_path(home, str(ca_key)) if ca_key else None,
         tls_cert=tls["tls_cert"],
@@ -181,6 +201,24 @@ def load_config(path: Path) -> AxisConfig:
         retry=_dataclass_from(RetrySettings, _section(data, "retry"), "retry"),
         interop=_dataclass_from(Interop, _booleans(data, "interop"), "interop"),
     )
+
+
+def signed_status_codes(value: Any) -> frozenset[str]:
+    """``require_signed_statuses``: true (every code), false (none) or a list of codes."""
+    if isinstance(value, bool):
+        return frozenset(STATUS_CODES) if value else frozenset()
+    if not isinstance(value, list) or not all(isinstance(code, str) for code in value):
+        raise ValueError(
+            "config: [security] require_signed_statuses must be true, false or a list of "
+            'status codes such as ["02", "06", "13", "15", "16"]'
+        )
+    unknown = sorted(set(value) - set(STATUS_CODES))
+    if unknown:
+        raise ValueError(
+            f"config: [security] require_signed_statuses names unknown status codes "
+            f"{', '.join(unknown)} (known: {', '.join(STATUS_CODES)})"
+        )
+    return frozenset(value)
 
 
 def find_config(explicit: str | None) -> Path:
@@ -224,6 +262,8 @@ axis_cert = "pki/axis.cert.pem"
 trust_anchors = ["pki/ca.cert.pem"]
 crl_files = ["pki/ca.crl.pem"]
 allow_legacy = false         # true accepts SHA-1 and the reference SDK's edXML-namespace signature
+                             # (and its unsigned statuses)
+require_signed_statuses = ["02", "06", "13", "15", "16"]  # refused unsigned (true: all)
 operator_token_file = "operator.token"
 ca_key = "pki/ca.key.pem"    # development CA only; remove in production
 # push_ca_file = "pki/ca.cert.pem"  # CA bundle for https:// push endpoints (default: system CAs)
@@ -231,6 +271,7 @@ ca_key = "pki/ca.key.pem"    # development CA only; remove in production
 [limits]
 max_body_bytes = 67108864    # 64 MiB, enforced while the body streams in
 max_inflight_bytes = 134217728  # 128 MiB of bodies held at once; beyond it 503 + Retry-After
+max_inflight_bytes_per_agency = 67108864  # 64 MiB: no agency takes the whole budget
 max_xml_depth = 64
 max_xml_elements = 200000
 max_xml_attributes = 64      # per element
@@ -240,6 +281,13 @@ max_xml_comments = 10000
 max_examinations_per_agency = 2  # one agency's bodies examined at once; others never wait for them
 rate_per_s = 50.0            # per agency; 0 disables
 rate_burst = 200.0
+header_timeout_s = 10.0      # the request head must arrive within this (else the connection closes)
+keepalive_timeout_s = 15.0   # idle connections between requests are closed after this
+max_requests_per_connection = 1000
+body_idle_timeout_s = 15.0   # a body that stalls this long gets 408 request.timeout
+body_min_rate_bytes_per_s = 8192.0  # ... or that falls below 8 KiB/s after that grace
+max_connections = 1000       # open connections per axis process; beyond it 503 and close
+max_connections_per_client = 100  # per client address (0 disables; use 0 behind a proxy)
 
 [retry]
 base_s = 2.0

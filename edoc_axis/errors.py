@@ -142,6 +142,12 @@ class RequestInvalid(EdocError):
     code, http_status, title = "request.invalid", 400, "Invalid request"
 
 
+class RequestTimeout(EdocError):
+    """A request body that stalled or came slower than ``[limits]`` allows."""
+
+    code, http_status, title = "request.timeout", 408, "Request body too slow"
+
+
 class BusinessReferenceUnknown(EdocError):
     """A revoke/update/replace names a document the sender never sent."""
 

@@ -43,3 +43,42 @@ def write_atomically(target: Path, data: bytes) -> None:
             os.unlink(temp)
         raise
     fsync_dir(target.parent)
+
+
+# Keys, tokens and the store: only their owner may read them, whatever the umask.
+PRIVATE_FOLDER_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+
+
+def make_private_folder(folder: Path) -> None:
+    """Create ``folder`` and its missing parents as 0700; existing folders keep their mode."""
+    missing: list[Path] = []
+    current = folder
+    while not current.exists():
+        missing.append(current)
+        current = current.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    for created in missing:
+        os.chmod(created, PRIVATE_FOLDER_MODE)
+
+
+def create_private_file(path: Path) -> bool:
+    """Create ``path`` empty and 0600 unless it exists; True when it was created."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    except FileExistsError:
+        return False
+    try:
+        os.fchmod(fd, PRIVATE_FILE_MODE)  # the umask may have taken more than group and others
+    finally:
+        os.close(fd)
+    return True
+
+
+def open_to_others(path: Path) -> int | None:
+    """The permission bits of ``path`` when group or others have any access, else None."""
+    try:
+        mode = path.stat().st_mode & 0o777
+    except (FileNotFoundError, NotADirectoryError):  # no such file: nothing to expose
+        return None
+    return mode if mode & 0o077 else None

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edoc_axis.config import CONFIG_TEMPLATE, DEFAULT_CONFIG_NAME, TLS_OFF, TLS_ON
+from edoc_axis.files import PRIVATE_FILE_MODE, make_private_folder
 from edoc_axis.pki import (
     create_ca,
     crl_to_pem,
@@ -30,7 +31,8 @@ class Home:
 
 
 def _write_private(path: Path, data: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    os.fchmod(fd, PRIVATE_FILE_MODE)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(data)
 
@@ -46,8 +48,8 @@ def init_home(
     if root.exists() and any(root.iterdir()):
         raise HomeExists(f"{root} exists and is not empty; refusing to overwrite")
     pki_dir, store_dir = root / "pki", root / "store"
-    pki_dir.mkdir(parents=True)
-    store_dir.mkdir()
+    make_private_folder(pki_dir)  # the home too, when it is new
+    make_private_folder(store_dir)
     ca = create_ca()
     save_issued(ca, pki_dir / "ca.key.pem", pki_dir / "ca.cert.pem")
     (pki_dir / "ca.crl.pem").write_bytes(crl_to_pem(make_crl(ca, [])))

@@ -20,6 +20,7 @@ from edoc_axis.core.notice import DeliveryFailure, sign_delivery_failure
 from edoc_axis.delivery import PushDispatcher
 from edoc_axis.forwarding import push_copy
 from edoc_axis.server import make_app
+from edoc_axis.server.connections import CONNECTIONS, LINGER_S, GuardedSite
 from edoc_axis.server.context import SERVICES, AxisServices
 from edoc_axis.store import Claim, DeadLetter, Delivered, NewStatus, Outcome, Store
 from edoc_axis.tls import client_context, server_context
@@ -124,15 +125,23 @@ class AxisRuntime:
 
         Returns the base URL.
         """
-        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(
+            self.app, access_log=None, handle_signals=False, lingering_time=LINGER_S
+        )
         await self._runner.setup()
-        site: web.BaseSite
+        # TLS or not, every connection goes through the guard (limits, head timeout).
+        guard = self.app[CONNECTIONS]
         tls = self._server_tls()
         if sock is not None:
-            site = web.SockSite(self._runner, sock, ssl_context=tls)
+            site = GuardedSite(self._runner, guard, sock=sock, ssl_context=tls)
         else:
-            port = self.config.port if port is None else port
-            site = web.TCPSite(self._runner, host or self.config.host, port, ssl_context=tls)
+            site = GuardedSite(
+                self._runner,
+                guard,
+                host=host or self.config.host,
+                port=self.config.port if port is None else port,
+                ssl_context=tls,
+            )
         try:
             await site.start()
         except OSError:  # the address is taken or not ours: nothing was started

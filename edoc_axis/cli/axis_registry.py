@@ -22,6 +22,7 @@ from edoc_axis.cli.common import (
 )
 from edoc_axis.config import AxisConfig
 from edoc_axis.errors import EdocError
+from edoc_axis.files import make_private_folder
 from edoc_axis.pki import Issued, issue_certificate, load_certs, load_key, save_issued
 from edoc_axis.registry import register_agency, rotate_token
 from edoc_axis.server.admin import agency_json
@@ -225,7 +226,7 @@ def cmd_pki_issue(args: argparse.Namespace) -> int:
         ca, args.name or args.code, agency_code=args.code, key_type=args.key_type
     )
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    make_private_folder(out)
     save_issued(issued, out / "key.pem", out / "cert.pem")
     print(f"wrote {out / 'key.pem'} and {out / 'cert.pem'} for {args.code}")
     return EXIT_OK

@@ -27,6 +27,7 @@ from edoc_axis.cli.common import (
 )
 from edoc_axis.config import AxisConfig, find_config, load_config
 from edoc_axis.errors import EdocError
+from edoc_axis.files import open_to_others
 from edoc_axis.home import HomeExists, init_home
 from edoc_axis.logs import configure_logging
 from edoc_axis.runtime import AxisRuntime
@@ -96,6 +97,37 @@ def cmd_init(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def private_files(config: AxisConfig) -> list[Path]:
+    """The files only the axis's own user should read: store, keys and token.
+
+    A PostgreSQL store has no files here (the database guards its own); the
+    TLS server key is private like the axis key.
+    """
+    files: list[Path] = []
+    if config.store_backend == "sqlite":
+        store = config.store_path
+        files += [store, store.with_name(store.name + "-wal"), store.with_name(store.name + "-shm")]
+    files += [config.axis_key, config.operator_token_file]
+    files += [key for key in (config.ca_key, config.tls_key) if key is not None]
+    return files
+
+
+def warn_about_open_files(config: AxisConfig) -> list[Path]:
+    """Log a warning for each private file that group or others may read; returns them."""
+    exposed = []
+    for path in private_files(config):
+        mode = open_to_others(path)
+        if mode is not None:
+            exposed.append(path)
+            log.warning(
+                "security.file_exposed",
+                path=str(path),
+                mode=f"{mode:04o}",
+                hint=f"chmod 600 {path} (and 700 on its folder)",
+            )
+    return exposed
+
+
 async def serve(
     config: AxisConfig,
     host: str,
@@ -111,6 +143,7 @@ async def serve(
     also stops when the supervisor is gone, announces nothing itself, and
     reports on ``ready_fd`` once it serves.
     """
+    warn_about_open_files(config)
     try:
         store = await open_store(config)
     except EdocError:
@@ -171,7 +204,11 @@ async def _watch_parent(parent_pid: int, stop: asyncio.Event) -> None:
 
 
 def _share_of_limits(config: AxisConfig, processes: int) -> AxisConfig:
-    """Each of N processes enforces 1/N of the per-agency rate, so the sum is the limit."""
+    """Each of N processes enforces 1/N of the per-agency rate, budgets and connection counts.
+
+    The sums are the configured limits (connection counts round up, so that a
+    limit stays above 0 and 0 still means none).
+    """
     limits = config.limits
     return dataclasses.replace(
         config,
@@ -180,6 +217,9 @@ def _share_of_limits(config: AxisConfig, processes: int) -> AxisConfig:
             rate_per_s=limits.rate_per_s / processes,
             rate_burst=max(1.0, limits.rate_burst / processes),
             max_inflight_bytes=limits.max_inflight_bytes // processes,
+            max_inflight_bytes_per_agency=limits.max_inflight_bytes_per_agency // processes,
+            max_connections=-(-limits.max_connections // processes),
+            max_connections_per_client=-(-limits.max_connections_per_client // processes),
         ),
     )
 

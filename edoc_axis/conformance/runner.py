@@ -19,6 +19,7 @@ from edoc_axis.conformance import (
     cases_intake,
     cases_pull,
     cases_robustness,
+    cases_robustness_net,
     cases_sig_interop,
     cases_signature,
     cases_status,
@@ -43,6 +44,7 @@ def axis_catalogue() -> tuple[Case, ...]:
         + cases_flows.CASES
         + cases_identity.CASES
         + cases_robustness.CASES
+        + cases_robustness_net.CASES
     )
 
 

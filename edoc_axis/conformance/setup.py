@@ -5,11 +5,15 @@ axis's alarm figures, and ``remove_test_agencies`` takes them away with what
 they sent and received when the run ends (``--cleanup`` after an interrupted
 run).
 
-Uses only the operator API (``/admin/v1``) with the home's operator token, and
+Uses the operator API (``/admin/v1``) with the home's operator token, and
 the home's development CA to issue certificates: good ones for the sender and
 two recipients, plus the special ones the certificate cases need (expired,
 not yet valid, from a rogue CA, without signing key usage, revoked on the
 home's CRL). Codes carry a random run tag, so setup can be repeated on one axis.
+
+The operator API refuses the two that can never sign (rogue CA, no signing
+key usage) with ``certificate.untrusted``; they are written into the home's
+store directly, so that intake's own refusal of them can still be tested.
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ from edoc_axis.pki import (
     load_key,
     make_crl,
 )
+from edoc_axis.signature import certificate_fingerprint
+from edoc_axis.store.factory import open_store
 
 
 class SetupFailed(Exception):
@@ -119,13 +125,21 @@ def _plan(ca: Issued, tag: str) -> list[_Agency]:
     ]
 
 
+# Roles whose certificates the operator API refuses (they never chain or never sign).
+_STORE_ONLY = ("untrusted", "keyusage")
+
+
 async def _register(session: aiohttp.ClientSession, url: str, token: str, agency: _Agency) -> str:
     code = agency.code
     body = {
         "code": code,
         "name": f"Conformance suite: {agency.role}",
         "delivery_mode": "pull",
-        "certificates": [cert_to_pem(i.cert).decode() for i in agency.certs.values()],
+        "certificates": [
+            cert_to_pem(issued.cert).decode()
+            for role, issued in agency.certs.items()
+            if role not in _STORE_ONLY
+        ],
         "test": True,
     }
     headers = {"Authorization": f"Bearer {token}"}
@@ -140,6 +154,19 @@ async def _register(session: aiohttp.ClientSession, url: str, token: str, agency
             if response.status != 200:
                 raise SetupFailed(f"disabling {code} failed: {response.status}")
     return str(data["token"])
+
+
+async def _add_to_store(config: AxisConfig, plan: list[_Agency]) -> None:
+    """The certificates the operator API refuses, straight into the home's store."""
+    store = await open_store(config)
+    try:
+        for agency in plan:
+            for role, issued in agency.certs.items():
+                if role in _STORE_ONLY:
+                    fingerprint = certificate_fingerprint(issued.cert)
+                    await store.add_certificate(agency.code, fingerprint, cert_to_pem(issued.cert))
+    finally:
+        await store.close()
 
 
 def revoke(config: AxisConfig, ca: Issued, serial: int) -> Path:
@@ -174,6 +201,7 @@ async def set_up(url: str, config: AxisConfig) -> AxisTarget:
                 continue
             for role, issued in agency.certs.items():
                 agencies[role] = AgencyCreds(agency.code, token, issued.key, issued.cert)
+    await _add_to_store(config, plan)
     revoke(config, ca, agencies["revoked"].cert.serial_number)
     return AxisTarget(
         url=url,

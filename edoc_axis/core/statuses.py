@@ -9,13 +9,13 @@ answer, and a new 13 after the answer opens the next round.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from edoc_axis.edxml import StatusCode
 from edoc_axis.edxml.codes import StatusSender
-from edoc_axis.errors import StatusNotAllowed, StatusTransition
+from edoc_axis.errors import SignatureMissing, StatusNotAllowed, StatusTransition
 
 
 def check_sender_role(code: StatusCode, *, is_sender: bool, is_recipient: bool) -> None:
@@ -25,6 +25,24 @@ def check_sender_role(code: StatusCode, *, is_sender: bool, is_recipient: bool) 
         raise StatusNotAllowed(f"status {code.value} may only be sent by the document's sender")
     if needed == StatusSender.RECIPIENT and not is_recipient:
         raise StatusNotAllowed(f"status {code.value} may only be sent by a recipient")
+
+
+def check_signed_by_policy(
+    code: StatusCode, *, signed: bool, required: Collection[str], allow_legacy: bool
+) -> None:
+    """The one rule for unsigned statuses: ``[security] require_signed_statuses``.
+
+    A status whose code is in ``required`` (by default 02, 06, 13, 15, 16: the
+    ones that end or undo a document's handling, which a bearer token alone
+    must not decide) is refused unsigned; the legacy policy (``allow_legacy``)
+    accepts the reference SDK's unsigned ones. Every status intake, whatever
+    its transport, applies it before storing a status.
+    """
+    if not signed and code.value in required and not allow_legacy:
+        raise SignatureMissing(
+            f"status {code.value} must be signed by the sending agency "
+            "([security] require_signed_statuses)"
+        )
 
 
 def check_progress(current: StatusCode | None, new: StatusCode) -> None:

@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 
+from edoc_axis.files import make_private_folder
 from edoc_axis.pki.authority import Issued
 
 _PEM = serialization.Encoding.PEM
@@ -64,7 +65,7 @@ def save_issued(issued: Issued, key_path: Path | str, cert_path: Path | str) -> 
 def _write_private(path: Path, data: bytes) -> None:
     # mkstemp creates the file 0600, so the key is never briefly world-readable;
     # the rename makes the write atomic.
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_folder(path.parent)
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "wb") as handle:

@@ -18,7 +18,7 @@ from aiohttp import web
 
 from edoc_axis.core.intake import Examined, examine
 from edoc_axis.errors import RateLimited
-from edoc_axis.server.bodies import read_package_body
+from edoc_axis.server.bodies import BodyPace, read_package_body
 from edoc_axis.server.context import AxisServices
 from edoc_axis.store import Agency
 
@@ -41,9 +41,15 @@ async def admitted(
         raise RateLimited(
             f"agency {caller.code} is over its rate limit", retry_after_s=decision.retry_after_s
         )
-    lease = services.inflight.lease()
+    limits = services.config.limits
+    lease = services.inflight.lease(caller.code)
     try:
-        raw = await read_package_body(request, services.config.limits.max_body_bytes, lease)
+        raw = await read_package_body(
+            request,
+            limits.max_body_bytes,
+            lease,
+            BodyPace(limits.body_idle_timeout_s, limits.body_min_rate_bytes_per_s),
+        )
         # One agency's bodies wait for its own slots, never for another's.
         async with services.examinations.slot(caller.code):
             examined = await asyncio.get_running_loop().run_in_executor(

@@ -7,6 +7,7 @@ from aiohttp import web
 from edoc_axis.clock import Clock, SystemClock
 from edoc_axis.config import AxisConfig
 from edoc_axis.server import admin, inbox, service, statuses
+from edoc_axis.server.connections import CONNECTIONS, ConnectionGuard, connection_middleware
 from edoc_axis.server.context import SERVICES, load_services
 from edoc_axis.server.documents import get_document, whoami
 from edoc_axis.server.intake import submit_document
@@ -22,11 +23,14 @@ _AIOHTTP_SLACK = 1024 * 1024
 def make_app(config: AxisConfig, store: Store, clock: Clock | None = None) -> web.Application:
     """The axis HTTP application over an opened store."""
     app = web.Application(
-        middlewares=[problem_middleware],
+        middlewares=[connection_middleware, problem_middleware],
         client_max_size=config.limits.max_body_bytes + _AIOHTTP_SLACK,
     )
     services = load_services(config, store, clock or SystemClock())
     app[SERVICES] = services
+    app[CONNECTIONS] = ConnectionGuard(
+        config.limits, lambda reason: services.metrics.connections_closed.labels(reason).inc()
+    )
     app.router.add_get("/api/v1/me", whoami)
     app.router.add_post("/api/v1/documents", submit_document)
     app.router.add_get("/api/v1/documents/{axis_id}", get_document)

@@ -1,43 +1,69 @@
-"""Reading request bodies with the size limit enforced while they stream in."""
+"""Reading request bodies: the size limit, the in-flight budget and the pace, while they stream in.
+
+A body is charged to the budget by the bytes that actually arrived (a declared
+Content-Length reserves nothing), and it must keep coming: a pause longer than
+``body_idle_timeout_s``, or falling below ``body_min_rate_bytes_per_s`` after
+that grace, ends the request with 408 ``request.timeout``. A multipart body is
+read whole under the same rules, every part counted, then parsed in memory in
+one linear pass; only the reference part ``file_doc`` is accepted.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from email.parser import BytesHeaderParser
 
-from aiohttp import BodyPartReader, web
+from aiohttp import web
 
-from edoc_axis.errors import MediaUnsupported, PayloadTooLarge, SchemaInvalid, Unavailable
+from edoc_axis.errors import (
+    MediaUnsupported,
+    PayloadTooLarge,
+    RequestInvalid,
+    RequestTimeout,
+    Unavailable,
+)
 
 XML_TYPES = ("application/xml", "text/xml")
 MULTIPART = "multipart/form-data"
 REFERENCE_PART = "file_doc"  # the reference SDK's transport puts the package here
 _CHUNK = 256 * 1024
+# Boundaries and part headers around the package; the package itself still
+# gets the whole max_body_bytes.
+MULTIPART_SLACK = 64 * 1024
+_MAX_PART_HEAD = 8 * 1024
 
 
 class InflightBudget:
     """Bytes of request bodies the process holds at once (``[limits] max_inflight_bytes``).
 
-    A body takes from the budget as it streams in and gives everything back
+    A body takes from the budget as its bytes arrive and gives everything back
     when its request ends; one that does not fit is refused with 503 and
     Retry-After, so several large bodies at once slow down instead of running
-    the process out of memory. A body is always admitted when nothing else
-    is in flight, so one document up to ``max_body_bytes`` always gets
-    through. Used from the event loop only.
+    the process out of memory. One agency holds at most ``per_agency`` of it
+    (0: no share), so that its own uploads cannot shut out the others. A body
+    is always admitted when nothing else is in flight (for the whole budget)
+    or nothing else of its agency (for the share), so one document up to
+    ``max_body_bytes`` always gets through. Used from the event loop only.
     """
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, per_agency: int = 0) -> None:
         self.limit = limit
+        self.per_agency = per_agency
         self.used = 0
+        self.by_agency: dict[str, int] = {}
 
-    def lease(self) -> BodyLease:
-        return BodyLease(self)
+    def lease(self, agency: str = "") -> BodyLease:
+        return BodyLease(self, agency)
 
 
 class BodyLease:
     """One request's share of the in-flight budget; ``release`` when the request ends."""
 
-    def __init__(self, budget: InflightBudget) -> None:
+    def __init__(self, budget: InflightBudget, agency: str) -> None:
         self._budget = budget
+        self._agency = agency
         self.held = 0
 
     def take(self, size: int) -> None:
@@ -48,12 +74,47 @@ class BodyLease:
                 f"{budget.limit}); retry shortly",
                 retry_after_s=1,
             )
+        mine = budget.by_agency.get(self._agency, 0)
+        if budget.per_agency and mine > self.held and mine + size > budget.per_agency:
+            raise Unavailable(
+                f"agency {self._agency} has {mine} bytes of request bodies in flight (its "
+                f"share is {budget.per_agency}); retry shortly",
+                retry_after_s=1,
+            )
         budget.used += size
+        budget.by_agency[self._agency] = mine + size
         self.held += size
 
     def release(self) -> None:
-        self._budget.used -= self.held
+        budget = self._budget
+        budget.used -= self.held
+        left = budget.by_agency.get(self._agency, 0) - self.held
+        if left > 0:
+            budget.by_agency[self._agency] = left
+        else:
+            budget.by_agency.pop(self._agency, None)
         self.held = 0
+
+
+@dataclass(frozen=True)
+class BodyPace:
+    """How long a body may pause, and the rate it must keep after the first pause's length."""
+
+    idle_timeout_s: float = 15.0
+    min_rate_bytes_per_s: float = 8192.0
+
+    def wait_s(self, received: int, elapsed_s: float) -> float:
+        """How long the next read may wait; 0 or less means the body is already too slow.
+
+        An idle timeout of 0 turns both checks off (the rate's grace is that timeout).
+        """
+        if self.idle_timeout_s <= 0:
+            return float("inf")
+        wait = self.idle_timeout_s
+        if self.min_rate_bytes_per_s > 0:
+            allowed = self.idle_timeout_s + received / self.min_rate_bytes_per_s
+            wait = min(wait, allowed - elapsed_s)
+        return wait
 
 
 def _too_large(limit: int) -> PayloadTooLarge:
@@ -64,51 +125,124 @@ async def _read_stream(
     read_chunk: Callable[[int], Awaitable[bytes]],
     limit: int,
     lease: BodyLease | None,
-    expected: int | None,
+    pace: BodyPace,
 ) -> bytes:
-    """The body; the lease grows with it (by the declared length at once, when there is one)."""
+    """The body; the lease grows with the bytes received."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
     buffer = bytearray()
-    if expected is not None and lease is not None:
-        lease.take(expected)
     while True:
-        chunk = await read_chunk(_CHUNK)
+        wait = pace.wait_s(len(buffer), loop.time() - started)
+        if wait <= 0:
+            raise _too_slow(pace, len(buffer), loop.time() - started)
+        try:
+            async with asyncio.timeout(None if wait == float("inf") else wait):
+                chunk = await read_chunk(_CHUNK)
+        except TimeoutError:
+            raise _too_slow(pace, len(buffer), loop.time() - started) from None
         if not chunk:
             return bytes(buffer)
         if len(buffer) + len(chunk) > limit:
             raise _too_large(limit)
-        if lease is not None and len(buffer) + len(chunk) > lease.held:
-            lease.take(len(buffer) + len(chunk) - lease.held)
+        if lease is not None:
+            lease.take(len(chunk))
         buffer += chunk
 
 
+def _too_slow(pace: BodyPace, received: int, elapsed_s: float) -> RequestTimeout:
+    return RequestTimeout(
+        f"the body stalled or came too slowly ({received} bytes in {elapsed_s:.1f} s; "
+        f"a pause may last {pace.idle_timeout_s:g} s, then at least "
+        f"{pace.min_rate_bytes_per_s:g} bytes/s)"
+    )
+
+
 async def read_package_body(
-    request: web.Request, limit: int, lease: BodyLease | None = None
+    request: web.Request,
+    limit: int,
+    lease: BodyLease | None = None,
+    pace: BodyPace | None = None,
 ) -> bytes:
     """The package bytes from an XML body or the reference multipart form.
 
     A declared Content-Length over the limit is refused before reading; the
     streamed total is checked as it grows, so a lying client gets no further.
     """
+    pace = pace or BodyPace()
+    content_type = request.content_type
+    if content_type == MULTIPART:
+        whole_limit = limit + MULTIPART_SLACK
+        if request.content_length is not None and request.content_length > whole_limit:
+            raise _too_large(whole_limit)
+        body = await _read_stream(request.content.read, whole_limit, lease, pace)
+        package = multipart_package(body, request.headers.get("Content-Type", ""))
+        if len(package) > limit:
+            raise _too_large(limit)
+        return package
     if request.content_length is not None and request.content_length > limit:
         raise _too_large(limit)
-    content_type = request.content_type
     if content_type in XML_TYPES:
-        return await _read_stream(request.content.read, limit, lease, request.content_length)
-    if content_type == MULTIPART:
-        return await _read_multipart(request, limit, lease)
+        return await _read_stream(request.content.read, limit, lease, pace)
     raise MediaUnsupported(
         f"content type {content_type or '(none)'} not accepted; "
         "use application/xml or multipart/form-data with a file_doc part"
     )
 
 
-async def _read_multipart(request: web.Request, limit: int, lease: BodyLease | None) -> bytes:
-    reader = await request.multipart()
-    while True:
-        part = await reader.next()
-        if part is None:
-            raise SchemaInvalid(f"multipart body has no {REFERENCE_PART} part")
-        if isinstance(part, BodyPartReader) and part.name == REFERENCE_PART:
-            return await _read_stream(part.read_chunk, limit, lease, None)
-        if isinstance(part, BodyPartReader):
-            await part.release()
+def _boundary(content_type: str) -> bytes:
+    message = BytesHeaderParser().parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode())
+    boundary = message.get_param("boundary", header="content-type")
+    if not isinstance(boundary, str) or not 1 <= len(boundary) <= 70:
+        raise RequestInvalid("multipart/form-data without a valid boundary parameter")
+    try:
+        return boundary.encode("ascii")
+    except UnicodeEncodeError as exc:
+        raise RequestInvalid("the multipart boundary must be ASCII") from exc
+
+
+def _part_name(head: bytes) -> str | None:
+    message = BytesHeaderParser().parsebytes(head + b"\r\n\r\n")
+    name = message.get_param("name", header="content-disposition")
+    return name if isinstance(name, str) else None
+
+
+def multipart_package(body: bytes, content_type: str) -> bytes:
+    """The ``file_doc`` part of a multipart/form-data body, in one pass over it.
+
+    Refuses (400 ``request.invalid``) a missing boundary, a body without parts
+    or without its closing boundary, a part of any other name, and a second
+    ``file_doc``.
+    """
+    delimiter = b"--" + _boundary(content_type)
+    separator = b"\r\n" + delimiter
+    if body.startswith(delimiter):
+        position = len(delimiter)
+    else:
+        found = body.find(separator)
+        if found < 0:
+            raise RequestInvalid("the multipart body has no part (its boundary never appears)")
+        position = found + len(separator)
+    package: bytes | None = None
+    while not body.startswith(b"--", position):
+        line_end = body.find(b"\r\n", position)
+        if line_end < 0 or body[position:line_end].strip(b" \t"):
+            raise RequestInvalid("the multipart body has a malformed boundary line")
+        head_end = body.find(b"\r\n\r\n", line_end, line_end + _MAX_PART_HEAD)
+        if head_end < 0:
+            raise RequestInvalid("a multipart part has no end to its headers (or too long ones)")
+        content_start = head_end + 4
+        content_end = body.find(separator, content_start)
+        if content_end < 0:
+            raise RequestInvalid("the multipart body ends without its closing boundary")
+        name = _part_name(body[line_end + 2 : head_end])
+        if name != REFERENCE_PART:
+            raise RequestInvalid(
+                f"unexpected multipart part {name!r}: only {REFERENCE_PART} is accepted"
+            )
+        if package is not None:
+            raise RequestInvalid(f"more than one {REFERENCE_PART} part")
+        package = body[content_start:content_end]
+        position = content_end + len(separator)
+    if package is None:
+        raise RequestInvalid(f"the multipart body has no {REFERENCE_PART} part")
+    return package

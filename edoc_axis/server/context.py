@@ -79,6 +79,6 @@ def load_services(config: AxisConfig, store: Store, clock: Clock) -> AxisService
         operator_token_hash=hashlib.sha256(operator_token.encode()).hexdigest(),
         metrics=Metrics(),
         tolerances=Tolerances(**dataclasses.asdict(config.interop)),
-        inflight=InflightBudget(limits.max_inflight_bytes),
+        inflight=InflightBudget(limits.max_inflight_bytes, limits.max_inflight_bytes_per_agency),
         examinations=ExaminationSlots(limits.max_examinations_per_agency),
     )

@@ -35,5 +35,18 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.connections_closed = Counter(
+            "edoc_connections_closed_total",
+            "Connections refused or closed by the guard (refused, header_timeout, idle_timeout)",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.connections_open = Gauge(
+            "edoc_connections_open", "Connections open in this process", registry=self.registry
+        )
+        self.inflight_bytes = Gauge(
+            "edoc_inflight_body_bytes", "Request body bytes held now", registry=self.registry
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from edoc_axis.server.connections import CONNECTIONS
 from edoc_axis.server.context import SERVICES
 
 
@@ -25,6 +26,8 @@ async def metrics(request: web.Request) -> web.Response:
     stats = await services.store.stats(services.clock.now())
     services.metrics.queue_depth.set(stats.by_state.get("pending", 0))
     services.metrics.oldest_pending_age.set(stats.oldest_pending_age_s or 0.0)
+    services.metrics.connections_open.set(request.app[CONNECTIONS].open)
+    services.metrics.inflight_bytes.set(services.inflight.used)
     return web.Response(body=services.metrics.render(), content_type="text/plain", charset="utf-8")
 
 

@@ -8,7 +8,12 @@ import structlog
 from aiohttp import web
 
 from edoc_axis.clock import from_vietnam_local
-from edoc_axis.core.statuses import check_progress, check_sender_role, round_for
+from edoc_axis.core.statuses import (
+    check_progress,
+    check_sender_role,
+    check_signed_by_policy,
+    round_for,
+)
 from edoc_axis.edxml import StatusCode, StatusPackage
 from edoc_axis.errors import (
     AuthSenderMismatch,
@@ -112,6 +117,12 @@ async def submit_status(request: web.Request) -> web.Response:
     ) as examined:
         status = examined.package
         assert isinstance(status, StatusPackage)
+        check_signed_by_policy(
+            status.status_code,
+            signed=examined.signer_fingerprint is not None,
+            required=services.config.require_signed_statuses,
+            allow_legacy=services.config.allow_legacy,
+        )
         await _check_status_sender(services, caller, status, examined.signer_fingerprint)
         status_id = "st" + examined.sha256[:40]
         existing = await services.store.get_status(status_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from edoc_axis.config import DSN_ENV, AxisConfig
 from edoc_axis.errors import EdocError
+from edoc_axis.files import make_private_folder
 from edoc_axis.store.base import Store
 from edoc_axis.store.sqlite import SqliteStore
 
@@ -38,7 +39,7 @@ def make_store(config: AxisConfig, *, migrate: bool = False) -> Store:
         raise StoreConfigInvalid(
             f"unknown store backend {config.store_backend!r} (supported: sqlite, postgresql)"
         )
-    config.store_path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_folder(config.store_path.parent)
     return SqliteStore(config.store_path, migrate=migrate)
 
 

@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Any
 
 from edoc_axis.errors import Unavailable
+from edoc_axis.files import create_private_file
 from edoc_axis.store import queries as q
 from edoc_axis.store import sqlite_jobs as jobs
 from edoc_axis.store import sqlite_reads as reads
@@ -79,7 +80,10 @@ class SqliteStore:
 
     # -- lifecycle ---------------------------------------------------------------
     async def open(self) -> None:
-        await self._writer.start()  # creates the file and applies migrations first
+        # SQLite gives the -wal and -shm files the mode of the database file:
+        # created 0600 here, none of them is ever readable by others.
+        create_private_file(self.path)
+        await self._writer.start()  # applies migrations first
         self._readers.start()
 
     async def close(self) -> None:

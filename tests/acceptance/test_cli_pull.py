@@ -204,15 +204,17 @@ def test_statuses_move_forward_and_show_in_the_senders_trace(
     assert (by_env["status_code"], by_env["new"], by_env["from"]) == ("04", True, me.code)
 
     conn = flags(server, me)
-    backwards, wrong_role, no_to, unknown = run_many(
+    backwards, unsigned, wrong_role, no_to, unknown = run_many(
         [
-            ("edoc", ("status", axis_id, "--code", "02", *conn)),
+            ("edoc", ("status", axis_id, "--code", "02", *conn, *signing)),
+            ("edoc", ("status", axis_id, "--code", "06", *conn)),  # [security] policy
             ("edoc", ("status", axis_id, "--code", "03", *flags(server, sender))),
             ("edoc", ("status", axis_id, "--code", "13", *flags(server, sender))),
             ("edoc", ("status", "no-such-document", "--code", "05", *conn)),
         ]
     )
     backwards.refused("status.transition")
+    unsigned.refused("signature.missing")
     wrong_role.refused("status.not-allowed")
     no_to.refused("error", exit_code=2)
     unknown.refused("not-found")
@@ -221,7 +223,7 @@ def test_statuses_move_forward_and_show_in_the_senders_trace(
     edoc(server, sender, *recall, "--key", sender.key, "--cert", sender.cert).ok()
     assert (
         "15 (agrees to the recall/update)"
-        in edoc(server, me, "status", axis_id, "--code", "15").ok().stdout
+        in edoc(server, me, "status", axis_id, "--code", "15", *signing).ok().stdout
     )
 
     trace = edoc(server, sender, "trace", axis_id, "--json").ok().json()

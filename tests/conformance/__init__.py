@@ -29,10 +29,13 @@ SMALL_BODY_LIMIT = 256 * 1024
 
 
 def small_limit_home(root: Path) -> Path:
-    """An ``init_home`` home whose body limit is small (the 413 case streams limit+1 bytes)."""
+    """An ``init_home`` home with a small body limit (the 413 case streams limit+1 bytes)."""
     home = init_home(root)
     text = home.config.read_text(encoding="utf-8")
     text = text.replace("max_body_bytes = 67108864", f"max_body_bytes = {SMALL_BODY_LIMIT}")
+    # Short connection timeouts, so that ROBUST-103/104 see them act within seconds.
+    text = text.replace("header_timeout_s = 10.0", "header_timeout_s = 1.0")
+    text = text.replace("body_idle_timeout_s = 15.0", "body_idle_timeout_s = 1.0")
     home.config.write_text(text, encoding="utf-8")
     return home.config
 

@@ -86,7 +86,6 @@ async def test_reference_multipart_form_with_file_doc_part(axis: RunningAxis) ->
     await axis.register(H49)
     raw = axis.signed(sender, [H49])
     form = aiohttp.FormData()
-    form.add_field("other", "ignored")
     form.add_field("file_doc", raw, filename="doc.edxml", content_type="application/xml")
     response = await axis.call("POST", "/api/v1/documents", token=sender.token, data=form)
     assert response.status == 202

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from edoc_axis.pki import create_ca, issue_certificate
+from edoc_axis.pki import cert_to_pem, create_ca, issue_certificate
+from edoc_axis.signature import certificate_fingerprint
 from tests.integration.server.conftest import AgencyKit, RunningAxis
 from tests.unit.signature import legacy_sign
 
@@ -156,8 +157,14 @@ async def test_second_signature_is_wrapping(axis: RunningAxis) -> None:
 
 
 async def test_certificate_from_an_untrusted_ca(axis: RunningAxis) -> None:
+    """The admin API refuses it (see test_admin_certificates); put into the store another way
+    (say, before its CA was dropped from the anchors), intake still refuses what it signs."""
     rogue = issue_certificate(create_ca("Rogue CA"), "Agency G22", agency_code=G22)
-    sender = await axis.register(G22, issued=rogue)
+    sender = await axis.register(G22)
+    await axis.store.add_certificate(
+        G22, certificate_fingerprint(rogue.cert), cert_to_pem(rogue.cert)
+    )
+    sender = AgencyKit(sender.code, sender.name, rogue, sender.token)
     await axis.register(H49)
     await assert_refused(axis, axis.signed(sender, [H49]), sender, 422, "certificate.untrusted")
 

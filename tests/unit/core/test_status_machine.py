@@ -6,15 +6,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from edoc_axis.config import SIGNED_STATUSES_DEFAULT
 from edoc_axis.core.statuses import (
     RecallEvent,
     check_progress,
     check_sender_role,
+    check_signed_by_policy,
     recall_rounds,
     round_for,
 )
 from edoc_axis.edxml import StatusCode as S
-from edoc_axis.errors import StatusNotAllowed, StatusTransition
+from edoc_axis.errors import SignatureMissing, StatusNotAllowed, StatusTransition
 
 ALLOWED = [
     (None, S.ARRIVED),
@@ -102,3 +104,28 @@ def test_answers_from_before_the_rule_are_kept_on_their_round() -> None:
     assert len(rounds) == 1
     assert rounds[0].answer is not None and rounds[0].answer.code == "16"
     assert [e.code for e in rounds[0].extra_answers] == ["15"]
+
+
+@pytest.mark.parametrize("code", ["02", "06", "13", "15", "16"])
+def test_a_status_that_ends_or_undoes_handling_is_refused_unsigned_by_default(code: str) -> None:
+    with pytest.raises(SignatureMissing, match="require_signed_statuses"):
+        check_signed_by_policy(
+            S(code), signed=False, required=SIGNED_STATUSES_DEFAULT, allow_legacy=False
+        )
+    check_signed_by_policy(
+        S(code), signed=True, required=SIGNED_STATUSES_DEFAULT, allow_legacy=False
+    )
+
+
+@pytest.mark.parametrize("code", ["01", "03", "04", "05"])
+def test_progress_statuses_may_come_unsigned_by_default(code: str) -> None:
+    check_signed_by_policy(
+        S(code), signed=False, required=SIGNED_STATUSES_DEFAULT, allow_legacy=False
+    )
+
+
+def test_the_legacy_policy_and_an_empty_list_accept_unsigned_statuses() -> None:
+    check_signed_by_policy(
+        S.RECALL_REQUEST, signed=False, required=SIGNED_STATUSES_DEFAULT, allow_legacy=True
+    )
+    check_signed_by_policy(S.RECALL_REQUEST, signed=False, required=(), allow_legacy=False)

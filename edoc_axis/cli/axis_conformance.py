@@ -36,8 +36,13 @@ from edoc_axis.conformance import (
 )
 from edoc_axis.conformance.context import DEFAULT_MAX_BODY_BYTES
 from edoc_axis.conformance.report import result_line, summary, to_json, write_junit, write_table
-from edoc_axis.conformance.runner import reachable
+from edoc_axis.conformance.runner import reachable, vdxp_catalogue
 from edoc_axis.conformance.setup import SetupFailed, home_ca, remove_test_agencies
+from edoc_axis.conformance.vdxp_context import (
+    VdxpRunContext,
+    VdxpSystemCreds,
+    register_systems,
+)
 from edoc_axis.pki import Issued, issue_certificate, load_certs, load_key
 
 EPILOG = """\
@@ -51,6 +56,8 @@ examples:
       --agency-key g01/key.pem --agency-cert g01/cert.pem \\
       --peer H49.1,env:H49_TOKEN,h49/key.pem,h49/cert.pem \\
       --peer H41.1,env:H41_TOKEN,h41/key.pem,h41/cert.pem --axis-cert axis.cert.pem
+  # the VDXP transport (the official client's protocol), on our own axis home
+  edoc-axis conformance --vdxp --axis http://127.0.0.1:8080 --config home/axis.toml --setup
   # an agency's push endpoint, with the axis key and CA of an axis home
   # (the reference endpoint keeps these test deliveries under OUT/conformance/)
   edoc-axis conformance --endpoint http://127.0.0.1:8090/ --config home/axis.toml
@@ -179,6 +186,8 @@ async def _run(
         cases = select(endpoint_catalogue(), args.only or [])
         async with EndpointContext(endpoint, timeout_s=args.timeout) as ctx:
             return await run_cases(cases, ctx, timeout_s=args.timeout, on_result=show)
+    if args.vdxp:
+        return await _run_vdxp(args, given, show)
     cases = select(axis_catalogue(), args.only or [])
     target = await _axis_target(args, given)
     try:
@@ -213,6 +222,33 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
     else:
         print("no test agencies on this axis")
     return EXIT_OK
+
+
+def _flag_systems(args: argparse.Namespace) -> dict[str, VdxpSystemCreds]:
+    systems: dict[str, VdxpSystemCreds] = {}
+    for role, spec in zip(("sender", "recipient"), args.vdxp_system or [], strict=False):
+        system_id, sep, secret = spec.partition(",")
+        if not sep or not system_id or not secret:
+            raise CliFailure(f"--vdxp-system wants SYSTEM_ID,SECRET, got {spec!r}", EXIT_USAGE)
+        systems[role] = VdxpSystemCreds(system_id, _token(secret))
+    return systems
+
+
+async def _run_vdxp(args: argparse.Namespace, given: AxisTarget | None, show: Any) -> list[Result]:
+    cases = select(vdxp_catalogue(), args.only or [])
+    target = await _axis_target(args, given)
+    systems = _flag_systems(args)
+    if args.setup and not systems:
+        config = _config(args)
+        assert config is not None  # --setup requires --config
+        try:
+            systems = await register_systems(args.axis, config.operator_token(), target)
+        except SetupFailed as exc:
+            raise CliFailure(str(exc), code="setup.failed") from exc
+    async with VdxpRunContext(
+        target, systems, prefix=args.vdxp_prefix, timeout_s=args.timeout
+    ) as ctx:
+        return await run_cases(cases, ctx, timeout_s=args.timeout, on_result=show)
 
 
 def cmd_conformance(args: argparse.Namespace) -> int:
@@ -281,6 +317,13 @@ def add_commands(commands: Any) -> None:
                         help="endpoint mode: the endpoint's agency code")  # fmt: skip
     parser.add_argument("--sender-code", default="000.00.00.G99", metavar="CODE",
                         help="endpoint mode: the documents' sender code")  # fmt: skip
+    parser.add_argument("--vdxp", action="store_true",
+                        help="run the VDXP transport cases (VDXP-*) instead")  # fmt: skip
+    parser.add_argument("--vdxp-prefix", default="/vdxp", metavar="PATH",
+                        help="the axis's [vdxp] path_prefix (/vdxp)")  # fmt: skip
+    parser.add_argument("--vdxp-system", action="append", metavar="SYSTEM_ID,SECRET",
+                        help="--vdxp without --setup: the sender's system, then the "
+                        "recipient's (SECRET may be env:NAME)")  # fmt: skip
     parser.add_argument("--only", action="append", metavar="PATTERN",
                         help="only ids matching (SIG-*, AUTH-004); repeatable")  # fmt: skip
     parser.add_argument("--timeout", type=float, default=30.0, help="per-case timeout, s (30)")

@@ -22,6 +22,7 @@ from edoc_axis.conformance import (
     cases_sig_interop,
     cases_signature,
     cases_status,
+    cases_vdxp,
     cases_xml,
 )
 from edoc_axis.conformance.model import Case, CaseFailed, CaseSkipped, Outcome, Probe, Result
@@ -44,6 +45,11 @@ def axis_catalogue() -> tuple[Case, ...]:
         + cases_identity.CASES
         + cases_robustness.CASES
     )
+
+
+def vdxp_catalogue() -> tuple[Case, ...]:
+    """Every case of the VDXP transport (``--vdxp``), run against an axis."""
+    return cases_vdxp.CASES
 
 
 def endpoint_catalogue() -> tuple[Case, ...]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import structlog
@@ -18,11 +18,14 @@ from aiohttp import web
 
 from edoc_axis.core.intake import Examined, examine
 from edoc_axis.errors import RateLimited
-from edoc_axis.server.bodies import read_package_body
+from edoc_axis.server.bodies import BodyLease, read_package_body
 from edoc_axis.server.context import AxisServices
 from edoc_axis.store import Agency
 
 log = structlog.get_logger("edoc_axis.intake")
+
+# Reads a request's package bytes within a size limit, holding them on the lease.
+BodyReader = Callable[[web.Request, int, BodyLease], Awaitable[bytes]]
 
 
 @asynccontextmanager
@@ -33,6 +36,7 @@ async def admitted(
     *,
     expect_kind: str,
     signature_required: bool = True,
+    read_body: BodyReader = read_package_body,
 ) -> AsyncIterator[Examined]:
     """Yield the examined package; its bytes count against the budget until exit."""
     now = services.clock.now()
@@ -43,7 +47,7 @@ async def admitted(
         )
     lease = services.inflight.lease()
     try:
-        raw = await read_package_body(request, services.config.limits.max_body_bytes, lease)
+        raw = await read_body(request, services.config.limits.max_body_bytes, lease)
         # One agency's bodies wait for its own slots, never for another's.
         async with services.examinations.slot(caller.code):
             examined = await asyncio.get_running_loop().run_in_executor(

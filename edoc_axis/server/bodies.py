@@ -102,6 +102,15 @@ async def read_package_body(
     )
 
 
+async def read_stream_body(
+    request: web.Request, limit: int, lease: BodyLease | None = None
+) -> bytes:
+    """The whole body whatever its content type, within ``limit``."""
+    if request.content_length is not None and request.content_length > limit:
+        raise _too_large(limit)
+    return await _read_stream(request.content.read, limit, lease, request.content_length)
+
+
 async def _read_multipart(request: web.Request, limit: int, lease: BodyLease | None) -> bytes:
     reader = await request.multipart()
     while True:

@@ -16,12 +16,13 @@ from edoc_axis.store.sqlite_writer import WriteContext
 _SELECT_SYSTEM = "SELECT * FROM vdxp_systems WHERE system_id = :system_id"
 _SELECT_SYSTEMS = "SELECT * FROM vdxp_systems ORDER BY system_id"
 _SELECT_BINDINGS = """
-SELECT agency_code FROM vdxp_system_agencies WHERE system_id = :system_id ORDER BY rowid"""
+SELECT agency_code FROM vdxp_system_agencies WHERE system_id = :system_id ORDER BY position"""
 _INSERT_SYSTEM = """
 INSERT INTO vdxp_systems (system_id, state, sealed_secret, created_at, secret_set_at)
 VALUES (:system_id, 'active', :sealed, :at, :at)"""
 _INSERT_BINDING = """
-INSERT OR IGNORE INTO vdxp_system_agencies (system_id, agency_code) VALUES (:system_id, :code)"""
+INSERT OR IGNORE INTO vdxp_system_agencies (system_id, agency_code, position)
+VALUES (:system_id, :code, :position)"""
 _UPDATE_SEALED = """
 UPDATE vdxp_systems SET sealed_secret = :sealed, secret_set_at = :at WHERE system_id = :system_id"""
 _UPDATE_STATE = "UPDATE vdxp_systems SET state = :state WHERE system_id = :system_id"
@@ -89,8 +90,9 @@ def create_system(
         ctx.conn.execute(_INSERT_SYSTEM, params)
     except sqlite3.IntegrityError as exc:
         raise AgencyExists(f"VDXP system {system_id!r} is already registered") from exc
-    for code in codes:
-        ctx.conn.execute(_INSERT_BINDING, {"system_id": system_id, "code": code})
+    for position, code in enumerate(codes):
+        binding = {"system_id": system_id, "code": code, "position": position}
+        ctx.conn.execute(_INSERT_BINDING, binding)
     detail = {"system_id": system_id, "agencies": codes}
     ctx.audit("vdxp.system_created", at, agency=codes[0], detail=detail)
     return _require_system(ctx.conn, system_id)

@@ -100,7 +100,7 @@ NO_ONE_ANSWER_RULE_FAILS = {"STATUS-011", "FLOW-019"}
 async def test_an_axis_taking_every_answer_fails_the_one_answer_case(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(statuses, "round_for", lambda code, rounds: None)
+    monkeypatch.setattr(status_intake, "round_for", lambda code, rounds: None)
     async with running_axis(tmp_path / "home") as (url, config):
         results = await run_catalogue(url, config)
     assert failed_ids(results) == NO_ONE_ANSWER_RULE_FAILS, explain(results)

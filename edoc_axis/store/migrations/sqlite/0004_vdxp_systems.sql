@@ -10,9 +10,11 @@ CREATE TABLE vdxp_systems (
     secret_set_at TEXT NOT NULL
 );
 
+-- position: the order the agencies were named in (the first is the system's own).
 CREATE TABLE vdxp_system_agencies (
     system_id   TEXT NOT NULL REFERENCES vdxp_systems (system_id),
     agency_code TEXT NOT NULL REFERENCES agencies (code),
+    position    INTEGER NOT NULL,
     PRIMARY KEY (system_id, agency_code)
 );
 

@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import json
 import os
+import ssl
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,13 @@ from typing import Any
 from edoc_axis.cli.common import (
     EXIT_OK,
     EXIT_REFUSED,
+    EXIT_UNREACHABLE,
     EXIT_USAGE,
     CliFailure,
     HelpFormatter,
     Unreachable,
 )
+from edoc_axis.client import AxisUntrusted
 from edoc_axis.config import AxisConfig, find_config, load_config
 from edoc_axis.conformance import (
     AgencyCreds,
@@ -44,6 +47,7 @@ from edoc_axis.conformance.vdxp_context import (
     register_systems,
 )
 from edoc_axis.pki import Issued, issue_certificate, load_certs, load_key
+from edoc_axis.tls import TlsSettingsError, client_context
 
 EPILOG = """\
 examples:
@@ -109,6 +113,16 @@ def _flag_agencies(args: argparse.Namespace) -> dict[str, AgencyCreds]:
     return agencies
 
 
+def _tls(args: argparse.Namespace) -> ssl.SSLContext | None:
+    """``--cacert``: verify an https:// target with this CA bundle only (else the system's)."""
+    if not args.cacert:
+        return None
+    try:
+        return client_context(Path(args.cacert))
+    except TlsSettingsError as exc:
+        raise CliFailure(str(exc), EXIT_USAGE) from exc
+
+
 def _config(args: argparse.Namespace) -> AxisConfig | None:
     if not args.config:
         return None
@@ -134,6 +148,7 @@ def _given_target(args: argparse.Namespace, config: AxisConfig | None) -> AxisTa
         axis_certs=tuple(load_certs(config.axis_cert)) if config else (),
         disabled_code=args.disabled_agency,
         max_body_bytes=config.limits.max_body_bytes if config else DEFAULT_MAX_BODY_BYTES,
+        tls=_tls(args),
     )
 
 
@@ -144,7 +159,7 @@ async def _axis_target(args: argparse.Namespace, given: AxisTarget | None) -> Ax
         if config is None:
             raise CliFailure("--setup needs --config (the axis home)", EXIT_USAGE)
         try:
-            target = await set_up(args.axis, config)
+            target = await set_up(args.axis, config, _tls(args))
         except SetupFailed as exc:
             raise CliFailure(str(exc), code="setup.failed") from exc
     changes: dict[str, Any] = {}
@@ -172,6 +187,7 @@ def _endpoint_target(args: argparse.Namespace) -> EndpointTarget:
         signer=AgencyCreds(code, "", signer.key, signer.cert),
         recipient_code=args.endpoint_agency,
         read_timeout_s=config.retry.read_timeout_s,
+        tls=_tls(args),
     )
 
 
@@ -179,7 +195,7 @@ async def _run(
     args: argparse.Namespace, given: AxisTarget | None, endpoint: EndpointTarget | None
 ) -> list[Result]:
     url = args.axis or args.endpoint
-    if not await reachable(url):
+    if not await reachable(url, tls=_tls(args)):
         raise Unreachable(f"{url} does not answer")
     show = None if args.json else (lambda r: print(result_line(r), flush=True))
     if endpoint is not None:
@@ -203,7 +219,7 @@ async def _remove(args: argparse.Namespace, codes: tuple[str, ...] | None) -> li
     config = _config(args)
     assert config is not None  # --setup and --cleanup need --config
     try:
-        return await remove_test_agencies(args.axis, config.operator_token(), codes)
+        return await remove_test_agencies(args.axis, config.operator_token(), codes, _tls(args))
     except SetupFailed as exc:
         raise CliFailure(str(exc), code="cleanup.failed") from exc
 
@@ -212,7 +228,10 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
     """``--cleanup``: remove the test agencies an interrupted run left on the axis."""
     if not args.axis or not args.config:
         raise CliFailure("--cleanup needs --axis URL and --config (the axis home)", EXIT_USAGE)
-    removed = asyncio.run(_remove(args, None))
+    try:
+        removed = asyncio.run(_remove(args, None))
+    except AxisUntrusted as exc:
+        raise CliFailure(str(exc), EXIT_UNREACHABLE, "tls.untrusted") from exc
     documents = sum(int(r["removed"]["documents"]) for r in removed)
     if args.json:
         print(json.dumps({"removed": removed}, ensure_ascii=False, indent=2))
@@ -237,18 +256,23 @@ def _flag_systems(args: argparse.Namespace) -> dict[str, VdxpSystemCreds]:
 async def _run_vdxp(args: argparse.Namespace, given: AxisTarget | None, show: Any) -> list[Result]:
     cases = select(vdxp_catalogue(), args.only or [])
     target = await _axis_target(args, given)
-    systems = _flag_systems(args)
-    if args.setup and not systems:
-        config = _config(args)
-        assert config is not None  # --setup requires --config
-        try:
-            systems = await register_systems(args.axis, config.operator_token(), target)
-        except SetupFailed as exc:
-            raise CliFailure(str(exc), code="setup.failed") from exc
-    async with VdxpRunContext(
-        target, systems, prefix=args.vdxp_prefix, timeout_s=args.timeout
-    ) as ctx:
-        return await run_cases(cases, ctx, timeout_s=args.timeout, on_result=show)
+    try:
+        systems = _flag_systems(args)
+        if args.setup and not systems:
+            config = _config(args)
+            assert config is not None  # --setup requires --config
+            try:
+                systems = await register_systems(args.axis, config.operator_token(), target)
+            except SetupFailed as exc:
+                raise CliFailure(str(exc), code="setup.failed") from exc
+        async with VdxpRunContext(
+            target, systems, prefix=args.vdxp_prefix, timeout_s=args.timeout
+        ) as ctx:
+            return await run_cases(cases, ctx, timeout_s=args.timeout, on_result=show)
+    finally:
+        # The test agencies go, and with them the systems bound only to them.
+        if target.test_agencies and not args.keep_agencies:
+            await _remove(args, target.test_agencies)
 
 
 def cmd_conformance(args: argparse.Namespace) -> int:
@@ -260,7 +284,10 @@ def cmd_conformance(args: argparse.Namespace) -> int:
         raise CliFailure("--setup needs --config (the axis home)", EXIT_USAGE)
     given = _given_target(args, _config(args)) if args.axis and not args.setup else None
     endpoint = _endpoint_target(args) if args.endpoint else None
-    results = asyncio.run(_run(args, given, endpoint))
+    try:
+        results = asyncio.run(_run(args, given, endpoint))
+    except AxisUntrusted as exc:
+        raise CliFailure(str(exc), EXIT_UNREACHABLE, "tls.untrusted") from exc
     if not results:
         raise CliFailure(f"no case matches {args.only}", EXIT_USAGE)
     if args.junit:
@@ -293,6 +320,9 @@ def add_commands(commands: Any) -> None:
     target.add_argument("--axis", metavar="URL", help="base URL of the axis under test")
     target.add_argument("--endpoint", metavar="URL", help="an agency's push endpoint URL")
     parser.add_argument("--config", help="an axis home's axis.toml (operator token, dev CA, keys)")
+    parser.add_argument("--cacert", default=os.environ.get("EDOC_CACERT"), metavar="PEM",
+                        help="verify an https:// target with this CA bundle only, instead of "
+                        "the system's (env EDOC_CACERT)")  # fmt: skip
     parser.add_argument("--setup", action="store_true", help="register the suite's own agencies "
                         "(test agencies, removed when the run ends)")  # fmt: skip
     parser.add_argument("--keep-agencies", action="store_true",

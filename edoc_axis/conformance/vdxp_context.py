@@ -7,9 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import aiohttp
-
-from edoc_axis.conformance.context import AxisTarget, RunContext
+from edoc_axis.conformance.context import AxisTarget, RunContext, http_session
 from edoc_axis.conformance.model import CaseFailed, CaseSkipped, Probe
 from edoc_axis.conformance.setup import SetupFailed
 from edoc_axis.vdxp_client import VdxpAnswer, VdxpClient, sdk_timestamp
@@ -30,7 +28,7 @@ async def register_systems(
     """``--setup``: a system for the sender and one for the recipient, via /admin/v1/systems."""
     systems: dict[str, VdxpSystemCreds] = {}
     headers = {"Authorization": f"Bearer {operator_token}"}
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+    async with http_session(30, target.tls) as session:
         for role in VDXP_ROLES:
             system_id = f"conf.{role}.{secrets.token_hex(3)}"
             body = {"system_id": system_id, "agencies": [target.agencies[role].code]}

@@ -5,14 +5,23 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
+import secrets
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from edoc_axis.config import AxisConfig
 from edoc_axis.core.receipt import verify_receipt
+from edoc_axis.store import Store
 from edoc_axis.vdxp_client import VdxpClient, sdk_timestamp
-from tests.integration.server.conftest import RunningAxis, axis_certificate
+from tests.integration.server.conftest import (
+    ConfigTweak,
+    RunningAxis,
+    axis_certificate,
+    serve_axis,
+)
 from tests.integration.server.vdxp_kit import (
     A,
     B,
@@ -24,9 +33,20 @@ from tests.integration.server.vdxp_kit import (
 )
 
 
-@pytest.fixture
-async def pair(axis: RunningAxis) -> VdxpPair:
-    return await vdxp_pair(axis)
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def pair(
+    request: pytest.FixtureRequest, tmp_path: Path, config_tweak: ConfigTweak
+) -> AsyncIterator[VdxpPair]:
+    """Two VDXP systems on an axis over each store backend (PostgreSQL: a schema of its own)."""
+    store: Store | None = None
+    if request.param == "postgresql":
+        from edoc_axis.store.postgresql import PostgresStore
+
+        dsn = request.getfixturevalue("postgres_dsn")
+        schema = f"v_{secrets.token_hex(6)}"
+        store = PostgresStore(dsn, migrate=True, schema=schema, min_size=1, max_size=5)
+    async with serve_axis(tmp_path, config_tweak, store) as axis:
+        yield await vdxp_pair(axis)
 
 
 async def test_a_document_and_its_statuses_travel_both_ways(pair: VdxpPair) -> None:

@@ -194,11 +194,13 @@ async def accept_status(
 ) -> tuple[StoredStatus, bool]:
     """Record an examined status from ``caller``; (the stored status, whether it is new).
 
+    The one status intake of every dialect: the native ``POST /api/v1/statuses``
+    and VDXP's ``sendEdoc`` (messagetype=status) both come here after admission.
     The id comes from the bytes, so the same status again answers the stored one.
     """
     status = examined.package
     assert isinstance(status, StatusPackage)
-    await _check_status_sender(ctx, caller, status, examined.signer_fingerprint)
+    await _check_status(ctx, caller, status, examined)
     status_id = "st" + examined.sha256[:40]
     existing = await ctx.store.get_status(status_id)
     if existing is not None:
@@ -208,10 +210,15 @@ async def accept_status(
     return stored, True
 
 
-async def _check_status_sender(
-    ctx: AxisContext, caller: Agency, status: StatusPackage, fingerprint: str | None
+async def _check_status(
+    ctx: AxisContext, caller: Agency, status: StatusPackage, examined: Examined
 ) -> None:
-    """The caller must be the status's From, and its signer if it is signed."""
+    """Who may send this status, and how: the caller must be its From, and its signer if signed.
+
+    The single place a status message's sender and signature are judged for
+    both dialects; a rule on which codes must be signed belongs here too.
+    """
+    fingerprint = examined.signer_fingerprint
     declared = await ctx.store.get_agency(status.sender.organ_id)
     if declared is None or declared.code != caller.code:
         raise AuthSenderMismatch(

@@ -29,6 +29,7 @@ from tests.integration.server.vdxp_kit import (
     add_system,
     client,
     signed_status,
+    unsigned_status,
     vdxp_pair,
 )
 
@@ -110,6 +111,26 @@ async def test_a_document_and_its_statuses_travel_both_ways(pair: VdxpPair) -> N
     # the 01 the axis recorded for B's acknowledgement, then B's own 03
     assert [r["receiveStatus"] for r in sent_statuses] == ["01", "03"]
     assert sent_statuses[1]["senderDocId"] == status_id
+
+
+async def test_unsigned_statuses_follow_require_signed_statuses(pair: VdxpPair) -> None:
+    """The official client signs nothing: an unsigned 06 is refused, an unsigned 03 is not."""
+    axis, a, b = pair.axis, pair.a, pair.b
+    sent = await pair.client_a.send(axis.signed(a, [B]), A)
+    doc_id = sent.json()["DocId"]
+    document = await axis.store.get_document(doc_id)
+    assert document is not None
+    assert (await pair.client_b.update(doc_id, "done")).ok  # 01, as a native ack
+    finished = await pair.client_b.send(
+        unsigned_status(b, document.document_id, A, "06"), B, "status"
+    )
+    assert (finished.json()["status"], finished.error_code) == ("FAIL", "signature.missing")
+    assert [s.status_code for s in await axis.store.statuses_of(doc_id)] == ["01"]
+    assigned = await pair.client_b.send(
+        unsigned_status(b, document.document_id, A, "03"), B, "status"
+    )
+    assert assigned.json()["status"] == "OK", assigned.json()
+    assert [s.status_code for s in await axis.store.statuses_of(doc_id)] == ["01", "03"]
 
 
 async def test_native_documents_reach_a_vdxp_system_and_back(pair: VdxpPair) -> None:

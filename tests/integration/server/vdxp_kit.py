@@ -59,7 +59,12 @@ async def vdxp_pair(axis: RunningAxis) -> VdxpPair:
 
 
 def signed_status(kit: AgencyKit, document_id: str, counterparty: str, code: str) -> bytes:
-    raw = build_status(
+    return kit.sign(unsigned_status(kit, document_id, counterparty, code))
+
+
+def unsigned_status(kit: AgencyKit, document_id: str, counterparty: str, code: str) -> bytes:
+    """A status as the reference SDK sends it: no signature."""
+    return build_status(
         new_status(
             sender=kit.code,
             about_document_id=document_id,
@@ -69,4 +74,3 @@ def signed_status(kit: AgencyKit, document_id: str, counterparty: str, code: str
             description=f"trạng thái {code}",
         )
     )
-    return kit.sign(raw)

@@ -79,6 +79,20 @@ class Interop:
 
 
 @dataclass(frozen=True)
+class VdxpSettings:
+    """The reference transport (VDXP) that existing document systems speak."""
+
+    enabled: bool = True
+    path_prefix: str = "/vdxp"
+    # The official client fixes its timestamp when its object is made, so a
+    # long-lived client sends old ones: replay safety comes from idempotency,
+    # this window only bounds how stale a signed request may be. 0 disables it.
+    freshness_s: float = 7 * 24 * 3600.0
+    secret_key_file: Path = Path("vdxp.key")
+    list_limit: int = 500  # messages per getReceivedEdocList / getSentEdocList answer
+
+
+@dataclass(frozen=True)
 class AxisConfig:
     home: Path
     axis_name: str = "edoc-axis"
@@ -104,6 +118,7 @@ class AxisConfig:
     limits: Limits = field(default_factory=Limits)
     retry: RetrySettings = field(default_factory=RetrySettings)
     interop: Interop = field(default_factory=Interop)
+    vdxp: VdxpSettings = field(default_factory=VdxpSettings)
     ca_key: Path | None = None  # development CA key, for `pki issue` and conformance --setup
     # HTTPS: the server certificate and key; with tls_client_ca, client certificates
     # (mutual TLS) are asked for, optionally, and one registered to an agency is its login.
@@ -119,6 +134,10 @@ class AxisConfig:
 
     def operator_token(self) -> str:
         return self.operator_token_file.read_text(encoding="utf-8").strip()
+
+    def vdxp_key_file(self) -> Path:
+        key_file = self.vdxp.secret_key_file
+        return key_file if key_file.is_absolute() else self.home / key_file
 
 
 def _path(home: Path, value: str) -> Path:
@@ -200,6 +219,7 @@ def load_config(path: Path) -> AxisConfig:
         limits=_dataclass_from(Limits, _section(data, "limits"), "limits"),
         retry=_dataclass_from(RetrySettings, _section(data, "retry"), "retry"),
         interop=_dataclass_from(Interop, _booleans(data, "interop"), "interop"),
+        vdxp=_vdxp_settings(home, _section(data, "vdxp")),
     )
 
 
@@ -219,6 +239,16 @@ def signed_status_codes(value: Any) -> frozenset[str]:
             f"{', '.join(unknown)} (known: {', '.join(STATUS_CODES)})"
         )
     return frozenset(value)
+
+
+def _vdxp_settings(home: Path, values: dict[str, Any]) -> VdxpSettings:
+    values = dict(values)
+    values["secret_key_file"] = _path(home, str(values.get("secret_key_file", "vdxp.key")))
+    settings: VdxpSettings = _dataclass_from(VdxpSettings, values, "vdxp")
+    prefix = settings.path_prefix
+    if not prefix.startswith("/") or prefix.endswith("/") or len(prefix) < 2:
+        raise ValueError("config: [vdxp] path_prefix must look like /vdxp")
+    return settings
 
 
 def find_config(explicit: str | None) -> Path:
@@ -288,6 +318,13 @@ body_idle_timeout_s = 15.0   # a body that stalls this long gets 408 request.tim
 body_min_rate_bytes_per_s = 8192.0  # ... or that falls below 8 KiB/s after that grace
 max_connections = 1000       # open connections per axis process; beyond it 503 and close
 max_connections_per_client = 100  # per client address (0 disables; use 0 behind a proxy)
+
+[vdxp]
+enabled = true               # the reference transport for existing document systems
+path_prefix = "/vdxp"        # the endpoint URL integrators set is http(s)://HOST:PORT/vdxp
+freshness_s = 604800.0       # oldest signed timestamp accepted (the client fixes it at start)
+secret_key_file = "vdxp.key" # seals the systems' HMAC secrets in the store (0600)
+list_limit = 500
 
 [retry]
 base_s = 2.0

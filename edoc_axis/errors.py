@@ -166,6 +166,43 @@ class StatusNotAllowed(EdocError):
     code, http_status, title = "status.not-allowed", 422, "Status code not allowed for caller"
 
 
+# The VDXP transport's own refusals (its answer carries the code as ErrorCode).
+
+
+class VdxpUnsigned(EdocError):
+    """The HMAC header set (sign-header, sign-header-key, hash-header) is missing or malformed."""
+
+    code, http_status, title = "vdxp.unsigned", 401, "VDXP request not signed"
+
+
+class VdxpAuthFailed(EdocError):
+    """Unknown or disabled system, or an HMAC that does not verify (one code for all three)."""
+
+    code, http_status, title = "vdxp.auth-failed", 401, "VDXP authentication failed"
+
+
+class VdxpHeaderMismatch(EdocError):
+    """A signed name disagrees with the header sent, or a parameter header is not signed."""
+
+    code, http_status, title = "vdxp.header-mismatch", 401, "VDXP header not as signed"
+
+
+class VdxpStale(EdocError):
+    """The signed timestamp is outside ``[vdxp] freshness_s``."""
+
+    code, http_status, title = "vdxp.stale", 401, "VDXP timestamp outside the window"
+
+
+class VdxpHashFile(EdocError):
+    """The ``hash-file`` header is not the SHA-256 of the file sent."""
+
+    code, http_status, title = "vdxp.hash-file", 400, "File hash mismatch"
+
+
+class VdxpMethodUnknown(EdocError):
+    code, http_status, title = "vdxp.method-unknown", 404, "Unknown VDXP method"
+
+
 def all_error_classes() -> list[type[EdocError]]:
     """Every concrete error class, for the spec-table test and documentation."""
     found: list[type[EdocError]] = []

@@ -14,6 +14,7 @@ from edoc_axis.cli import (
     axis_registry,
     axis_server,
     axis_store,
+    axis_systems,
 )
 from edoc_axis.cli.common import ArgumentParser, HelpFormatter, main_with
 
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     axis_server.add_commands(commands)
     axis_registry.add_commands(commands)
+    axis_systems.add_commands(commands)
     axis_ops.add_commands(commands)
     axis_store.add_commands(commands)
     axis_conformance.add_commands(commands)

@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import json
 import os
+import ssl
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,13 @@ from typing import Any
 from edoc_axis.cli.common import (
     EXIT_OK,
     EXIT_REFUSED,
+    EXIT_UNREACHABLE,
     EXIT_USAGE,
     CliFailure,
     HelpFormatter,
     Unreachable,
 )
+from edoc_axis.client import AxisUntrusted
 from edoc_axis.config import AxisConfig, find_config, load_config
 from edoc_axis.conformance import (
     AgencyCreds,
@@ -36,9 +39,15 @@ from edoc_axis.conformance import (
 )
 from edoc_axis.conformance.context import DEFAULT_MAX_BODY_BYTES
 from edoc_axis.conformance.report import result_line, summary, to_json, write_junit, write_table
-from edoc_axis.conformance.runner import reachable
+from edoc_axis.conformance.runner import reachable, vdxp_catalogue
 from edoc_axis.conformance.setup import SetupFailed, home_ca, remove_test_agencies
+from edoc_axis.conformance.vdxp_context import (
+    VdxpRunContext,
+    VdxpSystemCreds,
+    register_systems,
+)
 from edoc_axis.pki import Issued, issue_certificate, load_certs, load_key
+from edoc_axis.tls import TlsSettingsError, client_context
 
 EPILOG = """\
 examples:
@@ -51,6 +60,8 @@ examples:
       --agency-key g01/key.pem --agency-cert g01/cert.pem \\
       --peer H49.1,env:H49_TOKEN,h49/key.pem,h49/cert.pem \\
       --peer H41.1,env:H41_TOKEN,h41/key.pem,h41/cert.pem --axis-cert axis.cert.pem
+  # the VDXP transport (the official client's protocol), on our own axis home
+  edoc-axis conformance --vdxp --axis http://127.0.0.1:8080 --config home/axis.toml --setup
   # an agency's push endpoint, with the axis key and CA of an axis home
   # (the reference endpoint keeps these test deliveries under OUT/conformance/)
   edoc-axis conformance --endpoint http://127.0.0.1:8090/ --config home/axis.toml
@@ -102,6 +113,16 @@ def _flag_agencies(args: argparse.Namespace) -> dict[str, AgencyCreds]:
     return agencies
 
 
+def _tls(args: argparse.Namespace) -> ssl.SSLContext | None:
+    """``--cacert``: verify an https:// target with this CA bundle only (else the system's)."""
+    if not args.cacert:
+        return None
+    try:
+        return client_context(Path(args.cacert))
+    except TlsSettingsError as exc:
+        raise CliFailure(str(exc), EXIT_USAGE) from exc
+
+
 def _config(args: argparse.Namespace) -> AxisConfig | None:
     if not args.config:
         return None
@@ -127,6 +148,7 @@ def _given_target(args: argparse.Namespace, config: AxisConfig | None) -> AxisTa
         axis_certs=tuple(load_certs(config.axis_cert)) if config else (),
         disabled_code=args.disabled_agency,
         max_body_bytes=config.limits.max_body_bytes if config else DEFAULT_MAX_BODY_BYTES,
+        tls=_tls(args),
     )
 
 
@@ -137,7 +159,7 @@ async def _axis_target(args: argparse.Namespace, given: AxisTarget | None) -> Ax
         if config is None:
             raise CliFailure("--setup needs --config (the axis home)", EXIT_USAGE)
         try:
-            target = await set_up(args.axis, config)
+            target = await set_up(args.axis, config, _tls(args))
         except SetupFailed as exc:
             raise CliFailure(str(exc), code="setup.failed") from exc
     changes: dict[str, Any] = {}
@@ -165,6 +187,7 @@ def _endpoint_target(args: argparse.Namespace) -> EndpointTarget:
         signer=AgencyCreds(code, "", signer.key, signer.cert),
         recipient_code=args.endpoint_agency,
         read_timeout_s=config.retry.read_timeout_s,
+        tls=_tls(args),
     )
 
 
@@ -172,13 +195,15 @@ async def _run(
     args: argparse.Namespace, given: AxisTarget | None, endpoint: EndpointTarget | None
 ) -> list[Result]:
     url = args.axis or args.endpoint
-    if not await reachable(url):
+    if not await reachable(url, tls=_tls(args)):
         raise Unreachable(f"{url} does not answer")
     show = None if args.json else (lambda r: print(result_line(r), flush=True))
     if endpoint is not None:
         cases = select(endpoint_catalogue(), args.only or [])
         async with EndpointContext(endpoint, timeout_s=args.timeout) as ctx:
             return await run_cases(cases, ctx, timeout_s=args.timeout, on_result=show)
+    if args.vdxp:
+        return await _run_vdxp(args, given, show)
     cases = select(axis_catalogue(), args.only or [])
     target = await _axis_target(args, given)
     try:
@@ -194,7 +219,7 @@ async def _remove(args: argparse.Namespace, codes: tuple[str, ...] | None) -> li
     config = _config(args)
     assert config is not None  # --setup and --cleanup need --config
     try:
-        return await remove_test_agencies(args.axis, config.operator_token(), codes)
+        return await remove_test_agencies(args.axis, config.operator_token(), codes, _tls(args))
     except SetupFailed as exc:
         raise CliFailure(str(exc), code="cleanup.failed") from exc
 
@@ -203,7 +228,10 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
     """``--cleanup``: remove the test agencies an interrupted run left on the axis."""
     if not args.axis or not args.config:
         raise CliFailure("--cleanup needs --axis URL and --config (the axis home)", EXIT_USAGE)
-    removed = asyncio.run(_remove(args, None))
+    try:
+        removed = asyncio.run(_remove(args, None))
+    except AxisUntrusted as exc:
+        raise CliFailure(str(exc), EXIT_UNREACHABLE, "tls.untrusted") from exc
     documents = sum(int(r["removed"]["documents"]) for r in removed)
     if args.json:
         print(json.dumps({"removed": removed}, ensure_ascii=False, indent=2))
@@ -215,6 +243,38 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _flag_systems(args: argparse.Namespace) -> dict[str, VdxpSystemCreds]:
+    systems: dict[str, VdxpSystemCreds] = {}
+    for role, spec in zip(("sender", "recipient"), args.vdxp_system or [], strict=False):
+        system_id, sep, secret = spec.partition(",")
+        if not sep or not system_id or not secret:
+            raise CliFailure(f"--vdxp-system wants SYSTEM_ID,SECRET, got {spec!r}", EXIT_USAGE)
+        systems[role] = VdxpSystemCreds(system_id, _token(secret))
+    return systems
+
+
+async def _run_vdxp(args: argparse.Namespace, given: AxisTarget | None, show: Any) -> list[Result]:
+    cases = select(vdxp_catalogue(), args.only or [])
+    target = await _axis_target(args, given)
+    try:
+        systems = _flag_systems(args)
+        if args.setup and not systems:
+            config = _config(args)
+            assert config is not None  # --setup requires --config
+            try:
+                systems = await register_systems(args.axis, config.operator_token(), target)
+            except SetupFailed as exc:
+                raise CliFailure(str(exc), code="setup.failed") from exc
+        async with VdxpRunContext(
+            target, systems, prefix=args.vdxp_prefix, timeout_s=args.timeout
+        ) as ctx:
+            return await run_cases(cases, ctx, timeout_s=args.timeout, on_result=show)
+    finally:
+        # The test agencies go, and with them the systems bound only to them.
+        if target.test_agencies and not args.keep_agencies:
+            await _remove(args, target.test_agencies)
+
+
 def cmd_conformance(args: argparse.Namespace) -> int:
     if args.cleanup:
         return cmd_cleanup(args)
@@ -224,7 +284,10 @@ def cmd_conformance(args: argparse.Namespace) -> int:
         raise CliFailure("--setup needs --config (the axis home)", EXIT_USAGE)
     given = _given_target(args, _config(args)) if args.axis and not args.setup else None
     endpoint = _endpoint_target(args) if args.endpoint else None
-    results = asyncio.run(_run(args, given, endpoint))
+    try:
+        results = asyncio.run(_run(args, given, endpoint))
+    except AxisUntrusted as exc:
+        raise CliFailure(str(exc), EXIT_UNREACHABLE, "tls.untrusted") from exc
     if not results:
         raise CliFailure(f"no case matches {args.only}", EXIT_USAGE)
     if args.junit:
@@ -257,6 +320,9 @@ def add_commands(commands: Any) -> None:
     target.add_argument("--axis", metavar="URL", help="base URL of the axis under test")
     target.add_argument("--endpoint", metavar="URL", help="an agency's push endpoint URL")
     parser.add_argument("--config", help="an axis home's axis.toml (operator token, dev CA, keys)")
+    parser.add_argument("--cacert", default=os.environ.get("EDOC_CACERT"), metavar="PEM",
+                        help="verify an https:// target with this CA bundle only, instead of "
+                        "the system's (env EDOC_CACERT)")  # fmt: skip
     parser.add_argument("--setup", action="store_true", help="register the suite's own agencies "
                         "(test agencies, removed when the run ends)")  # fmt: skip
     parser.add_argument("--keep-agencies", action="store_true",
@@ -281,6 +347,13 @@ def add_commands(commands: Any) -> None:
                         help="endpoint mode: the endpoint's agency code")  # fmt: skip
     parser.add_argument("--sender-code", default="000.00.00.G99", metavar="CODE",
                         help="endpoint mode: the documents' sender code")  # fmt: skip
+    parser.add_argument("--vdxp", action="store_true",
+                        help="run the VDXP transport cases (VDXP-*) instead")  # fmt: skip
+    parser.add_argument("--vdxp-prefix", default="/vdxp", metavar="PATH",
+                        help="the axis's [vdxp] path_prefix (/vdxp)")  # fmt: skip
+    parser.add_argument("--vdxp-system", action="append", metavar="SYSTEM_ID,SECRET",
+                        help="--vdxp without --setup: the sender's system, then the "
+                        "recipient's (SECRET may be env:NAME)")  # fmt: skip
     parser.add_argument("--only", action="append", metavar="PATTERN",
                         help="only ids matching (SIG-*, AUTH-004); repeatable")  # fmt: skip
     parser.add_argument("--timeout", type=float, default=30.0, help="per-case timeout, s (30)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import ssl
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -38,6 +39,16 @@ class AxisTarget:
     unknown_code: str = field(default_factory=lambda: "ZZ" + secrets.token_hex(4).upper())
     # The test agencies ``--setup`` registered, removed again when the run ends.
     test_agencies: tuple[str, ...] = ()
+    # How HTTPS is verified (``--cacert``); None: the system's CAs.
+    tls: ssl.SSLContext | None = None
+
+
+def http_session(timeout_s: float, tls: ssl.SSLContext | None = None) -> aiohttp.ClientSession:
+    """A session that verifies HTTPS with ``tls`` (the --cacert bundle) or the system CAs."""
+    return aiohttp.ClientSession(
+        timeout=aiohttp.ClientTimeout(total=timeout_s),
+        connector=aiohttp.TCPConnector(ssl=True if tls is None else tls),
+    )
 
 
 @dataclass(frozen=True)
@@ -70,12 +81,12 @@ class RunContext:
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> RunContext:
-        timeout = aiohttp.ClientTimeout(total=self.timeout_s)
-        self._session = await self._stack.enter_async_context(
-            aiohttp.ClientSession(timeout=timeout)
-        )
+        tls = self.target.tls
+        self._session = await self._stack.enter_async_context(http_session(self.timeout_s, tls))
         for role, creds in self.target.agencies.items():
-            client = AxisClient(self.target.url, creds.token, timeout_s=self.timeout_s)
+            client = AxisClient(
+                self.target.url, creds.token, timeout_s=self.timeout_s, ssl_context=tls
+            )
             self._clients[role] = await self._stack.enter_async_context(client)
         return self
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,7 +13,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 
 from edoc_axis.client import ApiResponse, AxisUnreachable
-from edoc_axis.conformance.context import vietnam_now
+from edoc_axis.conformance.context import http_session, vietnam_now
 from edoc_axis.conformance.model import AgencyCreds
 from edoc_axis.core.compose import new_document, new_status
 from edoc_axis.core.delivery_auth import DeliveryFacts, delivery_headers
@@ -31,6 +32,7 @@ class EndpointTarget:
     signer: AgencyCreds  # the document's sender, with a certificate the endpoint trusts
     recipient_code: str
     read_timeout_s: float = 30.0
+    tls: ssl.SSLContext | None = None  # how an https:// endpoint is verified (--cacert)
 
 
 class EndpointContext:
@@ -42,8 +44,7 @@ class EndpointContext:
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> EndpointContext:
-        timeout = aiohttp.ClientTimeout(total=self.timeout_s)
-        self._session = aiohttp.ClientSession(timeout=timeout)
+        self._session = http_session(self.timeout_s, self.target.tls)
         return self
 
     async def __aexit__(

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+import ssl
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import aiohttp
 
-from edoc_axis.client import AxisUnreachable
+from edoc_axis.client import AxisUnreachable, AxisUntrusted
 from edoc_axis.conformance import (
     cases_auth,
     cases_endpoint,
@@ -23,8 +24,10 @@ from edoc_axis.conformance import (
     cases_sig_interop,
     cases_signature,
     cases_status,
+    cases_vdxp,
     cases_xml,
 )
+from edoc_axis.conformance.context import http_session
 from edoc_axis.conformance.model import Case, CaseFailed, CaseSkipped, Outcome, Probe, Result
 
 DEFAULT_CASE_TIMEOUT_S = 30.0
@@ -46,6 +49,11 @@ def axis_catalogue() -> tuple[Case, ...]:
         + cases_robustness.CASES
         + cases_robustness_net.CASES
     )
+
+
+def vdxp_catalogue() -> tuple[Case, ...]:
+    """Every case of the VDXP transport (``--vdxp``), run against an axis."""
+    return cases_vdxp.CASES
 
 
 def endpoint_catalogue() -> tuple[Case, ...]:
@@ -117,14 +125,24 @@ def required_passed(results: Sequence[Result]) -> bool:
     return all(r.outcome is Outcome.PASS for r in results if r.case.required)
 
 
-async def reachable(url: str, timeout_s: float = 10.0) -> bool:
-    """Whether anything answers HTTP at ``url`` (any status counts)."""
+async def reachable(url: str, timeout_s: float = 10.0, tls: ssl.SSLContext | None = None) -> bool:
+    """Whether anything answers HTTP at ``url`` (any status counts).
+
+    An HTTPS target whose certificate ``tls`` (or the system's CAs) does not
+    verify raises ``AxisUntrusted``: it answers, but nothing it says can be trusted.
+    """
     try:
         async with (
-            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as session,
+            http_session(timeout_s, tls) as session,
             session.get(url.rstrip("/") + "/healthz") as response,
         ):
             await response.read()
+    except aiohttp.ClientConnectorCertificateError as exc:
+        reason = getattr(exc.certificate_error, "verify_message", None) or exc.certificate_error
+        raise AxisUntrusted(
+            f"{url}: its TLS certificate is not trusted ({reason}); "
+            "pass --cacert with the CA that issued it"
+        ) from exc
     except (aiohttp.ClientError, TimeoutError, OSError):
         return False
     return True

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import ssl
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ import aiohttp
 from cryptography.hazmat.primitives import serialization
 
 from edoc_axis.config import AxisConfig
-from edoc_axis.conformance.context import AxisTarget
+from edoc_axis.conformance.context import AxisTarget, http_session
 from edoc_axis.conformance.model import AgencyCreds
 from edoc_axis.pki import (
     Issued,
@@ -183,7 +184,7 @@ def revoke(config: AxisConfig, ca: Issued, serial: int) -> Path:
     return path
 
 
-async def set_up(url: str, config: AxisConfig) -> AxisTarget:
+async def set_up(url: str, config: AxisConfig, tls: ssl.SSLContext | None = None) -> AxisTarget:
     """Register the suite's agencies on the axis at ``url`` run from ``config``'s home."""
     url = url.rstrip("/")
     ca = home_ca(config)
@@ -192,7 +193,7 @@ async def set_up(url: str, config: AxisConfig) -> AxisTarget:
     agencies: dict[str, AgencyCreds] = {}
     disabled = ""
     registered: list[str] = []
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+    async with http_session(30, tls) as session:
         for agency in plan:
             token = await _register(session, url, operator, agency)
             registered.append(agency.code)
@@ -210,11 +211,15 @@ async def set_up(url: str, config: AxisConfig) -> AxisTarget:
         disabled_code=disabled,
         max_body_bytes=config.limits.max_body_bytes,
         test_agencies=tuple(registered),
+        tls=tls,
     )
 
 
 async def remove_test_agencies(
-    url: str, operator_token: str, codes: Sequence[str] | None = None
+    url: str,
+    operator_token: str,
+    codes: Sequence[str] | None = None,
+    tls: ssl.SSLContext | None = None,
 ) -> list[dict[str, Any]]:
     """Remove test agencies (``codes``, or every test agency on the axis) with their traffic.
 
@@ -224,7 +229,7 @@ async def remove_test_agencies(
     url = url.rstrip("/")
     headers = {"Authorization": f"Bearer {operator_token}"}
     removed: list[dict[str, Any]] = []
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+    async with http_session(60, tls) as session:
         if codes is None:
             async with session.get(f"{url}/admin/v1/agencies", headers=headers) as response:
                 listing = await response.json(content_type=None)

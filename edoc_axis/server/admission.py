@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import structlog
@@ -18,11 +18,15 @@ from aiohttp import web
 
 from edoc_axis.core.intake import Examined, examine
 from edoc_axis.errors import RateLimited
-from edoc_axis.server.bodies import BodyPace, read_package_body
+from edoc_axis.server.bodies import BodyLease, BodyPace, read_package_body
 from edoc_axis.server.context import AxisServices
 from edoc_axis.store import Agency
 
 log = structlog.get_logger("edoc_axis.intake")
+
+# Reads a request's package bytes within a size limit, holding them on the lease,
+# at the pace the limits demand.
+BodyReader = Callable[[web.Request, int, BodyLease, BodyPace], Awaitable[bytes]]
 
 
 @asynccontextmanager
@@ -33,6 +37,7 @@ async def admitted(
     *,
     expect_kind: str,
     signature_required: bool = True,
+    read_body: BodyReader = read_package_body,
 ) -> AsyncIterator[Examined]:
     """Yield the examined package; its bytes count against the budget until exit."""
     now = services.clock.now()
@@ -44,7 +49,7 @@ async def admitted(
     limits = services.config.limits
     lease = services.inflight.lease(caller.code)
     try:
-        raw = await read_package_body(
+        raw = await read_body(
             request,
             limits.max_body_bytes,
             lease,

@@ -6,10 +6,10 @@ from aiohttp import web
 
 from edoc_axis.clock import Clock, SystemClock
 from edoc_axis.config import AxisConfig
-from edoc_axis.server import admin, inbox, service, statuses
+from edoc_axis.server import admin, inbox, service, statuses, vdxp, vdxp_admin
 from edoc_axis.server.connections import CONNECTIONS, ConnectionGuard, connection_middleware
 from edoc_axis.server.context import SERVICES, load_services
-from edoc_axis.server.documents import get_document, whoami
+from edoc_axis.server.documents import get_document, get_receipt, whoami
 from edoc_axis.server.intake import submit_document
 from edoc_axis.server.problems import problem_middleware
 from edoc_axis.server.trace import trace
@@ -35,10 +35,13 @@ def make_app(config: AxisConfig, store: Store, clock: Clock | None = None) -> we
     app.router.add_post("/api/v1/documents", submit_document)
     app.router.add_get("/api/v1/documents/{axis_id}", get_document)
     app.router.add_get("/api/v1/documents/{axis_id}/trace", trace)
+    app.router.add_get("/api/v1/documents/{axis_id}/receipt", get_receipt)
     inbox.add_routes(app)
     statuses.add_routes(app)
     admin.add_routes(app)
     service.add_routes(app)
+    vdxp.add_routes(app)
+    vdxp_admin.add_routes(app)
 
     async def shutdown_executor(_app: web.Application) -> None:
         services.executor.shutdown(wait=True)

@@ -189,6 +189,18 @@ async def read_package_body(
     )
 
 
+async def read_stream_body(
+    request: web.Request,
+    limit: int,
+    lease: BodyLease | None = None,
+    pace: BodyPace | None = None,
+) -> bytes:
+    """The whole body whatever its content type, within ``limit``, at the same pace rules."""
+    if request.content_length is not None and request.content_length > limit:
+        raise _too_large(limit)
+    return await _read_stream(request.content.read, limit, lease, pace or BodyPace())
+
+
 def _boundary(content_type: str) -> bytes:
     message = BytesHeaderParser().parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode())
     boundary = message.get_param("boundary", header="content-type")

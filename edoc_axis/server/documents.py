@@ -50,3 +50,16 @@ async def get_document(request: web.Request) -> web.Response:
         content_type="application/xml",
         headers={"Edoc-Axis-Id": document.axis_id, "Edoc-Sha256": document.sha256},
     )
+
+
+async def get_receipt(request: web.Request) -> web.Response:
+    """The signed receipt of a document, again, to its sender (e.g. one sent over VDXP)."""
+    caller = await calling_agency(request)
+    document = await visible_document(request, caller)
+    if document.sender_code != caller.code or document.kind != "document":
+        raise NotFound(f"no receipt of yours for {document.axis_id}")
+    return web.Response(
+        body=document.receipt,
+        content_type="application/xml",
+        headers={"Edoc-Axis-Id": document.axis_id},
+    )

@@ -5,11 +5,11 @@ from __future__ import annotations
 import structlog
 from aiohttp import web
 
-from edoc_axis.arrival import record_arrival
 from edoc_axis.errors import NotFound, RequestInvalid
 from edoc_axis.server.auth import calling_agency
 from edoc_axis.server.context import SERVICES
 from edoc_axis.server.listing import page_params
+from edoc_axis.service import acknowledge_delivery
 from edoc_axis.store import Delivery, InboxItem, InvalidCursor, StoredDocument
 
 log = structlog.get_logger("edoc_axis.inbox")
@@ -83,17 +83,13 @@ async def acknowledge(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     caller = await calling_agency(request)
     document, _ = await _addressed(request, caller.code)
-    now = services.clock.now()
-    delivery = await services.store.acknowledge(document.axis_id, caller.code, now)
-    if delivery.status_code is None:
-        await record_arrival(
-            services.store,
-            services.clock,
-            document.axis_id,
-            caller.code,
-            "acknowledged through the axis",
-        )
-        delivery = await services.store.delivery_for(document.axis_id, caller.code) or delivery
+    delivery = await acknowledge_delivery(
+        services.store,
+        services.clock,
+        document.axis_id,
+        caller.code,
+        "acknowledged through the axis",
+    )
     log.info("delivery.acknowledged", axis_id=document.axis_id, recipient=caller.code)
     return web.json_response(
         {"id": document.axis_id, "state": delivery.state, "status_code": delivery.status_code}

@@ -16,8 +16,8 @@ from edoc_axis.edxml import REAL_WORLD, StatusCode, StatusPackage, read_package
 from edoc_axis.errors import EdocError
 from edoc_axis.server.auth import calling_agency
 from edoc_axis.server.context import SERVICES, AxisServices
-from edoc_axis.server.conversation import rounds_by_recipient
 from edoc_axis.server.documents import visible_document
+from edoc_axis.service.conversation import rounds_by_recipient
 from edoc_axis.store import Delivery, StoredDocument, StoredStatus
 
 

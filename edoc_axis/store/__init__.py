@@ -25,6 +25,9 @@ from edoc_axis.store.records import (  # noqa: I001  (records before base before
     StoredDocument,
     StatusKind,
     StoredStatus,
+    SystemState,
+    VdxpReport,
+    VdxpSystem,
 )
 from edoc_axis.store.base import AgencyExists, AgencyNotRemovable, InvalidCursor, Store
 from edoc_axis.store.sqlite import SqliteStore
@@ -59,4 +62,7 @@ __all__ = [
     "Store",
     "StoredDocument",
     "StoredStatus",
+    "SystemState",
+    "VdxpReport",
+    "VdxpSystem",
 ]

@@ -30,6 +30,9 @@ from edoc_axis.store.records import (
     Stats,
     StoredDocument,
     StoredStatus,
+    SystemState,
+    VdxpReport,
+    VdxpSystem,
 )
 
 
@@ -258,6 +261,55 @@ class Store(Protocol):
 
     async def status_bytes(self, status_id: str) -> bytes:
         """The exact bytes of a status message (``NotFound`` if unknown)."""
+
+    # -- VDXP systems (the reference transport's HMAC clients) --------------
+    async def create_system(
+        self, system_id: str, agencies: Sequence[str], sealed_secret: bytes, at: datetime
+    ) -> VdxpSystem:
+        """Register a system bound to these agencies (codes or aliases, resolved).
+
+        Raises ``AgencyExists`` if the id is taken, ``NotFound`` for an unknown agency.
+        """
+
+    async def get_system(self, system_id: str) -> VdxpSystem | None:
+        """A system by its id, whatever its state."""
+
+    async def list_systems(self) -> list[VdxpSystem]:
+        """Every system, by id."""
+
+    async def set_system_secret(
+        self, system_id: str, sealed_secret: bytes, at: datetime
+    ) -> VdxpSystem:
+        """Replace the system's secret (``NotFound`` if unknown)."""
+
+    async def set_system_state(
+        self, system_id: str, state: SystemState, at: datetime
+    ) -> VdxpSystem:
+        """Enable or disable a system (``NotFound`` if unknown)."""
+
+    async def record_vdxp_report(
+        self,
+        message_id: str,
+        recipient_code: str,
+        report: VdxpReport,
+        reason: str | None,
+        at: datetime,
+    ) -> bool:
+        """Record what a pulling system reported about a message; False if already recorded.
+
+        ``fail`` about a document also makes its pending delivery to the
+        recipient dead with ``reason`` as its last error, in the same transaction,
+        so the sender sees it in the trace and the operator among dead letters.
+        """
+
+    async def vdxp_reports(self, message_id: str, recipient_code: str) -> set[str]:
+        """The reports recorded for a message by one recipient."""
+
+    async def unreported_statuses(self, agency_code: str, limit: int) -> list[StoredStatus]:
+        """Statuses addressed to the agency without a ``done`` report, oldest first."""
+
+    async def statuses_from(self, agency_code: str, limit: int) -> list[StoredStatus]:
+        """The latest ``limit`` status messages the agency sent, oldest first."""
 
     # -- audit ------------------------------------------------------------
     async def append_audit(

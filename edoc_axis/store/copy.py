@@ -95,6 +95,14 @@ _TABLES: list[tuple[str, tuple[str, ...], dict[str, Convert], str | None]] = [
         {"timestamp": _time, "received_at": _time},
         "seq",
     ),
+    (
+        "vdxp_systems",
+        _cols("system_id state sealed_secret created_at secret_set_at"),
+        {"sealed_secret": _bytes, "created_at": _time, "secret_set_at": _time},
+        None,
+    ),
+    ("vdxp_system_agencies", _cols("system_id agency_code position"), {}, None),
+    ("vdxp_reports", _cols("message_id recipient_code report at"), {"at": _time}, None),
     # The audit log's time stays the text that was hashed.
     ("audit_log", _cols("seq at event axis_id agency detail prev_hash hash"), {}, None),
 ]

@@ -204,6 +204,13 @@ DELETE_UNUSED_BLOB = """
 DELETE FROM blobs WHERE sha256 = $1
     AND NOT EXISTS (SELECT 1 FROM documents WHERE sha256 = $1)
     AND NOT EXISTS (SELECT 1 FROM statuses WHERE sha256 = $1)"""
+# A test agency's VDXP traces: its reports, its bindings, and the systems it
+# alone was bound to (the conformance suite's --vdxp --setup systems).
+DELETE_AGENCY_VDXP_REPORTS = "DELETE FROM vdxp_reports WHERE recipient_code = $1"
+DELETE_AGENCY_VDXP_BINDINGS = "DELETE FROM vdxp_system_agencies WHERE agency_code = $1"
+DELETE_UNBOUND_VDXP_SYSTEMS = """
+DELETE FROM vdxp_systems WHERE NOT EXISTS (
+    SELECT 1 FROM vdxp_system_agencies b WHERE b.system_id = vdxp_systems.system_id)"""
 DELETE_AGENCY_TOKENS = "DELETE FROM tokens WHERE agency_code = $1"
 DELETE_AGENCY_CERTIFICATES = "DELETE FROM certificates WHERE agency_code = $1"
 DELETE_AGENCY_CODES = "DELETE FROM agency_codes WHERE agency_code = $1"

@@ -175,6 +175,10 @@ async def remove_test_agency(w: PgWrite, code: str, at: datetime) -> dict[str, i
         await w.conn.execute(q.DELETE_DOCUMENT, row["seq"])
     for sha256 in sorted(shas):
         await w.conn.execute(q.DELETE_UNUSED_BLOB, sha256)
+    await w.conn.execute(q.DELETE_AGENCY_VDXP_REPORTS, canonical)
+    await w.conn.execute(q.DELETE_AGENCY_VDXP_BINDINGS, canonical)
+    deleted = await w.conn.execute(q.DELETE_UNBOUND_VDXP_SYSTEMS)
+    systems = int(deleted.split()[-1])  # the command tag: "DELETE n"
     for statement in (
         q.DELETE_AGENCY_TOKENS,
         q.DELETE_AGENCY_CERTIFICATES,
@@ -183,5 +187,8 @@ async def remove_test_agency(w: PgWrite, code: str, at: datetime) -> dict[str, i
     ):
         await w.conn.execute(statement, canonical)
     removed = {"documents": len(documents), "statuses": statuses}
-    w.audit("agency.removed", at, agency=canonical, detail={"test": True, **removed})
+    detail: dict[str, object] = {"test": True, **removed}
+    if systems:
+        detail["vdxp_systems"] = systems
+    w.audit("agency.removed", at, agency=canonical, detail=detail)
     return removed

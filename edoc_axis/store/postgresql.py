@@ -29,6 +29,7 @@ from edoc_axis.store import pg_queries as q
 from edoc_axis.store import pg_reads as reads
 from edoc_axis.store import pg_registry as registry
 from edoc_axis.store import pg_statuses as statuses
+from edoc_axis.store import pg_vdxp as vdxp
 from edoc_axis.store.migrate import SchemaBehind, bundled_migrations
 from edoc_axis.store.pg_migrate import apply_migrations, pending_migrations
 from edoc_axis.store.pg_writer import (
@@ -57,6 +58,9 @@ from edoc_axis.store.records import (
     Stats,
     StoredDocument,
     StoredStatus,
+    SystemState,
+    VdxpReport,
+    VdxpSystem,
 )
 
 T = TypeVar("T")
@@ -420,6 +424,52 @@ class PostgresStore:
 
     async def status_bytes(self, status_id: str) -> bytes:
         return await self._read(lambda c: reads.status_bytes(c, status_id))
+
+    # -- VDXP systems ------------------------------------------------------------
+    async def create_system(
+        self, system_id: str, agencies: Sequence[str], sealed_secret: bytes, at: datetime
+    ) -> VdxpSystem:
+        codes = tuple(agencies)
+        return await self._write(
+            lambda w: vdxp.create_system(w, system_id, codes, sealed_secret, at)
+        )
+
+    async def get_system(self, system_id: str) -> VdxpSystem | None:
+        return await self._read(lambda c: vdxp.get_system(c, system_id))
+
+    async def list_systems(self) -> list[VdxpSystem]:
+        return await self._read(vdxp.list_systems)
+
+    async def set_system_secret(
+        self, system_id: str, sealed_secret: bytes, at: datetime
+    ) -> VdxpSystem:
+        return await self._write(lambda w: vdxp.set_system_secret(w, system_id, sealed_secret, at))
+
+    async def set_system_state(
+        self, system_id: str, state: SystemState, at: datetime
+    ) -> VdxpSystem:
+        return await self._write(lambda w: vdxp.set_system_state(w, system_id, state, at))
+
+    async def record_vdxp_report(
+        self,
+        message_id: str,
+        recipient_code: str,
+        report: VdxpReport,
+        reason: str | None,
+        at: datetime,
+    ) -> bool:
+        return await self._write(
+            lambda w: vdxp.record_report(w, message_id, recipient_code, report, reason, at)
+        )
+
+    async def vdxp_reports(self, message_id: str, recipient_code: str) -> set[str]:
+        return await self._read(lambda c: vdxp.reports_of(c, message_id, recipient_code))
+
+    async def unreported_statuses(self, agency_code: str, limit: int) -> list[StoredStatus]:
+        return await self._read(lambda c: vdxp.unreported_statuses(c, agency_code, limit))
+
+    async def statuses_from(self, agency_code: str, limit: int) -> list[StoredStatus]:
+        return await self._read(lambda c: vdxp.statuses_from(c, agency_code, limit))
 
     # -- audit -------------------------------------------------------------------
     async def append_audit(

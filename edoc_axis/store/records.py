@@ -34,12 +34,18 @@ __all__ = [
     "StatusKind",
     "StoredDocument",
     "StoredStatus",
+    "SystemState",
+    "VdxpReport",
+    "VdxpSystem",
 ]
 
 T = TypeVar("T")
 
 DeliveryMode = Literal["push", "pull"]
 AgencyState = Literal["active", "disabled"]
+SystemState = Literal["active", "disabled"]
+# what a VDXP system reports with updateStatus about a message it received
+VdxpReport = Literal["processing", "done", "fail"]
 DocumentKind = Literal["document", "status"]
 # status: an edXML status message; notice: the axis tells the sender a delivery failed
 StatusKind = Literal["status", "notice"]
@@ -248,3 +254,19 @@ class StoredStatus:
     received_at: datetime
     kind: StatusKind = "status"
     recall_round: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VdxpSystem:
+    """A document system that speaks VDXP, bound to the agencies it may speak for.
+
+    ``sealed_secret`` is the HMAC shared secret sealed with the axis's VDXP key;
+    only ``system_secrets.open_secret`` turns it back into the secret.
+    """
+
+    system_id: str
+    state: SystemState
+    agencies: tuple[str, ...]
+    sealed_secret: bytes = field(repr=False)
+    created_at: datetime
+    secret_set_at: datetime

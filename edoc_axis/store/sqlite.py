@@ -21,6 +21,7 @@ from edoc_axis.store import sqlite_jobs as jobs
 from edoc_axis.store import sqlite_reads as reads
 from edoc_axis.store import sqlite_registry as registry
 from edoc_axis.store import sqlite_statuses as statuses
+from edoc_axis.store import sqlite_vdxp as vdxp
 from edoc_axis.store.migrate import apply_migrations, bundled_migrations
 from edoc_axis.store.records import (
     AcceptResult,
@@ -40,6 +41,9 @@ from edoc_axis.store.records import (
     Stats,
     StoredDocument,
     StoredStatus,
+    SystemState,
+    VdxpReport,
+    VdxpSystem,
 )
 from edoc_axis.store.sqlite_readers import (
     ReaderPool,
@@ -303,6 +307,56 @@ class SqliteStore:
 
     async def status_bytes(self, status_id: str) -> bytes:
         return await self._readers.run(reads.status_bytes, status_id)
+
+    # -- VDXP systems ------------------------------------------------------------
+    async def create_system(
+        self, system_id: str, agencies: Sequence[str], sealed_secret: bytes, at: datetime
+    ) -> VdxpSystem:
+        codes = tuple(agencies)
+        return await self._writer.submit(
+            lambda ctx: vdxp.create_system(ctx, system_id, codes, sealed_secret, at)
+        )
+
+    async def get_system(self, system_id: str) -> VdxpSystem | None:
+        return await self._readers.run(vdxp.get_system, system_id)
+
+    async def list_systems(self) -> list[VdxpSystem]:
+        return await self._readers.run(vdxp.list_systems)
+
+    async def set_system_secret(
+        self, system_id: str, sealed_secret: bytes, at: datetime
+    ) -> VdxpSystem:
+        return await self._writer.submit(
+            lambda ctx: vdxp.set_system_secret(ctx, system_id, sealed_secret, at)
+        )
+
+    async def set_system_state(
+        self, system_id: str, state: SystemState, at: datetime
+    ) -> VdxpSystem:
+        return await self._writer.submit(
+            lambda ctx: vdxp.set_system_state(ctx, system_id, state, at)
+        )
+
+    async def record_vdxp_report(
+        self,
+        message_id: str,
+        recipient_code: str,
+        report: VdxpReport,
+        reason: str | None,
+        at: datetime,
+    ) -> bool:
+        return await self._writer.submit(
+            lambda ctx: vdxp.record_report(ctx, message_id, recipient_code, report, reason, at)
+        )
+
+    async def vdxp_reports(self, message_id: str, recipient_code: str) -> set[str]:
+        return await self._readers.run(vdxp.reports_of, message_id, recipient_code)
+
+    async def unreported_statuses(self, agency_code: str, limit: int) -> list[StoredStatus]:
+        return await self._readers.run(vdxp.unreported_statuses, agency_code, limit)
+
+    async def statuses_from(self, agency_code: str, limit: int) -> list[StoredStatus]:
+        return await self._readers.run(vdxp.statuses_from, agency_code, limit)
 
     # -- audit -------------------------------------------------------------------
     async def append_audit(

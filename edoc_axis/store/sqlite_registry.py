@@ -195,6 +195,9 @@ def remove_test_agency(ctx: WriteContext, code: str, at: datetime) -> dict[str, 
         ctx.conn.execute(q.DELETE_DOCUMENT, {"seq": row["seq"]})
     for sha256 in sorted(shas):
         ctx.conn.execute(q.DELETE_UNUSED_BLOB, {"sha256": sha256})
+    ctx.conn.execute(q.DELETE_AGENCY_VDXP_REPORTS, {"code": canonical})
+    ctx.conn.execute(q.DELETE_AGENCY_VDXP_BINDINGS, {"code": canonical})
+    systems = ctx.conn.execute(q.DELETE_UNBOUND_VDXP_SYSTEMS).rowcount
     for statement in (
         q.DELETE_AGENCY_TOKENS,
         q.DELETE_AGENCY_CERTIFICATES,
@@ -203,5 +206,8 @@ def remove_test_agency(ctx: WriteContext, code: str, at: datetime) -> dict[str, 
     ):
         ctx.conn.execute(statement, {"code": canonical})
     removed = {"documents": len(documents), "statuses": statuses}
-    ctx.audit("agency.removed", at, agency=canonical, detail={"test": True, **removed})
+    detail: dict[str, object] = {"test": True, **removed}
+    if systems:
+        detail["vdxp_systems"] = systems
+    ctx.audit("agency.removed", at, agency=canonical, detail=detail)
     return removed

@@ -162,3 +162,29 @@ def test_a_bad_tls_file_stops_serve_with_one_line(tls_home: AxisHome) -> None:
     result = run_cli("edoc-axis", "serve", "--config", bad, "--port", "0")
     result.refused("config.tls")
     assert "tls_cert/tls_key" in result.stderr
+
+
+def test_conformance_checks_a_tls_axis_with_cacert(
+    tls_home: AxisHome, tls_axis: AxisServer
+) -> None:
+    """`edoc-axis conformance --cacert`: both catalogues over HTTPS, and the axis stays clean."""
+    config = ("--config", tls_home.config)
+    common = ("conformance", "--axis", tls_axis.url, *config, "--setup")
+    untrusted = run_cli("edoc-axis", *common, "--only", "AUTH-001")
+    untrusted.refused("tls.untrusted", exit_code=3)
+    assert "--cacert" in untrusted.stderr
+    trusted = ("--cacert", tls_home.ca_cert, "--json")
+    native, vdxp = run_many(
+        [
+            ("edoc-axis", (*common, *trusted, "--only", "AUTH-*", "--only", "STATUS-00[1-3]")),
+            ("edoc-axis", (*common, "--vdxp", *trusted)),
+        ]
+    )
+    for run, least in ((native, 5), (vdxp, 20)):
+        outcomes = {r["id"]: r["outcome"] for r in run.ok().json()["results"]}
+        assert len(outcomes) >= least and set(outcomes.values()) == {"pass"}, run.describe()
+    # Each run removed its test agencies, and with them the VDXP systems it registered.
+    agencies = run_cli("edoc-axis", "agency", "list", *config, "--json").ok().json()
+    assert {G22, H49} <= {a["code"] for a in agencies}
+    assert not [a["code"] for a in agencies if a["test"] or "CF" in a["code"]]
+    assert run_cli("edoc-axis", "system", "list", *config, "--json").ok().json() == []

@@ -69,3 +69,14 @@ def explain(results: list[Result]) -> str:
     return "\n".join(
         f"{r.case.id} {r.outcome}: {r.detail}" for r in results if r.outcome is not Outcome.PASS
     )
+
+
+async def run_vdxp_catalogue(url: str, config: AxisConfig) -> list[Result]:
+    """--vdxp --setup: the suite's agencies, a VDXP system for two of them, every VDXP case."""
+    from edoc_axis.conformance.runner import vdxp_catalogue
+    from edoc_axis.conformance.vdxp_context import VdxpRunContext, register_systems
+
+    target = await set_up(url, config)
+    systems = await register_systems(url, config.operator_token(), target)
+    async with VdxpRunContext(target, systems, prefix=config.vdxp.path_prefix) as ctx:
+        return await run_cases(vdxp_catalogue(), ctx, timeout_s=30)

@@ -11,7 +11,7 @@ from lxml import etree
 
 from edoc_axis.core import intake
 from edoc_axis.errors import SignatureMissing
-from edoc_axis.server import statuses
+from edoc_axis.service import intake as status_intake
 from edoc_axis.signature import VerificationPolicy, VerifiedSignature
 from edoc_axis.signature.algorithms import DSIG_NS
 from tests.conformance import explain, failed_ids, run_catalogue, running_axis
@@ -87,7 +87,7 @@ async def test_an_axis_without_signature_checks_fails_the_signature_cases(
 async def test_an_axis_without_the_status_state_machine_fails_the_status_cases(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(statuses, "check_progress", lambda current, new: None)
+    monkeypatch.setattr(status_intake, "check_progress", lambda current, new: None)
     async with running_axis(tmp_path / "home") as (url, config):
         results = await run_catalogue(url, config)
     assert failed_ids(results) == NO_STATE_MACHINE_FAILS, explain(results)
@@ -100,7 +100,7 @@ NO_ONE_ANSWER_RULE_FAILS = {"STATUS-011", "FLOW-019"}
 async def test_an_axis_taking_every_answer_fails_the_one_answer_case(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(statuses, "round_for", lambda code, rounds: None)
+    monkeypatch.setattr(status_intake, "round_for", lambda code, rounds: None)
     async with running_axis(tmp_path / "home") as (url, config):
         results = await run_catalogue(url, config)
     assert failed_ids(results) == NO_ONE_ANSWER_RULE_FAILS, explain(results)

@@ -177,3 +177,31 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     missing_peers = _conformance("--axis", "http://127.0.0.1:9", "--only", "SIG-001")
     assert missing_peers.returncode == 2
     assert "missing agencies" in missing_peers.stderr
+
+
+def test_vdxp_setup_run_passes(served: tuple[str, Path], tmp_path: Path) -> None:
+    url, config = served
+    junit = tmp_path / "vdxp.xml"
+    args = ("--vdxp", "--axis", url, "--config", str(config), "--setup", "--junit", str(junit))
+    result = _conformance(*args)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    passed = [line for line in result.stdout.splitlines() if re.match(r"PASS +VDXP-", line)]
+    assert len(passed) >= 20
+    assert f"{len(passed)} passed, 0 failed, 0 skipped" in result.stdout.splitlines()
+    # systems given by flags, without operator access: the secret cases still run
+    from edoc_axis.conformance.vdxp_context import register_systems
+
+    target = asyncio.run(set_up(url, load_config(config)))
+    systems = asyncio.run(register_systems(url, load_config(config).operator_token(), target))
+    folders = {role: _write_agency(target.agencies[role], tmp_path / role) for role in systems}
+    sender, recipient = target.agencies["sender"], target.agencies["recipient"]
+    flags = ["--vdxp", "--axis", url, "--agency-code", sender.code, "--token", sender.token,
+             "--agency-key", folders["sender"][0], "--agency-cert", folders["sender"][1],
+             "--peer", f"{recipient.code},{recipient.token},{','.join(folders['recipient'])}",
+             "--peer", f"{recipient.code},{recipient.token},{','.join(folders['recipient'])}",
+             "--vdxp-system", f"{systems['sender'].system_id},env:SENDER_SECRET",
+             "--vdxp-system", f"{systems['recipient'].system_id},{systems['recipient'].secret}",
+             "--only", "VDXP-01[0-7]", "--json"]  # fmt: skip
+    given = _conformance(*flags, env={"SENDER_SECRET": systems["sender"].secret})
+    outcomes = {r["id"]: r["outcome"] for r in json.loads(given.stdout)["results"]}
+    assert set(outcomes.values()) == {"pass"} and len(outcomes) == 8, given.stdout[-2000:]

@@ -21,6 +21,7 @@ from edoc_axis.config import load_config
 from edoc_axis.home import init_home
 from edoc_axis.store import Delivered, NewAgency, NewDocument, NewStatus, Store
 from edoc_axis.store.factory import open_store
+from edoc_axis.store.migrate import bundled_migrations
 from edoc_axis.store.postgresql import PostgresStore
 from tests.pg_server import create_database, drop_database, run_sync
 
@@ -74,11 +75,12 @@ def test_migrate_then_serve_on_postgresql(
     assert err.startswith("store.schema-behind: ")
     assert "0001_initial" in err and "edoc-axis migrate" in err
     code, out, _ = run(capsys, "migrate", "--config", str(config))
-    assert (code, out.splitlines()[:3]) == (
+    bundled = bundled_migrations("postgresql")
+    assert (code, out.splitlines()[: len(bundled)]) == (
         0,
-        ["applied 0001_initial", "applied 0002_document_identity", "applied 0003_test_agencies"],
+        [f"applied {m.version:04d}_{m.name}" for m in bundled],
     )
-    assert "schema version 3" in out
+    assert f"schema version {bundled[-1].version}" in out
     code, out, _ = run(capsys, "migrate", "--config", str(config), "--json")
     assert json.loads(out)["applied"] == []
     code, out, _ = run(capsys, "audit", "verify", "--config", str(config))
@@ -105,7 +107,8 @@ def test_migrate_on_sqlite_says_it_is_up_to_date(
     assert code == 0
     assert "applied 0001_initial" in out  # init leaves the store to be created
     code, out, _ = run(capsys, "migrate", "--config", str(config))
-    assert "up to date (schema version 3); nothing applied" in out
+    latest = bundled_migrations("sqlite")[-1].version
+    assert f"up to date (schema version {latest}); nothing applied" in out
 
 
 async def _fill(store: Store) -> list[str]:
@@ -181,6 +184,9 @@ async def _fill(store: Store) -> list[str]:
             None,
             updates_progress=False,
         )
+    # A VDXP system bound to two agencies (in that order) and a pull report.
+    await store.create_system("vxp.saas.03", [G14, G22], b"sealed", NOW)
+    await store.record_vdxp_report(axis_ids[5], G14, "processing", None, NOW)
     await store.append_audit("document.refused", NOW, agency=G22, detail={"code": "x"})
     return axis_ids
 
@@ -201,6 +207,8 @@ async def _snapshot(store: Store, axis_ids: list[str]) -> dict[str, object]:
         "audit": [e async for e in store.iter_audit()],
         "test_agencies": [a.code for a in await store.list_agencies() if a.test],
         "rounds": [(s.status_id, s.recall_round) for s in await store.statuses_of(axis_ids[0])],
+        "systems": await store.list_systems(),
+        "reports": await store.vdxp_reports(axis_ids[5], G14),
     }
 
 

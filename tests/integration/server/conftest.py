@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -149,9 +150,21 @@ def config_tweak() -> ConfigTweak:
 
 @pytest.fixture
 async def axis(tmp_path: Path, config_tweak: ConfigTweak) -> AsyncIterator[RunningAxis]:
+    async with serve_axis(tmp_path, config_tweak) as running:
+        yield running
+
+
+@asynccontextmanager
+async def serve_axis(
+    tmp_path: Path, config_tweak: ConfigTweak, store: Store | None = None
+) -> AsyncIterator[RunningAxis]:
+    """The axis app on port 0 over a fresh home; over ``store`` (opened here) if given."""
     home = init_home(tmp_path / "home")
     config = config_tweak(load_config(home.config))
-    store = await open_store(config)
+    if store is None:
+        store = await open_store(config)
+    else:
+        await store.open()
     app = make_app(config, store)
     server = TestServer(app, host="127.0.0.1", port=0)
     await server.start_server()

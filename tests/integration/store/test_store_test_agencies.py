@@ -75,3 +75,24 @@ async def test_only_test_agencies_without_real_traffic_are_removed(
     assert await agencies.get_agency(CF_S) is not None
     assert (await agencies.inbox(PULL, 10)).items != ()
     assert SENDER  # the fixture's real sender is untouched
+
+
+async def test_a_test_agency_goes_with_its_vdxp_bindings_and_the_systems_only_it_had(
+    agencies: Store, make_doc: DocFactory
+) -> None:
+    await _test_agency(agencies, CF_S)
+    await _test_agency(agencies, CF_R)
+    await agencies.create_system("cf-sender", [CF_S], b"sealed", at(0))
+    await agencies.create_system("cf-recipient", [CF_R], b"sealed", at(0))
+    await agencies.create_system("shared", [PULL, CF_R], b"sealed", at(0))
+    sent = (await agencies.accept_document(make_doc(sender=CF_S, recipients=(CF_R,)))).document
+    assert await agencies.record_vdxp_report(sent.axis_id, CF_R, "done", None, at(1))
+
+    await agencies.remove_test_agency(CF_S, at=at(2))
+    assert await agencies.get_system("cf-sender") is None
+    await agencies.remove_test_agency(CF_R, at=at(3))
+    assert await agencies.vdxp_reports(sent.axis_id, CF_R) == set()
+    assert [s.system_id for s in await agencies.list_systems()] == ["shared"]
+    assert (await agencies.get_system("shared")).agencies == (PULL,)  # type: ignore[union-attr]
+    removed = [e.detail async for e in agencies.iter_audit() if e.event == "agency.removed"]
+    assert [d.get("vdxp_systems") for d in removed] == [1, 1]

@@ -12,7 +12,7 @@ from edoc_axis.store.pg_jobs import insert_blob
 from edoc_axis.store.pg_reads import delivery_for, get_document, status_by_id
 from edoc_axis.store.pg_writer import PgWrite
 from edoc_axis.store.records import Delivery, NewStatus, StoredStatus
-from edoc_axis.store.sqlite_jobs import check_digest
+from edoc_axis.store.shared import check_digest, status_detail
 
 
 async def _status_target(w: PgWrite, status: NewStatus) -> Delivery:
@@ -80,14 +80,7 @@ async def record_status(
             raise StatusTransition(
                 f"current status is {delivery.status_code!r}, not {expected_current!r}"
             )
-    detail: dict[str, object] = {
-        "status_id": status.status_id,
-        "status_code": status.status_code,
-        "previous": delivery.status_code,
-        "to": status.to_code,
-    }
-    if status.recall_round is not None:
-        detail["recall_round"] = status.recall_round
+    detail = status_detail(status, delivery.status_code)
     w.audit(
         "status.recorded",
         status.received_at,

@@ -14,7 +14,7 @@ from typing import Concatenate, ParamSpec, TypeVar
 from edoc_axis.core.audit import AuditEntry, AuditHead, AuditReport, AuditRow, verify_rows
 from edoc_axis.errors import Unavailable
 from edoc_axis.store import queries as q
-from edoc_axis.store.codec import audit_from_tuple
+from edoc_axis.store.codec import audit_record
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -89,7 +89,7 @@ def select_one(conn: sqlite3.Connection) -> int:
 
 def audit_batch(conn: sqlite3.Connection, after_seq: int, limit: int) -> list[AuditEntry]:
     rows = conn.execute(q.AUDIT_BATCH, (after_seq, limit)).fetchall()
-    return [audit_from_tuple(tuple(row)) for row in rows]
+    return [audit_record(row) for row in rows]
 
 
 def verify_audit_file(path: Path, busy_timeout_s: float, batch: int = 10_000) -> AuditReport:

@@ -9,7 +9,8 @@ from edoc_axis.errors import DocumentConflict, NotFound, StatusTransition
 from edoc_axis.store import queries as q
 from edoc_axis.store.codec import to_db
 from edoc_axis.store.records import Delivery, NewStatus, StoredStatus
-from edoc_axis.store.sqlite_jobs import check_digest, insert_blob
+from edoc_axis.store.shared import check_digest, status_detail
+from edoc_axis.store.sqlite_jobs import insert_blob
 from edoc_axis.store.sqlite_reads import delivery_for, get_document, status_by_id
 from edoc_axis.store.sqlite_writer import WriteContext
 
@@ -62,14 +63,7 @@ def record_status(
             f"round {status.recall_round} already has its "
             f"{'recall' if status.status_code == '13' else 'answer'}"
         ) from exc
-    detail: dict[str, object] = {
-        "status_id": status.status_id,
-        "status_code": status.status_code,
-        "previous": delivery.status_code,
-        "to": status.to_code,
-    }
-    if status.recall_round is not None:
-        detail["recall_round"] = status.recall_round
+    detail = status_detail(status, delivery.status_code)
     ctx.audit(
         "status.recorded",
         status.received_at,

@@ -1,0 +1,41 @@
+"""What both backends' write verbs do alike, apart from the SQL: checks and audit details."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from edoc_axis.store.codec import to_db
+from edoc_axis.store.records import DeadLetter, Delivered, NewStatus, Outcome, RetryAt
+
+
+def check_digest(raw: bytes, sha256: str) -> None:
+    # Bytes are stored under their digest and shared by it, so a wrong digest
+    # would hand someone else's document out; never trust it unchecked.
+    if hashlib.sha256(raw).hexdigest() != sha256:
+        raise ValueError("sha256 is not the lowercase hex SHA-256 of raw")
+
+
+def outcome_event(outcome: Outcome) -> tuple[str, dict[str, Any]]:
+    """The audit event of a recorded push outcome, and what it adds to the detail."""
+    if isinstance(outcome, Delivered):
+        return "delivery.delivered", {}
+    if isinstance(outcome, RetryAt):
+        extra = {"next_at": to_db(outcome.next_attempt_at), "error": outcome.error}
+        return "delivery.retry_scheduled", extra
+    if isinstance(outcome, DeadLetter):
+        return "delivery.dead_lettered", {"error": outcome.error}
+    raise TypeError(f"not an outcome: {outcome!r}")
+
+
+def status_detail(status: NewStatus, previous: str | None) -> dict[str, object]:
+    """The detail of a ``status.recorded`` audit event."""
+    detail: dict[str, object] = {
+        "status_id": status.status_id,
+        "status_code": status.status_code,
+        "previous": previous,
+        "to": status.to_code,
+    }
+    if status.recall_round is not None:
+        detail["recall_round"] = status.recall_round
+    return detail

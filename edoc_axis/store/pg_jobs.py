@@ -23,7 +23,7 @@ from edoc_axis.store.records import (
     RetryAt,
     StoredDocument,
 )
-from edoc_axis.store.shared import check_digest, outcome_event
+from edoc_axis.store.shared import accepted_detail, check_digest, outcome_event
 
 
 async def insert_blob(w: PgWrite, sha256: str, raw: bytes) -> None:
@@ -82,12 +82,7 @@ async def accept_document(w: PgWrite, doc: NewDocument) -> AcceptResult:
         ) from exc
     if "push" in modes:
         w.work_became_due()
-    detail = {
-        "document_id": doc.document_id,
-        "kind": doc.kind,
-        "sha256": doc.sha256,
-        "recipients": list(doc.recipients),
-    }
+    detail = accepted_detail(doc)
     w.audit(
         "document.accepted",
         doc.received_at,

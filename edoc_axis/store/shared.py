@@ -6,7 +6,15 @@ import hashlib
 from typing import Any
 
 from edoc_axis.store.codec import to_db
-from edoc_axis.store.records import DeadLetter, Delivered, NewStatus, Outcome, RetryAt
+from edoc_axis.store.records import (
+    DeadLetter,
+    Delivered,
+    NewDocument,
+    NewStatus,
+    Outcome,
+    RetryAt,
+    StoredDocument,
+)
 
 
 def check_digest(raw: bytes, sha256: str) -> None:
@@ -14,6 +22,29 @@ def check_digest(raw: bytes, sha256: str) -> None:
     # would hand someone else's document out; never trust it unchecked.
     if hashlib.sha256(raw).hexdigest() != sha256:
         raise ValueError("sha256 is not the lowercase hex SHA-256 of raw")
+
+
+def accepted_detail(doc: NewDocument) -> dict[str, object]:
+    """The detail of a ``document.accepted`` audit event."""
+    return {
+        "document_id": doc.document_id,
+        "kind": doc.kind,
+        "sha256": doc.sha256,
+        "recipients": list(doc.recipients),
+    }
+
+
+def status_recipient(status: NewStatus, document: StoredDocument) -> str:
+    """The recipient whose delivery a status is about, whichever way it travels.
+
+    Recipients write to the document's sender; the sender (recall, 13) writes
+    to one recipient.
+    """
+    if status.from_code == document.sender_code:
+        return status.to_code
+    if status.to_code == document.sender_code:
+        return status.from_code
+    raise ValueError("a status message travels between the sender and a recipient")
 
 
 def outcome_event(outcome: Outcome) -> tuple[str, dict[str, Any]]:

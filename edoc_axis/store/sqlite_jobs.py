@@ -25,7 +25,7 @@ from edoc_axis.store.records import (
     RetryAt,
     StoredDocument,
 )
-from edoc_axis.store.shared import check_digest, outcome_event
+from edoc_axis.store.shared import accepted_detail, check_digest, outcome_event
 from edoc_axis.store.sqlite_reads import (
     delivery_by_id,
     delivery_for,
@@ -96,12 +96,7 @@ def accept_document(ctx: WriteContext, doc: NewDocument) -> AcceptResult:
     for recipient, mode in modes:
         params = {"seq": cursor.lastrowid, "recipient": recipient, "mode": mode, "at": at}
         ctx.conn.execute(q.INSERT_DELIVERY, params)
-    detail = {
-        "document_id": doc.document_id,
-        "kind": doc.kind,
-        "sha256": doc.sha256,
-        "recipients": list(doc.recipients),
-    }
+    detail = accepted_detail(doc)
     ctx.audit(
         "document.accepted",
         doc.received_at,

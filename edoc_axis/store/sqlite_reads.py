@@ -1,6 +1,6 @@
 """Synchronous reads over one sqlite3 connection.
 
-Shared by the reader threads and by write jobs (which read back what they
+Shared by the readers (sqlite_readers) and by write jobs (which read back what they
 wrote inside their transaction), so each query is mapped to a record once.
 """
 

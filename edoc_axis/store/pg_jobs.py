@@ -23,7 +23,7 @@ from edoc_axis.store.records import (
     RetryAt,
     StoredDocument,
 )
-from edoc_axis.store.shared import accepted_detail, check_digest, outcome_event
+from edoc_axis.store.shared import audit_accepted, check_digest, outcome_event
 
 
 async def insert_blob(w: PgWrite, sha256: str, raw: bytes) -> None:
@@ -82,14 +82,7 @@ async def accept_document(w: PgWrite, doc: NewDocument) -> AcceptResult:
         ) from exc
     if "push" in modes:
         w.work_became_due()
-    detail = accepted_detail(doc)
-    w.audit(
-        "document.accepted",
-        doc.received_at,
-        axis_id=doc.axis_id,
-        agency=doc.sender_code,
-        detail=detail,
-    )
+    audit_accepted(w, doc)
     return AcceptResult(created=True, document=_as_stored(doc))
 
 

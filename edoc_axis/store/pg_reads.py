@@ -14,20 +14,9 @@ import asyncpg
 
 from edoc_axis.core.audit import AuditEntry
 from edoc_axis.errors import NotFound
+from edoc_axis.store import codec
 from edoc_axis.store import pg_queries as q
-from edoc_axis.store.codec import (
-    POSTGRES,
-    Row,
-    agency_record,
-    audit_record,
-    decode_cursor,
-    delivery_record,
-    document_record,
-    inbox_record,
-    page_of,
-    stats_record,
-    status_record,
-)
+from edoc_axis.store.codec import POSTGRES, Row, decode_cursor, page_of
 from edoc_axis.store.records import (
     Agency,
     Delivery,
@@ -39,8 +28,8 @@ from edoc_axis.store.records import (
 )
 
 Conn: TypeAlias = asyncpg.Connection
-delivery_from_row = partial(delivery_record, d=POSTGRES)
-status_from_row = partial(status_record, d=POSTGRES)
+delivery_from_row = partial(codec.delivery_record, d=POSTGRES)
+status_from_row = partial(codec.status_record, d=POSTGRES)
 
 
 # -- registry -------------------------------------------------------------------
@@ -63,7 +52,7 @@ async def agency_by_canonical(conn: Conn, code: str) -> Agency | None:
         return None
     aliases = await conn.fetch(q.SELECT_ALIASES, code)
     prints = await conn.fetch(q.SELECT_FINGERPRINTS, code)
-    return agency_record(row, POSTGRES, (r[0] for r in aliases), (r[0] for r in prints))
+    return codec.agency_record(row, POSTGRES, (r[0] for r in aliases), (r[0] for r in prints))
 
 
 async def get_agency(conn: Conn, code_or_alias: str) -> Agency | None:
@@ -92,7 +81,7 @@ async def certificate_pem(conn: Conn, fingerprint: str) -> bytes | None:
 
 # -- documents ------------------------------------------------------------------
 def document_from_row(row: Row) -> StoredDocument:
-    return document_record(row, POSTGRES, row["recipients"])  # an array column here
+    return codec.document_record(row, POSTGRES, row["recipients"])  # an array column here
 
 
 async def get_document(conn: Conn, axis_id: str) -> StoredDocument | None:
@@ -132,7 +121,7 @@ async def inbox(conn: Conn, recipient_code: str, limit: int, cursor: str | None)
     after = decode_cursor("inbox", cursor)
     rows = await conn.fetch(q.INBOX, recipient_code, after, limit + 1)
     return page_of(
-        "inbox", rows, limit, "id", partial(inbox_record, d=POSTGRES), resume_after=after
+        "inbox", rows, limit, "id", partial(codec.inbox_record, d=POSTGRES), resume_after=after
     )
 
 
@@ -162,7 +151,7 @@ async def lease_owners(conn: Conn, now: datetime) -> list[str]:
 
 async def stats(conn: Conn, now: datetime) -> Stats:
     rows = await conn.fetch(q.COUNT_BY_AGENCY_STATE)
-    return stats_record(rows, await conn.fetchval(q.OLDEST_PENDING), now)
+    return codec.stats_record(rows, await conn.fetchval(q.OLDEST_PENDING), now)
 
 
 # -- statuses -------------------------------------------------------------------
@@ -192,4 +181,4 @@ async def status_bytes(conn: Conn, status_id: str) -> bytes:
 
 # -- audit ----------------------------------------------------------------------
 async def audit_batch(conn: Conn, after_seq: int, limit: int) -> list[AuditEntry]:
-    return [audit_record(row) for row in await conn.fetch(q.AUDIT_BATCH, after_seq, limit)]
+    return [codec.audit_record(row) for row in await conn.fetch(q.AUDIT_BATCH, after_seq, limit)]

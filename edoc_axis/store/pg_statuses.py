@@ -12,7 +12,7 @@ from edoc_axis.store.pg_jobs import insert_blob
 from edoc_axis.store.pg_reads import delivery_for, get_document, status_by_id
 from edoc_axis.store.pg_writer import PgWrite
 from edoc_axis.store.records import Delivery, NewStatus, StoredStatus
-from edoc_axis.store.shared import check_digest, status_detail, status_recipient
+from edoc_axis.store.shared import audit_status, check_digest, status_recipient
 
 
 async def _status_target(w: PgWrite, status: NewStatus) -> Delivery:
@@ -75,14 +75,7 @@ async def record_status(
             raise StatusTransition(
                 f"current status is {delivery.status_code!r}, not {expected_current!r}"
             )
-    detail = status_detail(status, delivery.status_code)
-    w.audit(
-        "status.recorded",
-        status.received_at,
-        axis_id=status.axis_id,
-        agency=status.from_code,
-        detail=detail,
-    )
+    audit_status(w, status, delivery.status_code)
     stored = await status_by_id(w.conn, status.status_id)
     if stored is None:
         raise RuntimeError("status vanished inside its own transaction")

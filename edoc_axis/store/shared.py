@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Protocol
 
 from edoc_axis.store.codec import to_db
 from edoc_axis.store.records import (
@@ -17,6 +19,20 @@ from edoc_axis.store.records import (
 )
 
 
+class AuditSink(Protocol):
+    """A write transaction's audit chain: SQLite's ``WriteContext``, PostgreSQL's ``PgWrite``."""
+
+    def audit(
+        self,
+        event: str,
+        at: datetime,
+        *,
+        axis_id: str | None = None,
+        agency: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None: ...
+
+
 def check_digest(raw: bytes, sha256: str) -> None:
     # Bytes are stored under their digest and shared by it, so a wrong digest
     # would hand someone else's document out; never trust it unchecked.
@@ -24,14 +40,21 @@ def check_digest(raw: bytes, sha256: str) -> None:
         raise ValueError("sha256 is not the lowercase hex SHA-256 of raw")
 
 
-def accepted_detail(doc: NewDocument) -> dict[str, object]:
-    """The detail of a ``document.accepted`` audit event."""
-    return {
+def audit_accepted(sink: AuditSink, doc: NewDocument) -> None:
+    """The ``document.accepted`` audit event of a newly stored document."""
+    detail = {
         "document_id": doc.document_id,
         "kind": doc.kind,
         "sha256": doc.sha256,
         "recipients": list(doc.recipients),
     }
+    sink.audit(
+        "document.accepted",
+        doc.received_at,
+        axis_id=doc.axis_id,
+        agency=doc.sender_code,
+        detail=detail,
+    )
 
 
 def status_recipient(status: NewStatus, document: StoredDocument) -> str:
@@ -59,8 +82,8 @@ def outcome_event(outcome: Outcome) -> tuple[str, dict[str, Any]]:
     raise TypeError(f"not an outcome: {outcome!r}")
 
 
-def status_detail(status: NewStatus, previous: str | None) -> dict[str, object]:
-    """The detail of a ``status.recorded`` audit event."""
+def audit_status(sink: AuditSink, status: NewStatus, previous: str | None) -> None:
+    """The ``status.recorded`` audit event; ``previous`` is the delivery's status before."""
     detail: dict[str, object] = {
         "status_id": status.status_id,
         "status_code": status.status_code,
@@ -69,4 +92,10 @@ def status_detail(status: NewStatus, previous: str | None) -> dict[str, object]:
     }
     if status.recall_round is not None:
         detail["recall_round"] = status.recall_round
-    return detail
+    sink.audit(
+        "status.recorded",
+        status.received_at,
+        axis_id=status.axis_id,
+        agency=status.from_code,
+        detail=detail,
+    )

@@ -25,7 +25,7 @@ from edoc_axis.store.records import (
     RetryAt,
     StoredDocument,
 )
-from edoc_axis.store.shared import accepted_detail, check_digest, outcome_event
+from edoc_axis.store.shared import audit_accepted, check_digest, outcome_event
 from edoc_axis.store.sqlite_reads import (
     delivery_by_id,
     delivery_for,
@@ -96,14 +96,7 @@ def accept_document(ctx: WriteContext, doc: NewDocument) -> AcceptResult:
     for recipient, mode in modes:
         params = {"seq": cursor.lastrowid, "recipient": recipient, "mode": mode, "at": at}
         ctx.conn.execute(q.INSERT_DELIVERY, params)
-    detail = accepted_detail(doc)
-    ctx.audit(
-        "document.accepted",
-        doc.received_at,
-        axis_id=doc.axis_id,
-        agency=doc.sender_code,
-        detail=detail,
-    )
+    audit_accepted(ctx, doc)
     return AcceptResult(created=True, document=_stored(ctx, doc.axis_id))
 
 

@@ -11,19 +11,9 @@ from datetime import datetime
 from functools import partial
 
 from edoc_axis.errors import NotFound
+from edoc_axis.store import codec
 from edoc_axis.store import queries as q
-from edoc_axis.store.codec import (
-    SQLITE,
-    agency_record,
-    decode_cursor,
-    delivery_record,
-    document_record,
-    inbox_record,
-    page_of,
-    stats_record,
-    status_record,
-    to_db,
-)
+from edoc_axis.store.codec import SQLITE, decode_cursor, page_of, to_db
 from edoc_axis.store.records import (
     Agency,
     Delivery,
@@ -34,8 +24,8 @@ from edoc_axis.store.records import (
     StoredStatus,
 )
 
-_delivery = partial(delivery_record, d=SQLITE)
-_status = partial(status_record, d=SQLITE)
+_delivery = partial(codec.delivery_record, d=SQLITE)
+_status = partial(codec.status_record, d=SQLITE)
 
 
 def resolve_code(conn: sqlite3.Connection, code_or_alias: str) -> str | None:
@@ -57,7 +47,7 @@ def agency_by_canonical(conn: sqlite3.Connection, code: str) -> Agency | None:
         return None
     aliases = conn.execute(q.SELECT_ALIASES, {"code": code}).fetchall()
     prints = conn.execute(q.SELECT_FINGERPRINTS, {"code": code}).fetchall()
-    return agency_record(row, SQLITE, (r[0] for r in aliases), (r[0] for r in prints))
+    return codec.agency_record(row, SQLITE, (r[0] for r in aliases), (r[0] for r in prints))
 
 
 def get_agency(conn: sqlite3.Connection, code_or_alias: str) -> Agency | None:
@@ -82,7 +72,7 @@ def certificate_pem(conn: sqlite3.Connection, fingerprint: str) -> bytes | None:
 
 def _document(conn: sqlite3.Connection, row: sqlite3.Row) -> StoredDocument:
     recipients = conn.execute(q.RECIPIENTS_OF, {"seq": row["seq"]}).fetchall()
-    return document_record(row, SQLITE, (r[0] for r in recipients))
+    return codec.document_record(row, SQLITE, (r[0] for r in recipients))
 
 
 def get_document(conn: sqlite3.Connection, axis_id: str) -> StoredDocument | None:
@@ -128,7 +118,9 @@ def inbox(
     after = decode_cursor("inbox", cursor)
     params = {"recipient": recipient_code, "after": after, "limit": limit + 1}
     rows = conn.execute(q.INBOX, params).fetchall()
-    return page_of("inbox", rows, limit, "id", partial(inbox_record, d=SQLITE), resume_after=after)
+    return page_of(
+        "inbox", rows, limit, "id", partial(codec.inbox_record, d=SQLITE), resume_after=after
+    )
 
 
 def delivery_by_id(conn: sqlite3.Connection, delivery_id: int) -> Delivery | None:
@@ -159,7 +151,7 @@ def lease_owners(conn: sqlite3.Connection, now: datetime) -> list[str]:
 def stats(conn: sqlite3.Connection, now: datetime) -> Stats:
     rows = conn.execute(q.COUNT_BY_AGENCY_STATE).fetchall()
     oldest = conn.execute(q.OLDEST_PENDING).fetchone()[0]
-    return stats_record(rows, SQLITE.opt_time(oldest), now)
+    return codec.stats_record(rows, SQLITE.opt_time(oldest), now)
 
 
 def status_by_id(conn: sqlite3.Connection, status_id: str) -> StoredStatus | None:

@@ -9,7 +9,7 @@ from edoc_axis.errors import DocumentConflict, NotFound, StatusTransition
 from edoc_axis.store import queries as q
 from edoc_axis.store.codec import to_db
 from edoc_axis.store.records import Delivery, NewStatus, StoredStatus
-from edoc_axis.store.shared import check_digest, status_detail, status_recipient
+from edoc_axis.store.shared import audit_status, check_digest, status_recipient
 from edoc_axis.store.sqlite_jobs import insert_blob
 from edoc_axis.store.sqlite_reads import delivery_for, get_document, status_by_id
 from edoc_axis.store.sqlite_writer import WriteContext
@@ -54,14 +54,7 @@ def record_status(
             f"round {status.recall_round} already has its "
             f"{'recall' if status.status_code == '13' else 'answer'}"
         ) from exc
-    detail = status_detail(status, delivery.status_code)
-    ctx.audit(
-        "status.recorded",
-        status.received_at,
-        axis_id=status.axis_id,
-        agency=status.from_code,
-        detail=detail,
-    )
+    audit_status(ctx, status, delivery.status_code)
     stored = status_by_id(ctx.conn, status.status_id)
     if stored is None:
         raise RuntimeError("status vanished inside its own transaction")

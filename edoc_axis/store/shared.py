@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 
 from edoc_axis.store.codec import to_db
 from edoc_axis.store.records import (
+    AgencyState,
     DeadLetter,
     Delivered,
+    DeliveryMode,
+    NewAgency,
     NewDocument,
     NewStatus,
     Outcome,
@@ -99,3 +103,43 @@ def audit_status(sink: AuditSink, status: NewStatus, previous: str | None) -> No
         agency=status.from_code,
         detail=detail,
     )
+
+
+def check_endpoint(mode: DeliveryMode, url: str | None) -> None:
+    if mode not in ("push", "pull"):
+        raise ValueError(f"delivery mode must be push or pull, not {mode!r}")
+    if mode == "push" and not url:
+        raise ValueError("a push agency needs an endpoint URL")
+
+
+def check_agency_state(state: AgencyState) -> None:
+    if state not in ("active", "disabled"):
+        raise ValueError(f"agency state must be active or disabled, not {state!r}")
+
+
+def new_agency_codes(agency: NewAgency) -> tuple[NewAgency, tuple[str, ...]]:
+    """The agency as stored (codes upper case) and all its codes, canonical first."""
+    check_endpoint(agency.delivery_mode, agency.endpoint_url)
+    # Agency codes are case-insensitive: the registry holds them upper case.
+    agency = replace(
+        agency,
+        code=agency.code.upper(),
+        alias_codes=tuple(alias.upper() for alias in agency.alias_codes),
+    )
+    codes = (agency.code, *agency.alias_codes)
+    if len(set(codes)) != len(codes):
+        raise ValueError(f"codes repeat: {codes}")
+    return agency, codes
+
+
+def audit_agency_created(
+    sink: AuditSink, agency: NewAgency, certificates: Sequence[tuple[str, bytes]], at: datetime
+) -> None:
+    detail: dict[str, object] = {
+        "aliases": list(agency.alias_codes),
+        "delivery_mode": agency.delivery_mode,
+        "certificates": [fingerprint for fingerprint, _ in certificates],
+    }
+    if agency.test:
+        detail["test"] = True
+    sink.audit("agency.created", at, agency=agency.code, detail=detail)

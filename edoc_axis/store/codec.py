@@ -211,7 +211,7 @@ def audit_record(row: Sequence[Any]) -> AuditEntry:
 
 
 def activity_record(counts: Iterable[Row], pending: Iterable[Row], decoder: Decoder) -> Activity:
-    """Activity from ACTIVITY's rows (hour text, agency, event, code, n) and PENDING_BY_RECIPIENT's."""
+    """Activity from the rows of ACTIVITY (hour, agency, event, code, n) and PENDING_BY_RECIPIENT."""
     return Activity(
         tuple(
             ActivityCount(

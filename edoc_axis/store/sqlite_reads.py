@@ -16,8 +16,8 @@ from edoc_axis.store import queries as q
 from edoc_axis.store.codec import SQLITE, decode_cursor, page_of, to_db
 from edoc_axis.store.records import (
     Activity,
-    AuditHead,
     Agency,
+    AuditHead,
     Delivery,
     InboxItem,
     Page,

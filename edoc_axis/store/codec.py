@@ -211,7 +211,7 @@ def audit_record(row: Sequence[Any]) -> AuditEntry:
 
 
 def activity_record(counts: Iterable[Row], pending: Iterable[Row], decoder: Decoder) -> Activity:
-    """Activity from the rows of ACTIVITY (hour, agency, event, code, n) and PENDING_BY_RECIPIENT."""
+    """Activity from the rows of ACTIVITY (hour, agency, event, code, n) and pending ones."""
     return Activity(
         tuple(
             ActivityCount(

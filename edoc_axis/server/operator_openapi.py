@@ -314,13 +314,7 @@ _PATHS: dict[str, Any] = {
     "/admin/v1/systems/{system_id}/enable": {
         "post": _op("Enable a system", "System", params=[_SYSTEM])
     },
-    "/admin/v1/openapi.json": {
-        "get": {
-            "summary": "This document",
-            "security": [],
-            "responses": {"200": {"description": "OpenAPI 3.1"}},
-        }
-    },
+    "/admin/v1/openapi.json": {"get": _op("This document", "")},
 }
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from edoc_axis.cli import axis_remote
 from edoc_axis.cli.axis_server import config_from
 from edoc_axis.cli.axis_server import operator_command as _sub
 from edoc_axis.cli.common import (
@@ -277,6 +278,7 @@ def add_commands(commands: Any) -> None:
     )
     imp.add_argument("file", help="CSV with a header row")
     imp.add_argument("--json", action="store_true", help="machine output")
+    axis_remote.add_agency_commands(sub)
 
     pki = commands.add_parser(
         "pki",

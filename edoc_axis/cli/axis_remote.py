@@ -17,7 +17,14 @@ import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
-from edoc_axis.cli.common import EXIT_OK, EXIT_USAGE, CliFailure, print_json, print_table
+from edoc_axis.cli.common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    CliFailure,
+    HelpFormatter,
+    print_json,
+    print_table,
+)
 
 _TIMEOUT_S = 60.0
 
@@ -193,7 +200,13 @@ def add_agency_commands(sub: Any) -> None:
     """`agency cert add|remove|list` and `agency search`, under the agency command."""
     from edoc_axis.cli.axis_server import operator_command
 
-    cert = sub.add_parser("cert", help="an agency's signing certificates")
+    cert = sub.add_parser(
+        "cert",
+        help="an agency's signing certificates",
+        description="List an agency's certificates with their expiry, add or remove one.",
+        formatter_class=HelpFormatter,
+        epilog="example:\n  edoc-axis agency cert list 000.00.00.G22 --axis https://axis:8443",
+    )
     cert_sub = cert.add_subparsers(dest="cert_command", metavar="ACTION", required=True)
     lst = operator_command(
         cert_sub,

@@ -32,14 +32,23 @@ _TIMEOUT_S = 60.0
 class Remote:
     """A blocking client of /admin/v1 (one operator command, one or a few calls)."""
 
-    def __init__(self, url: str, token: str, cafile: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        cafile: str | None = None,
+        client_cert: tuple[str, str] | None = None,
+    ) -> None:
         if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
             raise CliFailure(
                 f"--axis must be an http or https URL, not {url!r}", exit_code=EXIT_USAGE
             )
         self.url = url.rstrip("/")
         self.token = token
-        self.context = ssl.create_default_context(cafile=cafile) if cafile else None
+        self.context = ssl.create_default_context(cafile=cafile) if cafile or client_cert else None
+        if client_cert is not None and self.context is not None:
+            # under mutual TLS the axis records the certificate's subject as the operator
+            self.context.load_cert_chain(client_cert[0], client_cert[1])
 
     def _open(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
@@ -76,6 +85,8 @@ def add_remote_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--axis", help="axis base URL: use its operator API (env EDOC_AXIS_URL)")
     parser.add_argument("--operator-token", help="operator token (env EDOC_OPERATOR_TOKEN)")
     parser.add_argument("--cacert", help="CA bundle for an https axis with a private CA")
+    parser.add_argument("--client-cert", help="operator client certificate PEM (mutual TLS)")
+    parser.add_argument("--client-key", help="its private key PEM")
 
 
 def remote_of(args: argparse.Namespace) -> Remote | None:
@@ -95,7 +106,14 @@ def remote_of(args: argparse.Namespace) -> Remote | None:
         raise CliFailure(
             "--axis needs --operator-token (or env EDOC_OPERATOR_TOKEN)", exit_code=EXIT_USAGE
         )
-    return Remote(url, token, getattr(args, "cacert", None))
+    cert, key = getattr(args, "client_cert", None), getattr(args, "client_key", None)
+    if (cert is None) != (key is None):
+        raise CliFailure("--client-cert and --client-key go together", exit_code=EXIT_USAGE)
+    pair = None if cert is None or key is None else (cert, key)
+    try:
+        return Remote(url, token, getattr(args, "cacert", None), pair)
+    except (OSError, ssl.SSLError) as exc:
+        raise CliFailure(f"cannot load the TLS files: {exc}", exit_code=EXIT_USAGE) from None
 
 
 def query(**params: Any) -> str:

@@ -78,6 +78,15 @@ async def test_operator_commands_over_the_api(axis: RunningAxis, tmp_path: Path)
     rc, out, _ = await _cli(work, axis, "agency", "search", "g22", "--json")
     assert [a["code"] for a in json.loads(out)["items"]] == [G22]
 
+    rc, out, _ = await _cli(work, axis, "agency", "list", "--json")
+    assert [a["code"] for a in json.loads(out)] == [G22, H49]
+    rc, out, _ = await _cli(work, axis, "agency", "disable", H49)
+    assert rc == 0 and "disabled" in out
+    rc, out, _ = await _cli(work, axis, "agency", "show", H49, "--json")
+    assert json.loads(out)["state"] == "disabled"
+    rc, out, _ = await _cli(work, axis, "agency", "enable", H49)
+    assert rc == 0
+
     rc, out, _ = await _cli(work, axis, "audit", "head", "--json")
     head = json.loads(out)
     rc, out, _ = await _cli(work, axis, "audit", "export")
@@ -95,6 +104,7 @@ async def test_operator_commands_over_the_api(axis: RunningAxis, tmp_path: Path)
     }
     assert ("deadletter.retry", "operator") in actors
     assert (f"POST /admin/v1/agencies/{G22}/certificates", "operator") in actors
+    assert (f"POST /admin/v1/agencies/{H49}/disable", "operator") in actors
 
     rc, _, err = await _cli(work, axis, "deadletter", "list", token=False)
     assert rc == 2 and "--operator-token" in err

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import getpass
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from edoc_axis.cli import axis_remote
 from edoc_axis.cli.axis_server import config_from
 from edoc_axis.cli.axis_server import operator_command as _sub
 from edoc_axis.cli.common import (
@@ -26,6 +28,7 @@ from edoc_axis.files import make_private_folder
 from edoc_axis.pki import Issued, issue_certificate, load_certs, load_key, save_issued
 from edoc_axis.registry import register_agency, rotate_token
 from edoc_axis.server.admin import agency_json
+from edoc_axis.service.operator import audit_action
 from edoc_axis.store import Agency, AgencyState, Store
 from edoc_axis.store.factory import open_store
 
@@ -82,30 +85,38 @@ def cmd_agency_add(args: argparse.Namespace) -> int:
 
 
 def cmd_agency_list(args: argparse.Namespace) -> int:
-    agencies = with_store(config_from(args), lambda store: store.list_agencies())
+    remote = axis_remote.remote_of(args)
+    if remote is not None:
+        rows = remote.call("GET", "/admin/v1/agencies")["agencies"]
+    else:
+        agencies = with_store(config_from(args), lambda store: store.list_agencies())
+        rows = [agency_json(a) for a in agencies]
     if args.json:
-        print_json([agency_json(a) for a in agencies])
+        print_json(rows)
         return EXIT_OK
     print_table(
         ["CODE", "NAME", "STATE", "MODE", "ALIASES", "CERTS"],
         (
             [
-                a.code,
-                a.name,
-                a.state,
-                a.delivery_mode,
-                ",".join(a.alias_codes) or "-",
-                str(len(a.certificate_fingerprints)),
+                a["code"],
+                a["name"],
+                a["state"],
+                a["delivery_mode"],
+                ",".join(a["alias_codes"]) or "-",
+                str(len(a["certificate_fingerprints"])),
             ]
-            for a in agencies
+            for a in rows
         ),
     )
     return EXIT_OK
 
 
 def cmd_agency_show(args: argparse.Namespace) -> int:
-    agency = with_store(config_from(args), lambda store: _must_get(store, args.code))
-    data = agency_json(agency)
+    remote = axis_remote.remote_of(args)
+    if remote is not None:
+        data = remote.call("GET", f"/admin/v1/agencies/{axis_remote.quote(args.code)}")
+    else:
+        data = agency_json(with_store(config_from(args), lambda store: _must_get(store, args.code)))
     if args.json:
         print_json(data)
     else:
@@ -116,9 +127,18 @@ def cmd_agency_show(args: argparse.Namespace) -> int:
 
 
 def _set_state(args: argparse.Namespace, state: AgencyState) -> int:
+    remote = axis_remote.remote_of(args)
+    if remote is not None:
+        verb = "disable" if state == "disabled" else "enable"
+        remote.call("POST", f"/admin/v1/agencies/{axis_remote.quote(args.code)}/{verb}")
+        print(f"{args.code}: {state}")
+        return EXIT_OK
+
     async def change(store: Store) -> None:
         agency = await _must_get(store, args.code)
         await store.set_agency_state(agency.code, state)
+        actor = f"cli:{getpass.getuser()}"
+        await audit_action(store, _now(), actor, f"agency.{state}", agency=agency.code)
 
     with_store(config_from(args), change)
     print(f"{args.code}: {state}")
@@ -261,14 +281,18 @@ def add_commands(commands: Any) -> None:
     add.add_argument("--json", action="store_true", help='print {"code", "token"}')
     lst = _sub(sub, "list", "list agencies", "edoc-axis agency list --json", cmd_agency_list)
     lst.add_argument("--json", action="store_true", help="machine output")
+    axis_remote.add_remote_flags(lst)
     show = _sub(sub, "show", "show one agency", "edoc-axis agency show G22", cmd_agency_show)
     show.add_argument("code")
     show.add_argument("--json", action="store_true", help="machine output")
+    axis_remote.add_remote_flags(show)
     for name, func, text in (
         ("disable", cmd_agency_disable, "refuse the agency's calls and documents to it"),
         ("enable", cmd_agency_enable, "re-activate a disabled agency"),
     ):
-        _sub(sub, name, text, f"edoc-axis agency {name} 000.00.00.H49", func).add_argument("code")
+        toggle = _sub(sub, name, text, f"edoc-axis agency {name} 000.00.00.H49", func)
+        toggle.add_argument("code")
+        axis_remote.add_remote_flags(toggle)
     rot = _sub(
         sub,
         "rotate-token",
@@ -288,6 +312,7 @@ def add_commands(commands: Any) -> None:
     )
     imp.add_argument("file", help="CSV with a header row")
     imp.add_argument("--json", action="store_true", help="machine output")
+    axis_remote.add_agency_commands(sub)
 
     pki = commands.add_parser(
         "pki",

@@ -167,3 +167,29 @@ def as_row(entry: AuditEntry) -> AuditRow:
 def verify_chain(entries: Iterable[AuditEntry], head: AuditHead | None = None) -> AuditReport:
     """Check entries as a chain; see ``verify_rows``."""
     return verify_rows((as_row(e) for e in entries), head)
+
+
+def verify_segment(rows: Iterable[AuditRow], prev_hash: str) -> AuditReport:
+    """Check rows as a run of the chain that follows an entry whose hash is ``prev_hash``.
+
+    The first row fixes the starting seq; every row must then follow its
+    predecessor. Unlike ``verify_rows`` this cannot see a truncated tail or a
+    rewritten past: it vouches for the run relative to ``prev_hash``, which is
+    why a range check or an exported file should be compared with the head
+    (or the whole chain verified) for the full guarantee. ``entries`` counts
+    the rows checked; an empty run is vacuously intact.
+    """
+    count = 0
+    expected: int | None = None
+    for row in rows:
+        if expected is None:
+            expected = row[0]
+            if expected == 1 and prev_hash != GENESIS:
+                return AuditReport(False, 0, 1, "entry 1 must follow the genesis hash")
+        fault = _row_fault(row, expected, prev_hash)
+        if fault is not None:
+            return AuditReport(False, count, expected, fault)
+        count += 1
+        expected += 1
+        prev_hash = row[7]
+    return AuditReport(True, count)

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from edoc_axis.server.connections import CONNECTIONS
 from edoc_axis.server.context import SERVICES
+from edoc_axis.server.operator_metrics import OPERATOR_METRICS
 
 
 async def healthz(_request: web.Request) -> web.Response:
@@ -28,6 +29,8 @@ async def metrics(request: web.Request) -> web.Response:
     services.metrics.oldest_pending_age.set(stats.oldest_pending_age_s or 0.0)
     services.metrics.connections_open.set(request.app[CONNECTIONS].open)
     services.metrics.inflight_bytes.set(services.inflight.used)
+    if OPERATOR_METRICS in request.app:
+        await request.app[OPERATOR_METRICS].refresh()
     return web.Response(body=services.metrics.render(), content_type="text/plain", charset="utf-8")
 
 

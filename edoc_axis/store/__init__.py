@@ -2,6 +2,8 @@
 
 from edoc_axis.store.records import (  # noqa: I001  (records before base before sqlite)
     AcceptResult,
+    Activity,
+    ActivityCount,
     Agency,
     AgencyState,
     AuditEntry,
@@ -34,6 +36,8 @@ from edoc_axis.store.sqlite import SqliteStore
 
 __all__ = [
     "AcceptResult",
+    "Activity",
+    "ActivityCount",
     "Agency",
     "AgencyExists",
     "AgencyNotRemovable",

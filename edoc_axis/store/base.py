@@ -14,9 +14,11 @@ from typing import Any, Protocol
 from edoc_axis.errors import EdocError
 from edoc_axis.store.records import (
     AcceptResult,
+    Activity,
     Agency,
     AgencyState,
     AuditEntry,
+    AuditHead,
     AuditReport,
     Claim,
     Delivery,
@@ -219,6 +221,16 @@ class Store(Protocol):
     async def discard_dead_letter(self, delivery_id: int, at: datetime) -> Delivery:
         """Give up on a dead letter for good."""
 
+    async def get_delivery(self, delivery_id: int) -> Delivery | None:
+        """A delivery by its id (the operator's handle on a dead letter)."""
+
+    async def activity(self, since: datetime, until: datetime) -> Activity:
+        """Operator statistics: audit events per UTC hour, agency, event and refusal code.
+
+        Counts the events in [since, until) among ``ACTIVITY_EVENTS``, and the
+        pending deliveries per recipient with the oldest one's queue time.
+        """
+
     async def stats(self, now: datetime) -> Stats:
         """Delivery counts per state and per (agency, state); age of the oldest pending.
 
@@ -322,8 +334,11 @@ class Store(Protocol):
     ) -> None:
         """Append a standalone audit event (e.g. ``document.refused`` with its code)."""
 
-    def iter_audit(self, batch: int = 10_000) -> AsyncIterator[AuditEntry]:
-        """Every audit entry in seq order, read in batches."""
+    def iter_audit(self, batch: int = 10_000, after: int = 0) -> AsyncIterator[AuditEntry]:
+        """Every audit entry after seq ``after`` in seq order, read in batches."""
+
+    async def audit_head(self) -> AuditHead:
+        """The last seq and hash committed (seq 0 and the genesis hash when empty)."""
 
     async def verify_audit(self) -> AuditReport:
         """Check the whole chain and its head in one consistent snapshot."""

@@ -19,6 +19,8 @@ from typing import Any, Protocol, TypeVar, cast
 from edoc_axis.core.audit import AuditEntry, utc_iso
 from edoc_axis.store.base import InvalidCursor
 from edoc_axis.store.records import (
+    Activity,
+    ActivityCount,
     Agency,
     AgencyState,
     Claim,
@@ -206,6 +208,23 @@ def audit_record(row: Sequence[Any]) -> AuditEntry:
     # keep the audit time as the text that was hashed.
     seq, at, event, axis_id, agency, detail, prev_hash, hash_ = row
     return AuditEntry(seq, from_db(at), event, axis_id, agency, detail, prev_hash, hash_)
+
+
+def activity_record(counts: Iterable[Row], pending: Iterable[Row], decoder: Decoder) -> Activity:
+    """Activity from the rows of ACTIVITY (hour, agency, event, code, n) and pending ones."""
+    return Activity(
+        tuple(
+            ActivityCount(
+                datetime.fromisoformat(f"{row['hour']}:00:00+00:00"),
+                row["agency"],
+                row["event"],
+                row["code"],
+                int(row["n"]),
+            )
+            for row in counts
+        ),
+        {row["recipient_code"]: (int(row["n"]), decoder.time(row["oldest"])) for row in pending},
+    )
 
 
 def stats_record(rows: Iterable[Row], oldest: datetime | None, now: datetime) -> Stats:

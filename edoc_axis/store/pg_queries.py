@@ -8,6 +8,8 @@ rather than by one writer, and updates that decide a race say what they changed
 
 from __future__ import annotations
 
+from edoc_axis.store.records import ACTIVITY_EVENTS
+
 WORK_CHANNEL = "edoc_axis_work"
 """NOTIFY channel: push work became due (a document accepted, a dead letter requeued)."""
 
@@ -251,3 +253,21 @@ WHERE seq > $1 ORDER BY seq LIMIT $2"""
 AUDIT_ALL = """
 SELECT seq, at, event, axis_id, agency, detail, prev_hash, hash FROM audit_log ORDER BY seq"""
 NOTIFY_WORK = "SELECT pg_notify($1, '')"
+
+# -- operator statistics -------------------------------------------------------
+# Audit times are fixed-width UTC text, so the first 13 characters name the hour.
+ACTIVITY = (
+    """
+SELECT substr(at, 1, 13) AS hour, agency, event,
+    CASE WHEN event = 'document.refused' THEN (detail::jsonb)->>'code' END AS code,
+    COUNT(*) AS n
+FROM audit_log
+WHERE at >= $1 AND at < $2 AND event IN ("""
+    + ", ".join(f"'{e}'" for e in ACTIVITY_EVENTS)
+    + """)
+GROUP BY 1, 2, 3, 4
+ORDER BY 1, 2, 3, 4"""
+)
+PENDING_BY_RECIPIENT = """
+SELECT recipient_code, COUNT(*) AS n, MIN(created_at) AS oldest FROM deliveries
+WHERE state = 'pending' GROUP BY recipient_code ORDER BY recipient_code"""

@@ -12,12 +12,13 @@ from typing import TypeAlias
 
 import asyncpg
 
-from edoc_axis.core.audit import AuditEntry
+from edoc_axis.core.audit import AuditEntry, AuditHead, utc_iso
 from edoc_axis.errors import NotFound
 from edoc_axis.store import codec
 from edoc_axis.store import pg_queries as q
 from edoc_axis.store.codec import POSTGRES, Row, decode_cursor, page_of
 from edoc_axis.store.records import (
+    Activity,
     Agency,
     Delivery,
     InboxItem,
@@ -147,6 +148,17 @@ async def dead_letters(conn: Conn, limit: int, cursor: str | None) -> Page[Deliv
 
 async def lease_owners(conn: Conn, now: datetime) -> list[str]:
     return [str(row[0]) for row in await conn.fetch(q.LEASE_OWNERS, now)]
+
+
+async def activity(conn: Conn, since: datetime, until: datetime) -> Activity:
+    rows = await conn.fetch(q.ACTIVITY, utc_iso(since), utc_iso(until))
+    pending = await conn.fetch(q.PENDING_BY_RECIPIENT)
+    return codec.activity_record(rows, pending, POSTGRES)
+
+
+async def audit_head(conn: Conn) -> AuditHead:
+    seq, hash_ = await conn.fetchrow(q.SELECT_AUDIT_HEAD)
+    return AuditHead(int(seq), str(hash_))
 
 
 async def stats(conn: Conn, now: datetime) -> Stats:

@@ -42,6 +42,7 @@ from edoc_axis.store.pg_writer import (
 )
 from edoc_axis.store.records import (
     AcceptResult,
+    Activity,
     Agency,
     AgencyState,
     AuditEntry,
@@ -391,6 +392,12 @@ class PostgresStore:
     async def discard_dead_letter(self, delivery_id: int, at: datetime) -> Delivery:
         return await self._write(lambda w: jobs.discard_dead_letter(w, delivery_id, at))
 
+    async def get_delivery(self, delivery_id: int) -> Delivery | None:
+        return await self._read(lambda c: reads.delivery_by_id(c, delivery_id))
+
+    async def activity(self, since: datetime, until: datetime) -> Activity:
+        return await self._read(lambda c: reads.activity(c, since, until))
+
     async def stats(self, now: datetime) -> Stats:
         return await self._read(lambda c: reads.stats(c, now))
 
@@ -483,12 +490,14 @@ class PostgresStore:
         frozen = dict(detail) if detail is not None else None
         await self._write(lambda w: jobs.append_audit(w, event, at, axis_id, agency, frozen))
 
-    async def iter_audit(self, batch: int = 10_000) -> AsyncIterator[AuditEntry]:
-        after = 0
+    async def iter_audit(self, batch: int = 10_000, after: int = 0) -> AsyncIterator[AuditEntry]:
         while entries := await self._read(partial(reads.audit_batch, after_seq=after, limit=batch)):
             for entry in entries:
                 yield entry
             after = entries[-1].seq
+
+    async def audit_head(self) -> AuditHead:
+        return await self._read(reads.audit_head)
 
     async def verify_audit(self) -> AuditReport:
         return await self._read(_verify_in_snapshot)

@@ -5,6 +5,8 @@ Parameters are named (``:name``), so each statement reads on its own.
 
 from __future__ import annotations
 
+from edoc_axis.store.records import ACTIVITY_EVENTS
+
 # -- registry -----------------------------------------------------------------
 INSERT_AGENCY = """
 INSERT INTO agencies (code, name, state, delivery_mode, endpoint_url, created_at, test)
@@ -219,3 +221,21 @@ SELECT seq, at, event, axis_id, agency, detail, prev_hash, hash FROM audit_log
 WHERE seq > ? ORDER BY seq LIMIT ?"""
 AUDIT_ALL = """
 SELECT seq, at, event, axis_id, agency, detail, prev_hash, hash FROM audit_log ORDER BY seq"""
+
+# -- operator statistics -------------------------------------------------------
+# Audit times are fixed-width UTC text, so the first 13 characters name the hour.
+ACTIVITY = (
+    """
+SELECT substr(at, 1, 13) AS hour, agency, event,
+    CASE WHEN event = 'document.refused' THEN json_extract(detail, '$.code') END AS code,
+    COUNT(*) AS n
+FROM audit_log
+WHERE at >= :since AND at < :until AND event IN ("""
+    + ", ".join(f"'{e}'" for e in ACTIVITY_EVENTS)
+    + """)
+GROUP BY 1, 2, 3, 4
+ORDER BY 1, 2, 3, 4"""
+)
+PENDING_BY_RECIPIENT = """
+SELECT recipient_code, COUNT(*) AS n, MIN(created_at) AS oldest FROM deliveries
+WHERE state = 'pending' GROUP BY recipient_code ORDER BY recipient_code"""

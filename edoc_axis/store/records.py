@@ -13,7 +13,10 @@ from edoc_axis.core.audit import AuditEntry, AuditHead, AuditReport
 from edoc_axis.core.retry import DeadLetter, Delivered, Outcome, RetryAt
 
 __all__ = [
+    "ACTIVITY_EVENTS",
     "AcceptResult",
+    "Activity",
+    "ActivityCount",
     "Agency",
     "AgencyState",
     "AuditEntry",
@@ -254,3 +257,37 @@ class VdxpSystem:
     sealed_secret: bytes = field(repr=False)
     created_at: datetime
     secret_set_at: datetime
+
+
+ACTIVITY_EVENTS = (
+    "document.accepted",
+    "document.refused",
+    "delivery.delivered",
+    "delivery.acknowledged",
+    "delivery.retry_scheduled",
+    "delivery.dead_lettered",
+)
+"""The audit events the operator statistics count (the store filters on them)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityCount:
+    """How many audit events of one kind one agency caused in one UTC hour.
+
+    ``code`` is the refusal code of ``document.refused`` events, None otherwise.
+    """
+
+    hour: datetime
+    agency: str | None
+    event: str
+    code: str | None
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """Traffic per agency and hour over a window, and what waits now per recipient."""
+
+    counts: tuple[ActivityCount, ...]
+    # recipient -> (pending deliveries, when the oldest of them was queued)
+    pending: Mapping[str, tuple[int, datetime]]

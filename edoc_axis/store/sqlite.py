@@ -25,9 +25,11 @@ from edoc_axis.store import sqlite_vdxp as vdxp
 from edoc_axis.store.migrate import apply_migrations, bundled_migrations
 from edoc_axis.store.records import (
     AcceptResult,
+    Activity,
     Agency,
     AgencyState,
     AuditEntry,
+    AuditHead,
     AuditReport,
     Claim,
     Delivery,
@@ -271,6 +273,12 @@ class SqliteStore:
     async def discard_dead_letter(self, delivery_id: int, at: datetime) -> Delivery:
         return await self._writer.submit(lambda ctx: jobs.discard_dead_letter(ctx, delivery_id, at))
 
+    async def get_delivery(self, delivery_id: int) -> Delivery | None:
+        return await self._readers.run(reads.delivery_by_id, delivery_id)
+
+    async def activity(self, since: datetime, until: datetime) -> Activity:
+        return await self._readers.run(reads.activity, since, until)
+
     async def stats(self, now: datetime) -> Stats:
         return await self._readers.run(reads.stats, now)
 
@@ -372,12 +380,14 @@ class SqliteStore:
             lambda ctx: jobs.append_audit(ctx, event, at, axis_id, agency, frozen)
         )
 
-    async def iter_audit(self, batch: int = 10_000) -> AsyncIterator[AuditEntry]:
-        after = 0
+    async def iter_audit(self, batch: int = 10_000, after: int = 0) -> AsyncIterator[AuditEntry]:
         while entries := await self._readers.run(audit_batch, after, batch):
             for entry in entries:
                 yield entry
             after = entries[-1].seq
+
+    async def audit_head(self) -> AuditHead:
+        return await self._readers.run(reads.audit_head)
 
     async def verify_audit(self) -> AuditReport:
         # A thread of its own: the walk holds one snapshot open for its length.

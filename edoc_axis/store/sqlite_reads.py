@@ -15,7 +15,9 @@ from edoc_axis.store import codec
 from edoc_axis.store import queries as q
 from edoc_axis.store.codec import SQLITE, decode_cursor, page_of, to_db
 from edoc_axis.store.records import (
+    Activity,
     Agency,
+    AuditHead,
     Delivery,
     InboxItem,
     Page,
@@ -146,6 +148,17 @@ def dead_letters(conn: sqlite3.Connection, limit: int, cursor: str | None) -> Pa
 
 def lease_owners(conn: sqlite3.Connection, now: datetime) -> list[str]:
     return [str(row[0]) for row in conn.execute(q.LEASE_OWNERS, {"now": to_db(now)})]
+
+
+def activity(conn: sqlite3.Connection, since: datetime, until: datetime) -> Activity:
+    rows = conn.execute(q.ACTIVITY, {"since": to_db(since), "until": to_db(until)}).fetchall()
+    pending = conn.execute(q.PENDING_BY_RECIPIENT).fetchall()
+    return codec.activity_record(rows, pending, SQLITE)
+
+
+def audit_head(conn: sqlite3.Connection) -> AuditHead:
+    seq, hash_ = conn.execute(q.SELECT_AUDIT_HEAD).fetchone()
+    return AuditHead(int(seq), str(hash_))
 
 
 def stats(conn: sqlite3.Connection, now: datetime) -> Stats:

@@ -188,3 +188,31 @@ def test_conformance_checks_a_tls_axis_with_cacert(
     assert {G22, H49} <= {a["code"] for a in agencies}
     assert not [a["code"] for a in agencies if a["test"] or "CF" in a["code"]]
     assert run_cli("edoc-axis", "system", "list", *config, "--json").ok().json() == []
+
+
+def test_an_operator_under_mutual_tls_is_audited_by_its_certificate_subject(
+    tls_home: AxisHome, tls_axis: AxisServer
+) -> None:
+    import json
+
+    ca = Issued(load_key(tls_home.root / "pki" / "ca.key.pem"), load_certs(tls_home.ca_cert)[0])
+    operator = issue_certificate(ca, "Operator Nguyen Van A")
+    save_issued(operator, tls_home.work / "op.key.pem", tls_home.work / "op.cert.pem")
+    extra = issue_certificate(ca, "G22 second key", agency_code=G22)
+    save_issued(extra, tls_home.work / "g22b.key.pem", tls_home.work / "g22b.cert.pem")
+    remote = ("--axis", tls_axis.url, "--cacert", tls_home.ca_cert,
+              "--operator-token", tls_home.operator_token,
+              "--client-cert", tls_home.work / "op.cert.pem",
+              "--client-key", tls_home.work / "op.key.pem")  # fmt: skip
+    run_cli(
+        "edoc-axis", "agency", "cert", "add", G22, tls_home.work / "g22b.cert.pem", *remote
+    ).ok()
+    exported = run_cli("edoc-axis", "audit", "export", *remote).ok().stdout
+    actions = [
+        json.loads(line["detail"])
+        for line in map(json.loads, exported.splitlines())
+        if line["event"] == "operator.action"
+    ]
+    subject = operator.cert.subject.rfc4514_string()
+    assert actions[-1]["actor"] == f"operator:{subject}"
+    assert actions[-1]["action"] == f"POST /admin/v1/agencies/{G22}/certificates"

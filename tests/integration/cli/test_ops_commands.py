@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 import hashlib
 import json
 import sqlite3
@@ -85,6 +86,12 @@ def test_deadletter_list_retry_discard(home: Path, capsys: pytest.CaptureFixture
     assert "no dead letters" in out
     code, _, err = run(capsys, "deadletter", "discard", "999", "--config", str(home))
     assert code == 1 and err.startswith("not-found:")
+    with sqlite3.connect(load_config(home).store_path) as conn:
+        (detail,) = conn.execute(
+            "SELECT detail FROM audit_log WHERE event = 'operator.action'"
+        ).fetchone()
+    action = json.loads(detail)
+    assert action["action"] == "deadletter.retry" and action["actor"] == f"cli:{getpass.getuser()}"
 
 
 def test_stats_counts_per_state_and_agency(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -106,3 +113,22 @@ def test_audit_verify_finds_an_edited_row(home: Path, capsys: pytest.CaptureFixt
     code, out, _ = run(capsys, "audit", "verify", "--config", str(home))
     assert code == 1
     assert out.startswith("audit.broken: first broken entry seq=4")
+
+
+def test_audit_export_head_and_offline_verify(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "audit", "head", "--json", "--config", str(home))
+    head = json.loads(out)
+    code, out, _ = run(capsys, "audit", "export", "--config", str(home))
+    assert code == 0 and len(out.splitlines()) == head["seq"]
+    export = tmp_path / "audit.jsonl"
+    export.write_text(out, encoding="utf-8")
+    code, out, _ = run(capsys, "audit", "verify", "--file", str(export), "--json")
+    assert code == 0 and json.loads(out)["entries"] == head["seq"]
+    code, out, _ = run(capsys, "audit", "verify", "--from", "3", "--config", str(home), "--json")
+    assert code == 0 and json.loads(out)["entries"] == head["seq"] - 2
+    lines = export.read_text(encoding="utf-8").splitlines()
+    export.write_text("\n".join(lines[:2] + lines[3:]) + "\n", encoding="utf-8")  # one gone
+    code, out, _ = run(capsys, "audit", "verify", "--file", str(export))
+    assert code == 1 and out.startswith("audit.broken: first broken entry seq=3")

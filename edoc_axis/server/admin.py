@@ -11,9 +11,9 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 
 from edoc_axis.errors import CertificateUntrusted, NotFound, SchemaInvalid
-from edoc_axis.registry import parse_certificates, pem_of, register_agency, rotate_token
 from edoc_axis.server.auth import require_operator
 from edoc_axis.server.context import SERVICES, AxisServices
+from edoc_axis.service.registry import parse_certificates, pem_of, register_agency, rotate_token
 from edoc_axis.signature import TrustStore, certificate_fingerprint
 from edoc_axis.store import Agency, AgencyState
 

@@ -16,6 +16,7 @@ from edoc_axis.cli.common import (
     print_json,
     print_table,
 )
+from edoc_axis.service.views import delivery_json
 from edoc_axis.store import Delivery, Page, Store
 
 
@@ -43,18 +44,6 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_REFUSED
 
 
-def _delivery_json(delivery: Delivery) -> dict[str, Any]:
-    return {
-        "id": delivery.id,
-        "document": delivery.axis_id,
-        "recipient": delivery.recipient_code,
-        "state": delivery.state,
-        "attempts": delivery.attempts,
-        "last_error": delivery.last_error,
-        "queued_at": delivery.created_at.isoformat(),
-    }
-
-
 def cmd_deadletter_list(args: argparse.Namespace) -> int:
     async def collect(store: Store) -> list[Delivery]:
         found: list[Delivery] = []
@@ -68,7 +57,7 @@ def cmd_deadletter_list(args: argparse.Namespace) -> int:
 
     letters = with_store(config_from(args), collect)
     if args.json:
-        print_json([_delivery_json(d) for d in letters])
+        print_json([delivery_json(d) for d in letters])
     elif not letters:
         print("no dead letters")
     else:

@@ -79,6 +79,6 @@ def open_to_others(path: Path) -> int | None:
     """The permission bits of ``path`` when group or others have any access, else None."""
     try:
         mode = path.stat().st_mode & 0o777
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # no such file: nothing to expose
         return None
     return mode if mode & 0o077 else None

@@ -68,7 +68,12 @@ class AxisRuntime:
                 port=self.config.port if port is None else port,
                 ssl_context=tls,
             )
-        await site.start()
+        try:
+            await site.start()
+        except OSError:  # the address is taken or not ours: nothing was started
+            await self._runner.cleanup()
+            self._runner = None
+            raise
         bound = self._runner.addresses[0]
         self.url = f"{self.config.scheme}://{bound[0]}:{bound[1]}"
         log.info("server.listening", url=self.url)
@@ -82,6 +87,8 @@ class AxisRuntime:
 
     async def stop(self, drain_timeout_s: float = 10.0) -> None:
         """Stop taking requests, then finish or safely re-queue in-flight pushes."""
+        if not self.url:
+            return  # never listened (start failed): nothing to stop, nothing to announce
         if PUSH in self.app:
             self.app[PUSH].drain_timeout_s = drain_timeout_s
         if self._runner is not None:

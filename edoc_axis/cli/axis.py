@@ -16,7 +16,7 @@ from edoc_axis.cli import (
     axis_store,
     axis_systems,
 )
-from edoc_axis.cli.common import HelpFormatter, run_command
+from edoc_axis.cli.common import ArgumentParser, HelpFormatter, main_with
 
 DESCRIPTION = """\
 edoc-axis: run and operate an edoc-axis document exchange.
@@ -25,13 +25,13 @@ Every operator command takes --config F (or EDOC_AXIS_CONFIG; default
 ./axis.toml). Start with `edoc-axis init DIR`, then `edoc-axis serve --config
 DIR/axis.toml`. `edoc-axis demo` shows the whole life cycle on a temporary axis.
 
-Exit codes: 0 success, 1 refused or failed (one line "code: detail" on stderr),
-2 usage error, 3 axis unreachable.
+Exit codes: 0 success, 1 refused or failed (one line "code: detail" on stderr,
+saying what to do), 2 usage error, 3 axis unreachable, 141 output closed early.
 """
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="edoc-axis", description=DESCRIPTION, formatter_class=HelpFormatter
     )
     parser.add_argument("--version", action="version", version=f"edoc-axis {__version__}")
@@ -47,9 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    return run_command(args.func, args)
+    return main_with(build_parser(), argv)
 
 
 if __name__ == "__main__":

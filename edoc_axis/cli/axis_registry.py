@@ -16,6 +16,7 @@ from edoc_axis.cli.common import (
     EXIT_OK,
     CliFailure,
     HelpFormatter,
+    describe_os_error,
     print_json,
     print_table,
 )
@@ -160,6 +161,17 @@ def _import_row(row: dict[str, str], base: Path) -> dict[str, Any]:
     }
 
 
+def _row_error(exc: Exception) -> str:
+    """One ``code: detail`` for a CSV row (an EdocError's str() already carries its code)."""
+    if isinstance(exc, EdocError):
+        return f"{exc.code}: {exc.detail}"
+    if isinstance(exc, CliFailure):
+        return f"{exc.code or 'import.failed'}: {exc.message}"
+    if isinstance(exc, OSError):
+        return f"import.failed: {describe_os_error(exc)}"
+    return f"import.failed: {exc}"
+
+
 def cmd_agency_import(args: argparse.Namespace) -> int:
     path = Path(args.file)
     with path.open(newline="", encoding="utf-8") as handle:
@@ -182,8 +194,7 @@ def cmd_agency_import(args: argparse.Namespace) -> int:
                 )
                 results.append({"line": line, "code": agency.code, "token": token})
             except (EdocError, CliFailure, OSError) as exc:
-                code = getattr(exc, "code", None) or "import.failed"
-                results.append({"line": line, "code": row.get("code"), "error": f"{code}: {exc}"})
+                results.append({"line": line, "code": row.get("code"), "error": _row_error(exc)})
 
     with_store(config_from(args), import_all)
     if args.json:

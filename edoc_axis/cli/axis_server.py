@@ -9,15 +9,24 @@ import logging
 import os
 import signal
 import socket
+import sqlite3
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
 import structlog
 
-from edoc_axis.cli.axis_workers import Supervisor, parent_gone
-from edoc_axis.cli.common import EXIT_OK, CliFailure, HelpFormatter, print_json
+from edoc_axis.cli.axis_workers import Supervisor, parent_gone, report_ready
+from edoc_axis.cli.common import (
+    EXIT_OK,
+    CliFailure,
+    HelpFormatter,
+    cannot_listen,
+    describe_os_error,
+    print_json,
+)
 from edoc_axis.config import AxisConfig, find_config, load_config
+from edoc_axis.errors import EdocError
 from edoc_axis.files import open_to_others
 from edoc_axis.home import HomeExists, init_home
 from edoc_axis.logs import configure_logging
@@ -126,20 +135,35 @@ async def serve(
     *,
     sock: socket.socket | None = None,
     parent_pid: int | None = None,
+    ready_fd: int | None = None,
 ) -> None:
     """Run the axis until SIGINT/SIGTERM, then stop cleanly.
 
     As one of several workers (``sock`` inherited from the supervisor), it
-    also stops when the supervisor is gone, and announces nothing itself.
+    also stops when the supervisor is gone, announces nothing itself, and
+    reports on ``ready_fd`` once it serves.
     """
     warn_about_open_files(config)
-    store = await open_store(config)
+    try:
+        store = await open_store(config)
+    except EdocError:
+        raise  # already one line with its own code (config.invalid, store.schema-behind, ...)
+    except (ValueError, OSError, sqlite3.Error) as exc:
+        why = describe_os_error(exc) if isinstance(exc, OSError) else str(exc)
+        raise CliFailure(
+            f"cannot open the store: {why}; check [store] in the configuration",
+            code="store.unavailable",
+        ) from exc
     runtime: AxisRuntime | None = None
     try:
         runtime = AxisRuntime(config, store)
-        url = await runtime.start(host, port, sock=sock)
+        try:
+            url = await runtime.start(host, port, sock=sock)
+        except OSError as exc:
+            raise cannot_listen(host, port, exc) from exc
         if sock is None:
             print(f"edoc-axis listening on {url}", flush=True)
+        report_ready(ready_fd)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -212,7 +236,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         configure_logging(config.log_format)
         sock = socket.socket(fileno=args.inherit_fd)
         shared = _share_of_limits(config, processes)
-        run_event_loop(serve(shared, host, port, sock=sock, parent_pid=args.parent_pid))
+        worker = serve(shared, host, port, sock=sock, parent_pid=args.parent_pid,
+                       ready_fd=args.ready_fd)  # fmt: skip
+        run_event_loop(worker)
         return EXIT_OK
     if processes > 1:
         configure_logging(config.log_format)
@@ -288,6 +314,7 @@ def add_commands(commands: Any) -> None:
     )
     serve_cmd.add_argument("--inherit-fd", type=int, help=argparse.SUPPRESS)
     serve_cmd.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)
+    serve_cmd.add_argument("--ready-fd", type=int, help=argparse.SUPPRESS)
     serve_cmd.set_defaults(func=cmd_serve)
 
     demo = commands.add_parser(

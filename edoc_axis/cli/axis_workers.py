@@ -6,6 +6,9 @@ store (SQLite in WAL mode takes one writer at a time, each process group-commits
 its own batches, and the audit head is re-read inside every write lock), and
 their push workers share the queue through leases. A worker that dies is
 restarted; if the supervisor itself is killed, its workers notice and stop.
+Each worker reports on a pipe of its own once it is serving: one that exits
+before that (a store it cannot open, a broken configuration) will not do better
+restarted, so the supervisor stops, however slowly the machine starts processes.
 """
 
 from __future__ import annotations
@@ -16,22 +19,51 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
 import structlog
 
-from edoc_axis.cli.common import EXIT_OK, EXIT_REFUSED
+from edoc_axis.cli.common import EXIT_OK, EXIT_REFUSED, cannot_listen
 
 log = structlog.get_logger("edoc_axis.serve")
-QUICK_DEATH_S = 3.0  # a worker that dies this fast will not do better restarted
+READY = b"r"  # what a worker writes on its ready pipe once it serves
+
+
+@dataclass
+class Worker:
+    process: subprocess.Popen[bytes]
+    ready_pipe: int  # read end; the worker holds the write end until it is serving
+
+    def was_ready(self) -> bool:
+        """After the worker exited: had it reported that it was serving?"""
+        try:
+            return os.read(self.ready_pipe, 1) == READY  # b"" (EOF): it never did
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.ready_pipe >= 0:
+            os.close(self.ready_pipe)
+            self.ready_pipe = -1
+
+
+def report_ready(ready_fd: int | None) -> None:
+    """In a worker: tell the supervisor this process now serves."""
+    if ready_fd is not None:
+        os.write(ready_fd, READY)
+        os.close(ready_fd)
 
 
 class Supervisor:
     def __init__(
         self, config_path: Path, host: str, port: int, workers: int, *, scheme: str = "http"
     ) -> None:
-        self.sock = socket.create_server((host, port), backlog=2048)
+        try:
+            self.sock = socket.create_server((host, port), backlog=2048)
+        except OSError as exc:
+            raise cannot_listen(host, port, exc) from exc
         self.sock.set_inheritable(True)
         bound = self.sock.getsockname()
         # Each worker wraps its accepted connections in TLS itself when configured.
@@ -42,13 +74,18 @@ class Supervisor:
             "--processes", str(workers),
         ]  # fmt: skip
         self.workers = workers
-        self.children: list[tuple[subprocess.Popen[bytes], float]] = []
+        self.children: list[Worker] = []
         self.stopping = False
 
-    def spawn(self) -> tuple[subprocess.Popen[bytes], float]:
-        # Our own interpreter and module with arguments we built: no outside input.
-        child = subprocess.Popen(self.argv, pass_fds=(self.sock.fileno(),))  # noqa: S603
-        return child, time.monotonic()
+    def spawn(self) -> Worker:
+        read_end, write_end = os.pipe()
+        argv = [*self.argv, "--ready-fd", str(write_end)]
+        try:
+            # Our own interpreter and module with arguments we built: no outside input.
+            child = subprocess.Popen(argv, pass_fds=(self.sock.fileno(), write_end))  # noqa: S603
+        finally:
+            os.close(write_end)  # the worker's copy is the only one left
+        return Worker(child, read_end)
 
     def on_signal(self, _signum: int, _frame: FrameType | None) -> None:
         self.stopping = True
@@ -67,28 +104,29 @@ class Supervisor:
         return EXIT_REFUSED if failed else EXIT_OK
 
     def _replace_dead(self) -> bool:
-        """Restart workers that exited; True if one died too quickly to retry."""
-        for index, (child, started) in enumerate(self.children):
-            code = child.poll()
+        """Restart workers that exited; True if one died before it was serving."""
+        for index, worker in enumerate(self.children):
+            code = worker.process.poll()
             if code is None or self.stopping:
                 continue
-            log.warning("server.worker_exited", pid=child.pid, exit_code=code)
-            if time.monotonic() - started < QUICK_DEATH_S:
+            log.warning("server.worker_exited", pid=worker.process.pid, exit_code=code)
+            if not worker.was_ready():
                 print(f"error: a worker process exited at start (code {code})", file=sys.stderr)
                 return True
             self.children[index] = self.spawn()
         return False
 
     def _stop_all(self) -> None:
-        for child, _ in self.children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        for child, _ in self.children:
+        for worker in self.children:
+            if worker.process.poll() is None:
+                worker.process.send_signal(signal.SIGTERM)
+        for worker in self.children:
             try:
-                child.wait(timeout=30)
+                worker.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+                worker.process.kill()
+                worker.process.wait()
+            worker.close()
         self.sock.close()
 
 

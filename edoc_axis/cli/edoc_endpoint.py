@@ -13,12 +13,21 @@ from typing import Any
 from aiohttp import web
 from cryptography import x509
 
-from edoc_axis.cli.common import EXIT_OK, EXIT_USAGE, CliFailure, HelpFormatter, setting
+from edoc_axis.cli.common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    CliFailure,
+    HelpFormatter,
+    cannot_listen,
+    cert_files,
+    key_file,
+    setting,
+)
 from edoc_axis.cli.edoc_remote import add_tls_flags, connection
 from edoc_axis.endpoint import make_endpoint_app
 from edoc_axis.endpoint.app import OnStored
 from edoc_axis.endpoint.arrival import arrival_notifier
-from edoc_axis.pki import load_certs, load_key
+from edoc_axis.pki import load_certs
 from edoc_axis.signature import TrustStore, VerificationPolicy
 from edoc_axis.tls import TlsSettingsError, server_context
 
@@ -92,8 +101,8 @@ def _arrival_hook(args: argparse.Namespace) -> OnStored | None:
     cert_path = setting(args, "cert", "EDOC_CERT", required=False)
     if bool(key_path) != bool(cert_path):
         raise CliFailure("--key and --cert go together", EXIT_USAGE)
-    key = load_key(Path(key_path)) if key_path else None
-    cert = load_certs(Path(cert_path))[0] if cert_path else None
+    key = key_file(key_path) if key_path else None
+    cert = cert_files(cert_path)[0] if cert_path else None
     return arrival_notifier(
         conn.axis, conn.token, args.code, key=key, cert=cert, ssl_context=conn.ssl_context
     )
@@ -119,7 +128,12 @@ async def serve(options: EndpointOptions, stop: asyncio.Event | None = None) -> 
             signals.append(sig)
     try:
         site = web.TCPSite(runner, options.host, options.port, ssl_context=options.tls)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:  # the address is taken or not ours
+            raise cannot_listen(
+                options.host, options.port, exc, port_flag="--listen", host_flag="--listen"
+            ) from exc
         port = runner.addresses[0][1]  # the real one when --listen asked for port 0
         host = f"[{options.host}]" if ":" in options.host else options.host
         scheme = "http" if options.tls is None else "https"
@@ -134,11 +148,7 @@ async def serve(options: EndpointOptions, stop: asyncio.Event | None = None) -> 
 
 
 def cmd_endpoint(args: argparse.Namespace) -> int:
-    options = options_from(args)
-    try:
-        return asyncio.run(serve(options))
-    except OSError as exc:  # the address is taken or not ours
-        raise CliFailure(f"cannot listen on {args.listen}: {exc.strerror or exc}") from exc
+    return asyncio.run(serve(options_from(args)))
 
 
 def add_commands(commands: Any) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import mimetypes
+import os
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,13 @@ from edoc_axis.cli.common import (
     EXIT_USAGE,
     CliFailure,
     HelpFormatter,
+    cert_files,
     fail,
+    key_file,
+    load_profile,
     print_json,
     read_bytes,
+    setting,
     write_bytes,
 )
 from edoc_axis.cli.describe import describe_package, print_description
@@ -41,8 +46,8 @@ from edoc_axis.edxml import (
     safe_parse,
     validate,
 )
-from edoc_axis.errors import EdocError
-from edoc_axis.pki import load_certs, load_key
+from edoc_axis.errors import CertificateUntrusted, EdocError
+from edoc_axis.pki import load_certs
 from edoc_axis.signature import TrustStore, VerificationPolicy, sign_package, verify_package
 
 
@@ -74,26 +79,58 @@ def cmd_new(args: argparse.Namespace) -> int:
             exit_code=EXIT_USAGE,
         )
     _check_receiver_changes(args)
+    number = args.code_number or fresh_code_number(at)
+    sender_name = args.from_name or name_from_certificate(args.sender)
     try:
-        package = _compose(args, recipients, attachments, at)
+        package = _compose(args, recipients, attachments, at, number, sender_name)
     except ValueError as exc:  # an inconsistent combination of options
         raise CliFailure(str(exc), exit_code=EXIT_USAGE) from exc
     write_bytes(args.output, build_document(package))
-    if args.output != "-":
-        print(f"wrote {args.output} (DocumentId {package.document_id})")
+    where = "stdout" if args.output == "-" else args.output
+    line = f"wrote {where} (DocumentId {package.document_id})"
+    print(line, file=sys.stderr if args.output == "-" else sys.stdout)
     return EXIT_OK
 
 
+def fresh_code_number(at: datetime) -> str:
+    """A number no other document of the sender made that day has: the milliseconds since
+    midnight (Vietnam time), so numbers grow through the day and two runs never share one.
+    The DocumentId holds the date, so the number only needs to be unique within the day.
+    """
+    return str((at - datetime.combine(at.date(), time())) // timedelta(milliseconds=1))
+
+
+def name_from_certificate(sender: str) -> str | None:
+    """The sender's name from the organisation (O=) of its certificate, when the certificate
+    named by EDOC_CERT or the profile's ``cert`` is that agency's; None otherwise."""
+    path = os.environ.get("EDOC_CERT") or load_profile().get("cert")
+    if not path:
+        return None
+    try:
+        cert = load_certs(Path(str(path)).expanduser())[0]
+    except (OSError, ValueError, IndexError):
+        return None  # a broken EDOC_CERT is for `edoc sign` to report
+    if _agency_code(cert) != sender:
+        return None
+    names = cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
+    return str(names[0].value) if names else None
+
+
 def _compose(
-    args: argparse.Namespace, recipients: list[str], attachments: list[Attachment], at: datetime
+    args: argparse.Namespace,
+    recipients: list[str],
+    attachments: list[Attachment],
+    at: datetime,
+    code_number: str,
+    sender_name: str | None,
 ) -> DocumentPackage:
     return new_document(
         sender=args.sender,
-        sender_name=args.from_name,
+        sender_name=sender_name,
         recipients=recipients,
         subject=args.subject,
         at=at,
-        code_number=args.code_number,
+        code_number=code_number,
         code_notation=args.code_notation,
         document_type=args.type,
         type_name=args.type_name,
@@ -133,9 +170,17 @@ def _check_receiver_changes(args: argparse.Namespace) -> None:
 
 
 def cmd_sign(args: argparse.Namespace) -> int:
-    key = load_key(Path(args.key))
-    cert = load_certs(Path(args.cert))[0]
-    signed = sign_package(read_bytes(args.input), key, cert)
+    key_path = setting(args, "key", "EDOC_KEY")
+    cert_path = setting(args, "cert", "EDOC_CERT")
+    assert key_path is not None and cert_path is not None
+    key = key_file(key_path)
+    cert = cert_files(cert_path)[0]
+    try:
+        signed = sign_package(read_bytes(args.input), key, cert)
+    except ValueError as exc:  # the key is not the certificate's
+        raise CliFailure(
+            f"{key_path} (--key) and {cert_path} (--cert): {exc}", code="key.mismatch"
+        ) from exc
     write_bytes(args.output, signed)
     if args.output != "-":
         print(f"signed {args.input} -> {args.output}")
@@ -164,9 +209,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
     cert = verified.certificate
     trust_line = "not checked (no --ca)"
     if args.ca:
-        TrustStore.from_files([Path(p) for p in args.ca], [Path(p) for p in args.crl or []]).check(
-            cert, datetime.now(UTC), verified.chain
-        )
+        trust = TrustStore.from_files([Path(p) for p in args.ca], [Path(p) for p in args.crl or []])
+        try:
+            trust.check(cert, datetime.now(UTC), verified.chain)
+        except CertificateUntrusted as error:
+            hint = "; give the certificate of the CA that issued it with --ca"
+            raise CliFailure(error.detail + hint, code=error.code) from error
         trust_line = "chains to the given CA, valid now, not revoked"
     result: dict[str, Any] = {
         "verdict": "valid",
@@ -218,7 +266,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_verify_receipt(args: argparse.Namespace) -> int:
-    certs = [cert for path in args.axis_cert for cert in load_certs(Path(path))]
+    certs = [cert for path in args.axis_cert for cert in cert_files(path, "--axis-cert")]
     try:
         receipt = verify_receipt(read_bytes(args.input), certs)
     except EdocError as error:
@@ -245,7 +293,8 @@ def cmd_verify_receipt(args: argparse.Namespace) -> int:
         print_json(data)
     else:
         for name, value in data.items():
-            print(f"{name.replace('_', ' '):14} {value}")
+            shown = ", ".join(value) if isinstance(value, list) else value
+            print(f"{name.replace('_', ' '):14} {shown}")
     return EXIT_OK
 
 
@@ -270,7 +319,9 @@ def add_commands(commands: Any) -> None:
         "new",
         help="build an edXML document package",
         formatter_class=HelpFormatter,
-        description="Build an unsigned edXML document package in the reference serialisation.",
+        description="Build an unsigned edXML document package in the reference serialisation "
+        "and print the DocumentId it wrote (on stderr with -o -). Without --code-number the "
+        "document gets a fresh number, so two documents made the same day never conflict.",
         epilog="example:\n  edoc new --from 000.00.00.G22 --to 000.00.00.H49 \\\n"
         "    --subject 'V/v kết nối' --code-number 12 --code-notation VPCP-KSTT \\\n"
         "    --attach letter.pdf -o doc.xml\n"
@@ -279,10 +330,18 @@ def add_commands(commands: Any) -> None:
         "    --add-recipient 000.00.00.G15 --remove-recipient 000.00.00.G14 -o update.xml",
     )
     new.add_argument("--from", dest="sender", required=True, help="sender agency code")
-    new.add_argument("--from-name", help="sender agency name (default: the code)")
+    new.add_argument(
+        "--from-name",
+        help="sender agency name (default: O= of the certificate in EDOC_CERT or the profile "
+        "when it is the --from agency's, else the code)",
+    )
     new.add_argument("--to", required=True, help="recipient codes, comma separated")
     new.add_argument("--subject", required=True, help="trích yếu")
-    new.add_argument("--code-number", default="1", help="số (default 1)")
+    new.add_argument(
+        "--code-number",
+        help="số (default: a fresh number, the milliseconds since midnight, so documents "
+        "made the same day never share a DocumentId)",
+    )
     new.add_argument("--code-notation", default="VB", help="ký hiệu (default VB)")
     new.add_argument("--type", type=int, default=1, help="DocumentType/Type (default 1)")
     new.add_argument("--type-name", default="Công văn", help="DocumentType/TypeName")
@@ -321,11 +380,12 @@ def add_commands(commands: Any) -> None:
         formatter_class=HelpFormatter,
         description="Sign with RSA-SHA256 or ECDSA-SHA256 (by key type), SHA-256 digest, "
         "certificate in KeyInfo, Signature as the last child of edXMLHeader.",
-        epilog="example:\n  edoc sign doc.xml --key key.pem --cert cert.pem -o doc.signed.xml",
+        epilog="example:\n  edoc sign doc.xml --key key.pem --cert cert.pem -o doc.signed.xml\n"
+        "  EDOC_KEY=key.pem EDOC_CERT=cert.pem edoc sign doc.xml -o doc.signed.xml",
     )
     sign.add_argument("input", help="unsigned package, - for stdin")
-    sign.add_argument("--key", required=True, help="PEM private key (EDOC_KEY)")
-    sign.add_argument("--cert", required=True, help="PEM certificate (EDOC_CERT)")
+    sign.add_argument("--key", help="PEM private key (default: EDOC_KEY, then the profile)")
+    sign.add_argument("--cert", help="PEM certificate (default: EDOC_CERT, then the profile)")
     sign.add_argument("-o", "--output", required=True, help="output file, - for stdout")
     sign.set_defaults(func=cmd_sign)
 

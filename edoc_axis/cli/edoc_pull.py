@@ -19,6 +19,8 @@ from edoc_axis.cli.common import (
     CliFailure,
     HelpFormatter,
     Progress,
+    cert_files,
+    key_file,
     print_json,
     print_table,
     setting,
@@ -38,7 +40,6 @@ from edoc_axis.edxml import (
     build_status,
     read_package,
 )
-from edoc_axis.pki import load_certs, load_key
 from edoc_axis.signature import TrustStore, VerificationPolicy, sign_package
 
 T = TypeVar("T")
@@ -177,7 +178,7 @@ def compose_status(args: argparse.Namespace, me: dict[str, Any], raw_document: b
     )
     key, cert = _signing(args)
     if key and cert:
-        return sign_package(raw, load_key(Path(key)), load_certs(Path(cert))[0])
+        return sign_package(raw, key_file(key), cert_files(cert)[0])
     return raw
 
 

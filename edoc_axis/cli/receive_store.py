@@ -10,10 +10,12 @@ A re-delivery of the same bytes is acknowledged without a second copy.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import re
+import tempfile
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -92,7 +94,14 @@ class ReceiveStore:
         self._journal: set[str] | None = None
 
     def prepare(self) -> None:
-        (self.root / REFUSED).mkdir(parents=True, exist_ok=True)
+        """Make the folders and prove we can write there, before anything is downloaded."""
+        try:
+            (self.root / REFUSED).mkdir(parents=True, exist_ok=True)
+            for folder in (self.root, self.root / REFUSED):
+                with tempfile.TemporaryFile(dir=folder, prefix=".write-check-"):
+                    pass
+        except OSError as exc:
+            raise CliFailure(_unwritable(self.root, exc), code="output.unwritable") from exc
 
     def document_path(self, axis_id: str) -> Path:
         return self.root / f"{axis_id}{SUFFIX}"
@@ -169,6 +178,22 @@ class ReceiveStore:
         if created:
             fsync_dir(self.root)
         self.journal_ids().add(str(entry["id"]))
+
+
+def _unwritable(root: Path, exc: OSError) -> str:
+    """Why `edoc receive` cannot keep documents in ``root``, and what to do."""
+    folder = root.absolute()
+    if isinstance(exc, PermissionError) or exc.errno == errno.EROFS:
+        return (
+            f"cannot create or write in the folder {folder}: permission denied"
+            " (give this user write access to it, or choose another --out)"
+        )
+    if isinstance(exc, FileExistsError | NotADirectoryError):
+        return (
+            f"cannot use {folder} as a folder: it, or a folder above it, is a file"
+            " (choose another --out)"
+        )
+    return f"cannot write to the folder {folder}: {exc.strerror or exc} (choose another --out)"
 
 
 def _ends_with_newline(path: Path) -> bool:

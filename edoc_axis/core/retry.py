@@ -1,4 +1,4 @@
-"""The push retry decision as a value (pure): given an attempt's outcome, what next."""
+"""The push retry decision as a value (pure): given what an attempt saw, what next."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
+from typing import ClassVar
 
 
 class AttemptKind(StrEnum):
@@ -16,7 +17,9 @@ class AttemptKind(StrEnum):
 
 
 @dataclass(frozen=True)
-class AttemptOutcome:
+class AttemptResult:
+    """What one push attempt saw: the input of the retry policy, not its outcome."""
+
     kind: AttemptKind
     http_status: int | None = None
     retry_after_s: float | None = None
@@ -32,24 +35,36 @@ class AttemptOutcome:
         return f"{self.kind.value}: {self.detail}" if self.detail else self.kind.value
 
 
-@dataclass(frozen=True)
-class Deliver:
-    """The attempt succeeded."""
+# What became of a push attempt: the retry policy returns one, the store records
+# it (``Store.record_outcome``), the delivery hook and the metrics read it.
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """The endpoint took the document (2xx)."""
+
+    label: ClassVar[str] = "delivered"  # the metrics label
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RetryAt:
-    at: datetime
-    reason: str
+    """Try again at ``next_attempt_at``; ``error`` says why this attempt failed."""
+
+    next_attempt_at: datetime
+    error: str
+    label: ClassVar[str] = "retry"
 
 
-@dataclass(frozen=True)
-class GiveUp:
-    reason: str
-    permanent: bool  # the endpoint refused for good, as opposed to running out of tries
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """No more tries; an operator may retry or discard it."""
+
+    error: str
+    # The endpoint refused for good, as opposed to running out of tries. Only
+    # logged: the store keeps the same dead letter either way.
+    permanent: bool = False
+    label: ClassVar[str] = "dead"
 
 
-Decision = Deliver | RetryAt | GiveUp
+Outcome = Delivered | RetryAt | DeadLetter
 
 _RETRYABLE_4XX = frozenset({408, 429})
 
@@ -73,24 +88,24 @@ class RetryPolicy:
     def decide(
         self,
         attempt: int,
-        outcome: AttemptOutcome,
+        result: AttemptResult,
         now: datetime,
         first_queued_at: datetime,
         rng: random.Random,
-    ) -> Decision:
-        """What to do after attempt number ``attempt`` (1-based) ended with ``outcome``."""
-        if outcome.delivered:
-            return Deliver()
-        reason = outcome.describe()
-        status = outcome.http_status or 0
-        if outcome.kind == AttemptKind.HTTP and status < 500 and status not in _RETRYABLE_4XX:
-            return GiveUp(f"endpoint refused: {reason}", permanent=True)
+    ) -> Outcome:
+        """What to do after attempt number ``attempt`` (1-based) ended with ``result``."""
+        if result.delivered:
+            return Delivered()
+        reason = result.describe()
+        status = result.http_status or 0
+        if result.kind == AttemptKind.HTTP and status < 500 and status not in _RETRYABLE_4XX:
+            return DeadLetter(f"endpoint refused: {reason}", permanent=True)
         if attempt >= self.max_attempts:
-            return GiveUp(f"{attempt} attempts failed, last: {reason}", permanent=False)
-        delay = max(self.backoff_s(attempt, rng), outcome.retry_after_s or 0.0)
+            return DeadLetter(f"{attempt} attempts failed, last: {reason}")
+        delay = max(self.backoff_s(attempt, rng), result.retry_after_s or 0.0)
         at = now + timedelta(seconds=delay)
         if at > first_queued_at + timedelta(seconds=self.max_age_s):
-            return GiveUp(f"gave up after {self.max_age_s:.0f} s, last: {reason}", False)
+            return DeadLetter(f"gave up after {self.max_age_s:.0f} s, last: {reason}")
         return RetryAt(at, reason)
 
 

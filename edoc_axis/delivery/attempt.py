@@ -1,4 +1,4 @@
-"""One push attempt over HTTP, classified into the core's AttemptOutcome."""
+"""One push attempt over HTTP, classified into the core's AttemptResult."""
 
 from __future__ import annotations
 
@@ -7,16 +7,7 @@ from datetime import datetime
 
 import aiohttp
 
-from edoc_axis.core.retry import (
-    AttemptKind,
-    AttemptOutcome,
-    Decision,
-    Deliver,
-    GiveUp,
-    parse_retry_after,
-)
-from edoc_axis.core.retry import RetryAt as RetryDecision
-from edoc_axis.store import DeadLetter, Delivered, Outcome, RetryAt
+from edoc_axis.core.retry import AttemptKind, AttemptResult, parse_retry_after
 
 _DETAIL_BYTES = 2048
 _DETAIL_CHARS = 200
@@ -45,7 +36,7 @@ async def post_delivery(
     headers: dict[str, str],
     timeout: aiohttp.ClientTimeout,
     now: datetime,
-) -> AttemptOutcome:
+) -> AttemptResult:
     """POST the body and say what happened; never raises for network trouble."""
     try:
         async with session.post(
@@ -57,40 +48,20 @@ async def post_delivery(
                 detail = _detail_of(
                     await response.content.read(_DETAIL_BYTES), response.content_type
                 )
-            return AttemptOutcome(AttemptKind.HTTP, response.status, retry_after, detail)
+            return AttemptResult(AttemptKind.HTTP, response.status, retry_after, detail)
     except TimeoutError as exc:  # aiohttp's timeouts are TimeoutError subclasses too
-        return AttemptOutcome(AttemptKind.TIMEOUT, detail=str(exc) or "no answer in time")
+        return AttemptResult(AttemptKind.TIMEOUT, detail=str(exc) or "no answer in time")
     except aiohttp.ClientError as exc:
-        return AttemptOutcome(AttemptKind.CONNECTION, detail=str(exc) or type(exc).__name__)
+        return AttemptResult(AttemptKind.CONNECTION, detail=str(exc) or type(exc).__name__)
 
 
-def endpoint_failed(outcome: AttemptOutcome) -> bool:
-    """Does this outcome count against the endpoint's circuit breaker?
+def endpoint_failed(result: AttemptResult) -> bool:
+    """Does this result count against the endpoint's circuit breaker?
 
     A 2xx or a refusal (4xx) proves the endpoint is alive; only silence,
     broken connections, 5xx and 408/429 say it is not serving.
     """
-    if outcome.kind != AttemptKind.HTTP:
+    if result.kind != AttemptKind.HTTP:
         return True
-    status = outcome.http_status or 0
+    status = result.http_status or 0
     return status >= 500 or status in _UNAVAILABLE_4XX
-
-
-def store_outcome(decision: Decision) -> Outcome:
-    """The store's record of a retry decision."""
-    if isinstance(decision, Deliver):
-        return Delivered()
-    if isinstance(decision, RetryDecision):
-        return RetryAt(decision.at, decision.reason)
-    if isinstance(decision, GiveUp):
-        return DeadLetter(decision.reason)
-    raise TypeError(f"not a decision: {decision!r}")
-
-
-def outcome_label(outcome: Outcome) -> str:
-    """The metrics label of a recorded outcome."""
-    if isinstance(outcome, Delivered):
-        return "delivered"
-    if isinstance(outcome, RetryAt):
-        return "retry"
-    return "dead"

@@ -266,10 +266,10 @@ class PushDispatcher:
         )
 
     def _fail_fast(self, gate: EndpointGate, now: datetime) -> None:
-        outcome = gate.circuit_open_outcome(now)
+        result = gate.circuit_open_result(now)
         while gate.held:
             claim = gate.held.popleft()
-            self._spawn(self._pusher.conclude(claim, outcome, None), self._tasks)
+            self._spawn(self._pusher.conclude(claim, result, None), self._tasks)
 
     def _release_held(self, reason: str) -> None:
         for gate in self._gates.values():
@@ -304,7 +304,7 @@ class PushDispatcher:
         started = time.monotonic()
         assert self._session is not None
         try:
-            outcome = await self._pusher.attempt(self._session, claim)
+            result = await self._pusher.attempt(self._session, claim)
         except asyncio.CancelledError:
             gate.breaker.on_abandoned()
             interrupted = RetryAt(self._clock.now(), "interrupted: the worker stopped mid-push")
@@ -318,6 +318,6 @@ class PushDispatcher:
             gate.in_flight -= 1
             self._pushing -= 1
         if key != NO_ENDPOINT:
-            gate.observe(outcome, self._clock.now())
-        write = self._pusher.conclude(claim, outcome, time.monotonic() - started)
+            gate.observe(result, self._clock.now())
+        write = self._pusher.conclude(claim, result, time.monotonic() - started)
         await asyncio.shield(self._spawn(write, self._writes))  # a stop never loses an outcome

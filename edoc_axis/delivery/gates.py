@@ -8,7 +8,7 @@ from datetime import datetime
 
 from yarl import URL
 
-from edoc_axis.core.retry import AttemptKind, AttemptOutcome
+from edoc_axis.core.retry import AttemptKind, AttemptResult
 from edoc_axis.delivery.attempt import endpoint_failed
 from edoc_axis.delivery.breaker import BreakerState, CircuitBreaker
 from edoc_axis.store import Claim
@@ -47,22 +47,22 @@ class EndpointGate:
             and self.breaker.failures == 0
         )
 
-    def observe(self, outcome: AttemptOutcome, now: datetime) -> None:
-        """Feed a push's outcome to the breaker."""
-        if endpoint_failed(outcome):
-            self.last_failure = outcome.describe()
+    def observe(self, result: AttemptResult, now: datetime) -> None:
+        """Feed what a push saw to the breaker."""
+        if endpoint_failed(result):
+            self.last_failure = result.describe()
             self.breaker.on_failure(now)
         else:
             self.breaker.on_success()
 
-    def circuit_open_outcome(self, now: datetime) -> AttemptOutcome:
-        """The outcome of a claim failed fast because the circuit is open.
+    def circuit_open_result(self, now: datetime) -> AttemptResult:
+        """What a claim failed fast because the circuit is open counts as having seen.
 
         The claim already counted the attempt; the retry policy decides as for
         a failed push, with the rest of the cool-off as a floor, so an open
         circuit never spends attempts faster than real failures would.
         """
-        return AttemptOutcome(
+        return AttemptResult(
             AttemptKind.CONNECTION,
             retry_after_s=self.breaker.seconds_until_probe(now),
             detail=f"circuit open, endpoint not tried (last failure: {self.last_failure})",

@@ -21,9 +21,17 @@ from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPri
 from edoc_axis.clock import Clock
 from edoc_axis.config import RetrySettings
 from edoc_axis.core.delivery_auth import DeliveryFacts, delivery_headers
-from edoc_axis.core.retry import AttemptKind, AttemptOutcome, GiveUp, RetryPolicy
-from edoc_axis.delivery.attempt import outcome_label, post_delivery, store_outcome
-from edoc_axis.store import Claim, Delivered, Outcome, RetryAt, Store
+from edoc_axis.core.retry import (
+    AttemptKind,
+    AttemptResult,
+    DeadLetter,
+    Delivered,
+    Outcome,
+    RetryAt,
+    RetryPolicy,
+)
+from edoc_axis.delivery.attempt import post_delivery
+from edoc_axis.store import Claim, Store
 
 AttemptHook = Callable[[str, float], None]
 # Called after an outcome is recorded (not for stale ones): the wiring records
@@ -85,10 +93,10 @@ class Pusher:
             total=None, connect=settings.connect_timeout_s, sock_read=settings.read_timeout_s
         )
 
-    async def attempt(self, session: aiohttp.ClientSession, claim: Claim) -> AttemptOutcome:
+    async def attempt(self, session: aiohttp.ClientSession, claim: Claim) -> AttemptResult:
         """POST the exact stored bytes with the axis's delivery signature."""
         if not claim.endpoint_url:
-            return AttemptOutcome(AttemptKind.CONNECTION, detail="the agency has no endpoint URL")
+            return AttemptResult(AttemptKind.CONNECTION, detail="the agency has no endpoint URL")
         body = await self._store.document_bytes(claim.axis_id)
         document = await self._store.get_document(claim.axis_id)
         now = self._clock.now()
@@ -105,37 +113,33 @@ class Pusher:
         return await post_delivery(session, claim.endpoint_url, body, headers, self._timeout, now)
 
     async def conclude(
-        self, claim: Claim, outcome: AttemptOutcome, seconds: float | None
+        self, claim: Claim, result: AttemptResult, seconds: float | None
     ) -> Outcome | None:
         """Decide and record; ``seconds`` is None when the endpoint was not tried.
 
         Returns what was recorded, or None for a stale attempt.
         """
         now = self._clock.now()
-        permanent = False
-        if outcome.delivered:
-            recorded: Outcome = Delivered()
+        outcome: Outcome
+        if result.delivered:
+            outcome = Delivered()  # the policy needs the queue time only for a failure
         else:
             delivery = await self._store.delivery_for(claim.axis_id, claim.recipient_code)
             first_queued_at = delivery.created_at if delivery is not None else now
-            decision = self._policy.decide(claim.attempt, outcome, now, first_queued_at, self._rng)
-            recorded = store_outcome(decision)
-            permanent = isinstance(decision, GiveUp) and decision.permanent
+            outcome = self._policy.decide(claim.attempt, result, now, first_queued_at, self._rng)
         log.info(
             "delivery.attempt",
             axis_id=claim.axis_id,
             recipient=claim.recipient_code,
             attempt=claim.attempt,
-            outcome=outcome.describe(),
+            outcome=result.describe(),
             seconds=None if seconds is None else round(seconds, 3),
         )
         if self._on_attempt is not None and seconds is not None:
-            self._on_attempt(outcome_label(recorded), seconds)
-        return await self.record(claim, recorded, permanent=permanent)
+            self._on_attempt(outcome.label, seconds)
+        return await self.record(claim, outcome)
 
-    async def record(
-        self, claim: Claim, outcome: Outcome, *, permanent: bool = False
-    ) -> Outcome | None:
+    async def record(self, claim: Claim, outcome: Outcome) -> Outcome | None:
         """Write the outcome if this attempt still owns the delivery; None if it is stale."""
         bound = log.bind(
             axis_id=claim.axis_id,
@@ -146,7 +150,7 @@ class Pusher:
         at = self._clock.now()
         if not await self._store.record_outcome(claim.delivery_id, claim.attempt, outcome, at):
             # Our lease ran out and another attempt owns the delivery now.
-            bound.warning("delivery.stale_outcome", outcome=outcome_label(outcome))
+            bound.warning("delivery.stale_outcome", outcome=outcome.label)
             return None
         if isinstance(outcome, Delivered):
             bound.info("delivery.delivered")
@@ -157,8 +161,10 @@ class Pusher:
                 next_attempt_at=outcome.next_attempt_at.isoformat(),
                 reason=outcome.error,
             )
-        else:
-            bound.warning("delivery.dead_lettered", reason=outcome.error, permanent=permanent)
+        elif isinstance(outcome, DeadLetter):
+            bound.warning(
+                "delivery.dead_lettered", reason=outcome.error, permanent=outcome.permanent
+            )
         if self._on_recorded is not None:
             try:
                 await self._on_recorded(claim, outcome)

@@ -66,7 +66,7 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
     try:
         return await handler(request)
     except EdocError as error:
-        log.info("endpoint.refused", code=error.code, detail=error.detail)
+        log.warning("endpoint.refused", code=error.code, detail=error.detail)
         return problem(error.http_status, error.code, error.title, error.detail)
     except web.HTTPRequestEntityTooLarge as exc:
         too_large = PayloadTooLarge(exc.text or "body too large")

@@ -9,7 +9,7 @@ import structlog
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 
-from edoc_axis.client import AxisClient
+from edoc_axis.client import AxisClient, AxisUnreachable
 from edoc_axis.clock import to_vietnam_local
 from edoc_axis.core.compose import new_status
 from edoc_axis.edxml import REAL_WORLD, DocumentPackage, StatusCode, build_status, read_package
@@ -46,13 +46,24 @@ def arrival_notifier(
         raw = build_status(status)
         if key is not None and cert is not None:
             raw = sign_package(raw, key, cert)
-        async with AxisClient(axis_url, token, ssl_context=ssl_context) as client:
-            response = await client.post_status(raw)
-        log.info(
-            "endpoint.status_sent",
-            axis_id=received.item.axis_id,
-            status=response.status,
-            code=response.code,
-        )
+        axis_id = received.item.axis_id
+        try:
+            async with AxisClient(axis_url, token, ssl_context=ssl_context) as client:
+                response = await client.post_status(raw)
+        except AxisUnreachable as exc:  # the document is stored; only the 01 is missing
+            log.warning("endpoint.status_unsent", axis_id=axis_id, reason=str(exc))
+            return
+        if response.ok:
+            status_id = response.json().get("status_id")
+            log.info("endpoint.status_sent", axis_id=axis_id, status_id=status_id)
+        else:
+            detail = response.problem.get("detail")
+            log.warning(
+                "endpoint.status_refused",
+                axis_id=axis_id,
+                http_status=response.status,
+                code=response.code,
+                detail=detail,
+            )
 
     return notify

@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.verification import (
@@ -203,10 +204,31 @@ class TrustStore:
         try:
             return list(verifier.verify(cert, list(chain) + list(self.intermediates)).chain)
         except VerificationError as exc:
-            raise CertificateUntrusted(
-                f"certificate {cert.subject.rfc4514_string()} does not chain to a trust anchor"
-                f" ({exc})"
-            ) from exc
+            raise CertificateUntrusted(self._untrusted_reason(cert, chain)) from exc
+
+    def _untrusted_reason(self, cert: x509.Certificate, chain: Sequence[x509.Certificate]) -> str:
+        """Why no path was found, in our words (the library's are about its search)."""
+        subject = cert.subject.rfc4514_string()
+        known = {ca.subject for ca in (*self.anchors, *self.intermediates, *chain)}
+        trusted = "; ".join(anchor.subject.rfc4514_string() for anchor in self.anchors)
+        issuer = cert.issuer.rfc4514_string()
+        if cert.issuer not in known:
+            return (
+                f"certificate {subject} does not chain to a trust anchor: its issuer"
+                f" {issuer} is not a trusted CA (trusted: {trusted})"
+            )
+        namesakes = [ca for ca in (*self.anchors, *self.intermediates, *chain)
+                     if ca.subject == cert.issuer]  # fmt: skip
+        if not any(_directly_issued(cert, ca) for ca in namesakes):
+            return (
+                f"certificate {subject} does not chain to a trust anchor: its issuer {issuer}"
+                " has the name of a trusted CA but not its key (another CA of the same name)"
+            )
+        return (
+            f"certificate {subject} does not chain to a trust anchor: no valid path to"
+            f" {trusted} (a CA certificate used to sign, a broken path length or key usage,"
+            " an issuer signature that does not verify, or an issuer outside its validity)"
+        )
 
     def _require_not_revoked(self, cert: x509.Certificate, issuer: x509.Certificate) -> None:
         for crl in self._crls.get(_key_id(issuer), ()):
@@ -216,6 +238,14 @@ class TrustStore:
                     f"certificate serial {cert.serial_number:x} of {cert.subject.rfc4514_string()}"
                     f" was revoked on {entry.revocation_date_utc:%Y-%m-%d}"
                 )
+
+
+def _directly_issued(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
 
 
 def _require_signing_usage(cert: x509.Certificate) -> None:

@@ -10,13 +10,12 @@ import asyncpg
 
 from edoc_axis.errors import DocumentConflict, NotFound, RecipientUnknown
 from edoc_axis.store import pg_queries as q
-from edoc_axis.store.codec import to_db
+from edoc_axis.store.codec import POSTGRES, claim_record
 from edoc_axis.store.pg_reads import delivery_by_id, delivery_for, find_document
 from edoc_axis.store.pg_writer import PgWrite
 from edoc_axis.store.records import (
     AcceptResult,
     Claim,
-    DeadLetter,
     Delivered,
     Delivery,
     NewDocument,
@@ -24,7 +23,7 @@ from edoc_axis.store.records import (
     RetryAt,
     StoredDocument,
 )
-from edoc_axis.store.sqlite_jobs import check_digest
+from edoc_axis.store.shared import audit_accepted, check_digest, outcome_event
 
 
 async def insert_blob(w: PgWrite, sha256: str, raw: bytes) -> None:
@@ -83,19 +82,7 @@ async def accept_document(w: PgWrite, doc: NewDocument) -> AcceptResult:
         ) from exc
     if "push" in modes:
         w.work_became_due()
-    detail = {
-        "document_id": doc.document_id,
-        "kind": doc.kind,
-        "sha256": doc.sha256,
-        "recipients": list(doc.recipients),
-    }
-    w.audit(
-        "document.accepted",
-        doc.received_at,
-        axis_id=doc.axis_id,
-        agency=doc.sender_code,
-        detail=detail,
-    )
+    audit_accepted(w, doc)
     return AcceptResult(created=True, document=_as_stored(doc))
 
 
@@ -144,40 +131,21 @@ async def claim_due(
 ) -> list[Claim]:
     lease_until = now + timedelta(seconds=lease_s)
     rows = await w.conn.fetch(q.CLAIM_DUE, now, limit, lease_until, worker_id)
-    return [
-        Claim(
-            delivery_id=row["id"],
-            attempt=row["attempts"],
-            axis_id=row["axis_id"],
-            recipient_code=row["recipient_code"],
-            endpoint_url=row["endpoint_url"],
-            sender_code=row["sender_code"],
-            document_id=row["document_id"],
-            sha256=row["sha256"],
-            lease_until=row["lease_until"],
-        )
-        for row in rows
-    ]
+    return [claim_record(row, POSTGRES) for row in rows]
 
 
 async def record_outcome(
     w: PgWrite, delivery_id: int, attempt: int, outcome: Outcome, at: datetime
 ) -> bool:
-    extra: dict[str, Any]
+    event, extra = outcome_event(outcome)
     if isinstance(outcome, Delivered):
-        event, extra = "delivery.delivered", {}
         row = await w.conn.fetchrow(q.OUTCOME_DELIVERED, delivery_id, attempt, at)
     elif isinstance(outcome, RetryAt):
-        event = "delivery.retry_scheduled"
-        extra = {"next_at": to_db(outcome.next_attempt_at), "error": outcome.error}
         row = await w.conn.fetchrow(
             q.OUTCOME_RETRY, delivery_id, attempt, outcome.next_attempt_at, outcome.error
         )
-    elif isinstance(outcome, DeadLetter):
-        event, extra = "delivery.dead_lettered", {"error": outcome.error}
-        row = await w.conn.fetchrow(q.OUTCOME_DEAD, delivery_id, attempt, outcome.error)
     else:
-        raise TypeError(f"not an outcome: {outcome!r}")
+        row = await w.conn.fetchrow(q.OUTCOME_DEAD, delivery_id, attempt, outcome.error)
     if row is None:
         return False  # another attempt owns it now, or it is no longer pending
     axis_id = await w.conn.fetchval(q.AXIS_ID_OF_SEQ, row["document_seq"])

@@ -6,23 +6,20 @@ what they wrote inside their transaction). Times come back as aware datetimes.
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import datetime
-from typing import Any, TypeAlias, cast
+from functools import partial
+from typing import TypeAlias
 
 import asyncpg
 
 from edoc_axis.core.audit import AuditEntry
 from edoc_axis.errors import NotFound
+from edoc_axis.store import codec
 from edoc_axis.store import pg_queries as q
-from edoc_axis.store.codec import decode_cursor, encode_cursor, from_db
+from edoc_axis.store.codec import POSTGRES, Row, decode_cursor, page_of
 from edoc_axis.store.records import (
     Agency,
-    AgencyState,
     Delivery,
-    DeliveryMode,
-    DeliveryState,
-    DocumentKind,
     InboxItem,
     Page,
     Stats,
@@ -31,6 +28,8 @@ from edoc_axis.store.records import (
 )
 
 Conn: TypeAlias = asyncpg.Connection
+delivery_from_row = partial(codec.delivery_record, d=POSTGRES)
+status_from_row = partial(codec.status_record, d=POSTGRES)
 
 
 # -- registry -------------------------------------------------------------------
@@ -53,17 +52,7 @@ async def agency_by_canonical(conn: Conn, code: str) -> Agency | None:
         return None
     aliases = await conn.fetch(q.SELECT_ALIASES, code)
     prints = await conn.fetch(q.SELECT_FINGERPRINTS, code)
-    return Agency(
-        code=row["code"],
-        name=row["name"],
-        alias_codes=tuple(r[0] for r in aliases),
-        state=cast(AgencyState, row["state"]),
-        delivery_mode=cast(DeliveryMode, row["delivery_mode"]),
-        endpoint_url=row["endpoint_url"],
-        created_at=row["created_at"],
-        certificate_fingerprints=tuple(r[0] for r in prints),
-        test=bool(row["test"]),
-    )
+    return codec.agency_record(row, POSTGRES, (r[0] for r in aliases), (r[0] for r in prints))
 
 
 async def get_agency(conn: Conn, code_or_alias: str) -> Agency | None:
@@ -91,22 +80,8 @@ async def certificate_pem(conn: Conn, fingerprint: str) -> bytes | None:
 
 
 # -- documents ------------------------------------------------------------------
-def document_from_row(row: asyncpg.Record) -> StoredDocument:
-    return StoredDocument(
-        axis_id=row["axis_id"],
-        sender_code=row["sender_code"],
-        document_id=row["document_id"],
-        kind=cast(DocumentKind, row["kind"]),
-        business_type=row["business_type"],
-        references_document_id=row["references_document_id"],
-        subject=row["subject"],
-        sha256=row["sha256"],
-        size=row["size"],
-        received_at=row["received_at"],
-        receipt=bytes(row["receipt"]),
-        recipients=tuple(row["recipients"]),
-        legacy_policy=bool(row["legacy_policy"]),
-    )
+def document_from_row(row: Row) -> StoredDocument:
+    return codec.document_record(row, POSTGRES, row["recipients"])  # an array column here
 
 
 async def get_document(conn: Conn, axis_id: str) -> StoredDocument | None:
@@ -138,55 +113,16 @@ async def documents_sent_by(
 ) -> Page[StoredDocument]:
     after = decode_cursor("sent", cursor)
     rows = await conn.fetch(q.DOCUMENTS_SENT_BY, sender_code, after, limit + 1)
-    page = rows[:limit]
-    next_cursor = encode_cursor("sent", page[-1]["seq"]) if len(rows) > limit else None
-    return Page(tuple(document_from_row(r) for r in page), next_cursor)
+    return page_of("sent", rows, limit, "seq", document_from_row)
 
 
 # -- deliveries -----------------------------------------------------------------
-def delivery_from_row(row: asyncpg.Record) -> Delivery:
-    return Delivery(
-        id=row["id"],
-        axis_id=row["axis_id"],
-        recipient_code=row["recipient_code"],
-        mode=cast(DeliveryMode, row["mode"]),
-        state=cast(DeliveryState, row["state"]),
-        attempts=row["attempts"],
-        next_attempt_at=row["next_attempt_at"],
-        lease_until=row["lease_until"],
-        lease_owner=row["lease_owner"],
-        last_error=row["last_error"],
-        delivered_at=row["delivered_at"],
-        acked_at=row["acked_at"],
-        status_code=row["status_code"],
-        status_at=row["status_at"],
-        created_at=row["created_at"],
-    )
-
-
 async def inbox(conn: Conn, recipient_code: str, limit: int, cursor: str | None) -> Page[InboxItem]:
     after = decode_cursor("inbox", cursor)
     rows = await conn.fetch(q.INBOX, recipient_code, after, limit + 1)
-    page = rows[:limit]
-    resume = encode_cursor("inbox", page[-1]["id"] if page else after)
-    next_cursor = resume if len(rows) > limit else None
-    items = tuple(
-        InboxItem(
-            axis_id=r["axis_id"],
-            sender_code=r["sender_code"],
-            document_id=r["document_id"],
-            kind=cast(DocumentKind, r["kind"]),
-            business_type=r["business_type"],
-            subject=r["subject"],
-            sha256=r["sha256"],
-            size=r["size"],
-            received_at=r["received_at"],
-            state=cast(DeliveryState, r["state"]),
-            attempts=r["attempts"],
-        )
-        for r in page
+    return page_of(
+        "inbox", rows, limit, "id", partial(codec.inbox_record, d=POSTGRES), resume_after=after
     )
-    return Page(items, next_cursor, resume)
 
 
 async def delivery_by_id(conn: Conn, delivery_id: int) -> Delivery | None:
@@ -206,9 +142,7 @@ async def deliveries_of(conn: Conn, axis_id: str) -> list[Delivery]:
 async def dead_letters(conn: Conn, limit: int, cursor: str | None) -> Page[Delivery]:
     after = decode_cursor("dead", cursor)
     rows = await conn.fetch(q.DEAD_LETTERS, after, limit + 1)
-    page = rows[:limit]
-    next_cursor = encode_cursor("dead", page[-1]["id"]) if len(rows) > limit else None
-    return Page(tuple(delivery_from_row(r) for r in page), next_cursor)
+    return page_of("dead", rows, limit, "id", delivery_from_row)
 
 
 async def lease_owners(conn: Conn, now: datetime) -> list[str]:
@@ -216,34 +150,11 @@ async def lease_owners(conn: Conn, now: datetime) -> list[str]:
 
 
 async def stats(conn: Conn, now: datetime) -> Stats:
-    by_state: Counter[str] = Counter()
-    by_agency_state: dict[tuple[str, str], int] = {}
-    for row in await conn.fetch(q.COUNT_BY_AGENCY_STATE):
-        if not row["test"]:  # test agencies never raise the alarm
-            by_state[row["state"]] += row["n"]
-        by_agency_state[(row["recipient_code"], row["state"])] = row["n"]
-    oldest = await conn.fetchval(q.OLDEST_PENDING)
-    age = None if oldest is None else max(0.0, (now - oldest).total_seconds())
-    return Stats(dict(by_state), by_agency_state, age)
+    rows = await conn.fetch(q.COUNT_BY_AGENCY_STATE)
+    return codec.stats_record(rows, await conn.fetchval(q.OLDEST_PENDING), now)
 
 
 # -- statuses -------------------------------------------------------------------
-def status_from_row(row: asyncpg.Record) -> StoredStatus:
-    return StoredStatus(
-        status_id=row["status_id"],
-        axis_id=row["axis_id"],
-        document_id=row["document_id"],
-        from_code=row["from_code"],
-        to_code=row["to_code"],
-        kind=row["kind"],
-        status_code=row["status_code"],
-        sha256=row["sha256"],
-        timestamp=row["timestamp"],
-        received_at=row["received_at"],
-        recall_round=row["recall_round"],
-    )
-
-
 async def status_by_id(conn: Conn, status_id: str) -> StoredStatus | None:
     row = await conn.fetchrow(q.STATUS_BY_ID, status_id)
     return None if row is None else status_from_row(row)
@@ -254,10 +165,7 @@ async def statuses_for(
 ) -> Page[StoredStatus]:
     after = decode_cursor("statuses", cursor)
     rows = await conn.fetch(q.STATUSES_FOR, agency_code, after, limit + 1)
-    page = rows[:limit]
-    resume = encode_cursor("statuses", page[-1]["seq"] if page else after)
-    next_cursor = resume if len(rows) > limit else None
-    return Page(tuple(status_from_row(r) for r in page), next_cursor, resume)
+    return page_of("statuses", rows, limit, "seq", status_from_row, resume_after=after)
 
 
 async def statuses_of(conn: Conn, axis_id: str) -> list[StoredStatus]:
@@ -272,10 +180,5 @@ async def status_bytes(conn: Conn, status_id: str) -> bytes:
 
 
 # -- audit ----------------------------------------------------------------------
-def audit_entry(row: Any) -> AuditEntry:
-    seq, at, event, axis_id, agency, detail, prev_hash, hash_ = row
-    return AuditEntry(seq, from_db(at), event, axis_id, agency, detail, prev_hash, hash_)
-
-
 async def audit_batch(conn: Conn, after_seq: int, limit: int) -> list[AuditEntry]:
-    return [audit_entry(row) for row in await conn.fetch(q.AUDIT_BATCH, after_seq, limit)]
+    return [codec.audit_record(row) for row in await conn.fetch(q.AUDIT_BATCH, after_seq, limit)]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime
 
 import asyncpg
@@ -14,13 +13,12 @@ from edoc_axis.store.base import AgencyExists, AgencyNotRemovable
 from edoc_axis.store.pg_reads import agency_by_canonical, require_code, resolve_code
 from edoc_axis.store.pg_writer import PgWrite
 from edoc_axis.store.records import Agency, AgencyState, DeliveryMode, NewAgency
-
-
-def _check_endpoint(mode: DeliveryMode, url: str | None) -> None:
-    if mode not in ("push", "pull"):
-        raise ValueError(f"delivery mode must be push or pull, not {mode!r}")
-    if mode == "push" and not url:
-        raise ValueError("a push agency needs an endpoint URL")
+from edoc_axis.store.shared import (
+    audit_agency_created,
+    check_agency_state,
+    check_endpoint,
+    new_agency_codes,
+)
 
 
 async def _reread(w: PgWrite, code: str) -> Agency:
@@ -37,16 +35,7 @@ async def create_agency(
     certificates: Sequence[tuple[str, bytes]],
     at: datetime,
 ) -> Agency:
-    _check_endpoint(agency.delivery_mode, agency.endpoint_url)
-    # Agency codes are case-insensitive: the registry holds them upper case.
-    agency = replace(
-        agency,
-        code=agency.code.upper(),
-        alias_codes=tuple(alias.upper() for alias in agency.alias_codes),
-    )
-    codes = (agency.code, *agency.alias_codes)
-    if len(set(codes)) != len(codes):
-        raise ValueError(f"codes repeat: {codes}")
+    agency, codes = new_agency_codes(agency)
     # The pre-check only makes the message precise; the unique keys decide.
     for code in codes:
         owner = await resolve_code(w.conn, code)
@@ -70,14 +59,7 @@ async def create_agency(
         await _insert_certificate(w, agency.code, fingerprint, pem, at)
     if await w.conn.fetchval(q.INSERT_BEARER_HASH, token_hash, agency.code, at) is None:
         raise ValueError("this token hash was used before; issue a fresh token")
-    detail: dict[str, object] = {
-        "aliases": list(agency.alias_codes),
-        "delivery_mode": agency.delivery_mode,
-        "certificates": [fingerprint for fingerprint, _ in certificates],
-    }
-    if agency.test:
-        detail["test"] = True
-    w.audit("agency.created", at, agency=agency.code, detail=detail)
+    audit_agency_created(w, agency, certificates, at)
     return await _reread(w, agency.code)
 
 
@@ -91,8 +73,7 @@ async def _insert_certificate(
 
 
 async def set_agency_state(w: PgWrite, code: str, state: AgencyState, at: datetime) -> Agency:
-    if state not in ("active", "disabled"):
-        raise ValueError(f"agency state must be active or disabled, not {state!r}")
+    check_agency_state(state)
     canonical = await require_code(w.conn, code)
     await w.conn.execute(q.UPDATE_AGENCY_STATE, canonical, state)
     w.audit("agency.state_changed", at, agency=canonical, detail={"state": state})
@@ -102,7 +83,7 @@ async def set_agency_state(w: PgWrite, code: str, state: AgencyState, at: dateti
 async def update_endpoint(
     w: PgWrite, code: str, mode: DeliveryMode, url: str | None, at: datetime
 ) -> Agency:
-    _check_endpoint(mode, url)
+    check_endpoint(mode, url)
     canonical = await require_code(w.conn, code)
     await w.conn.execute(q.UPDATE_AGENCY_ENDPOINT, canonical, mode, url)
     moved = int(await w.conn.fetchval(q.UPDATE_PENDING_MODE, canonical, mode))

@@ -12,7 +12,7 @@ from edoc_axis.store.pg_jobs import insert_blob
 from edoc_axis.store.pg_reads import delivery_for, get_document, status_by_id
 from edoc_axis.store.pg_writer import PgWrite
 from edoc_axis.store.records import Delivery, NewStatus, StoredStatus
-from edoc_axis.store.sqlite_jobs import check_digest
+from edoc_axis.store.shared import audit_status, check_digest, status_recipient
 
 
 async def _status_target(w: PgWrite, status: NewStatus) -> Delivery:
@@ -20,12 +20,7 @@ async def _status_target(w: PgWrite, status: NewStatus) -> Delivery:
     document = await get_document(w.conn, status.axis_id)
     if document is None:
         raise NotFound(f"no document {status.axis_id!r}")
-    if status.from_code == document.sender_code:
-        recipient = status.to_code
-    elif status.to_code == document.sender_code:
-        recipient = status.from_code
-    else:
-        raise ValueError("a status message travels between the sender and a recipient")
+    recipient = status_recipient(status, document)
     delivery = await delivery_for(w.conn, status.axis_id, recipient)
     if delivery is None:
         raise NotFound(f"{recipient!r} did not receive document {status.axis_id!r}")
@@ -80,21 +75,7 @@ async def record_status(
             raise StatusTransition(
                 f"current status is {delivery.status_code!r}, not {expected_current!r}"
             )
-    detail: dict[str, object] = {
-        "status_id": status.status_id,
-        "status_code": status.status_code,
-        "previous": delivery.status_code,
-        "to": status.to_code,
-    }
-    if status.recall_round is not None:
-        detail["recall_round"] = status.recall_round
-    w.audit(
-        "status.recorded",
-        status.received_at,
-        axis_id=status.axis_id,
-        agency=status.from_code,
-        detail=detail,
-    )
+    audit_status(w, status, delivery.status_code)
     stored = await status_by_id(w.conn, status.status_id)
     if stored is None:
         raise RuntimeError("status vanished inside its own transaction")

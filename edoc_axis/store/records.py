@@ -9,6 +9,9 @@ from typing import Generic, Literal, TypeVar
 
 from edoc_axis.core.audit import AuditEntry, AuditHead, AuditReport
 
+# A push outcome is the core's: the retry policy returns it and the store records it.
+from edoc_axis.core.retry import DeadLetter, Delivered, Outcome, RetryAt
+
 __all__ = [
     "AcceptResult",
     "Agency",
@@ -194,25 +197,6 @@ class Claim:
     document_id: str
     sha256: str
     lease_until: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Delivered:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class RetryAt:
-    next_attempt_at: datetime
-    error: str
-
-
-@dataclass(frozen=True, slots=True)
-class DeadLetter:
-    error: str
-
-
-Outcome = Delivered | RetryAt | DeadLetter
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,7 @@
 """SqliteStore: the Store verbs over one SQLite file (WAL, synchronous=FULL).
 
-Writes go through the group-commit writer (sqlite_writer), reads through reader
-threads (sqlite_readers); the SQL itself lives in queries.py.
+Writes go through the group-commit writer (sqlite_writer), reads through
+aiosqlite connections (sqlite_readers); the SQL itself lives in queries.py.
 """
 
 from __future__ import annotations
@@ -88,11 +88,11 @@ class SqliteStore:
         # created 0600 here, none of them is ever readable by others.
         create_private_file(self.path)
         await self._writer.start()  # applies migrations first
-        self._readers.start()
+        await self._readers.start()
 
     async def close(self) -> None:
         await self._writer.stop()
-        self._readers.stop()
+        await self._readers.stop()
 
     async def __aenter__(self) -> SqliteStore:
         await self.open()

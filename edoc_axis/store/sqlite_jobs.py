@@ -6,7 +6,6 @@ wraps it in a savepoint, so a job that raises leaves nothing behind.
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -14,7 +13,7 @@ from typing import Any
 
 from edoc_axis.errors import DocumentConflict, NotFound, RecipientUnknown
 from edoc_axis.store import queries as q
-from edoc_axis.store.codec import from_db, to_db
+from edoc_axis.store.codec import SQLITE, claim_record, to_db
 from edoc_axis.store.records import (
     AcceptResult,
     Claim,
@@ -26,6 +25,7 @@ from edoc_axis.store.records import (
     RetryAt,
     StoredDocument,
 )
+from edoc_axis.store.shared import audit_accepted, check_digest, outcome_event
 from edoc_axis.store.sqlite_reads import (
     delivery_by_id,
     delivery_for,
@@ -33,13 +33,6 @@ from edoc_axis.store.sqlite_reads import (
     get_document,
 )
 from edoc_axis.store.sqlite_writer import WriteContext
-
-
-def check_digest(raw: bytes, sha256: str) -> None:
-    # Bytes are stored under their digest and shared by it, so a wrong digest
-    # would hand someone else's document out; never trust it unchecked.
-    if hashlib.sha256(raw).hexdigest() != sha256:
-        raise ValueError("sha256 is not the lowercase hex SHA-256 of raw")
 
 
 def insert_blob(conn: sqlite3.Connection, sha256: str, raw: bytes) -> None:
@@ -103,19 +96,7 @@ def accept_document(ctx: WriteContext, doc: NewDocument) -> AcceptResult:
     for recipient, mode in modes:
         params = {"seq": cursor.lastrowid, "recipient": recipient, "mode": mode, "at": at}
         ctx.conn.execute(q.INSERT_DELIVERY, params)
-    detail = {
-        "document_id": doc.document_id,
-        "kind": doc.kind,
-        "sha256": doc.sha256,
-        "recipients": list(doc.recipients),
-    }
-    ctx.audit(
-        "document.accepted",
-        doc.received_at,
-        axis_id=doc.axis_id,
-        agency=doc.sender_code,
-        detail=detail,
-    )
+    audit_accepted(ctx, doc)
     return AcceptResult(created=True, document=_stored(ctx, doc.axis_id))
 
 
@@ -157,38 +138,23 @@ def claim_due(
         params = {"id": delivery_id, "lease_until": lease_until, "worker": worker_id}
         ctx.conn.execute(q.LEASE_DELIVERY, params)
         row = ctx.conn.execute(q.CLAIM_DETAILS, {"id": delivery_id}).fetchone()
-        claims.append(
-            Claim(
-                delivery_id=row["id"],
-                attempt=row["attempts"],
-                axis_id=row["axis_id"],
-                recipient_code=row["recipient_code"],
-                endpoint_url=row["endpoint_url"],
-                sender_code=row["sender_code"],
-                document_id=row["document_id"],
-                sha256=row["sha256"],
-                lease_until=from_db(row["lease_until"]),
-            )
-        )
+        claims.append(claim_record(row, SQLITE))
     return claims
 
 
-def _outcome_sql(outcome: Outcome) -> tuple[str, str, dict[str, Any]]:
-    """(statement, audit event, extra parameters and audit detail) for an outcome."""
-    if isinstance(outcome, Delivered):
-        return q.OUTCOME_DELIVERED, "delivery.delivered", {}
-    if isinstance(outcome, RetryAt):
-        extra = {"next_at": to_db(outcome.next_attempt_at), "error": outcome.error}
-        return q.OUTCOME_RETRY, "delivery.retry_scheduled", extra
-    if isinstance(outcome, DeadLetter):
-        return q.OUTCOME_DEAD, "delivery.dead_lettered", {"error": outcome.error}
-    raise TypeError(f"not an outcome: {outcome!r}")
+# The detail's extra fields (outcome_event) are the statements' parameters too.
+_OUTCOME_SQL: dict[type[Outcome], str] = {
+    Delivered: q.OUTCOME_DELIVERED,
+    RetryAt: q.OUTCOME_RETRY,
+    DeadLetter: q.OUTCOME_DEAD,
+}
 
 
 def record_outcome(
     ctx: WriteContext, delivery_id: int, attempt: int, outcome: Outcome, at: datetime
 ) -> bool:
-    sql, event, extra = _outcome_sql(outcome)
+    event, extra = outcome_event(outcome)
+    sql = _OUTCOME_SQL[type(outcome)]
     params = {"id": delivery_id, "attempt": attempt, "at": to_db(at), **extra}
     if ctx.conn.execute(sql, params).rowcount == 0:
         return False  # another attempt owns it now, or it is no longer pending

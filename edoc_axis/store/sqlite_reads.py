@@ -1,39 +1,31 @@
 """Synchronous reads over one sqlite3 connection.
 
-Shared by the reader threads and by write jobs (which read back what they
+Shared by the readers (sqlite_readers) and by write jobs (which read back what they
 wrote inside their transaction), so each query is mapped to a record once.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections import Counter
 from datetime import datetime
-from typing import cast
+from functools import partial
 
 from edoc_axis.errors import NotFound
+from edoc_axis.store import codec
 from edoc_axis.store import queries as q
-from edoc_axis.store.codec import (
-    decode_cursor,
-    delivery_from_row,
-    encode_cursor,
-    from_db,
-    inbox_item_from_row,
-    status_from_row,
-    to_db,
-)
+from edoc_axis.store.codec import SQLITE, decode_cursor, page_of, to_db
 from edoc_axis.store.records import (
     Agency,
-    AgencyState,
     Delivery,
-    DeliveryMode,
-    DocumentKind,
     InboxItem,
     Page,
     Stats,
     StoredDocument,
     StoredStatus,
 )
+
+_delivery = partial(codec.delivery_record, d=SQLITE)
+_status = partial(codec.status_record, d=SQLITE)
 
 
 def resolve_code(conn: sqlite3.Connection, code_or_alias: str) -> str | None:
@@ -55,17 +47,7 @@ def agency_by_canonical(conn: sqlite3.Connection, code: str) -> Agency | None:
         return None
     aliases = conn.execute(q.SELECT_ALIASES, {"code": code}).fetchall()
     prints = conn.execute(q.SELECT_FINGERPRINTS, {"code": code}).fetchall()
-    return Agency(
-        code=row["code"],
-        name=row["name"],
-        alias_codes=tuple(r[0] for r in aliases),
-        state=cast(AgencyState, row["state"]),
-        delivery_mode=cast(DeliveryMode, row["delivery_mode"]),
-        endpoint_url=row["endpoint_url"],
-        created_at=from_db(row["created_at"]),
-        certificate_fingerprints=tuple(r[0] for r in prints),
-        test=bool(row["test"]),
-    )
+    return codec.agency_record(row, SQLITE, (r[0] for r in aliases), (r[0] for r in prints))
 
 
 def get_agency(conn: sqlite3.Connection, code_or_alias: str) -> Agency | None:
@@ -90,21 +72,7 @@ def certificate_pem(conn: sqlite3.Connection, fingerprint: str) -> bytes | None:
 
 def _document(conn: sqlite3.Connection, row: sqlite3.Row) -> StoredDocument:
     recipients = conn.execute(q.RECIPIENTS_OF, {"seq": row["seq"]}).fetchall()
-    return StoredDocument(
-        axis_id=row["axis_id"],
-        sender_code=row["sender_code"],
-        document_id=row["document_id"],
-        kind=cast(DocumentKind, row["kind"]),
-        business_type=row["business_type"],
-        references_document_id=row["references_document_id"],
-        subject=row["subject"],
-        sha256=row["sha256"],
-        size=row["size"],
-        received_at=from_db(row["received_at"]),
-        receipt=bytes(row["receipt"]),
-        recipients=tuple(r[0] for r in recipients),
-        legacy_policy=bool(row["legacy_policy"]),
-    )
+    return codec.document_record(row, SQLITE, (r[0] for r in recipients))
 
 
 def get_document(conn: sqlite3.Connection, axis_id: str) -> StoredDocument | None:
@@ -141,9 +109,7 @@ def documents_sent_by(
     after = decode_cursor("sent", cursor)
     params = {"sender_code": sender_code, "after": after, "limit": limit + 1}
     rows = conn.execute(q.DOCUMENTS_SENT_BY, params).fetchall()
-    page = rows[:limit]
-    next_cursor = encode_cursor("sent", page[-1]["seq"]) if len(rows) > limit else None
-    return Page(tuple(_document(conn, r) for r in page), next_cursor)
+    return page_of("sent", rows, limit, "seq", partial(_document, conn))
 
 
 def inbox(
@@ -152,33 +118,30 @@ def inbox(
     after = decode_cursor("inbox", cursor)
     params = {"recipient": recipient_code, "after": after, "limit": limit + 1}
     rows = conn.execute(q.INBOX, params).fetchall()
-    page = rows[:limit]
-    resume = encode_cursor("inbox", page[-1]["id"] if page else after)
-    next_cursor = resume if len(rows) > limit else None
-    return Page(tuple(inbox_item_from_row(r) for r in page), next_cursor, resume)
+    return page_of(
+        "inbox", rows, limit, "id", partial(codec.inbox_record, d=SQLITE), resume_after=after
+    )
 
 
 def delivery_by_id(conn: sqlite3.Connection, delivery_id: int) -> Delivery | None:
     row = conn.execute(q.DELIVERY_BY_ID, {"id": delivery_id}).fetchone()
-    return None if row is None else delivery_from_row(row)
+    return None if row is None else _delivery(row)
 
 
 def delivery_for(conn: sqlite3.Connection, axis_id: str, recipient: str) -> Delivery | None:
     row = conn.execute(q.DELIVERY_FOR, {"axis_id": axis_id, "recipient": recipient}).fetchone()
-    return None if row is None else delivery_from_row(row)
+    return None if row is None else _delivery(row)
 
 
 def deliveries_of(conn: sqlite3.Connection, axis_id: str) -> list[Delivery]:
     rows = conn.execute(q.DELIVERIES_OF, {"axis_id": axis_id}).fetchall()
-    return [delivery_from_row(r) for r in rows]
+    return [_delivery(r) for r in rows]
 
 
 def dead_letters(conn: sqlite3.Connection, limit: int, cursor: str | None) -> Page[Delivery]:
     after = decode_cursor("dead", cursor)
     rows = conn.execute(q.DEAD_LETTERS, {"after": after, "limit": limit + 1}).fetchall()
-    page = rows[:limit]
-    next_cursor = encode_cursor("dead", page[-1]["id"]) if len(rows) > limit else None
-    return Page(tuple(delivery_from_row(r) for r in page), next_cursor)
+    return page_of("dead", rows, limit, "id", _delivery)
 
 
 def lease_owners(conn: sqlite3.Connection, now: datetime) -> list[str]:
@@ -186,20 +149,14 @@ def lease_owners(conn: sqlite3.Connection, now: datetime) -> list[str]:
 
 
 def stats(conn: sqlite3.Connection, now: datetime) -> Stats:
-    by_state: Counter[str] = Counter()
-    by_agency_state: dict[tuple[str, str], int] = {}
-    for row in conn.execute(q.COUNT_BY_AGENCY_STATE).fetchall():
-        if not row["test"]:
-            by_state[row["state"]] += row["n"]
-        by_agency_state[(row["recipient_code"], row["state"])] = row["n"]
+    rows = conn.execute(q.COUNT_BY_AGENCY_STATE).fetchall()
     oldest = conn.execute(q.OLDEST_PENDING).fetchone()[0]
-    age = None if oldest is None else max(0.0, (now - from_db(oldest)).total_seconds())
-    return Stats(dict(by_state), by_agency_state, age)
+    return codec.stats_record(rows, SQLITE.opt_time(oldest), now)
 
 
 def status_by_id(conn: sqlite3.Connection, status_id: str) -> StoredStatus | None:
     row = conn.execute(q.STATUS_BY_ID, {"status_id": status_id}).fetchone()
-    return None if row is None else status_from_row(row)
+    return None if row is None else _status(row)
 
 
 def statuses_for(
@@ -208,15 +165,12 @@ def statuses_for(
     after = decode_cursor("statuses", cursor)
     params = {"code": agency_code, "after": after, "limit": limit + 1}
     rows = conn.execute(q.STATUSES_FOR, params).fetchall()
-    page = rows[:limit]
-    resume = encode_cursor("statuses", page[-1]["seq"] if page else after)
-    next_cursor = resume if len(rows) > limit else None
-    return Page(tuple(status_from_row(r) for r in page), next_cursor, resume)
+    return page_of("statuses", rows, limit, "seq", _status, resume_after=after)
 
 
 def statuses_of(conn: sqlite3.Connection, axis_id: str) -> list[StoredStatus]:
     rows = conn.execute(q.STATUSES_OF, {"axis_id": axis_id}).fetchall()
-    return [status_from_row(r) for r in rows]
+    return [_status(r) for r in rows]
 
 
 def status_bytes(conn: sqlite3.Connection, status_id: str) -> bytes:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime
 
 from edoc_axis.errors import NotFound
@@ -12,6 +11,12 @@ from edoc_axis.store import queries as q
 from edoc_axis.store.base import AgencyExists, AgencyNotRemovable
 from edoc_axis.store.codec import to_db
 from edoc_axis.store.records import Agency, AgencyState, DeliveryMode, NewAgency
+from edoc_axis.store.shared import (
+    audit_agency_created,
+    check_agency_state,
+    check_endpoint,
+    new_agency_codes,
+)
 from edoc_axis.store.sqlite_reads import agency_by_canonical, require_code, resolve_code
 from edoc_axis.store.sqlite_writer import WriteContext
 
@@ -23,13 +28,6 @@ def _reread(ctx: WriteContext, code: str) -> Agency:
     return agency
 
 
-def _check_endpoint(mode: DeliveryMode, url: str | None) -> None:
-    if mode not in ("push", "pull"):
-        raise ValueError(f"delivery mode must be push or pull, not {mode!r}")
-    if mode == "push" and not url:
-        raise ValueError("a push agency needs an endpoint URL")
-
-
 def create_agency(
     ctx: WriteContext,
     agency: NewAgency,
@@ -37,16 +35,7 @@ def create_agency(
     certificates: Sequence[tuple[str, bytes]],
     at: datetime,
 ) -> Agency:
-    _check_endpoint(agency.delivery_mode, agency.endpoint_url)
-    # Agency codes are case-insensitive: the registry holds them upper case.
-    agency = replace(
-        agency,
-        code=agency.code.upper(),
-        alias_codes=tuple(alias.upper() for alias in agency.alias_codes),
-    )
-    codes = (agency.code, *agency.alias_codes)
-    if len(set(codes)) != len(codes):
-        raise ValueError(f"codes repeat: {codes}")
+    agency, codes = new_agency_codes(agency)
     # The pre-check only makes the message precise; the UNIQUE keys decide.
     for code in codes:
         owner = resolve_code(ctx.conn, code)
@@ -61,14 +50,7 @@ def create_agency(
     ctx.conn.execute(
         q.INSERT_BEARER_HASH, {"token_hash": token_hash, "code": agency.code, "at": to_db(at)}
     )
-    detail: dict[str, object] = {
-        "aliases": list(agency.alias_codes),
-        "delivery_mode": agency.delivery_mode,
-        "certificates": [fingerprint for fingerprint, _ in certificates],
-    }
-    if agency.test:
-        detail["test"] = True
-    ctx.audit("agency.created", at, agency=agency.code, detail=detail)
+    audit_agency_created(ctx, agency, certificates, at)
     return _reread(ctx, agency.code)
 
 
@@ -102,8 +84,7 @@ def _insert_certificate(
 
 
 def set_agency_state(ctx: WriteContext, code: str, state: AgencyState, at: datetime) -> Agency:
-    if state not in ("active", "disabled"):
-        raise ValueError(f"agency state must be active or disabled, not {state!r}")
+    check_agency_state(state)
     canonical = require_code(ctx.conn, code)
     ctx.conn.execute(q.UPDATE_AGENCY_STATE, {"code": canonical, "state": state})
     ctx.audit("agency.state_changed", at, agency=canonical, detail={"state": state})
@@ -113,7 +94,7 @@ def set_agency_state(ctx: WriteContext, code: str, state: AgencyState, at: datet
 def update_endpoint(
     ctx: WriteContext, code: str, mode: DeliveryMode, url: str | None, at: datetime
 ) -> Agency:
-    _check_endpoint(mode, url)
+    check_endpoint(mode, url)
     canonical = require_code(ctx.conn, code)
     ctx.conn.execute(q.UPDATE_AGENCY_ENDPOINT, {"code": canonical, "mode": mode, "url": url})
     moved = ctx.conn.execute(q.UPDATE_PENDING_MODE, {"code": canonical, "mode": mode}).rowcount

@@ -9,26 +9,18 @@ from edoc_axis.errors import DocumentConflict, NotFound, StatusTransition
 from edoc_axis.store import queries as q
 from edoc_axis.store.codec import to_db
 from edoc_axis.store.records import Delivery, NewStatus, StoredStatus
-from edoc_axis.store.sqlite_jobs import check_digest, insert_blob
+from edoc_axis.store.shared import audit_status, check_digest, status_recipient
+from edoc_axis.store.sqlite_jobs import insert_blob
 from edoc_axis.store.sqlite_reads import delivery_for, get_document, status_by_id
 from edoc_axis.store.sqlite_writer import WriteContext
 
 
 def _status_target(ctx: WriteContext, status: NewStatus) -> Delivery:
-    """The delivery a status is about: the recipient's, whichever way it travels.
-
-    Recipients write to the document's sender; the sender (recall, 13) writes
-    to one recipient.
-    """
+    """The delivery a status is about: the recipient's, whichever way it travels."""
     document = get_document(ctx.conn, status.axis_id)
     if document is None:
         raise NotFound(f"no document {status.axis_id!r}")
-    if status.from_code == document.sender_code:
-        recipient = status.to_code
-    elif status.to_code == document.sender_code:
-        recipient = status.from_code
-    else:
-        raise ValueError("a status message travels between the sender and a recipient")
+    recipient = status_recipient(status, document)
     delivery = delivery_for(ctx.conn, status.axis_id, recipient)
     if delivery is None:
         raise NotFound(f"{recipient!r} did not receive document {status.axis_id!r}")
@@ -62,21 +54,7 @@ def record_status(
             f"round {status.recall_round} already has its "
             f"{'recall' if status.status_code == '13' else 'answer'}"
         ) from exc
-    detail: dict[str, object] = {
-        "status_id": status.status_id,
-        "status_code": status.status_code,
-        "previous": delivery.status_code,
-        "to": status.to_code,
-    }
-    if status.recall_round is not None:
-        detail["recall_round"] = status.recall_round
-    ctx.audit(
-        "status.recorded",
-        status.received_at,
-        axis_id=status.axis_id,
-        agency=status.from_code,
-        detail=detail,
-    )
+    audit_status(ctx, status, delivery.status_code)
     stored = status_by_id(ctx.conn, status.status_id)
     if stored is None:
         raise RuntimeError("status vanished inside its own transaction")

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from edoc_axis.errors import NotFound
 from edoc_axis.store.base import AgencyExists
-from edoc_axis.store.codec import from_db, status_from_row, to_db
+from edoc_axis.store.codec import SQLITE, from_db, status_record, to_db
 from edoc_axis.store.records import StoredStatus, SystemState, VdxpReport, VdxpSystem
 from edoc_axis.store.sqlite_reads import require_code
 from edoc_axis.store.sqlite_writer import WriteContext
@@ -145,9 +145,9 @@ def unreported_statuses(
     conn: sqlite3.Connection, agency_code: str, limit: int
 ) -> list[StoredStatus]:
     rows = conn.execute(_UNREPORTED_STATUSES, {"code": agency_code, "limit": limit}).fetchall()
-    return [status_from_row(r) for r in rows]
+    return [status_record(r, SQLITE) for r in rows]
 
 
 def statuses_from(conn: sqlite3.Connection, agency_code: str, limit: int) -> list[StoredStatus]:
     rows = conn.execute(_STATUSES_FROM, {"code": agency_code, "limit": limit}).fetchall()
-    return [status_from_row(r) for r in rows]
+    return [status_record(r, SQLITE) for r in rows]

@@ -5,6 +5,12 @@ task. It takes whatever is queued (up to ``max_batch``) and runs the whole
 batch as one call on its own thread: BEGIN IMMEDIATE, each job in a SAVEPOINT,
 COMMIT. So a burst of requests shares one fsync, and the event loop hops to the
 thread once per batch rather than once per statement.
+
+The writer keeps this thread of its own rather than an aiosqlite connection (as
+the readers have): aiosqlite's public calls are one statement each, so a batch
+in one transaction would cost a hop per statement (BEGIN, a SAVEPOINT and a
+RELEASE per job, each job's own statements, COMMIT) instead of one; and the
+commit path, on which durability rests, should not depend on its private call.
 """
 
 from __future__ import annotations

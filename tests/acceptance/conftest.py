@@ -35,9 +35,11 @@ from typing import Any
 
 import pytest
 
+from tests.reference import SDK_SAMPLES
+
 BIN = Path(sys.executable).parent
 TOOLS = {"edoc": BIN / "edoc", "edoc-axis": BIN / "edoc-axis"}
-SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples" / "reference-sdk"
+SAMPLES = SDK_SAMPLES  # copied into tests/data (see its README)
 G22 = "000.00.00.G22"
 H49 = "000.00.00.H49"
 CLI_TIMEOUT_S = 60.0

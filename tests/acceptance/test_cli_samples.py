@@ -17,10 +17,6 @@ import pytest
 
 from tests.acceptance.conftest import SAMPLES, CliResult, run_many
 
-pytestmark = pytest.mark.skipif(
-    not SAMPLES.is_dir(), reason=f"reference SDK samples not present at {SAMPLES}"
-)
-
 VPCP_7816 = "000.00.00.G22,2015/09/30,7816/VPCP-TTĐT"
 SUBJECT = "V/v kết nối, liên thông phần mềm quản lý văn bản"
 DOC_NAME = "1896_QD-TTg_m_294779.doc"

@@ -163,3 +163,5 @@ def test_supervisor_gives_up_when_workers_die_at_start(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 1
     assert "a worker process exited at start" in done.stderr
+    assert "config.invalid: unknown store backend 'nothing'" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -7,8 +7,10 @@ import asyncio
 import socket
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import aiohttp
+from structlog.testing import capture_logs
 
 from edoc_axis.cli import edoc_endpoint
 from edoc_axis.config import load_config
@@ -31,6 +33,41 @@ def free_port() -> int:
 
 
 async def test_new_document_is_answered_with_a_signed_01(tmp_path: Path) -> None:
+    with capture_logs() as logs:
+        statuses = await _arrive(tmp_path, answer_as=H49)
+    assert [s["status_code"] for s in statuses] == ["01"]
+    assert statuses[0]["description"] == "Đã đến: stored by the agency's endpoint"
+    assert statuses[0]["signed"]
+    sent = [entry for entry in logs if entry["event"] == "endpoint.status_sent"]
+    assert sent == [
+        {
+            "event": "endpoint.status_sent",
+            "log_level": "info",
+            "axis_id": sent[0]["axis_id"],
+            "status_id": statuses[0]["status_id"],
+        }
+    ]  # the axis's status id, no empty error code
+
+
+async def test_a_status_the_axis_refuses_is_logged_as_a_warning(tmp_path: Path) -> None:
+    with capture_logs() as logs:
+        statuses = await _arrive(tmp_path, answer_as=G22)  # another agency's token
+    # only the 01 the axis records itself when the push is answered
+    assert [(s["status_code"], s["description"]) for s in statuses] == [
+        ("01", "Đã đến: delivered to the agency's endpoint")
+    ]
+    refused = [entry for entry in logs if entry["event"] == "endpoint.status_refused"]
+    assert len(refused) == 1, logs
+    assert refused[0]["log_level"] == "warning"
+    assert refused[0]["http_status"] == 403
+    assert refused[0]["code"] == "auth.sender-mismatch"
+    assert not [entry for entry in logs if entry["event"] == "endpoint.status_sent"]
+
+
+async def _arrive(tmp_path: Path, *, answer_as: str) -> list[dict[str, Any]]:
+    """Deliver one document to H49's endpoint, which answers 01 with ``answer_as``'s token;
+    return the statuses the sender's trace then shows (once the 01 arrived, or once the
+    push is recorded as delivered when the 01 cannot arrive)."""
     home = init_home(tmp_path / "home")
     config = load_config(home.config)
     pki = home.root / "pki"
@@ -73,7 +110,7 @@ async def test_new_document_is_answered_with_a_signed_01(tmp_path: Path) -> None
             "--axis",
             url,
             "--token",
-            tokens[H49],
+            tokens[answer_as],
             "--key",
             str(tmp_path / "h49.key.pem"),
             "--cert",
@@ -103,21 +140,23 @@ async def test_new_document_is_answered_with_a_signed_01(tmp_path: Path) -> None
                 headers={**headers, "Content-Type": "application/xml"},
             ) as r:
                 axis_id = r.headers["Edoc-Axis-Id"]
-            statuses: list[dict[str, str]] = []
-            for _ in range(250):
+            statuses: list[dict[str, Any]] = []
+            for _ in range(1000):  # 20 s at most
                 async with http.get(
                     f"{url}/api/v1/documents/{axis_id}/trace", headers=headers
                 ) as r:
-                    statuses = (await r.json())["deliveries"][0]["statuses"]
-                if statuses:
+                    delivery = (await r.json())["deliveries"][0]
+                statuses = delivery["statuses"]
+                # "delivered" is recorded when the endpoint answers, after its hook posted
+                if statuses and delivery["state"] == "delivered":
                     break
                 await asyncio.sleep(0.02)
-            assert [s["status_code"] for s in statuses] == ["01"]
-            assert statuses[0]["description"] == "Đã đến: stored by the agency's endpoint"
-            async with http.get(
-                f"{url}/api/v1/statuses/{statuses[0]['status_id']}", headers=headers
-            ) as r:
-                assert b"SignatureValue" in await r.read()
+            for status in statuses:
+                async with http.get(
+                    f"{url}/api/v1/statuses/{status['status_id']}", headers=headers
+                ) as r:
+                    status["signed"] = b"SignatureValue" in await r.read()
+            return statuses
     finally:
         stop.set()
         await serving

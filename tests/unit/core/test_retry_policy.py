@@ -9,9 +9,9 @@ import pytest
 
 from edoc_axis.core.retry import (
     AttemptKind,
-    AttemptOutcome,
-    Deliver,
-    GiveUp,
+    AttemptResult,
+    DeadLetter,
+    Delivered,
     RetryAt,
     RetryPolicy,
     parse_retry_after,
@@ -21,44 +21,44 @@ NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 POLICY = RetryPolicy(base_s=2.0, cap_s=60.0, max_attempts=5, max_age_s=3600.0)
 
 
-def http(status: int, retry_after: float | None = None) -> AttemptOutcome:
-    return AttemptOutcome(AttemptKind.HTTP, status, retry_after)
+def http(status: int, retry_after: float | None = None) -> AttemptResult:
+    return AttemptResult(AttemptKind.HTTP, status, retry_after)
 
 
 @pytest.mark.parametrize(
     ("outcome", "expected"),
     [
-        (http(200), Deliver),
-        (http(204), Deliver),
-        (http(400), GiveUp),
-        (http(403), GiveUp),
-        (http(404), GiveUp),
+        (http(200), Delivered),
+        (http(204), Delivered),
+        (http(400), DeadLetter),
+        (http(403), DeadLetter),
+        (http(404), DeadLetter),
         (http(408), RetryAt),
         (http(429), RetryAt),
         (http(500), RetryAt),
         (http(503), RetryAt),
-        (AttemptOutcome(AttemptKind.TIMEOUT), RetryAt),
-        (AttemptOutcome(AttemptKind.CONNECTION, detail="refused"), RetryAt),
+        (AttemptResult(AttemptKind.TIMEOUT), RetryAt),
+        (AttemptResult(AttemptKind.CONNECTION, detail="refused"), RetryAt),
     ],
 )
-def test_outcome_table(outcome: AttemptOutcome, expected: type) -> None:
+def test_outcome_table(outcome: AttemptResult, expected: type) -> None:
     decision = POLICY.decide(1, outcome, NOW, NOW, random.Random(1))
     assert isinstance(decision, expected)
-    if isinstance(decision, GiveUp):
+    if isinstance(decision, DeadLetter):
         assert decision.permanent
 
 
 def test_gives_up_after_max_attempts_not_permanent() -> None:
     decision = POLICY.decide(5, http(503), NOW, NOW, random.Random(1))
-    assert isinstance(decision, GiveUp)
+    assert isinstance(decision, DeadLetter)
     assert not decision.permanent
-    assert "5 attempts" in decision.reason
+    assert "5 attempts" in decision.error
 
 
 def test_gives_up_when_next_try_would_pass_max_age() -> None:
     queued = NOW - timedelta(seconds=3599)
     decision = POLICY.decide(2, http(500, retry_after=30), NOW, queued, random.Random(1))
-    assert isinstance(decision, GiveUp)
+    assert isinstance(decision, DeadLetter)
 
 
 @pytest.mark.parametrize("attempt", [1, 2, 3, 4])
@@ -73,7 +73,7 @@ def test_full_jitter_stays_under_the_exponential_ceiling(attempt: int) -> None:
 def test_retry_after_is_a_floor() -> None:
     decision = POLICY.decide(1, http(429, retry_after=45), NOW, NOW, random.Random(1))
     assert isinstance(decision, RetryAt)
-    assert decision.at >= NOW + timedelta(seconds=45)
+    assert decision.next_attempt_at >= NOW + timedelta(seconds=45)
 
 
 def test_cap_bounds_the_backoff() -> None:
@@ -92,3 +92,9 @@ def test_cap_bounds_the_backoff() -> None:
 )
 def test_parse_retry_after(header: str | None, seconds: float | None) -> None:
     assert parse_retry_after(header, NOW) == seconds
+
+
+def test_each_outcome_names_its_metrics_label() -> None:
+    # The dashboards count edoc_deliveries_total by these three labels.
+    labels = [Delivered().label, RetryAt(NOW, "x").label, DeadLetter("x").label]
+    assert labels == ["delivered", "retry", "dead"]

@@ -28,9 +28,10 @@ from edoc_axis.edxml import (
     StatusPackage,
     TraceHeader,
 )
+from tests.reference import SDK_SAMPLES
 
 REPO = Path(__file__).resolve().parents[3]
-SAMPLES = REPO / ".." / "shared" / "samples" / "reference-sdk"
+SAMPLES = SDK_SAMPLES
 EXAMPLES = REPO / "examples"
 
 SENDER = Organization(
@@ -126,7 +127,5 @@ def make_status(code: StatusCode = StatusCode.ACCEPTED) -> StatusPackage:
 
 @pytest.fixture
 def samples() -> Path:
-    """The reference SDK sample folder; the test is skipped when it is absent."""
-    if not SAMPLES.is_dir():
-        pytest.skip(f"reference SDK samples not found at {SAMPLES.resolve()}")
+    """The reference SDK sample folder (copied into tests/data, see its README)."""
     return SAMPLES

@@ -72,6 +72,24 @@ def test_untrusted_ca(
         trust_store.check(untrusted_cert.cert, _now(), chain=[untrusted_ca.cert])
 
 
+def test_untrusted_reason_is_in_our_words(
+    untrusted_cert: Issued, dev_ca: Issued, trust_store: TrustStore
+) -> None:
+    with pytest.raises(CertificateUntrusted) as refused:
+        trust_store.check(untrusted_cert.cert, _now())
+    detail = refused.value.detail
+    assert f"its issuer {untrusted_cert.cert.issuer.rfc4514_string()} is not a trusted CA" in detail
+    assert f"trusted: {dev_ca.cert.subject.rfc4514_string()}" in detail
+    assert "candidates" not in detail and "exhausted" not in detail
+
+
+def test_a_namesake_of_the_trusted_ca_is_told_apart(agency_g22: Issued, dev_ca: Issued) -> None:
+    namesake = create_ca(dev_ca.cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value)
+    with pytest.raises(CertificateUntrusted) as refused:
+        TrustStore([namesake.cert]).check(agency_g22.cert, _now())
+    assert "has the name of a trusted CA but not its key" in refused.value.detail
+
+
 def test_without_digital_signature_usage(
     no_signing_usage_cert: Issued, trust_store: TrustStore
 ) -> None:
@@ -142,8 +160,10 @@ def test_ca_flagged_leaf_with_signing_usage_is_untrusted(
     dev_ca: Issued, trust_store: TrustStore
 ) -> None:
     sneaky = _cert(dev_ca, "sneaky", ca=True, usage=_usage(signing=True, ca=True), path_length=0)
-    with pytest.raises(CertificateUntrusted, match="does not chain"):
+    with pytest.raises(CertificateUntrusted, match="does not chain") as refused:
         trust_store.check(sneaky.cert, _now())
+    assert "no valid path to" in refused.value.detail
+    assert "exhausted" not in refused.value.detail
 
 
 def _root_ca(path_length: int) -> Issued:

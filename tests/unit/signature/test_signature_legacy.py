@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -18,6 +17,7 @@ from edoc_axis.errors import (
 from edoc_axis.pki import Issued
 from edoc_axis.signature import VerificationPolicy, verify_package
 from tests.conftest import build_package
+from tests.reference import SDK_SAMPLES
 from tests.unit.signature import (
     EDXML,
     ENVELOPED,
@@ -31,13 +31,7 @@ from tests.unit.signature import (
 )
 
 LEGACY = VerificationPolicy(allow_legacy=True)
-_REPO = Path(__file__).resolve().parents[3]
-_SAMPLE_DIRS = (
-    _REPO / "tests" / "fixtures" / "reference-sdk",
-    _REPO / "samples" / "reference-sdk",
-    Path("/work/shared/samples/reference-sdk"),
-)
-SAMPLES = next((d for d in _SAMPLE_DIRS if d.is_dir()), None)
+SAMPLES = SDK_SAMPLES  # copied into tests/data (see its README)
 
 # The SDK's placeholder block, verbatim from its sample packages.
 SDK_PLACEHOLDER = b"""  <Signature>
@@ -137,8 +131,6 @@ def test_sdk_placeholder_is_refused_without_the_legacy_policy() -> None:
 
 
 def _sample(name: str) -> etree._Element:
-    if SAMPLES is None:
-        pytest.skip("reference SDK samples not available")
     raw = (SAMPLES / name).read_bytes()
     return etree.fromstring(raw[raw.index(b"<?xml") :])  # edoc_new.edxml: 4 junk bytes first
 

@@ -33,16 +33,25 @@ class EdocError(Exception):
 
     def to_problem(self) -> dict[str, object]:
         """The RFC 9457 problem object for this error."""
-        problem: dict[str, object] = {
-            "type": f"urn:edoc-axis:error:{self.code}",
-            "title": self.title,
-            "status": self.http_status,
-            "code": self.code,
-            "detail": self.detail,
-        }
-        if self.document_id is not None:
-            problem["document_id"] = self.document_id
-        return problem
+        return problem_object(
+            self.http_status, self.code, self.title, self.detail, document_id=self.document_id
+        )
+
+
+def problem_object(
+    status: int, code: str, title: str, detail: str, *, document_id: str | None = None
+) -> dict[str, object]:
+    """The one RFC 9457 problem shape of every refusal (axis, endpoint, raw socket)."""
+    problem: dict[str, object] = {
+        "type": f"urn:edoc-axis:error:{code}",
+        "title": title,
+        "status": status,
+        "code": code,
+        "detail": detail,
+    }
+    if document_id is not None:
+        problem["document_id"] = document_id
+    return problem
 
 
 class XmlMalformed(EdocError):

@@ -27,11 +27,11 @@ from edoc_axis.service.operator import (
     audit_entries,
     audit_line,
     dead_letter,
-    delivery_json,
     report_json,
     verify_lines,
     verify_range,
 )
+from edoc_axis.service.views import delivery_json
 from edoc_axis.store import Delivery, Page, Store
 
 
@@ -99,18 +99,6 @@ def cmd_audit_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _delivery_json(delivery: Delivery) -> dict[str, Any]:
-    return {
-        "id": delivery.id,
-        "document": delivery.axis_id,
-        "recipient": delivery.recipient_code,
-        "state": delivery.state,
-        "attempts": delivery.attempts,
-        "last_error": delivery.last_error,
-        "queued_at": delivery.created_at.isoformat(),
-    }
-
-
 def _remote_letters(args: argparse.Namespace) -> list[dict[str, Any]] | None:
     remote = remote_of(args)
     if remote is None:
@@ -143,7 +131,7 @@ def cmd_deadletter_list(args: argparse.Namespace) -> int:
                     [
                         str(d["id"]),
                         d["document"],
-                        d["recipient"],
+                        d["agency"],
                         str(d["attempts"]),
                         d["last_error"] or "-",
                     ]
@@ -167,7 +155,7 @@ def cmd_deadletter_list(args: argparse.Namespace) -> int:
 
     letters = with_store(config_from(args), collect)
     if args.json:
-        print_json([_delivery_json(d) for d in letters])
+        print_json([delivery_json(d) for d in letters])
     elif not letters:
         print("no dead letters")
     else:

@@ -10,7 +10,6 @@ new, 200 for a re-delivery of the same bytes, 409 for other bytes.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from edoc_axis.edxml import DEFAULT_LIMITS, REAL_WORLD, XmlLimits, package_from_
 from edoc_axis.endpoint.storage import FOLDERS, ReceivedStore, StoredItem
 from edoc_axis.errors import EdocError, PayloadTooLarge, SignatureInvalid, SignatureMissing
 from edoc_axis.files import is_safe_id
+from edoc_axis.problems import problem
 from edoc_axis.signature import TrustStore, VerificationPolicy, verify_enveloped, verify_package
 
 log = structlog.get_logger("edoc_axis.endpoint")
@@ -58,17 +58,6 @@ class EndpointState:
 
 
 STATE = web.AppKey("edoc_endpoint_state", EndpointState)
-
-
-def problem(status: int, code: str, title: str, detail: str) -> web.Response:
-    """An RFC 9457 problem answer with the same shape as the axis's."""
-    body = {"type": f"urn:edoc-axis:error:{code}", "title": title, "status": status,
-            "code": code, "detail": detail}  # fmt: skip
-    return web.Response(
-        status=status,
-        body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
-        content_type="application/problem+json",
-    )
 
 
 @web.middleware

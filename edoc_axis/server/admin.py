@@ -7,14 +7,16 @@ from dataclasses import asdict
 from typing import Any
 
 from aiohttp import web
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 
-from edoc_axis.errors import CertificateUntrusted, NotFound, SchemaInvalid
-from edoc_axis.registry import parse_certificates, pem_of, register_agency, rotate_token
+from edoc_axis.errors import NotFound, SchemaInvalid
 from edoc_axis.server.auth import require_operator
-from edoc_axis.server.context import SERVICES, AxisServices
-from edoc_axis.signature import TrustStore, certificate_fingerprint
+from edoc_axis.server.context import SERVICES
+from edoc_axis.service.registry import (
+    add_certificates,
+    register_agency,
+    require_trusted,
+    rotate_token,
+)
 from edoc_axis.store import Agency, AgencyState
 
 
@@ -51,78 +53,12 @@ def _flag(body: dict[str, Any], name: str) -> bool:
     return value
 
 
-_MAX_CHAIN = 8  # links from an agency certificate to its anchor
-
-
-def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
-    try:
-        cert.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError, InvalidSignature):
-        return False
-    return True
-
-
-def _chains_to_anchor(
-    cert: x509.Certificate, pool: list[x509.Certificate], trust: TrustStore
-) -> bool:
-    current = cert
-    for _ in range(_MAX_CHAIN):
-        if any(_issued_by(current, anchor) for anchor in trust.anchors):
-            return True
-        parent = next((c for c in pool if c is not current and _issued_by(current, c)), None)
-        if parent is None:
-            return False
-        current = parent
-    return False
-
-
-def _is_ca(cert: x509.Certificate) -> bool:
-    try:
-        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
-    except x509.ExtensionNotFound:
-        return False
-
-
-def _can_sign(cert: x509.Certificate) -> bool:
-    try:
-        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
-    except x509.ExtensionNotFound:
-        return False
-    return bool(usage.digital_signature or usage.content_commitment)
-
-
-def require_trusted(services: AxisServices, pems: list[bytes]) -> None:
-    """Refuse what intake would refuse whatever the day, with its code ``certificate.untrusted``.
-
-    That is a certificate whose signatures do not lead to a trust anchor (the
-    other certificates of its PEM bundle and the configured intermediates may
-    be links), or an agency certificate without a document-signing key usage.
-    Validity and revocation change with time: intake judges them per document
-    (with the full RFC 5280 path check), so registering a certificate ahead of
-    its start date is allowed.
-    """
-    trust = services.trust_files.current()
-    for pem in pems:
-        bundle = parse_certificates(pem)
-        pool = bundle + list(trust.intermediates)
-        for cert in bundle:
-            subject = cert.subject.rfc4514_string()
-            if not _chains_to_anchor(cert, pool, trust):
-                raise CertificateUntrusted(
-                    f"certificate {subject} does not chain to a trust anchor"
-                )
-            if not _is_ca(cert) and not _can_sign(cert):
-                raise CertificateUntrusted(
-                    f"certificate {subject} allows neither digitalSignature nor nonRepudiation"
-                )
-
-
 async def create_agency(request: web.Request) -> web.Response:
     require_operator(request)
     services = request.app[SERVICES]
     body = await _json_body(request)
     pems = [str(p).encode() for p in body.get("certificates", [])]
-    require_trusted(services, pems)
+    require_trusted(services.trust_files.current(), pems)
     try:
         agency, token = await register_agency(
             services.store,
@@ -181,10 +117,8 @@ async def add_certificate(request: web.Request) -> web.Response:
     body = await _json_body(request)
     services = request.app[SERVICES]
     pem = str(body.get("certificate", "")).encode()
-    require_trusted(services, [pem])
-    store = services.store
-    for cert in parse_certificates(pem):
-        await store.add_certificate(agency.code, certificate_fingerprint(cert), pem_of(cert))
+    require_trusted(services.trust_files.current(), [pem])
+    await add_certificates(services.store, agency.code, pem)
     return web.json_response(agency_json(await _agency(request)))
 
 

@@ -1,4 +1,7 @@
-"""make_app: the one place the HTTP adapter is wired, for serve, tests and the demo."""
+"""make_http_app: the HTTP adapter alone (routes, middlewares, loaded services).
+
+The whole axis, push delivery included, is wired by ``edoc_axis.app.make_app``.
+"""
 
 from __future__ import annotations
 
@@ -20,8 +23,8 @@ from edoc_axis.store import Store
 _AIOHTTP_SLACK = 1024 * 1024
 
 
-def make_app(config: AxisConfig, store: Store, clock: Clock | None = None) -> web.Application:
-    """The axis HTTP application over an opened store."""
+def make_http_app(config: AxisConfig, store: Store, clock: Clock | None = None) -> web.Application:
+    """The axis HTTP application over an opened store, without push delivery."""
     app = web.Application(
         middlewares=[connection_middleware, problem_middleware],
         client_max_size=config.limits.max_body_bytes + _AIOHTTP_SLACK,

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 
 from aiohttp import web
 
 from edoc_axis.errors import AuthRequired
-from edoc_axis.registry import hash_token
 from edoc_axis.server.context import SERVICES
+from edoc_axis.service.registry import hash_token
 from edoc_axis.store import Agency
 from edoc_axis.tls import peer_certificate_fingerprint
 
@@ -56,6 +55,6 @@ async def _by_token(request: web.Request) -> Agency:
 
 def require_operator(request: web.Request) -> None:
     services = request.app[SERVICES]
-    presented = hashlib.sha256(bearer_token(request).encode()).hexdigest()
+    presented = hash_token(bearer_token(request))
     if not hmac.compare_digest(presented, services.operator_token_hash):
         raise AuthRequired("operator token required")

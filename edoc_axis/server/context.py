@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from edoc_axis.pki import load_certs, load_key
 from edoc_axis.server.bodies import InflightBudget
 from edoc_axis.server.fairness import ExaminationSlots
 from edoc_axis.server.metrics import Metrics
+from edoc_axis.service.registry import hash_token
 from edoc_axis.signature import VerificationPolicy
 from edoc_axis.store import Store
 from edoc_axis.trust_files import ReloadingTrust
@@ -76,7 +76,7 @@ def load_services(config: AxisConfig, store: Store, clock: Clock) -> AxisService
             max_comments=limits.max_xml_comments,
         ),
         limiter=RateLimiter(limits.rate_per_s, limits.rate_burst),
-        operator_token_hash=hashlib.sha256(operator_token.encode()).hexdigest(),
+        operator_token_hash=hash_token(operator_token),
         metrics=Metrics(),
         tolerances=Tolerances(**dataclasses.asdict(config.interop)),
         inflight=InflightBudget(limits.max_inflight_bytes, limits.max_inflight_bytes_per_agency),

@@ -5,11 +5,11 @@ from __future__ import annotations
 import structlog
 from aiohttp import web
 
+from edoc_axis import service
 from edoc_axis.errors import NotFound, RequestInvalid
 from edoc_axis.server.auth import calling_agency
 from edoc_axis.server.context import SERVICES
 from edoc_axis.server.listing import page_params
-from edoc_axis.service import acknowledge_delivery
 from edoc_axis.store import Delivery, InboxItem, InvalidCursor, StoredDocument
 
 log = structlog.get_logger("edoc_axis.inbox")
@@ -83,9 +83,8 @@ async def acknowledge(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     caller = await calling_agency(request)
     document, _ = await _addressed(request, caller.code)
-    delivery = await acknowledge_delivery(
-        services.store,
-        services.clock,
+    delivery = await service.acknowledge(
+        services,
         document.axis_id,
         caller.code,
         "acknowledged through the axis",

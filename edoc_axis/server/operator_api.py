@@ -21,6 +21,7 @@ from edoc_axis.server.context import SERVICES
 from edoc_axis.server.operator_metrics import OPERATOR_METRICS, install_metrics
 from edoc_axis.server.operator_openapi import openapi_document
 from edoc_axis.service import operator as ops
+from edoc_axis.service.views import delivery_json
 
 _ACTOR = web.RequestKey("operator_actor", str)
 _AUDITED = web.RequestKey("operator_audited", bool)
@@ -139,9 +140,7 @@ async def list_dead_letters(request: web.Request) -> web.Response:
         found, cursor = await ops.dead_letter_page(store, where, limit, request.query.get("cursor"))
     except ValueError as exc:  # InvalidCursor
         raise SchemaInvalid(f"cursor: {exc}") from exc
-    return web.json_response(
-        {"items": [ops.delivery_json(d) for d in found], "next_cursor": cursor}
-    )
+    return web.json_response({"items": [delivery_json(d) for d in found], "next_cursor": cursor})
 
 
 def _delivery_id(request: web.Request) -> int:
@@ -156,7 +155,7 @@ async def show_dead_letter(request: web.Request) -> web.Response:
     store = request.app[SERVICES].store
     delivery = await ops.dead_letter(store, _delivery_id(request))
     document = await store.get_document(delivery.axis_id)
-    data = ops.delivery_json(delivery)
+    data = delivery_json(delivery)
     if document is not None:
         data["sender"] = document.sender_code
         data["document_id"] = document.document_id
@@ -173,7 +172,7 @@ async def _act_one(request: web.Request, action: str) -> web.Response:
     )
     request[_AUDITED] = True
     _wake_dispatcher(request)
-    return web.json_response(ops.delivery_json(delivery))
+    return web.json_response(delivery_json(delivery))
 
 
 def _wake_dispatcher(request: web.Request) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from collections.abc import Awaitable, Callable
@@ -11,6 +10,7 @@ import structlog
 from aiohttp import web
 
 from edoc_axis.errors import EdocError, NotFound, PayloadTooLarge, RequestTimeout, Unavailable
+from edoc_axis.problems import problem_response
 
 log = structlog.get_logger("edoc_axis.server")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -27,18 +27,6 @@ def request_id_of(request: web.Request) -> str:
     """The client's X-Request-Id when it is acceptable, else a fresh one."""
     given = request.headers.get("X-Request-Id", "")
     return given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
-
-
-def problem_response(error: EdocError) -> web.Response:
-    headers = {}
-    if error.retry_after_s is not None:
-        headers["Retry-After"] = str(error.retry_after_s)
-    return web.Response(
-        status=error.http_status,
-        body=json.dumps(error.to_problem(), ensure_ascii=False).encode("utf-8"),
-        content_type="application/problem+json",
-        headers=headers,
-    )
 
 
 @web.middleware

@@ -12,24 +12,10 @@ from edoc_axis.server.bodies import read_package_body
 from edoc_axis.server.context import SERVICES, AxisServices
 from edoc_axis.server.listing import page_params
 from edoc_axis.service import accept_status
+from edoc_axis.service.views import status_json
 from edoc_axis.store import Agency, InvalidCursor, StoredStatus
 
 log = structlog.get_logger("edoc_axis.statuses")
-
-
-def status_json(status: StoredStatus) -> dict[str, object]:
-    return {
-        "status_id": status.status_id,
-        "id": status.axis_id,
-        "document_id": status.document_id,
-        "from": status.from_code,
-        "to": status.to_code,
-        "kind": status.kind,
-        "status_code": status.status_code,
-        "timestamp": status.timestamp.isoformat(),
-        "received_at": status.received_at.isoformat(),
-        "recall_round": status.recall_round,
-    }
 
 
 async def submit_status(request: web.Request) -> web.Response:

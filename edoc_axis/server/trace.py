@@ -12,42 +12,21 @@ from aiohttp import web
 
 from edoc_axis.core.notice import notice_reason
 from edoc_axis.core.statuses import RecallEvent, RecallRound
-from edoc_axis.edxml import REAL_WORLD, StatusCode, StatusPackage, read_package
+from edoc_axis.edxml import REAL_WORLD, StatusPackage, read_package
 from edoc_axis.errors import EdocError
 from edoc_axis.server.auth import calling_agency
 from edoc_axis.server.context import SERVICES, AxisServices
 from edoc_axis.server.documents import visible_document
 from edoc_axis.service.conversation import rounds_by_recipient
-from edoc_axis.store import Delivery, StoredDocument, StoredStatus
-
-
-def _iso(value: Any) -> str | None:
-    return None if value is None else str(value.isoformat())
+from edoc_axis.service.views import delivery_json, iso, status_json
+from edoc_axis.store import StoredDocument, StoredStatus
 
 
 async def _status_entry(services: AxisServices, status: StoredStatus) -> dict[str, Any]:
+    entry = status_json(status)
     if status.kind == "notice":
-        return {
-            "status_id": status.status_id,
-            "kind": "notice",
-            "status_code": None,
-            "meaning": "delivery failed for good",
-            "from": status.from_code,
-            "to": status.to_code,
-            "timestamp": _iso(status.timestamp),
-            "received_at": _iso(status.received_at),
-            "description": notice_reason(await services.store.status_bytes(status.status_id)),
-        }
-    entry: dict[str, Any] = {
-        "status_id": status.status_id,
-        "kind": "status",
-        "status_code": status.status_code,
-        "meaning": StatusCode(str(status.status_code)).info.meaning,
-        "from": status.from_code,
-        "to": status.to_code,
-        "timestamp": _iso(status.timestamp),
-        "received_at": _iso(status.received_at),
-    }
+        entry["description"] = notice_reason(await services.store.status_bytes(status.status_id))
+        return entry
     try:
         raw = await services.store.status_bytes(status.status_id)
         package = read_package(raw, tolerances=REAL_WORLD)  # accepted once, maybe tolerated
@@ -69,7 +48,7 @@ async def _status_entry(services: AxisServices, status: StoredStatus) -> dict[st
 def _event_json(event: RecallEvent) -> dict[str, Any]:
     key = "id" if event.code in ("revoke", "update") else "status_id"
     kind = "status" if key == "status_id" else "business"
-    return {"kind": kind, "code": event.code, key: event.ref, "at": _iso(event.at)}
+    return {"kind": kind, "code": event.code, key: event.ref, "at": iso(event.at)}
 
 
 def _round_json(round_: RecallRound) -> dict[str, Any]:
@@ -84,23 +63,6 @@ def _round_json(round_: RecallRound) -> dict[str, Any]:
     return entry
 
 
-def _delivery_entry(delivery: Delivery, statuses: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "agency": delivery.recipient_code,
-        "mode": delivery.mode,
-        "state": delivery.state,
-        "attempts": delivery.attempts,
-        "last_error": delivery.last_error,
-        "queued_at": _iso(delivery.created_at),
-        "next_attempt_at": _iso(delivery.next_attempt_at) if delivery.state == "pending" else None,
-        "delivered_at": _iso(delivery.delivered_at),
-        "acked_at": _iso(delivery.acked_at),
-        "status_code": delivery.status_code,
-        "status_at": _iso(delivery.status_at),
-        "statuses": statuses,
-    }
-
-
 def _document_summary(document: StoredDocument) -> dict[str, Any]:
     return {
         "id": document.axis_id,
@@ -108,7 +70,7 @@ def _document_summary(document: StoredDocument) -> dict[str, Any]:
         "sender": document.sender_code,
         "subject": document.subject,
         "business_type": document.business_type,
-        "received_at": _iso(document.received_at),
+        "received_at": iso(document.received_at),
         "recipients": list(document.recipients),
     }
 
@@ -132,7 +94,7 @@ async def trace(request: web.Request) -> web.Response:
     for delivery in deliveries:
         mine = [s for s in statuses if delivery.recipient_code in (s.from_code, s.to_code)]
         entries = [await _status_entry(services, s) for s in mine]
-        entry = _delivery_entry(delivery, entries)
+        entry = {**delivery_json(delivery), "statuses": entries}
         entry["recall_rounds"] = [_round_json(r) for r in rounds[delivery.recipient_code]]
         recipients.append(entry)
     followups = await store.business_followups(document.sender_code, document.document_id)

@@ -28,7 +28,7 @@ from edoc_axis.server.vdxp_protocol import (
     log,
     message_type,
 )
-from edoc_axis.service import acknowledge_delivery
+from edoc_axis.service import acknowledge
 from edoc_axis.store import Delivery, StoredDocument, StoredStatus, VdxpReport
 
 # -- the receiving side ----------------------------------------------------------
@@ -209,8 +209,8 @@ async def _report_document(
 ) -> None:
     store, clock = services.store, services.clock
     if report == "done":
-        await acknowledge_delivery(
-            store, clock, axis_id, recipient, "acknowledged through VDXP (updateStatus done)"
+        await acknowledge(
+            services, axis_id, recipient, "acknowledged through VDXP (updateStatus done)"
         )
         await store.record_vdxp_report(axis_id, recipient, "done", None, clock.now())
         return

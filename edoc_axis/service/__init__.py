@@ -1,15 +1,27 @@
-"""Use cases shared by every protocol the axis speaks (native API, VDXP).
+"""The axis's use cases: read the store, call the core, write the store.
 
-Each takes the store, the clock and the axis's signer through ``AxisContext``
-and an already examined package, and returns domain records or raises the
-error tree; the HTTP adapters only translate their protocol to these calls.
+Each takes the store, the clock, the axis's signer and the config through
+``AxisContext`` (or the store and clock alone), returns domain records or
+raises the error tree. The HTTP adapters (native API, VDXP), the CLI and the
+push dispatcher's hooks only translate their protocol to these calls.
 """
 
-from edoc_axis.service.intake import (
-    AxisContext,
-    accept_document,
-    accept_status,
-    acknowledge_delivery,
+from edoc_axis.service.context import AxisContext, wake
+from edoc_axis.service.intake import accept_document, accept_status
+from edoc_axis.service.statuses import (
+    acknowledge,
+    record_arrival,
+    record_status,
+    tell_sender,
 )
 
-__all__ = ["AxisContext", "accept_document", "accept_status", "acknowledge_delivery"]
+__all__ = [
+    "AxisContext",
+    "accept_document",
+    "accept_status",
+    "acknowledge",
+    "record_arrival",
+    "record_status",
+    "tell_sender",
+    "wake",
+]

@@ -8,17 +8,11 @@ signed receipt, the store, and the wake-up of push delivery.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from datetime import datetime
-from typing import Protocol
 
 import structlog
-from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 
-from edoc_axis.arrival import record_arrival
-from edoc_axis.clock import Clock, from_vietnam_local
-from edoc_axis.config import AxisConfig
+from edoc_axis.clock import from_vietnam_local
 from edoc_axis.core.ids import new_axis_id
 from edoc_axis.core.intake import Examined
 from edoc_axis.core.receipt import Receipt, sign_receipt
@@ -39,37 +33,20 @@ from edoc_axis.errors import (
     RecipientDisabled,
     RecipientUnknown,
 )
-from edoc_axis.forwarding import push_copy
+from edoc_axis.service.context import AxisContext, wake
 from edoc_axis.service.conversation import recipient_message, rounds_with
+from edoc_axis.service.statuses import record_status
 from edoc_axis.store import (
     AcceptResult,
     Agency,
     Delivery,
     NewDocument,
     NewStatus,
-    Store,
     StoredDocument,
     StoredStatus,
 )
 
 log = structlog.get_logger("edoc_axis.intake")
-
-
-class AxisContext(Protocol):
-    """What the use cases need of the running axis (``server.context.AxisServices`` is one)."""
-
-    @property
-    def config(self) -> AxisConfig: ...
-    @property
-    def store(self) -> Store: ...
-    @property
-    def clock(self) -> Clock: ...
-    @property
-    def axis_key(self) -> CertificateIssuerPrivateKeyTypes: ...
-    @property
-    def axis_cert(self) -> x509.Certificate: ...
-    @property
-    def on_accepted(self) -> list[Callable[[], None]]: ...
 
 
 # -- documents -----------------------------------------------------------------
@@ -95,25 +72,47 @@ async def accept_document(ctx: AxisContext, caller: Agency, examined: Examined) 
             )
         log.info("document.resubmitted", axis_id=existing.axis_id)
         return AcceptResult(created=False, document=existing)
-    await _check_sender(ctx, caller, package, examined)
+    await _check_sender(
+        ctx,
+        caller,
+        package.sender.organ_id,
+        examined.signer_fingerprint,
+        what="envelope",
+        document_id=package.document_id,
+        signed=True,
+    )
     recipients = await _route(ctx, package)
     await _check_references(ctx, caller, package)
     return await _store(ctx, caller, package, examined, key, recipients, now)
 
 
 async def _check_sender(
-    ctx: AxisContext, caller: Agency, package: DocumentPackage, examined: Examined
+    ctx: AxisContext,
+    caller: Agency,
+    declared_code: str,
+    fingerprint: str | None,
+    *,
+    what: str,
+    document_id: str | None = None,
+    signed: bool = False,
 ) -> None:
-    declared = await ctx.store.get_agency(package.sender.organ_id)
+    """The one sender check of documents and statuses, whatever the dialect.
+
+    The caller must be the agency the package's From names (by code or alias),
+    and a signature on it must be made with a certificate registered to the
+    caller; with ``signed`` (documents) there must be one. ``what`` names the
+    From in the refusal ("envelope", "status").
+    """
+    declared = await ctx.store.get_agency(declared_code)
     if declared is None or declared.code != caller.code:
         raise AuthSenderMismatch(
-            f"the caller is {caller.code}, the envelope's From is {package.sender.organ_id}",
-            document_id=package.document_id,
+            f"the caller is {caller.code}, the {what}'s From is {declared_code}",
+            document_id=document_id,
         )
-    if examined.signer_fingerprint not in caller.certificate_fingerprints:
+    if (signed or fingerprint is not None) and fingerprint not in caller.certificate_fingerprints:
         raise CertificateNotAgency(
             f"the signing certificate is not registered to {caller.code}",
-            document_id=package.document_id,
+            document_id=document_id,
         )
 
 
@@ -185,8 +184,7 @@ async def _store(
         )
     )
     if result.created:
-        for hook in ctx.on_accepted:
-            hook()
+        wake(ctx)
         log.info("document.accepted", axis_id=axis_id, recipients=list(recipients))
     return result
 
@@ -231,13 +229,7 @@ async def _check_status(
         required=ctx.config.require_signed_statuses,
         allow_legacy=ctx.config.allow_legacy,
     )
-    declared = await ctx.store.get_agency(status.sender.organ_id)
-    if declared is None or declared.code != caller.code:
-        raise AuthSenderMismatch(
-            f"the caller is {caller.code}, the status's From is {status.sender.organ_id}"
-        )
-    if fingerprint is not None and fingerprint not in caller.certificate_fingerprints:
-        raise CertificateNotAgency(f"the signing certificate is not registered to {caller.code}")
+    await _check_sender(ctx, caller, status.sender.organ_id, fingerprint, what="status")
 
 
 async def store_status(
@@ -265,14 +257,7 @@ async def store_status(
         received_at=ctx.clock.now(),
         recall_round=recall_round,
     )
-    forward = await push_copy(ctx.store, status, document)
-    stored = await ctx.store.record_status(
-        status, expected, updates_progress=updates_progress, forward=forward
-    )
-    if forward is not None:
-        for hook in ctx.on_accepted:
-            hook()
-    return stored
+    return await record_status(ctx, status, document, expected, updates_progress=updates_progress)
 
 
 async def _target(
@@ -329,17 +314,3 @@ async def _apply(
         status_id=status_id,
         recall_round=recall_round,
     )
-
-
-# -- acknowledgement -----------------------------------------------------------
-
-
-async def acknowledge_delivery(
-    store: Store, clock: Clock, axis_id: str, recipient: str, how: str
-) -> Delivery:
-    """The recipient has stored the document: acknowledge it and record status 01 once."""
-    delivery = await store.acknowledge(axis_id, recipient, clock.now())
-    if delivery.status_code is None:
-        await record_arrival(store, clock, axis_id, recipient, how)
-        delivery = await store.delivery_for(axis_id, recipient) or delivery
-    return delivery

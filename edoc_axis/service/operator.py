@@ -18,6 +18,7 @@ from cryptography import x509
 
 from edoc_axis.core.audit import GENESIS, AuditReport, as_row, verify_segment
 from edoc_axis.errors import EdocError, NotFound, SchemaInvalid
+from edoc_axis.service.views import delivery_json
 from edoc_axis.store import Agency, AuditEntry, Delivery, Store
 
 MAX_WINDOW = timedelta(days=31)
@@ -67,24 +68,6 @@ class DeadLetterFilter:
         if self.agency is not None and delivery.recipient_code != self.agency:
             return False
         return self.since is None or delivery.created_at >= self.since
-
-
-def delivery_json(delivery: Delivery) -> dict[str, Any]:
-    """A dead letter (or the delivery it became) as the operator API shows it."""
-    return {
-        "id": delivery.id,
-        "document": delivery.axis_id,
-        "recipient": delivery.recipient_code,
-        "mode": delivery.mode,
-        "state": delivery.state,
-        "attempts": delivery.attempts,
-        "last_error": delivery.last_error,
-        "queued_at": delivery.created_at.isoformat(),
-        "next_attempt_at": delivery.next_attempt_at.isoformat(),
-        "delivered_at": None
-        if delivery.delivered_at is None
-        else delivery.delivered_at.isoformat(),
-    }
 
 
 async def dead_letter_page(

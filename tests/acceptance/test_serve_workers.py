@@ -20,7 +20,7 @@ from edoc_axis.core.compose import new_document
 from edoc_axis.edxml import build_document
 from edoc_axis.home import init_home
 from edoc_axis.pki import Issued, cert_to_pem, issue_certificate, load_certs, load_key
-from edoc_axis.registry import register_agency
+from edoc_axis.service.registry import register_agency
 from edoc_axis.signature import sign_package
 from edoc_axis.store.factory import open_store
 

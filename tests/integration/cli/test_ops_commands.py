@@ -77,7 +77,7 @@ def test_deadletter_list_retry_discard(home: Path, capsys: pytest.CaptureFixture
     code, out, _ = run(capsys, "deadletter", "list", "--json", "--config", str(home))
     letters = json.loads(out)
     assert code == 0
-    assert [(d["document"], d["recipient"], d["last_error"]) for d in letters] == [
+    assert [(d["document"], d["agency"], d["last_error"]) for d in letters] == [
         ("ax1", "000.00.00.H49", "HTTP 500 x12")
     ]
     code, out, _ = run(capsys, "deadletter", "retry", str(letters[0]["id"]), "--config", str(home))

@@ -34,8 +34,8 @@ from edoc_axis.pki import (
     load_key,
     save_issued,
 )
-from edoc_axis.registry import register_agency
 from edoc_axis.runtime import AxisRuntime
+from edoc_axis.service.registry import register_agency
 from edoc_axis.signature import TrustStore, sign_package
 from edoc_axis.store import Store
 from edoc_axis.store.factory import open_store

@@ -16,12 +16,12 @@ import pytest
 from aiohttp.test_utils import TestServer
 from cryptography import x509
 
+from edoc_axis.app import make_app
 from edoc_axis.config import AxisConfig, Limits, load_config
 from edoc_axis.core.compose import new_document
 from edoc_axis.edxml import BusinessDocType, build_document
 from edoc_axis.home import init_home
 from edoc_axis.pki import Issued, cert_to_pem, issue_certificate, load_certs, load_key
-from edoc_axis.server import make_app
 from edoc_axis.server.context import SERVICES, AxisServices
 from edoc_axis.signature import sign_package
 from edoc_axis.store import Store

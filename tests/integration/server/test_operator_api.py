@@ -57,7 +57,7 @@ async def test_dead_letters_listed_shown_retried_and_discarded_with_the_operator
     assert (naive.status, naive.code) == (400, "schema.invalid")
 
     shown = (await axis.call("GET", f"/admin/v1/dead-letters/{first}", token=op)).json()
-    assert (shown["sender"], shown["state"], shown["recipient"]) == (G22, "dead", H49)
+    assert (shown["sender"], shown["state"], shown["agency"]) == (G22, "dead", H49)
 
     retried = await axis.call("POST", f"/admin/v1/dead-letters/{first}/retry", token=op)
     assert (retried.status, retried.json()["state"]) == (200, "pending")

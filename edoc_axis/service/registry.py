@@ -9,11 +9,12 @@ from datetime import datetime
 from urllib.parse import urlparse
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from edoc_axis.edxml import classify_agency_code
-from edoc_axis.errors import SchemaInvalid
-from edoc_axis.signature import certificate_fingerprint
+from edoc_axis.errors import CertificateUntrusted, SchemaInvalid
+from edoc_axis.signature import TrustStore, certificate_fingerprint
 from edoc_axis.store import Agency, DeliveryMode, NewAgency, Store
 
 TOKEN_PREFIX = "edoc_"  # noqa: S105  (a prefix that makes leaked tokens greppable)
@@ -99,6 +100,77 @@ async def register_agency(
 
 def pem_of(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(Encoding.PEM)
+
+
+async def add_certificates(store: Store, code: str, pem: bytes) -> None:
+    """Register every certificate of a PEM bundle to the agency ``code``."""
+    for cert in parse_certificates(pem):
+        await store.add_certificate(code, certificate_fingerprint(cert), pem_of(cert))
+
+
+_MAX_CHAIN = 8  # links from an agency certificate to its anchor
+
+
+def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
+def _chains_to_anchor(
+    cert: x509.Certificate, pool: list[x509.Certificate], trust: TrustStore
+) -> bool:
+    current = cert
+    for _ in range(_MAX_CHAIN):
+        if any(_issued_by(current, anchor) for anchor in trust.anchors):
+            return True
+        parent = next((c for c in pool if c is not current and _issued_by(current, c)), None)
+        if parent is None:
+            return False
+        current = parent
+    return False
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    try:
+        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except x509.ExtensionNotFound:
+        return False
+
+
+def _can_sign(cert: x509.Certificate) -> bool:
+    try:
+        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return False
+    return bool(usage.digital_signature or usage.content_commitment)
+
+
+def require_trusted(trust: TrustStore, pems: Sequence[bytes]) -> None:
+    """Refuse what intake would refuse whatever the day, with its code ``certificate.untrusted``.
+
+    That is a certificate whose signatures do not lead to a trust anchor (the
+    other certificates of its PEM bundle and the configured intermediates may
+    be links), or an agency certificate without a document-signing key usage.
+    Validity and revocation change with time: intake judges them per document
+    (with the full RFC 5280 path check), so registering a certificate ahead of
+    its start date is allowed.
+    """
+    for pem in pems:
+        bundle = parse_certificates(pem)
+        pool = bundle + list(trust.intermediates)
+        for cert in bundle:
+            subject = cert.subject.rfc4514_string()
+            if not _chains_to_anchor(cert, pool, trust):
+                raise CertificateUntrusted(
+                    f"certificate {subject} does not chain to a trust anchor"
+                )
+            if not _is_ca(cert) and not _can_sign(cert):
+                raise CertificateUntrusted(
+                    f"certificate {subject} allows neither digitalSignature nor nonRepudiation"
+                )
 
 
 async def rotate_token(store: Store, code: str, at: datetime) -> str:

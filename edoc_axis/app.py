@@ -1,0 +1,91 @@
+"""make_app: the one wiring point of the axis, for serve, the demo and every test.
+
+The HTTP adapter (``server``) and push delivery (``delivery``) never import
+each other; this module puts them over one store and one set of services. The
+dispatcher starts and stops with the application (aiohttp's ``cleanup_ctx``):
+it starts before a site listens and stops, draining in-flight pushes, after
+the sites have stopped taking requests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from edoc_axis import service
+from edoc_axis.clock import Clock, SystemClock
+from edoc_axis.config import AxisConfig
+from edoc_axis.delivery import PushDispatcher
+from edoc_axis.server import make_http_app
+from edoc_axis.server.context import SERVICES, AxisServices
+from edoc_axis.store import Claim, DeadLetter, Delivered, Outcome, Store
+from edoc_axis.tls import client_context
+
+
+@dataclass
+class PushDelivery:
+    """The app's dispatcher, and how long stopping lets in-flight pushes finish."""
+
+    dispatcher: PushDispatcher
+    drain_timeout_s: float = 10.0
+
+
+PUSH = web.AppKey("push", PushDelivery)
+
+
+def make_app(
+    config: AxisConfig,
+    store: Store,
+    clock: Clock | None = None,
+    *,
+    push: bool = True,
+    poll_interval_s: float = 0.5,
+) -> web.Application:
+    """The whole axis over an opened store: the HTTP API and, with ``push``, push delivery."""
+    app = make_http_app(config, store, clock or SystemClock())
+    if push:
+        delivery = PushDelivery(_dispatcher(app[SERVICES], poll_interval_s))
+        app[PUSH] = delivery
+        app.cleanup_ctx.append(_delivering)
+    return app
+
+
+def _dispatcher(services: AxisServices, poll_interval_s: float) -> PushDispatcher:
+    metrics = services.metrics
+
+    def on_attempt(label: str, seconds: float) -> None:
+        metrics.deliveries.labels(outcome=label).inc()
+        metrics.attempt_seconds.observe(seconds)
+
+    async def on_recorded(claim: Claim, outcome: Outcome) -> None:
+        if isinstance(outcome, Delivered):
+            await service.record_arrival(
+                services, claim.axis_id, claim.recipient_code, "delivered to the agency's endpoint"
+            )
+        elif isinstance(outcome, DeadLetter):
+            await service.tell_sender(services, claim, outcome.error)
+
+    dispatcher = PushDispatcher(
+        services.store,
+        services.clock,
+        axis_key=services.axis_key,
+        axis_cert=services.axis_cert,
+        settings=services.config.retry,
+        on_attempt=on_attempt,
+        on_recorded=on_recorded,
+        poll_interval_s=poll_interval_s,
+        ssl_context=client_context(services.config.push_ca_file),
+    )
+    services.on_accepted.append(dispatcher.wake)
+    # Work accepted by other nodes on a shared database wakes this one too.
+    services.store.on_work(dispatcher.wake)
+    return dispatcher
+
+
+async def _delivering(app: web.Application) -> AsyncIterator[None]:
+    delivery = app[PUSH]
+    await delivery.dispatcher.start()
+    yield
+    await delivery.dispatcher.stop(delivery.drain_timeout_s)

@@ -1,0 +1,162 @@
+"""Recording a status (or a delivery-failure notice), forwarding it, and waking delivery.
+
+Every status the axis stores goes through ``record_status``: one an agency
+sent (``intake.accept_status``), the 01 the axis records on a recipient's
+behalf (``record_arrival``: an acknowledgement or a 2xx push) and the signed
+notice that tells a sender its document could not be delivered
+(``tell_sender``). For an addressee that receives by push, the status travels
+like a document: in the same transaction it is stored as a document of kind
+"status" with one delivery, which wakes the push dispatcher.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+
+import structlog
+
+from edoc_axis.clock import to_vietnam_local
+from edoc_axis.core.compose import new_status
+from edoc_axis.core.ids import new_axis_id
+from edoc_axis.core.notice import DeliveryFailure, sign_delivery_failure
+from edoc_axis.edxml import StatusCode, build_status
+from edoc_axis.errors import StatusTransition
+from edoc_axis.service.context import AxisContext, wake
+from edoc_axis.store import (
+    Claim,
+    Delivery,
+    NewDocument,
+    NewStatus,
+    Store,
+    StoredDocument,
+    StoredStatus,
+)
+
+log = structlog.get_logger("edoc_axis.statuses")
+
+
+async def push_copy(store: Store, status: NewStatus, about: StoredDocument) -> NewDocument | None:
+    """The document to push for ``status``, or None if its addressee pulls."""
+    addressee = await store.get_agency(status.to_code)
+    if addressee is None or addressee.delivery_mode != "push":
+        return None
+    what = status.status_code or "delivery failure notice"
+    return NewDocument(
+        axis_id=status.status_id,
+        sender_code=status.from_code,
+        document_id=about.document_id,
+        idempotency_key=f"status:{status.status_id}",
+        kind="status",
+        business_type=0,
+        references_document_id=None,
+        subject=f"status {what} about {about.document_id}",
+        sha256=status.sha256,
+        raw=status.raw,
+        received_at=status.received_at,
+        receipt=b"",
+        recipients=(status.to_code,),
+    )
+
+
+async def record_status(
+    ctx: AxisContext,
+    status: NewStatus,
+    about: StoredDocument,
+    expected: str | None,
+    *,
+    updates_progress: bool = True,
+) -> StoredStatus:
+    """Store ``status`` about ``about`` with its push copy, then wake push delivery.
+
+    ``expected`` is the delivery's status code the caller judged the status
+    against; the store refuses (``StatusTransition``) if another got there first.
+    """
+    forward = await push_copy(ctx.store, status, about)
+    stored = await ctx.store.record_status(
+        status, expected, updates_progress=updates_progress, forward=forward
+    )
+    if forward is not None:
+        wake(ctx)
+    return stored
+
+
+async def record_arrival(ctx: AxisContext, axis_id: str, recipient: str, how: str) -> None:
+    """Record 01 on the recipient's behalf unless the delivery already has a status.
+
+    The status is composed by the axis and so unsigned; ``how`` says why it was
+    recorded. If the recipient's own status got there first, nothing is added.
+    """
+    store = ctx.store
+    document = await store.get_document(axis_id)
+    delivery = await store.delivery_for(axis_id, recipient)
+    if document is None or delivery is None or delivery.status_code is not None:
+        return
+    now = ctx.clock.now()
+    package = new_status(
+        sender=recipient,
+        about_document_id=document.document_id,
+        counterparty=document.sender_code,
+        code=StatusCode.ARRIVED,
+        at=to_vietnam_local(now),
+        description=f"Đã đến: {how}",
+    )
+    raw = build_status(package)
+    status = NewStatus(
+        status_id=new_axis_id(now),
+        axis_id=axis_id,
+        from_code=recipient,
+        to_code=document.sender_code,
+        status_code=StatusCode.ARRIVED.value,
+        raw=raw,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        timestamp=now,
+        received_at=now,
+    )
+    with contextlib.suppress(StatusTransition):
+        await record_status(ctx, status, document, None)
+
+
+async def acknowledge(ctx: AxisContext, axis_id: str, recipient: str, how: str) -> Delivery:
+    """The recipient has stored the document: acknowledge it and record status 01 once."""
+    delivery = await ctx.store.acknowledge(axis_id, recipient, ctx.clock.now())
+    if delivery.status_code is None:
+        await record_arrival(ctx, axis_id, recipient, how)
+        delivery = await ctx.store.delivery_for(axis_id, recipient) or delivery
+    return delivery
+
+
+async def tell_sender(ctx: AxisContext, claim: Claim, reason: str) -> None:
+    """Put a signed delivery-failure notice in the sender's status feed."""
+    document = await ctx.store.get_document(claim.axis_id)
+    if document is None or document.kind != "document":
+        return  # a status that could not be pushed stays in the addressee's feed
+    now = ctx.clock.now()
+    raw = sign_delivery_failure(
+        DeliveryFailure(
+            axis_name=ctx.config.axis_name,
+            axis_id=claim.axis_id,
+            document_id=document.document_id,
+            sender=document.sender_code,
+            recipient=claim.recipient_code,
+            attempts=claim.attempt,
+            reason=reason,
+            at=now,
+        ),
+        ctx.axis_key,
+        ctx.axis_cert,
+    )
+    notice = NewStatus(
+        status_id=f"nt{claim.delivery_id}a{claim.attempt}",
+        axis_id=claim.axis_id,
+        from_code=claim.recipient_code,
+        to_code=document.sender_code,
+        status_code=None,
+        raw=raw,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        timestamp=now,
+        received_at=now,
+        kind="notice",
+    )
+    await record_status(ctx, notice, document, None, updates_progress=False)
+    log.warning("delivery.sender_told", axis_id=claim.axis_id, recipient=claim.recipient_code)

@@ -205,7 +205,7 @@ def _act(args: argparse.Namespace, action: str) -> int:
         if result["ok"]:
             d = result["delivery"]
             what = f"queued again ({d['state']})" if action == "retry" else d["state"]
-            print(f"delivery {d['id']} to {d['recipient']}: {what}")
+            print(f"delivery {d['id']} to {d['agency']}: {what}")
         else:
             failed += 1
             print(f"{result['error']['code']}: {result['error']['detail']}")

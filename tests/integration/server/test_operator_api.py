@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from edoc_axis.server.app import make_app
+from edoc_axis.app import make_app
 from edoc_axis.service.operator import verify_lines
 from edoc_axis.store import DeadLetter
 from tests.integration.server.conftest import AgencyKit, RunningAxis

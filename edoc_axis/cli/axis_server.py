@@ -16,7 +16,7 @@ from typing import Any
 
 import structlog
 
-from edoc_axis.cli.axis_workers import Supervisor, parent_gone, report_ready
+from edoc_axis.cli.axis_workers import Supervisor, report_ready, stop_with_supervisor
 from edoc_axis.cli.common import (
     EXIT_OK,
     CliFailure,
@@ -134,7 +134,7 @@ async def serve(
     port: int,
     *,
     sock: socket.socket | None = None,
-    parent_pid: int | None = None,
+    lifeline_fd: int | None = None,
     ready_fd: int | None = None,
 ) -> None:
     """Run the axis until SIGINT/SIGTERM, then stop cleanly.
@@ -168,11 +168,11 @@ async def serve(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        if parent_pid is not None:
-            watchdog = asyncio.create_task(_watch_parent(parent_pid, stop))
+        if lifeline_fd is not None:
+            unwatch = stop_with_supervisor(lifeline_fd, stop)
         await stop.wait()
-        if parent_pid is not None:
-            watchdog.cancel()
+        if lifeline_fd is not None:
+            unwatch()
         log.info("server.stopping")
     finally:
         if runtime is not None:
@@ -194,13 +194,6 @@ def run_event_loop(main: Coroutine[Any, Any, None]) -> None:
         return
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(main)
-
-
-async def _watch_parent(parent_pid: int, stop: asyncio.Event) -> None:
-    while not parent_gone(parent_pid):
-        await asyncio.sleep(0.5)
-    log.warning("server.supervisor_gone", parent_pid=parent_pid)
-    stop.set()
 
 
 def _share_of_limits(config: AxisConfig, processes: int) -> AxisConfig:
@@ -236,7 +229,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         configure_logging(config.log_format)
         sock = socket.socket(fileno=args.inherit_fd)
         shared = _share_of_limits(config, processes)
-        worker = serve(shared, host, port, sock=sock, parent_pid=args.parent_pid,
+        worker = serve(shared, host, port, sock=sock, lifeline_fd=args.lifeline_fd,
                        ready_fd=args.ready_fd)  # fmt: skip
         run_event_loop(worker)
         return EXIT_OK
@@ -313,7 +306,7 @@ def add_commands(commands: Any) -> None:
         "--processes", type=int, help="axis processes sharing the port ([server] processes, 1)"
     )
     serve_cmd.add_argument("--inherit-fd", type=int, help=argparse.SUPPRESS)
-    serve_cmd.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)
+    serve_cmd.add_argument("--lifeline-fd", type=int, help=argparse.SUPPRESS)
     serve_cmd.add_argument("--ready-fd", type=int, help=argparse.SUPPRESS)
     serve_cmd.set_defaults(func=cmd_serve)
 

@@ -5,7 +5,10 @@ socket once and starts N `serve` processes that accept on it; they share the
 store (SQLite in WAL mode takes one writer at a time, each process group-commits
 its own batches, and the audit head is re-read inside every write lock), and
 their push workers share the queue through leases. A worker that dies is
-restarted; if the supervisor itself is killed, its workers notice and stop.
+restarted; if the supervisor itself is killed, its workers notice and stop: each
+holds the read end of a "lifeline" pipe whose only write end the supervisor
+keeps, so the kernel closing it (however the supervisor ended, SIGKILL
+included) wakes the worker's event loop with EOF; nothing polls.
 Each worker reports on a pipe of its own once it is serving: one that exits
 before that (a store it cannot open, a broken configuration) will not do better
 restarted, so the supervisor stops, however slowly the machine starts processes.
@@ -13,12 +16,14 @@ restarted, so the supervisor stops, however slowly the machine starts processes.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -65,12 +70,14 @@ class Supervisor:
         except OSError as exc:
             raise cannot_listen(host, port, exc) from exc
         self.sock.set_inheritable(True)
+        # Never written to: only its closing matters (see the module docstring).
+        self.lifeline, self._lifeline_write = os.pipe()
         bound = self.sock.getsockname()
         # Each worker wraps its accepted connections in TLS itself when configured.
         self.url = f"{scheme}://{bound[0]}:{bound[1]}"
         self.argv = [
             sys.executable, "-m", "edoc_axis.cli.axis", "serve", "--config", str(config_path),
-            "--inherit-fd", str(self.sock.fileno()), "--parent-pid", str(os.getpid()),
+            "--inherit-fd", str(self.sock.fileno()), "--lifeline-fd", str(self.lifeline),
             "--processes", str(workers),
         ]  # fmt: skip
         self.workers = workers
@@ -82,7 +89,7 @@ class Supervisor:
         argv = [*self.argv, "--ready-fd", str(write_end)]
         try:
             # Our own interpreter and module with arguments we built: no outside input.
-            child = subprocess.Popen(argv, pass_fds=(self.sock.fileno(), write_end))  # noqa: S603
+            child = subprocess.Popen(argv, pass_fds=(self.sock.fileno(), self.lifeline, write_end))  # noqa: S603
         finally:
             os.close(write_end)  # the worker's copy is the only one left
         return Worker(child, read_end)
@@ -128,8 +135,28 @@ class Supervisor:
                 worker.process.wait()
             worker.close()
         self.sock.close()
+        os.close(self.lifeline)
+        os.close(self._lifeline_write)
 
 
-def parent_gone(parent_pid: int) -> bool:
-    """True once the supervisor that started this worker is no longer its parent."""
-    return os.getppid() != parent_pid
+def stop_with_supervisor(lifeline_fd: int, stop: asyncio.Event) -> Callable[[], None]:
+    """In a worker: set ``stop`` once the supervisor is gone; returns the undo.
+
+    The lifeline is never written to, so it becomes readable only at EOF, when
+    the supervisor's write end is closed by its exit. A supervisor that was gone
+    before this call is seen at once: the EOF stays.
+    """
+    loop = asyncio.get_running_loop()
+
+    def gone() -> None:
+        loop.remove_reader(lifeline_fd)  # EOF stays readable: report it once
+        log.warning("server.supervisor_gone")
+        stop.set()
+
+    loop.add_reader(lifeline_fd, gone)
+
+    def undo() -> None:
+        loop.remove_reader(lifeline_fd)
+        os.close(lifeline_fd)
+
+    return undo

@@ -83,14 +83,16 @@ async def _send_all(args: argparse.Namespace, conn: Connection) -> list[dict[str
 
     async def send_one(client: AxisClient, path: Path) -> None:
         async with limit:
-            response = await client.submit(path.read_bytes())
+            # Files are read (and receipts written) off the loop: a slow disk
+            # must not stall the other sends in flight.
+            response = await client.submit(await asyncio.to_thread(path.read_bytes))
         result: dict[str, Any] = {"file": str(path), "status": response.status}
         if response.ok:
             result["axis_id"] = response.headers.get("Edoc-Axis-Id")
             result["verdict"] = "accepted" if response.status == 202 else "already accepted"
             if args.save_receipt:
                 target = Path(args.save_receipt) / f"{result['axis_id']}.receipt.xml"
-                target.write_bytes(response.body)
+                await asyncio.to_thread(target.write_bytes, response.body)
                 result["receipt"] = str(target)
         else:
             result["verdict"] = "refused"

@@ -15,6 +15,7 @@ import contextlib
 import json
 import signal
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -69,7 +70,9 @@ class Feed:
             write_atomically(self.file, (cursor + "\n").encode("ascii"))
 
 
-async def sweep(client: AxisClient, feed: Feed, limit: int, report: Any) -> int:
+async def sweep(
+    client: AxisClient, feed: Feed, limit: int, report: Callable[[dict[str, Any]], None]
+) -> int:
     """Every page from the feed's cursor to the end; the cursor is saved after each page."""
     shown = 0
     while True:
@@ -95,6 +98,19 @@ async def sweep(client: AxisClient, feed: Feed, limit: int, report: Any) -> int:
 async def _run(args: argparse.Namespace, client: AxisClient) -> int:
     feed, stop = Feed(args), asyncio.Event()
     collected: list[dict[str, Any]] = []
+    if args.follow:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+    started_at = feed.cursor
+    shown = await _poll(args, client, feed, stop, _reporter(args, collected))
+    _summarise(args, feed, collected, shown, started_at)
+    return EXIT_OK
+
+
+def _reporter(
+    args: argparse.Namespace, collected: list[dict[str, Any]]
+) -> Callable[[dict[str, Any]], None]:
+    """How one status is shown: kept for one JSON document, or printed as it comes."""
 
     def report(item: dict[str, Any]) -> None:
         if args.json and not args.follow:
@@ -104,10 +120,22 @@ async def _run(args: argparse.Namespace, client: AxisClient) -> int:
         else:
             print(status_line(item), flush=True)
 
-    if args.follow:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            asyncio.get_running_loop().add_signal_handler(signum, stop.set)
-    first, shown, started_at = True, 0, feed.cursor
+    return report
+
+
+async def _poll(
+    args: argparse.Namespace,
+    client: AxisClient,
+    feed: Feed,
+    stop: asyncio.Event,
+    report: Callable[[dict[str, Any]], None],
+) -> int:
+    """Sweep the feed once, or with --follow until ``stop``; how many statuses were shown.
+
+    An unreachable axis fails the first sweep; later, while following, it is
+    only reported and retried.
+    """
+    first, shown = True, 0
     while not stop.is_set():
         try:
             shown += await sweep(client, feed, args.limit, report)
@@ -120,13 +148,22 @@ async def _run(args: argparse.Namespace, client: AxisClient) -> int:
             break
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), max(args.interval, 0.05))
+    return shown
+
+
+def _summarise(
+    args: argparse.Namespace,
+    feed: Feed,
+    collected: list[dict[str, Any]],
+    shown: int,
+    started_at: str | None,
+) -> None:
     if args.json and not args.follow:
         print_json({"items": collected, "cursor": feed.cursor})
     elif not args.json and not args.follow and shown == 0:
         print("no new statuses" if started_at else "no statuses")
     if feed.file is None and feed.cursor is not None:
         print(f"continue later with: --since {feed.cursor}", file=sys.stderr)
-    return EXIT_OK
 
 
 def cmd_statuses(args: argparse.Namespace) -> int:

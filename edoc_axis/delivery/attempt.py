@@ -34,13 +34,18 @@ async def post_delivery(
     url: str,
     body: bytes,
     headers: dict[str, str],
-    timeout: aiohttp.ClientTimeout,
+    client_timeout: aiohttp.ClientTimeout,
     now: datetime,
 ) -> AttemptResult:
-    """POST the body and say what happened; never raises for network trouble."""
+    """POST the body and say what happened; never raises for network trouble.
+
+    ``client_timeout`` is aiohttp's, not one deadline for the whole call: it
+    bounds connecting and each read separately, which an ``asyncio.timeout``
+    around the call could not tell apart.
+    """
     try:
         async with session.post(
-            url, data=body, headers=headers, timeout=timeout, allow_redirects=False
+            url, data=body, headers=headers, timeout=client_timeout, allow_redirects=False
         ) as response:
             retry_after = parse_retry_after(response.headers.get("Retry-After"), now)
             detail = ""

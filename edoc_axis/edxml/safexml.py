@@ -161,23 +161,27 @@ class _Guard:
     def event(self, kind: str, node: object) -> None:
         if kind == "end":
             self.depth -= 1
-            return
-        if kind == "start-ns":
+        elif kind == "start-ns":
             self.namespaces.declared()
-            return
-        if kind == "end-ns":
+        elif kind == "end-ns":
             self.namespaces.out_of_scope()
+        elif not isinstance(node, etree._Element):
             return
-        if not isinstance(node, etree._Element):
-            return
+        elif kind == "pi":
+            raise XmlForbidden(f"processing instruction at line {node.sourceline} is forbidden")
+        elif kind == "comment":
+            self._comment(node.sourceline)
+        else:
+            self._start(node)
+
+    def _comment(self, line: object) -> None:
+        self.comments += 1
+        if self.comments > self.limits.max_comments:
+            raise XmlForbidden(_too_many_comments(line, self.limits))
+
+    def _start(self, node: etree._Element) -> None:
+        """An element begins: every limit is checked here, each in constant time."""
         line = node.sourceline
-        if kind == "pi":
-            raise XmlForbidden(f"processing instruction at line {line} is forbidden")
-        if kind == "comment":
-            self.comments += 1
-            if self.comments > self.limits.max_comments:
-                raise XmlForbidden(_too_many_comments(line, self.limits))
-            return
         self.namespaces.check(line)
         self.depth += 1
         self.elements += 1

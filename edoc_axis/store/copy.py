@@ -8,6 +8,7 @@ copy leaves the target as empty as it was.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -163,7 +164,7 @@ async def copy_sqlite_to_postgres(
     source: Path, target: PostgresStore, *, progress: Callable[[str, int], None] | None = None
 ) -> CopyReport:
     """Copy every table of ``source`` into ``target`` (migrated here, must be empty)."""
-    if not source.is_file():
+    if not await asyncio.to_thread(source.is_file):
         raise CopyRefused(f"no SQLite store at {source}")
     db = sqlite3.connect(f"file:{source}?mode=ro", uri=True, isolation_level=None)
     report = CopyReport()

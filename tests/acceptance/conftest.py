@@ -36,6 +36,7 @@ from typing import Any
 import pytest
 
 from tests.reference import SDK_SAMPLES
+from tests.waiting import eventually_sync
 
 BIN = Path(sys.executable).parent
 TOOLS = {"edoc": BIN / "edoc", "edoc-axis": BIN / "edoc-axis"}
@@ -213,7 +214,7 @@ class AxisServer:
         self._reader = threading.Thread(target=self._drain, args=(self.process,), daemon=True)
         self._reader.start()
         self.url = self._await_url(deadline_s)
-        self._await_health(time.monotonic() + deadline_s)
+        self._await_health(deadline_s)
         return self.url
 
     def _drain(self, process: subprocess.Popen[bytes]) -> None:
@@ -240,19 +241,20 @@ class AxisServer:
             if line.startswith("edoc-axis listening on "):
                 return line.removeprefix("edoc-axis listening on ").strip()
 
-    def _await_health(self, end: float) -> None:
-        while True:
+    def _await_health(self, deadline_s: float) -> None:
+        def healthy() -> bool:
             try:
                 status, _, _ = http_request(
                     self.url, "GET", "/healthz", timeout=2.0, cafile=self.cafile
                 )
-                if status == 200:
-                    return
             except OSError:
-                pass
-            if time.monotonic() > end:
-                pytest.fail(f"{self.url}/healthz not answering: {self.stderr()}")
-            time.sleep(0.02)
+                return False
+            return status == 200
+
+        try:
+            eventually_sync(healthy, deadline_s, f"{self.url}/healthz", poll_s=0.02)
+        except AssertionError:
+            pytest.fail(f"{self.url}/healthz not answering: {self.stderr()}")
 
     def stderr(self) -> str:
         path = self.log_dir / f"serve-{self._starts}.stderr.log"

@@ -8,10 +8,8 @@ what a test needs cannot be said on a command line (an attachment named
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,8 +28,7 @@ from tests.acceptance.conftest import (
     run_many,
     signed_document,
 )
-
-POLL_S = 0.05
+from tests.ports import free_port
 
 
 @dataclass(frozen=True)
@@ -144,19 +141,9 @@ def journal(out: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in complete if line]
 
 
-def wait_for(condition: Callable[[], bool], deadline_s: float, what: str) -> None:
-    end = time.monotonic() + deadline_s
-    while not condition():
-        assert time.monotonic() < end, f"timed out after {deadline_s} s waiting for {what}"
-        time.sleep(POLL_S)
-
-
 def closed_port_url() -> str:
     """A URL on which nothing listens (a port just released by the kernel)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{free_port()}"
 
 
 @contextmanager

@@ -6,7 +6,6 @@ import base64
 import hashlib
 import os
 import re
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from tests.acceptance.conftest import (
     signed_document,
     subcommand_paths,
 )
+from tests.ports import held_port
 
 H50 = "000.00.00.H50"
 
@@ -301,9 +301,8 @@ def test_send_many_files_at_once(axis_home: AxisHome, axis: AxisServer, tmp_path
 @pytest.fixture
 def closed_port() -> Iterator[int]:
     """A local port nothing listens on (held bound, so nobody else takes it)."""
-    with socket.socket() as holder:
-        holder.bind(("127.0.0.1", 0))
-        yield holder.getsockname()[1]
+    with held_port() as port:
+        yield port
 
 
 def test_send_to_an_unreachable_axis_exits_3(

@@ -37,8 +37,8 @@ from tests.acceptance.pull_helpers import (
     send_new,
     send_signed,
     send_with_attachments,
-    wait_for,
 )
+from tests.waiting import eventually_sync
 
 CRASH, FOREIGN, ANSWER, FOLLOW = (f"000.00.00.H{n}" for n in range(61, 65))
 DEADLINE_S = 20.0
@@ -257,9 +257,9 @@ def test_follow_picks_up_a_document_sent_later_and_stops_cleanly_on_sigterm(
     out = tmp_path / "received"
     follow = ("receive", "--follow", "--interval", "0.1", "--out", str(out))
     with background_edoc(*follow, *flags(server, me)) as process:
-        wait_for(lambda: (out / "refused").is_dir(), DEADLINE_S, "receive --follow to start")
+        eventually_sync(lambda: (out / "refused").is_dir(), DEADLINE_S, "receive --follow to start")
         sent = send_signed(server, sender, me.code, tmp_path)
-        wait_for(lambda: len(journal(out)) == 1, DEADLINE_S, "the document to be saved")
+        eventually_sync(lambda: len(journal(out)) == 1, DEADLINE_S, "the document to be saved")
         assert journal(out)[0]["id"] == sent.axis_id
         process.send_signal(signal.SIGTERM)
         stdout, stderr = process.communicate(timeout=DEADLINE_S)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,6 +34,7 @@ from tests.acceptance.conftest import (
     signed_document,
 )
 from tests.external import require_program
+from tests.ports import held_port
 
 NAME = "Văn phòng Chính phủ"
 
@@ -136,10 +136,8 @@ def test_sender_name_comes_from_the_certificate(
 
 @pytest.fixture
 def taken_port() -> Iterator[int]:
-    with socket.socket() as holder:
-        holder.bind(("127.0.0.1", 0))
-        holder.listen()
-        yield holder.getsockname()[1]
+    with held_port(listen=True) as port:
+        yield port
 
 
 def _assert_cannot_listen(result: CliResult, why: str) -> None:

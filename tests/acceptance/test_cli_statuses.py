@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests.acceptance.conftest import G22, TOOLS, Agency, AxisHome, AxisServer, cli_env
-from tests.acceptance.pull_helpers import edoc, flags, register_pull_agencies, send_signed, wait_for
+from tests.acceptance.pull_helpers import edoc, flags, register_pull_agencies, send_signed
+from tests.waiting import eventually_sync
 
 FEED_RECIPIENT = "000.00.00.H70"
 DEADLINE_S = 20.0
@@ -46,12 +47,12 @@ def test_statuses_follow_shows_each_status_once_and_keeps_its_place(
             stderr=subprocess.PIPE,
         )
         try:
-            wait_for(cursor_file.exists, DEADLINE_S, "statuses --follow to start")
+            eventually_sync(cursor_file.exists, DEADLINE_S, "statuses --follow to start")
             sent = send_signed(axis, sender, recipient.code, tmp_path)
             edoc(axis, recipient, "receive", "--out", tmp_path / "inbox").ok()  # 01 on ack
             edoc(axis, recipient, "status", sent.axis_id, "--code", "03",
                  "--key", recipient.key, "--cert", recipient.cert).ok()  # fmt: skip
-            wait_for(lambda: len(_lines(out)) >= 2, DEADLINE_S, "both statuses in the feed")
+            eventually_sync(lambda: len(_lines(out)) >= 2, DEADLINE_S, "both statuses in the feed")
             process.send_signal(signal.SIGTERM)
             _, stderr = process.communicate(timeout=DEADLINE_S)
         finally:

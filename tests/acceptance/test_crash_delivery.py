@@ -14,7 +14,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -33,18 +32,14 @@ from edoc_axis.pki import Issued, cert_to_pem, issue_certificate, load_certs, lo
 from edoc_axis.service.registry import register_agency
 from edoc_axis.signature import sign_package
 from edoc_axis.store.factory import open_store
+from tests.ports import free_port
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.slow
 
 BIN = Path(sys.executable).parent
 G22, H49, H41 = "000.00.00.G22", "000.00.00.H49", "000.00.00.H41"
 DOCUMENTS = 60
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start(argv: list[str], marker: str, log: Path) -> tuple[subprocess.Popen[str], str]:
@@ -217,17 +212,18 @@ async def _await_all_delivered(
 ) -> None:
     pulled: set[str] = set()
     headers = {"Authorization": f"Bearer {kits[H41][1]}"}
-    deadline = time.monotonic() + 60
+    journal = endpoint_dir / "received.jsonl"
     async with aiohttp.ClientSession() as http:
-        while time.monotonic() < deadline:
+
+        async def pull_and_ack() -> bool:
+            """One round: acknowledge what the inbox holds; True once all arrived both ways."""
             async with http.get(f"{url}/api/v1/inbox?limit=500", headers=headers) as r:
                 items = (await r.json())["items"]
             for item in items:
                 async with http.post(f"{url}/api/v1/inbox/{item['id']}/ack", headers=headers):
                     pulled.add(item["id"])
-            journal = endpoint_dir / "received.jsonl"
             pushed = len(journal.read_text().splitlines()) if journal.exists() else 0
-            if pulled >= accepted and pushed >= len(accepted):
-                break
-            await asyncio.sleep(0.2)
+            return pulled >= accepted and pushed >= len(accepted)
+
+        await eventually(pull_and_ack, 60.0, "every document pulled and pushed", poll_s=0.2)
     assert pulled == accepted

@@ -19,7 +19,6 @@ import json
 import random
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -34,6 +33,7 @@ from edoc_axis.pki import Issued, load_certs, load_key
 from edoc_axis.signature import sign_package
 from tests.acceptance.test_crash_delivery import BIN, G22, H41, H49, _register, start
 from tests.pg_server import create_database, drop_database, run_sync
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.slow
 
@@ -118,14 +118,16 @@ async def _drive(nodes: Balancer, token: str, documents: list[bytes], on_accepte
 async def _pull_all(
     nodes: Balancer, token: str, accepted: set[str], endpoint_dir: Path
 ) -> tuple[set[str], int]:
-    """Pull and acknowledge through any node until everything arrived (or 120 s)."""
+    """Pull and acknowledge through any node until everything arrived (failing after 120 s)."""
     pulled: set[str] = set()
     pushed = 0
     headers = {"Authorization": f"Bearer {token}"}
     journal = endpoint_dir / "received.jsonl"
-    deadline = time.monotonic() + 120
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
-        while time.monotonic() < deadline:
+
+        async def pull_and_ack() -> bool:
+            """One round through the next node; True once all arrived both ways."""
+            nonlocal pushed
             try:
                 url = nodes.next()
                 async with http.get(f"{url}/api/v1/inbox?limit=500", headers=headers) as r:
@@ -134,11 +136,11 @@ async def _pull_all(
                     async with http.post(f"{url}/api/v1/inbox/{item['id']}/ack", headers=headers):
                         pulled.add(item["id"])
             except (TimeoutError, aiohttp.ClientError):
-                continue
+                return False  # a node being killed: the next round tries the next one
             pushed = len(journal.read_text().splitlines()) if journal.exists() else 0
-            if pulled >= accepted and pushed >= len(accepted):
-                break
-            await asyncio.sleep(0.2)
+            return pulled >= accepted and pushed >= len(accepted)
+
+        await eventually(pull_and_ack, 120.0, "every document pulled and pushed", poll_s=0.2)
     return pulled, pushed
 
 

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +22,7 @@ from edoc_axis.pki import Issued, cert_to_pem, issue_certificate, load_certs, lo
 from edoc_axis.service.registry import register_agency
 from edoc_axis.signature import sign_package
 from edoc_axis.store.factory import open_store
+from tests.waiting import eventually_sync
 
 pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent
@@ -44,6 +44,7 @@ def alive(pid: int) -> bool:
 
 @pytest.fixture
 def supervisor(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str, Path, dict]]:
+    """The supervisor with two workers, once both serve (each logs server.listening)."""
     home = init_home(tmp_path / "home")
     pki = home.root / "pki"
     ca = Issued(load_key(pki / "ca.key.pem"), load_certs(pki / "ca.cert.pem")[0])
@@ -66,24 +67,31 @@ def supervisor(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str, Pat
         await store.close()
 
     asyncio.run(register())
-    process = subprocess.Popen(
-        [
-            str(BIN / "edoc-axis"),
-            "serve",
-            "--config",
-            str(home.config),
-            "--port",
-            "0",
-            "--processes",
-            "2",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    log = tmp_path / "serve.stderr.log"
+    with log.open("wb") as stderr:  # the processes keep their own copies
+        process = subprocess.Popen(
+            [
+                str(BIN / "edoc-axis"),
+                "serve",
+                "--config",
+                str(home.config),
+                "--port",
+                "0",
+                "--processes",
+                "2",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
     assert process.stdout is not None
     line = process.stdout.readline()
     assert "listening on" in line, line
+    # Both workers serving, not merely started: one killed with its supervisor
+    # before it reported ready would die of the closed ready pipe instead.
+    eventually_sync(
+        lambda: log.read_text().count('"server.listening"') == 2, 20.0, "both workers serving"
+    )
     yield process, line.split()[-1], home.config, kits
     if process.poll() is None:
         process.kill()
@@ -119,9 +127,6 @@ async def submit_all(url: str, kits: dict, count: int) -> list[str]:
 
 def test_two_workers_accept_concurrently_and_stop_together(supervisor) -> None:  # type: ignore[no-untyped-def]
     process, url, config, kits = supervisor
-    deadline = time.monotonic() + 10
-    while len(worker_pids(process.pid)) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
     workers = worker_pids(process.pid)
     assert len(workers) == 2
     ids = asyncio.run(submit_all(url, kits, 40))
@@ -140,16 +145,13 @@ def test_two_workers_accept_concurrently_and_stop_together(supervisor) -> None: 
 
 def test_workers_stop_when_the_supervisor_is_killed(supervisor) -> None:  # type: ignore[no-untyped-def]
     process, _url, _config, _kits = supervisor
-    deadline = time.monotonic() + 10
-    while len(worker_pids(process.pid)) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
     workers = worker_pids(process.pid)
+    assert len(workers) == 2
     process.kill()
     process.wait()
-    deadline = time.monotonic() + 15
-    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not any(alive(pid) for pid in workers)
+    eventually_sync(
+        lambda: not any(alive(pid) for pid in workers), 15.0, "the workers to stop", poll_s=0.1
+    )
 
 
 def test_supervisor_gives_up_when_workers_die_at_start(tmp_path: Path) -> None:

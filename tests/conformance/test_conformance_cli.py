@@ -7,7 +7,6 @@ import json
 import os
 import queue
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -22,6 +21,7 @@ from edoc_axis.config import load_config
 from edoc_axis.conformance import AgencyCreds, set_up
 from edoc_axis.pki import cert_to_pem, key_to_pem
 from tests.conformance import small_limit_home
+from tests.ports import free_port
 
 EDOC_AXIS = Path(sys.executable).parent / "edoc-axis"
 START_DEADLINE_S = 20.0
@@ -163,9 +163,7 @@ def test_agencies_from_flags_and_the_skip_rule(served: tuple[str, Path], tmp_pat
 
 
 def test_unreachable_axis_exits_3(tmp_path: Path) -> None:
-    with socket.socket() as sock:  # a port nobody listens on once closed
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     config = small_limit_home(tmp_path / "home")
     result = _conformance("--axis", f"http://127.0.0.1:{port}", "--config", str(config), "--setup")
     assert result.returncode == 3

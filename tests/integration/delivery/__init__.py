@@ -8,7 +8,6 @@ a PushDispatcher with test-sized retry settings.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -200,15 +199,6 @@ def make_dispatcher(
         settings=settings,
         **kwargs,
     )
-
-
-async def wait_for(condition: Callable[[], Awaitable[bool]], timeout_s: float = 10.0) -> None:
-    """Poll ``condition`` until true, failing after ``timeout_s``."""
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not await condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout_s} s")
-        await asyncio.sleep(0.01)
 
 
 def later(seconds: float) -> datetime:

@@ -21,8 +21,8 @@ from tests.integration.delivery import (
     make_dispatcher,
     open_axis,
     running_endpoint,
-    wait_for,
 )
+from tests.waiting import eventually
 
 H49 = "000.00.00.H49"
 
@@ -156,7 +156,7 @@ async def test_an_outcome_after_the_lease_was_lost_is_dropped(
                 async def first_push_hangs() -> bool:
                     return endpoint.requests == 1
 
-                await wait_for(first_push_hangs)
+                await eventually(first_push_hangs)
 
                 async def reclaimed_by_another_worker() -> bool:
                     claims = await axis.store.claim_due_deliveries(
@@ -169,7 +169,7 @@ async def test_an_outcome_after_the_lease_was_lost_is_dropped(
                         )
                     return bool(claims)
 
-                await wait_for(reclaimed_by_another_worker)
+                await eventually(reclaimed_by_another_worker)
             finally:
                 release.set()
             await run

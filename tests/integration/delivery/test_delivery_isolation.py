@@ -16,8 +16,8 @@ from tests.integration.delivery import (
     make_dispatcher,
     open_axis,
     running_endpoint,
-    wait_for,
 )
+from tests.waiting import eventually
 
 SLOW, FINE = "000.00.00.H49", "000.00.00.H50"
 
@@ -47,7 +47,7 @@ async def test_a_hanging_endpoint_does_not_delay_another(
             async def fine_got_everything() -> bool:
                 return await axis.states(ids, FINE) == ["delivered"] * 3
 
-            await wait_for(fine_got_everything, timeout_s=1.0)
+            await eventually(fine_got_everything, timeout_s=1.0)
             assert sorted(fine.journal_ids()) == sorted(ids)
             assert slow.max_in_flight == FAST.per_endpoint_concurrency
         finally:

@@ -20,8 +20,8 @@ from tests.integration.delivery import (
     make_dispatcher,
     open_axis,
     running_endpoint,
-    wait_for,
 )
+from tests.waiting import eventually
 
 H49 = "000.00.00.H49"
 
@@ -65,14 +65,14 @@ async def test_wake_claims_at_once_instead_of_at_the_next_poll(
             async def asleep() -> bool:
                 return watcher.empty_claims == 1
 
-            await wait_for(asleep)  # found nothing; the next poll is 60 s away
+            await eventually(asleep)  # found nothing; the next poll is 60 s away
             (axis_id,) = await axis.post(H49)
             dispatcher.wake()
 
             async def delivered() -> bool:
                 return (await axis.delivery(axis_id, H49)).state == "delivered"
 
-            await wait_for(delivered, timeout_s=2.0)  # far below the 60 s poll
+            await eventually(delivered, timeout_s=2.0)  # far below the 60 s poll
             with pytest.raises(RuntimeError):
                 await dispatcher.run_until_idle(timeout_s=1)
             with pytest.raises(RuntimeError):

@@ -16,8 +16,8 @@ from tests.integration.delivery import (
     make_dispatcher,
     open_axis,
     running_endpoint,
-    wait_for,
 )
+from tests.waiting import eventually
 
 H49 = "000.00.00.H49"
 
@@ -119,7 +119,7 @@ async def test_an_endpoint_down_for_a_while_gets_its_backlog(
             async def failed_twice() -> bool:
                 return all(d.attempts >= 2 for d in [await axis.delivery(i, H49) for i in ids])
 
-            await wait_for(failed_twice)
+            await eventually(failed_twice)
             assert await axis.states(ids, H49) == ["pending"] * 5
             assert "connection" in ((await axis.delivery(ids[0], H49)).last_error or "")
             async with running_endpoint(
@@ -129,7 +129,7 @@ async def test_an_endpoint_down_for_a_while_gets_its_backlog(
                 async def all_delivered() -> bool:
                     return await axis.states(ids, H49) == ["delivered"] * 5
 
-                await wait_for(all_delivered)
+                await eventually(all_delivered)
                 assert sorted(endpoint.journal_ids()) == sorted(ids)
         finally:
             await dispatcher.stop(drain_timeout_s=2)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,14 +21,10 @@ from edoc_axis.runtime import AxisRuntime
 from edoc_axis.service.registry import register_agency
 from edoc_axis.signature import sign_package
 from edoc_axis.store.factory import open_store
+from tests.ports import free_port
+from tests.waiting import eventually
 
 G22, H49 = "000.00.00.G22", "000.00.00.H49"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def test_new_document_is_answered_with_a_signed_01(tmp_path: Path) -> None:
@@ -140,17 +135,17 @@ async def _arrive(tmp_path: Path, *, answer_as: str) -> list[dict[str, Any]]:
                 headers={**headers, "Content-Type": "application/xml"},
             ) as r:
                 axis_id = r.headers["Edoc-Axis-Id"]
-            statuses: list[dict[str, Any]] = []
-            for _ in range(1000):  # 20 s at most
+
+            async def delivered() -> list[dict[str, Any]] | None:
                 async with http.get(
                     f"{url}/api/v1/documents/{axis_id}/trace", headers=headers
                 ) as r:
                     delivery = (await r.json())["deliveries"][0]
-                statuses = delivery["statuses"]
+                statuses: list[dict[str, Any]] = delivery["statuses"]
                 # "delivered" is recorded when the endpoint answers, after its hook posted
-                if statuses and delivery["state"] == "delivered":
-                    break
-                await asyncio.sleep(0.02)
+                return statuses if statuses and delivery["state"] == "delivered" else None
+
+            statuses = await eventually(delivered, 20.0, "the delivery and its statuses")
             for status in statuses:
                 async with http.get(
                     f"{url}/api/v1/statuses/{status['status_id']}", headers=headers

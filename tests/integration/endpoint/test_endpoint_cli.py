@@ -18,6 +18,7 @@ from edoc_axis.cli.common import EXIT_OK, EXIT_USAGE, HelpFormatter, run_command
 from edoc_axis.pki import Issued, cert_to_pem, issue_server_certificate, save_issued
 from edoc_axis.tls import client_context
 from tests.integration.endpoint import AXIS_ID, signed_delivery
+from tests.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -76,6 +77,14 @@ def test_a_file_without_certificate_is_a_usage_error(
     assert capsys.readouterr().err.startswith("error: ")
 
 
+def _announced(capsys: pytest.CaptureFixture[str], scheme: str) -> str | None:
+    """The URL from the endpoint's "listening on" line, once it was printed."""
+    for line in capsys.readouterr().out.splitlines():
+        if line.startswith(f"edoc endpoint listening on {scheme}://127.0.0.1:"):
+            return line.rsplit(" ", 1)[1]
+    return None
+
+
 async def test_serves_what_the_flags_say_until_stopped(
     tmp_path: Path,
     axis_pem: Path,
@@ -92,14 +101,9 @@ async def test_serves_what_the_flags_say_until_stopped(
     )  # fmt: skip
     stop = asyncio.Event()
     serving = asyncio.create_task(edoc_endpoint.serve(edoc_endpoint.options_from(args), stop))
-    url = ""
-    deadline = asyncio.get_running_loop().time() + 5
-    while not url:
-        assert asyncio.get_running_loop().time() < deadline, "never said where it listens"
-        await asyncio.sleep(0.01)
-        for line in capsys.readouterr().out.splitlines():
-            if line.startswith("edoc endpoint listening on http://127.0.0.1:"):
-                url = line.rsplit(" ", 1)[1]
+    url = await eventually(
+        lambda: _announced(capsys, "http"), 5, "the endpoint to say where it listens"
+    )
     assert not url.endswith(":0")
     async with aiohttp.ClientSession() as session:
         async with session.get(f"{url}/healthz") as health:
@@ -153,14 +157,9 @@ async def test_serves_https_with_tls_cert_and_key(
     )  # fmt: skip
     stop = asyncio.Event()
     serving = asyncio.create_task(edoc_endpoint.serve(edoc_endpoint.options_from(args), stop))
-    url = ""
-    deadline = asyncio.get_running_loop().time() + 10
-    while not url:
-        assert asyncio.get_running_loop().time() < deadline, "never said where it listens"
-        await asyncio.sleep(0.01)
-        for line in capsys.readouterr().out.splitlines():
-            if line.startswith("edoc endpoint listening on https://127.0.0.1:"):
-                url = line.rsplit(" ", 1)[1]
+    url = await eventually(
+        lambda: _announced(capsys, "https"), 10, "the endpoint to say where it listens"
+    )
     trusting = aiohttp.TCPConnector(ssl=client_context(dev_ca_pem_file))
     async with aiohttp.ClientSession(connector=trusting) as session:
         headers = signed_delivery(signed_package, axis_signer)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from edoc_axis.service.registry import register_agency
 from edoc_axis.signature import sign_package
 from edoc_axis.store import Store
 from edoc_axis.store.factory import open_store
+from tests.waiting import eventually
 
 
 @dataclass
@@ -87,10 +87,7 @@ class Wired:
             return await response.json()
 
     async def until(self, check: Callable[[], Awaitable[bool]], timeout_s: float = 10.0) -> None:
-        deadline = asyncio.get_running_loop().time() + timeout_s
-        while not await check():
-            assert asyncio.get_running_loop().time() < deadline, "condition never held"
-            await asyncio.sleep(0.02)
+        await eventually(check, timeout_s)
 
 
 @pytest.fixture

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -20,6 +20,7 @@ from edoc_axis.pki import Issued, cert_to_pem, issue_certificate, load_certs, lo
 from edoc_axis.runtime import AxisRuntime
 from edoc_axis.signature import TrustStore, sign_package
 from edoc_axis.store.factory import open_store
+from tests.waiting import eventually
 
 G22, H49 = "000.00.00.G22", "000.00.00.H49"
 
@@ -91,15 +92,15 @@ async def test_push_delivery_records_arrival_and_metrics(
             assert response.status == 202
             axis_id = response.headers["Edoc-Axis-Id"]
 
-        trace: dict = {}
-        for _ in range(200):  # well under the 30 s poll: the wake-up did it
+        async def answered_01() -> dict[str, Any] | None:
             async with http.get(
                 f"{url}/api/v1/documents/{axis_id}/trace", headers=sender
             ) as response:
-                trace = await response.json()
-            if trace["deliveries"][0]["status_code"] == "01":
-                break
-            await asyncio.sleep(0.02)
+                trace: dict[str, Any] = await response.json()
+            return trace if trace["deliveries"][0]["status_code"] == "01" else None
+
+        # 10 s, well under the 30 s poll: the wake-up did it.
+        trace = await eventually(answered_01, 10.0, "the delivery's 01 answer")
         delivery = trace["deliveries"][0]
         assert delivery["state"] == "delivered"
         assert (

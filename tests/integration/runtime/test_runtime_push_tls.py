@@ -8,7 +8,6 @@ delivery ends dead-lettered with that reason).
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -37,9 +36,10 @@ from edoc_axis.pki import (
 from edoc_axis.runtime import AxisRuntime
 from edoc_axis.service.registry import register_agency
 from edoc_axis.signature import TrustStore, sign_package
-from edoc_axis.store import Store
+from edoc_axis.store import Delivery, Store
 from edoc_axis.store.factory import open_store
 from edoc_axis.tls import server_context
+from tests.waiting import eventually
 
 G22, H49, H50 = "000.00.00.G22", "000.00.00.H49", "000.00.00.H50"
 
@@ -96,13 +96,13 @@ class Rig:
 
     async def delivery_state(self, axis_id: str, recipient: str, wanted: str) -> str | None:
         """Wait (generously) until the delivery reaches ``wanted``; return its last error."""
-        for _ in range(1000):
+
+        async def reached() -> Delivery | None:
             delivery = await self.store.delivery_for(axis_id, recipient)
             assert delivery is not None
-            if delivery.state == wanted:
-                return delivery.last_error
-            await asyncio.sleep(0.02)
-        raise AssertionError(f"delivery never reached {wanted}: {delivery}")
+            return delivery if delivery.state == wanted else None
+
+        return (await eventually(reached, 20.0, f"the delivery to be {wanted}")).last_error
 
 
 @pytest.fixture

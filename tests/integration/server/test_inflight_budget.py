@@ -9,6 +9,7 @@ import pytest
 
 from edoc_axis.edxml import Attachment
 from tests.integration.server.conftest import ConfigTweak, RunningAxis, with_limits
+from tests.waiting import eventually
 
 G22, H49 = "000.00.00.G22", "000.00.00.H49"
 BUDGET = 100_000
@@ -18,14 +19,6 @@ HELD = 70_000
 @pytest.fixture
 def config_tweak() -> ConfigTweak:
     return with_limits(max_inflight_bytes=BUDGET, rate_per_s=0)
-
-
-async def _until(condition: object, timeout_s: float = 5.0) -> None:
-    async def poll() -> None:
-        while not condition():  # type: ignore[operator]
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(poll(), timeout_s)
 
 
 async def test_a_body_over_the_budget_waits_its_turn(axis: RunningAxis) -> None:
@@ -40,7 +33,7 @@ async def test_a_body_over_the_budget_waits_its_turn(axis: RunningAxis) -> None:
     held = asyncio.create_task(
         axis.call("POST", "/api/v1/documents", token=sender.token, data=slow_body())  # type: ignore[arg-type]
     )
-    await _until(lambda: axis.services.inflight.used >= HELD)
+    await eventually(lambda: axis.services.inflight.used >= HELD, what="the first body held")
 
     refused = await axis.submit(b" " * (BUDGET - HELD + 1), sender)
     assert (refused.status, refused.code) == (503, "unavailable")

@@ -29,6 +29,7 @@ from edoc_axis.service.registry import register_agency
 from edoc_axis.signature import sign_package
 from edoc_axis.store.factory import open_store
 from tests.integration.raw_http import RawClient, RawResponse, connect, request_head
+from tests.waiting import eventually
 
 G22, H49, K01 = "000.00.00.G22", "000.00.00.H49", "000.00.00.K01"
 DOCUMENTS = "/api/v1/documents"
@@ -124,12 +125,6 @@ async def axis(tmp_path: Path, limits: dict[str, Any]) -> AsyncIterator[Axis]:
     await store.close()
 
 
-async def until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    async with asyncio.timeout(timeout_s):
-        while not condition():
-            await asyncio.sleep(0.01)
-
-
 async def stalled_upload(axis: Axis, sender: str, declared: int = MIB64) -> RawClient:
     """A document upload that declares ``declared`` bytes, sends one, then nothing."""
     client = await axis.connect()
@@ -145,14 +140,14 @@ async def stalled_upload(axis: Axis, sender: str, declared: int = MIB64) -> RawC
 async def test_two_stalled_64mib_uploads_do_not_stop_another_agency(axis: Axis) -> None:
     """Before: the declared lengths reserved the whole budget and every agency got 503."""
     stalled = [await stalled_upload(axis, G22) for _ in range(2)]
-    await until(lambda: axis.inflight_used == 2)  # charged by the bytes that arrived
+    await eventually(lambda: axis.inflight_used == 2)  # charged by the bytes that arrived
     response = await axis.send_document(K01)
     assert response.status == 202, response.body
     own = await axis.send_document(G22)  # the stalling agency itself is not shut out either
     assert own.status == 202, own.body
     for client in stalled:
         client.close()
-    await until(lambda: axis.inflight_used == 0)
+    await eventually(lambda: axis.inflight_used == 0)
 
 
 @pytest.mark.parametrize(
@@ -161,7 +156,7 @@ async def test_two_stalled_64mib_uploads_do_not_stop_another_agency(axis: Axis) 
 async def test_one_agency_cannot_hold_more_than_its_share(axis: Axis) -> None:
     first = await stalled_upload(axis, G22, declared=1_000_000)
     await first.send(b" " * 120_000)  # within its share (the first body is always admitted)
-    await until(lambda: axis.inflight_used == 120_001)
+    await eventually(lambda: axis.inflight_used == 120_001)
     second = await stalled_upload(axis, G22, declared=1_000_000)
     await second.send(b" " * 60_000)  # 180,001 > 150,000: past the share
     refused = await second.response()
@@ -170,7 +165,7 @@ async def test_one_agency_cannot_hold_more_than_its_share(axis: Axis) -> None:
     accepted = await axis.send_document(K01)  # the rest of the budget is the others'
     assert accepted.status == 202, accepted.body
     first.close()
-    await until(lambda: axis.inflight_used == 0)
+    await eventually(lambda: axis.inflight_used == 0)
 
 
 # -- the body's pace -----------------------------------------------------------
@@ -235,7 +230,7 @@ async def test_a_half_sent_head_is_closed_at_the_header_timeout(axis: Axis) -> N
     silent = await axis.connect()  # connects and says nothing
     assert await half.closed_within(5)
     assert await silent.closed_within(5)
-    await until(lambda: axis.guard.open == 0)
+    await eventually(lambda: axis.guard.open == 0)
     metrics = axis.runtime.services.metrics.render().decode()
     assert 'edoc_connections_closed_total{reason="header_timeout"} 2.0' in metrics
 
@@ -271,7 +266,7 @@ async def test_keep_alive_ends_when_idle_or_after_the_request_limit(axis: Axis) 
 @pytest.mark.parametrize("limits", [{"max_connections_per_client": 3, "header_timeout_s": 30}])
 async def test_connections_per_client_address_at_the_limit_and_one_past(axis: Axis) -> None:
     held = [await axis.connect("127.0.0.2") for _ in range(3)]
-    await until(lambda: axis.guard.by_client.get("127.0.0.2") == 3)
+    await eventually(lambda: axis.guard.by_client.get("127.0.0.2") == 3)
     past = await axis.connect("127.0.0.2")
     refused = await past.response()
     assert (refused.status, refused.code) == (503, "unavailable")
@@ -282,7 +277,7 @@ async def test_connections_per_client_address_at_the_limit_and_one_past(axis: Ax
     assert (await axis.send_document(K01, source="127.0.0.3")).status == 202
 
     held.pop().close()
-    await until(lambda: axis.guard.by_client.get("127.0.0.2") == 2)
+    await eventually(lambda: axis.guard.by_client.get("127.0.0.2") == 2)
     again = await axis.send_document(G22, source="127.0.0.2")
     assert again.status == 202, again.body
     for client in held:
@@ -294,7 +289,7 @@ async def test_connections_per_client_address_at_the_limit_and_one_past(axis: Ax
 )
 async def test_connections_in_total_at_the_limit_and_one_past(axis: Axis) -> None:
     held = [await axis.connect(f"127.0.0.{n}") for n in (2, 3, 4)]
-    await until(lambda: axis.guard.open == 3)
+    await eventually(lambda: axis.guard.open == 3)
     past = await axis.connect("127.0.0.5")
     assert (await past.response()).status == 503
     # The idle ones are closed at the header timeout; then there is room again.
@@ -330,7 +325,7 @@ async def test_a_thousand_half_open_connections_do_not_stop_another_agency(
             client = await axis.connect("127.0.0.2")
             client.writer.write(b"POST /api/v1/documents HTTP/1.1\r\nHost: axis\r\nContent-")
             half_open.append(client)
-        await until(lambda: axis.guard.open + axis.guard.refused >= 1000)
+        await eventually(lambda: axis.guard.open + axis.guard.refused >= 1000)
         assert (axis.guard.refused > 0) is refused_expected
         response = await axis.send_document(K01)
         assert response.status == 202, response.body
@@ -344,10 +339,10 @@ async def test_a_client_gone_mid_body_is_one_log_line_without_traceback(
 ) -> None:
     with capture_logs() as logs:
         gone = await stalled_upload(axis, G22, declared=100_000)
-        await until(lambda: axis.inflight_used == 1)
+        await eventually(lambda: axis.inflight_used == 1)
         gone.close()
-        await until(lambda: any(e["event"] == "request.client_gone" for e in logs))
+        await eventually(lambda: any(e["event"] == "request.client_gone" for e in logs))
     [line] = [e for e in logs if e["event"] == "request.client_gone"]
     assert line["path"] == DOCUMENTS and line["log_level"] == "info" and "exc_info" not in line
     assert "Traceback" not in capsys.readouterr().err
-    await until(lambda: axis.inflight_used == 0)
+    await eventually(lambda: axis.inflight_used == 0)

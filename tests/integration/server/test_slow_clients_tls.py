@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from edoc_axis.server.connections import CONNECTIONS, ConnectionGuard
 from edoc_axis.store.factory import open_store
 from edoc_axis.tls import client_context
 from tests.integration.raw_http import RawClient, connect, request_head
+from tests.waiting import eventually
 
 
 @dataclasses.dataclass
@@ -63,12 +64,6 @@ async def tls_axis(tmp_path: Path, limits: dict[str, Any]) -> AsyncIterator[TlsA
     await store.close()
 
 
-async def _until(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
-    async with asyncio.timeout(timeout_s):
-        while not condition():
-            await asyncio.sleep(0.01)
-
-
 async def _healthy(axis: TlsAxis) -> None:
     client = await axis.connect()
     await client.send(request_head("GET", "/healthz", content_type=None))
@@ -92,7 +87,8 @@ async def test_a_half_sent_head_over_tls_is_closed_after_the_header_timeout(
 ) -> None:
     half = await tls_axis.connect()
     await half.send(b"POST /api/v1/documents HTTP/1.1\r\nHost: ax")
-    await _until(lambda: tls_axis.guard.open == 1)  # the guard has it once the handshake is done
+    # The guard has it once the handshake is done.
+    await eventually(lambda: tls_axis.guard.open == 1)
     assert await half.closed_within(8)
     assert tls_axis.guard.timed_out >= 1
     await _healthy(tls_axis)
@@ -101,12 +97,12 @@ async def test_a_half_sent_head_over_tls_is_closed_after_the_header_timeout(
 @pytest.mark.parametrize("limits", [{"max_connections_per_client": 2}])
 async def test_the_per_client_limit_holds_over_tls(tls_axis: TlsAxis) -> None:
     held = [await tls_axis.connect() for _ in range(2)]
-    await _until(lambda: tls_axis.guard.open == 2)
+    await eventually(lambda: tls_axis.guard.open == 2)
     third = await tls_axis.connect()
     refused = await third.response()
     assert (refused.status, refused.code) == (503, "unavailable")
     assert tls_axis.guard.refused == 1
     for client in held:
         client.close()
-    await _until(lambda: tls_axis.guard.open == 0)
+    await eventually(lambda: tls_axis.guard.open == 0)
     await _healthy(tls_axis)

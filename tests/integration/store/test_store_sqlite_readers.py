@@ -13,6 +13,7 @@ from edoc_axis.errors import Unavailable
 from edoc_axis.store import SqliteStore
 from edoc_axis.store.sqlite_readers import ReaderPool, select_one
 from tests.integration.store.conftest import SENDER, register
+from tests.waiting import eventually
 
 
 async def _pool(tmp_path: Path, size: int) -> ReaderPool:
@@ -53,8 +54,7 @@ async def test_reads_beyond_the_readers_wait_their_turn(tmp_path: Path) -> None:
 
     try:
         tasks = [asyncio.create_task(pool.run(held)) for _ in range(3)]
-        while len(running) < 2:  # both readers busy, the third read queued
-            await asyncio.sleep(0.01)
+        await eventually(lambda: len(running) == 2, what="both readers busy")  # the third queued
         await asyncio.sleep(0.05)
         assert len(running) == 2
         gate.set()

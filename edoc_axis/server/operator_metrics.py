@@ -19,6 +19,7 @@ from prometheus_client import Gauge
 
 from edoc_axis import errors
 from edoc_axis.server.context import AxisServices
+from edoc_axis.store import Activity, Agency, Stats, Store
 
 MAX_AGENCY_LABELS = 500
 OTHER = "_other"
@@ -124,12 +125,20 @@ class OperatorMetrics:
             self.cert_expiry,
         ):
             gauge.clear()
+        self._set_deliveries(stats, known)
+        self._set_oldest_and_counts(activity, known, now)
+        await self._set_certificate_expiry(store, [a for a in agencies if a.code in known], now)
+        self._read_at = time.monotonic()
+
+    def _set_deliveries(self, stats: Stats, known: list[str]) -> None:
         states: dict[tuple[str, str], int] = defaultdict(int)
         for (code, state), n in stats.by_agency_state.items():
             states[(self._label(code, known), state)] += n
         for (label, state), n in states.items():
             self.deliveries.labels(label, state).set(n)
         self.dead_letters.set(stats.by_state.get("dead", 0))
+
+    def _set_oldest_and_counts(self, activity: Activity, known: list[str], now: datetime) -> None:
         oldest: dict[str, float] = {}
         for code, (_, queued) in activity.pending.items():
             label = self._label(code, known)
@@ -147,9 +156,11 @@ class OperatorMetrics:
             elif count.event == "document.refused":
                 code = count.code if count.code in self._codes else "other"
                 self.refused.labels(label, code).inc(count.count)
+
+    async def _set_certificate_expiry(
+        self, store: Store, agencies: list[Agency], now: datetime
+    ) -> None:
         for agency in agencies:
-            if agency.code not in known:
-                continue
             expiries = []
             for fingerprint in agency.certificate_fingerprints:
                 pem = await store.certificate_pem(fingerprint)
@@ -162,7 +173,6 @@ class OperatorMetrics:
                 expiries.append((cert.not_valid_after_utc - now).total_seconds())
             if expiries:
                 self.cert_expiry.labels(agency.code).set(min(expiries))
-        self._read_at = time.monotonic()
 
 
 OPERATOR_METRICS = web.AppKey("operator_metrics", OperatorMetrics)

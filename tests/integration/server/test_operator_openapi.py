@@ -10,8 +10,8 @@ from typing import Any
 
 import jsonschema
 
-from edoc_axis.pki import cert_to_pem
 from edoc_axis.app import make_app
+from edoc_axis.pki import cert_to_pem
 from tests.integration.server.conftest import RunningAxis
 from tests.integration.server.test_operator_api import _dead_letter
 

@@ -94,10 +94,13 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 def fresh_code_number(at: datetime) -> str:
     """A number no other document of the sender made that day has: the milliseconds since
-    midnight (Vietnam time), so numbers grow through the day and two runs never share one.
-    The DocumentId holds the date, so the number only needs to be unique within the day.
+    midnight (Vietnam time) followed by this process's id, so numbers grow through the day
+    and two runs in the same millisecond (a script starting several at once) still differ:
+    live processes never share an id. The DocumentId holds the date, so the number only
+    needs to be unique within the day.
     """
-    return str((at - datetime.combine(at.date(), time())) // timedelta(milliseconds=1))
+    millis = (at - datetime.combine(at.date(), time())) // timedelta(milliseconds=1)
+    return f"{millis}{os.getpid():07d}"
 
 
 def name_from_certificate(sender: str) -> str | None:
@@ -339,8 +342,8 @@ def add_commands(commands: Any) -> None:
     new.add_argument("--subject", required=True, help="trích yếu")
     new.add_argument(
         "--code-number",
-        help="số (default: a fresh number, the milliseconds since midnight, so documents "
-        "made the same day never share a DocumentId)",
+        help="số (default: a fresh number, the milliseconds since midnight and the process "
+        "id, so documents made the same day never share a DocumentId)",
     )
     new.add_argument("--code-notation", default="VB", help="ký hiệu (default VB)")
     new.add_argument("--type", type=int, default=1, help="DocumentType/Type (default 1)")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import structlog
 
+from edoc_axis.keyfiles import load_trust_store
 from edoc_axis.signature import TrustStore
 
 log = structlog.get_logger("edoc_axis.trust")
@@ -33,7 +34,7 @@ class ReloadingTrust:
         self._interval, self._monotonic = check_interval_s, monotonic
         self._lock = threading.Lock()
         self._stamps = self._stat()
-        self._store = TrustStore.from_files(self._anchors, self._crls)
+        self._store = load_trust_store(self._anchors, self._crls)
         self._checked_at = monotonic()
 
     def _stat(self) -> tuple[tuple[int, int], ...]:
@@ -57,7 +58,7 @@ class ReloadingTrust:
             stamps = self._stat()
             if stamps != self._stamps:
                 try:
-                    self._store = TrustStore.from_files(self._anchors, self._crls)
+                    self._store = load_trust_store(self._anchors, self._crls)
                     log.info("trust.crl_reloaded", files=[str(p) for p in self._crls])
                 except (OSError, ValueError) as exc:
                     log.error("trust.crl_reload_failed", error=str(exc))

@@ -25,7 +25,8 @@ from edoc_axis.cli.common import (
 from edoc_axis.config import AxisConfig
 from edoc_axis.errors import EdocError
 from edoc_axis.files import make_private_folder
-from edoc_axis.pki import Issued, issue_certificate, load_certs, load_key, save_issued
+from edoc_axis.keyfiles import load_certs, load_key
+from edoc_axis.pki import Issued, issue_certificate, save_issued
 from edoc_axis.server.admin import agency_json
 from edoc_axis.service.operator import audit_action
 from edoc_axis.service.registry import register_agency, rotate_token

@@ -19,7 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 
 from edoc_axis.errors import EdocError
-from edoc_axis.pki import load_certs, load_key
+from edoc_axis.keyfiles import load_certs, load_key
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 EXIT_OUTPUT_CLOSED = 141  # what a shell reports for a tool stopped by SIGPIPE (128 + 13)

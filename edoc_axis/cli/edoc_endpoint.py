@@ -27,7 +27,7 @@ from edoc_axis.cli.edoc_remote import add_tls_flags, connection
 from edoc_axis.endpoint import make_endpoint_app
 from edoc_axis.endpoint.app import OnStored
 from edoc_axis.endpoint.arrival import arrival_notifier
-from edoc_axis.pki import load_certs
+from edoc_axis.keyfiles import load_certs, load_trust_store
 from edoc_axis.signature import TrustStore, VerificationPolicy
 from edoc_axis.tls import TlsSettingsError, server_context
 
@@ -63,7 +63,7 @@ def options_from(args: argparse.Namespace) -> EndpointOptions:
     try:
         axis_certs = tuple(cert for path in args.axis_cert for cert in load_certs(path))
         cas, crls = [Path(p) for p in args.ca], [Path(p) for p in args.crl]
-        trust = TrustStore.from_files(cas, crls) if cas else None
+        trust = load_trust_store(cas, crls) if cas else None
     except ValueError as exc:  # no PEM certificate, or a CRL no given CA signed
         raise CliFailure(str(exc), EXIT_USAGE) from exc
     return EndpointOptions(

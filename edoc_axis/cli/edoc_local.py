@@ -47,8 +47,8 @@ from edoc_axis.edxml import (
     validate,
 )
 from edoc_axis.errors import CertificateUntrusted, EdocError
-from edoc_axis.pki import load_certs
-from edoc_axis.signature import TrustStore, VerificationPolicy, sign_package, verify_package
+from edoc_axis.keyfiles import load_certs, load_trust_store
+from edoc_axis.signature import VerificationPolicy, sign_package, verify_package
 
 
 def _attachment(index: int, path: Path, zip_form: bool) -> Attachment:
@@ -212,7 +212,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     cert = verified.certificate
     trust_line = "not checked (no --ca)"
     if args.ca:
-        trust = TrustStore.from_files([Path(p) for p in args.ca], [Path(p) for p in args.crl or []])
+        trust = load_trust_store([Path(p) for p in args.ca], [Path(p) for p in args.crl or []])
         try:
             trust.check(cert, datetime.now(UTC), verified.chain)
         except CertificateUntrusted as error:

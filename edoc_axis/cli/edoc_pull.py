@@ -40,7 +40,8 @@ from edoc_axis.edxml import (
     build_status,
     read_package,
 )
-from edoc_axis.signature import TrustStore, VerificationPolicy, sign_package
+from edoc_axis.keyfiles import load_trust_store
+from edoc_axis.signature import VerificationPolicy, sign_package
 
 T = TypeVar("T")
 LINES = {
@@ -86,7 +87,7 @@ class Session:
     def __init__(self, args: argparse.Namespace) -> None:
         trust = None
         if args.ca:
-            trust = TrustStore.from_files([Path(p) for p in args.ca], [Path(p) for p in args.crl])
+            trust = load_trust_store([Path(p) for p in args.ca], [Path(p) for p in args.crl])
         policy = VerificationPolicy(allow_legacy=args.legacy)
         self.receiver = Receiver(ReceiveStore(Path(args.out)), policy, trust)
         self.json, self.follow = args.json, args.follow

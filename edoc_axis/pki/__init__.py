@@ -1,5 +1,15 @@
 """Development PKI: a local CA, agency and axis certificates, CRLs, PEM files."""
 
+# The PEM helpers live in keyfiles; re-exported for dev tooling that already imports pki.
+from edoc_axis.keyfiles import (
+    cert_to_pem,
+    crl_to_pem,
+    key_to_pem,
+    load_cert,
+    load_certs,
+    load_crl,
+    load_key,
+)
 from edoc_axis.pki.authority import (
     Issued,
     KeyType,
@@ -9,16 +19,7 @@ from edoc_axis.pki.authority import (
     issue_server_certificate,
     make_crl,
 )
-from edoc_axis.pki.files import (
-    cert_to_pem,
-    crl_to_pem,
-    key_to_pem,
-    load_cert,
-    load_certs,
-    load_crl,
-    load_key,
-    save_issued,
-)
+from edoc_axis.pki.files import save_issued
 
 __all__ = [
     "Issued",

@@ -15,7 +15,7 @@ from edoc_axis.clock import Clock
 from edoc_axis.config import AxisConfig
 from edoc_axis.core.ratelimit import RateLimiter
 from edoc_axis.edxml import STRICT, Tolerances, XmlLimits
-from edoc_axis.pki import load_certs, load_key
+from edoc_axis.keyfiles import load_certs, load_key
 from edoc_axis.server.bodies import InflightBudget
 from edoc_axis.server.fairness import ExaminationSlots
 from edoc_axis.server.metrics import Metrics

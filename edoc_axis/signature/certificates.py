@@ -15,7 +15,6 @@ import itertools
 import time
 from collections.abc import Collection, Sequence
 from datetime import datetime
-from pathlib import Path
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -131,20 +130,6 @@ class TrustStore:
         for crl in crls:
             issuer = self._crl_issuer(crl)
             self._crls.setdefault(_key_id(issuer), []).append(crl)
-
-    @classmethod
-    def from_files(
-        cls,
-        anchor_pems: Sequence[Path],
-        crl_files: Sequence[Path] = (),
-        intermediate_pems: Sequence[Path] = (),
-    ) -> TrustStore:
-        """Load PEM certificate bundles and PEM or DER CRLs."""
-        from edoc_axis.pki import load_certs, load_crl  # pki depends on nothing here
-
-        anchors = [cert for path in anchor_pems for cert in load_certs(path)]
-        intermediates = [cert for path in intermediate_pems for cert in load_certs(path)]
-        return cls(anchors, [load_crl(path) for path in crl_files], intermediates)
 
     def _crl_issuer(self, crl: x509.CertificateRevocationList) -> x509.Certificate:
         for candidate in self.anchors + self.intermediates:

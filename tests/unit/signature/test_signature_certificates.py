@@ -19,6 +19,7 @@ from edoc_axis.errors import (
     CertificateRevoked,
     CertificateUntrusted,
 )
+from edoc_axis.keyfiles import load_trust_store
 from edoc_axis.pki import Issued, cert_to_pem, create_ca, issue_certificate, make_crl
 from edoc_axis.signature import TrustStore, certificate_fingerprint, check_agency_certificate
 
@@ -255,7 +256,7 @@ def test_from_files(
     bundle.write_bytes(dev_ca_pem_file.read_bytes() + cert_to_pem(untrusted_ca.cert))
     der_crl = tmp_path / "ca.crl"
     der_crl.write_bytes(dev_crl.public_bytes(Encoding.DER))
-    store = TrustStore.from_files([bundle], [der_crl])
+    store = load_trust_store([bundle], [der_crl])
     store.check(agency_g22.cert, _now())
     store.check(untrusted_cert.cert, _now())  # the second anchor of the bundle
     with pytest.raises(CertificateRevoked):

@@ -14,6 +14,11 @@ def to_vietnam_local(at: datetime) -> datetime:
     return (at.astimezone(UTC) + VIETNAM_OFFSET).replace(tzinfo=None)
 
 
+def vietnam_now() -> datetime:
+    """Wall-clock time in Vietnam (naive), as the edXML wire expects it."""
+    return to_vietnam_local(datetime.now(UTC))
+
+
 def from_vietnam_local(local: datetime) -> datetime:
     """A naive Vietnam wall time (as read from edXML) as aware UTC."""
     return (local - VIETNAM_OFFSET).replace(tzinfo=UTC)

@@ -19,9 +19,8 @@ from typing import Any
 
 from aiohttp import web
 
-from edoc_axis.cli.edoc_pull import print_trace
 from edoc_axis.client import ApiResponse, AxisClient
-from edoc_axis.clock import to_vietnam_local
+from edoc_axis.clock import vietnam_now
 from edoc_axis.config import AxisConfig, load_config
 from edoc_axis.core.compose import new_document, new_status
 from edoc_axis.core.receipt import verify_receipt
@@ -41,6 +40,7 @@ from edoc_axis.pki import Issued, cert_to_pem, issue_certificate, load_certs, lo
 from edoc_axis.runtime import AxisRuntime
 from edoc_axis.signature import TrustStore, VerificationPolicy, sign_package, verify_package
 from edoc_axis.store.factory import open_store
+from edoc_axis.terminal import print_trace
 
 Say = Callable[[str], None]
 SENDER = ("000.00.00.G22", "Văn phòng Chính phủ")
@@ -67,10 +67,6 @@ class Agency:
 
     def sign(self, raw: bytes) -> bytes:
         return sign_package(raw, self.issued.key, self.issued.cert)
-
-
-def _vn_now() -> datetime:
-    return to_vietnam_local(datetime.now(UTC))
 
 
 def _checked(response: ApiResponse, what: str) -> ApiResponse:
@@ -131,7 +127,7 @@ class Demo:
             sender_name=SENDER[1],
             recipients=recipients,
             subject=subject,
-            at=_vn_now(),
+            at=vietnam_now(),
             code_number=number,
             code_notation="VPCP-KSTT",
             recipient_names={PUSHED[0]: PUSHED[1], PULLER[0]: PULLER[1]},
@@ -166,7 +162,7 @@ class Demo:
                 about_document_id=document.document_id,
                 counterparty=to,
                 code=status,
-                at=_vn_now(),
+                at=vietnam_now(),
                 staff=staff,
                 department="Văn thư",
                 description=NOTES.get(status),

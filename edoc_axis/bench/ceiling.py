@@ -17,9 +17,9 @@ import signal
 from aiohttp import web
 from lxml import etree
 
-from edoc_axis.cli.axis_server import run_event_loop
 from edoc_axis.errors import EdocError
 from edoc_axis.signature import verify_package
+from edoc_axis.terminal import run_event_loop
 
 _PARSER = etree.XMLParser(
     resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True, collect_ids=False

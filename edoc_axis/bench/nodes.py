@@ -30,9 +30,9 @@ from edoc_axis.bench.phases import axis_phase, latency_ms
 from edoc_axis.bench.processes import process_cpu_seconds
 from edoc_axis.bench.rig import Rig, new_rig
 from edoc_axis.bench.workload import signed_documents
-from edoc_axis.cli.common import Progress
 from edoc_axis.pki.authority import KeyType
 from edoc_axis.store.postgresql import PostgresStore, redact_dsn
+from edoc_axis.terminal import Progress
 
 _TABLE_BYTES = """
 SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) FROM pg_class c

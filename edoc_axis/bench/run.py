@@ -17,8 +17,8 @@ from edoc_axis.bench.processes import start_ceiling
 from edoc_axis.bench.rig import Rig, new_rig
 from edoc_axis.bench.scale import preload
 from edoc_axis.bench.workload import signed_documents
-from edoc_axis.cli.common import Progress
 from edoc_axis.pki.authority import KeyType
+from edoc_axis.terminal import Progress
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,11 @@ import time
 from datetime import UTC, datetime
 
 from edoc_axis.bench.rig import ARCHIVE, SENDER, Rig
-from edoc_axis.cli.common import Progress
 from edoc_axis.config import load_config
 from edoc_axis.core.ids import new_axis_id
 from edoc_axis.store import NewDocument, Store
 from edoc_axis.store.factory import open_store
+from edoc_axis.terminal import Progress
 
 BATCH = 2000
 BODY_BYTES = 10 * 1024

@@ -12,17 +12,16 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+from edoc_axis.clock import vietnam_now
 from edoc_axis.core.compose import new_document
 from edoc_axis.edxml import Attachment, build_document
 from edoc_axis.pki import Issued, issue_certificate, key_to_pem
 from edoc_axis.pki.authority import KeyType
 from edoc_axis.signature import sign_package
 
-VIETNAM = timedelta(hours=7)
 _BATCH = 200
 
 
@@ -62,7 +61,7 @@ def _unsigned(job: _Job, number: int, padding: int) -> bytes:
         sender=job.sender,
         recipients=[recipient],
         subject=f"Benchmark document {job.tag}-{number}",
-        at=(datetime.now(UTC) + VIETNAM).replace(tzinfo=None),
+        at=vietnam_now(),
         code_number=str(number),
         code_notation=f"BENCH-{job.tag}",
         attachments=attachments,

@@ -27,9 +27,9 @@ from edoc_axis.errors import EdocError
 from edoc_axis.files import make_private_folder
 from edoc_axis.keyfiles import load_certs, load_key
 from edoc_axis.pki import Issued, issue_certificate, save_issued
-from edoc_axis.server.admin import agency_json
 from edoc_axis.service.operator import audit_action
 from edoc_axis.service.registry import register_agency, rotate_token
+from edoc_axis.service.views import agency_json
 from edoc_axis.store import Agency, AgencyState, Store
 from edoc_axis.store.factory import open_store
 

@@ -6,11 +6,9 @@ import argparse
 import asyncio
 import dataclasses
 import logging
-import os
 import signal
 import socket
 import sqlite3
-from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +30,7 @@ from edoc_axis.home import HomeExists, init_home
 from edoc_axis.logs import configure_logging
 from edoc_axis.runtime import AxisRuntime
 from edoc_axis.store.factory import open_store
+from edoc_axis.terminal import run_event_loop
 from edoc_axis.tls import TlsSettingsError, server_context
 
 log = structlog.get_logger("edoc_axis.serve")
@@ -178,22 +177,6 @@ async def serve(
         if runtime is not None:
             await runtime.stop()
         await store.close()
-
-
-def run_event_loop(main: Coroutine[Any, Any, None]) -> None:
-    """``asyncio.run``, on uvloop when it is installed (the optional ``fast`` extra).
-
-    ``EDOC_AXIS_UVLOOP=0`` keeps the standard loop (to compare, or to debug).
-    """
-    try:
-        if os.environ.get("EDOC_AXIS_UVLOOP", "1") == "0":
-            raise ImportError("uvloop disabled by EDOC_AXIS_UVLOOP=0")
-        import uvloop
-    except ImportError:
-        asyncio.run(main)
-        return
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(main)
 
 
 def _share_of_limits(config: AxisConfig, processes: int) -> AxisConfig:

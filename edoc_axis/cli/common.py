@@ -11,7 +11,7 @@ import re
 import socket
 import sys
 import tomllib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -263,41 +263,6 @@ def print_table(headers: list[str], rows: Iterable[list[str]]) -> None:
     print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
     for row in rows:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-
-
-class Progress:
-    """A one-line progress bar on a terminal; silent when stderr is not a terminal."""
-
-    def __init__(self, total: int, label: str, *, stream: Any = None) -> None:
-        self.total = max(total, 1)
-        self.label = label
-        self.done = 0
-        self.stream = stream or sys.stderr
-        self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
-
-    def advance(self, count: int = 1) -> None:
-        self.done += count
-        if self.enabled:
-            width = 30
-            filled = int(width * self.done / self.total)
-            bar = "#" * filled + "-" * (width - filled)
-            self.stream.write(f"\r{self.label} [{bar}] {self.done}/{self.total}")
-            self.stream.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
-def with_progress(items: list[T], label: str) -> Iterator[T]:
-    progress = Progress(len(items), label)
-    try:
-        for item in items:
-            yield item
-            progress.advance()
-    finally:
-        progress.close()
 
 
 def read_bytes(path: str) -> bytes:

@@ -29,7 +29,7 @@ from edoc_axis.cli.common import (
     write_bytes,
 )
 from edoc_axis.cli.describe import describe_package, print_description
-from edoc_axis.clock import to_vietnam_local
+from edoc_axis.clock import vietnam_now
 from edoc_axis.core.compose import new_document
 from edoc_axis.core.receipt import verify_receipt
 from edoc_axis.edxml import (
@@ -56,11 +56,6 @@ def _attachment(index: int, path: Path, zip_form: bool) -> Attachment:
     return Attachment.from_bytes(
         f"cid:{index}", path.name, path.read_bytes(), content_type=content_type, zip=zip_form
     )
-
-
-def vietnam_now() -> datetime:
-    """Wall-clock time in Vietnam (naive), as the edXML wire expects it."""
-    return to_vietnam_local(datetime.now(UTC))
 
 
 def cmd_new(args: argparse.Namespace) -> int:

@@ -9,7 +9,6 @@ import json
 import signal
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,23 +17,20 @@ from edoc_axis.cli.common import (
     EXIT_USAGE,
     CliFailure,
     HelpFormatter,
-    Progress,
     cert_files,
     key_file,
     print_json,
     print_table,
     setting,
 )
-from edoc_axis.cli.edoc_local import vietnam_now
 from edoc_axis.cli.edoc_remote import add_connection_flags, connection, unreachable
 from edoc_axis.cli.receive_store import Receiver, ReceiveStore, checked, waiting
 from edoc_axis.client import ApiResponse, AxisClient, AxisUnreachable
-from edoc_axis.clock import to_vietnam_local
+from edoc_axis.clock import vietnam_now
 from edoc_axis.core.compose import new_status
 from edoc_axis.core.statuses import check_sender_role
 from edoc_axis.edxml import (
     REAL_WORLD,
-    BusinessDocType,
     DocumentPackage,
     StatusCode,
     build_status,
@@ -42,6 +38,7 @@ from edoc_axis.edxml import (
 )
 from edoc_axis.keyfiles import load_trust_store
 from edoc_axis.signature import VerificationPolicy, sign_package
+from edoc_axis.terminal import Progress, local_time, print_trace
 
 T = TypeVar("T")
 LINES = {
@@ -49,7 +46,6 @@ LINES = {
     "already-saved": "{id}: already saved, acknowledged",
 }
 INBOX_KEYS = ("id", "sender", "document_id", "subject", "received_at", "state")
-MOMENTS = (("queued_at", "queued"), ("delivered_at", "delivered"), ("acked_at", "acknowledged"))
 
 
 def with_client(args: argparse.Namespace, work: Callable[[AxisClient], Awaitable[T]]) -> T:
@@ -70,15 +66,10 @@ def cmd_inbox(args: argparse.Namespace) -> int:
     items = with_client(args, lambda client: waiting(client, args.limit))
     rows = [[str(item[key])[:60] for key in INBOX_KEYS] for item in items]
     for row in rows:
-        row[4] = _local(row[4])
+        row[4] = local_time(row[4])
     headers = ["ID", "SENDER", "DOCUMENT ID", "SUBJECT", "RECEIVED", "STATE"]
     print_json(items) if args.json else print_table(headers, rows)
     return EXIT_OK
-
-
-def _local(iso: str) -> str:
-    """An API time shown in Vietnam time (UTC+7)."""
-    return to_vietnam_local(datetime.fromisoformat(iso)).strftime("%Y-%m-%d %H:%M:%S")
 
 
 class Session:
@@ -205,48 +196,6 @@ def cmd_status(args: argparse.Namespace) -> int:
     line = f"status {result['status_id']}: {result['status_code']} ({meaning}) {verdict}"
     print_json(result) if args.json else print(line)
     return EXIT_OK
-
-
-def _events(delivery: dict[str, Any]) -> list[tuple[str, str]]:
-    events = [(delivery[key], label) for key, label in MOMENTS if delivery.get(key)]
-    for status in delivery["statuses"]:
-        if status.get("kind") == "notice":
-            text = f"axis notice: {status['meaning']}"
-        else:
-            text = f"status {status['status_code']} {status['meaning']}"
-        if status["from"] != delivery["agency"]:
-            text += f" (from {status['from']})"
-        staff = status.get("staff") or {}
-        people = ", ".join(v for v in (staff.get("staff"), staff.get("department")) if v)
-        text += f"; staff: {people}" if people else ""
-        text += f"; note: {status['description']}" if status.get("description") else ""
-        events.append((status["received_at"], text))
-    return sorted(events, key=lambda event: datetime.fromisoformat(event[0]))  # stable
-
-
-def print_trace(data: dict[str, Any]) -> None:
-    print(f"document    {data['id']}")
-    print(f"DocumentId  {data['document_id']}")
-    print(f"sender      {data['sender']}")
-    print(f"subject     {data['subject']}")
-    print(f"accepted    {_local(data['received_at'])} (times are Vietnam time, UTC+7)")
-    if data.get("acts_on"):
-        print(f"acts on     {data['acts_on']['id']} ({data['acts_on']['document_id']})")
-    for delivery in data["deliveries"]:
-        error = f", last error: {delivery['last_error']}" if delivery.get("last_error") else ""
-        print(f"\n{delivery['agency']} ({delivery['mode']}): {delivery['state']}{error}")
-        for when, text in _events(delivery):
-            print(f"  {_local(when)}  {text}")
-        for round_ in delivery.get("recall_rounds") or []:
-            asked = ", ".join(q["code"] for q in round_["asked"])
-            answer = round_.get("answer")
-            answered = f"answered {answer['code']}" if answer else "waiting for 15 or 16"
-            print(f"  recall round {round_['round']}: asked by {asked}; {answered}")
-    if data["followups"]:
-        print("\nfollow-ups:")
-    for followup in data["followups"]:
-        kind = BusinessDocType(followup["business_type"]).name.lower()
-        print(f"  {followup['id']}  {kind}  {followup['document_id']}  {followup['subject']}")
 
 
 def cmd_trace(args: argparse.Namespace) -> int:

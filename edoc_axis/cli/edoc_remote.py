@@ -15,12 +15,12 @@ from edoc_axis.cli.common import (
     EXIT_USAGE,
     CliFailure,
     HelpFormatter,
-    Progress,
     Unreachable,
     print_json,
     setting,
 )
 from edoc_axis.client import AxisClient, AxisUnreachable, AxisUntrusted
+from edoc_axis.terminal import Progress
 from edoc_axis.tls import TlsSettingsError, client_context
 
 SEND_CONCURRENCY = 8

@@ -16,7 +16,6 @@ import json
 import signal
 import sys
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +24,9 @@ from edoc_axis.cli.edoc_pull import with_client
 from edoc_axis.cli.edoc_remote import add_connection_flags
 from edoc_axis.cli.receive_store import raise_refusal
 from edoc_axis.client import AxisClient, AxisUnreachable
-from edoc_axis.clock import to_vietnam_local
 from edoc_axis.edxml import StatusCode
 from edoc_axis.files import write_atomically
-
-
-def _local(iso: str) -> str:
-    return to_vietnam_local(datetime.fromisoformat(iso)).strftime("%Y-%m-%d %H:%M:%S")
+from edoc_axis.terminal import local_time
 
 
 def status_line(item: dict[str, Any]) -> str:
@@ -44,7 +39,7 @@ def status_line(item: dict[str, Any]) -> str:
         if item.get("recall_round"):
             what += f" (round {item['recall_round']})"
     return (
-        f"{_local(item['received_at'])}  {what}  {item['document_id']}  "
+        f"{local_time(item['received_at'])}  {what}  {item['document_id']}  "
         f"from {item['from']}  [{item['id']}, {item['status_id']}]"
     )
 

@@ -6,7 +6,7 @@ import secrets
 import ssl
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
@@ -14,13 +14,13 @@ import aiohttp
 from cryptography import x509
 from lxml import etree
 
+from edoc_axis import clock
 from edoc_axis.client import ApiResponse, AxisClient, AxisUnreachable
 from edoc_axis.conformance.model import AgencyCreds, CaseFailed, CaseSkipped, Probe
 from edoc_axis.core.compose import new_document, new_status
 from edoc_axis.edxml import StatusCode, build_document, build_status
 from edoc_axis.signature import sign_package
 
-VIETNAM = timedelta(hours=7)
 DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
 # Roles every run has; the others (expired, future, revoked, untrusted, keyusage,
 # sender-ec, throttled) exist only when --setup or an agencies file provides them.
@@ -63,7 +63,7 @@ class Sent:
 
 def vietnam_now() -> datetime:
     """Now as edXML writes it: Vietnam local time without a zone."""
-    return (datetime.now(UTC) + VIETNAM).replace(tzinfo=None, microsecond=0)
+    return clock.vietnam_now().replace(microsecond=0)
 
 
 class RunContext:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from typing import Any
 
 from aiohttp import web
@@ -17,15 +16,8 @@ from edoc_axis.service.registry import (
     require_trusted,
     rotate_token,
 )
+from edoc_axis.service.views import agency_json
 from edoc_axis.store import Agency, AgencyState
-
-
-def agency_json(agency: Agency) -> dict[str, Any]:
-    data = asdict(agency)
-    data["created_at"] = agency.created_at.isoformat()
-    data["alias_codes"] = list(agency.alias_codes)
-    data["certificate_fingerprints"] = list(agency.certificate_fingerprints)
-    return data
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:

@@ -9,17 +9,27 @@ recall rounds, a status's description) but never rename or drop a field.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 from edoc_axis.edxml import StatusCode
-from edoc_axis.store import Delivery, StoredStatus
+from edoc_axis.store import Agency, Delivery, StoredStatus
 
 NOTICE_MEANING = "delivery failed for good"
 
 
 def iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
+
+
+def agency_json(agency: Agency) -> dict[str, Any]:
+    """An agency of the registry (token hashes are not part of the record)."""
+    data = asdict(agency)
+    data["created_at"] = agency.created_at.isoformat()
+    data["alias_codes"] = list(agency.alias_codes)
+    data["certificate_fingerprints"] = list(agency.certificate_fingerprints)
+    return data
 
 
 def delivery_json(delivery: Delivery) -> dict[str, Any]:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import signal
-import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,7 +21,12 @@ from edoc_axis.cli.common import (
     print_table,
     setting,
 )
-from edoc_axis.cli.edoc_remote import add_connection_flags, connection, unreachable
+from edoc_axis.cli.edoc_remote import (
+    add_connection_flags,
+    connection,
+    sweep_until_stopped,
+    unreachable,
+)
 from edoc_axis.cli.receive_store import Receiver, ReceiveStore, checked, waiting
 from edoc_axis.client import ApiResponse, AxisClient, AxisUnreachable
 from edoc_axis.clock import vietnam_now
@@ -121,19 +124,11 @@ async def _receive(args: argparse.Namespace, client: AxisClient) -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):
             asyncio.get_running_loop().add_signal_handler(signum, stop.set)
     results: list[dict[str, Any]] = []
-    first = True
-    while not stop.is_set():
-        try:
-            results += await session.sweep(client, stop)
-        except AxisUnreachable as exc:
-            if first or not args.follow:
-                raise
-            print(f"unreachable: {exc} (retrying)", file=sys.stderr, flush=True)
-        first = False
-        if not args.follow:
-            break
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), max(args.interval, 0.05))
+
+    async def sweep() -> None:
+        results.extend(await session.sweep(client, stop))
+
+    await sweep_until_stopped(sweep, stop, follow=args.follow, interval=args.interval)
     if not args.follow and (args.json or not results):
         print_json(results) if args.json else print("no documents waiting")
     if session.given_up or session.failed:  # each document's reason is on its own line above

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import ssl
+import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -180,3 +183,26 @@ def add_commands(commands: Any) -> None:
     )
     send.add_argument("--json", action="store_true", help="machine output")
     send.set_defaults(func=cmd_send)
+
+
+async def sweep_until_stopped(
+    sweep: Callable[[], Awaitable[None]], stop: asyncio.Event, *, follow: bool, interval: float
+) -> None:
+    """Run ``sweep`` once, or with ``follow`` every ``interval`` seconds until ``stop``.
+
+    An unreachable axis fails the first sweep; later, while following, it is only
+    reported and retried at the next interval.
+    """
+    first = True
+    while not stop.is_set():
+        try:
+            await sweep()
+        except AxisUnreachable as exc:
+            if first or not follow:
+                raise
+            print(f"unreachable: {exc} (retrying)", file=sys.stderr, flush=True)
+        first = False
+        if not follow:
+            break
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), max(interval, 0.05))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import signal
 import sys
@@ -21,9 +20,9 @@ from typing import Any
 
 from edoc_axis.cli.common import EXIT_OK, EXIT_USAGE, CliFailure, HelpFormatter, print_json
 from edoc_axis.cli.edoc_pull import with_client
-from edoc_axis.cli.edoc_remote import add_connection_flags
+from edoc_axis.cli.edoc_remote import add_connection_flags, sweep_until_stopped
 from edoc_axis.cli.receive_store import raise_refusal
-from edoc_axis.client import AxisClient, AxisUnreachable
+from edoc_axis.client import AxisClient
 from edoc_axis.edxml import StatusCode
 from edoc_axis.files import write_atomically
 from edoc_axis.terminal import local_time
@@ -125,24 +124,14 @@ async def _poll(
     stop: asyncio.Event,
     report: Callable[[dict[str, Any]], None],
 ) -> int:
-    """Sweep the feed once, or with --follow until ``stop``; how many statuses were shown.
+    """Sweep the feed once, or with --follow until ``stop``; how many statuses were shown."""
+    shown = 0
 
-    An unreachable axis fails the first sweep; later, while following, it is
-    only reported and retried.
-    """
-    first, shown = True, 0
-    while not stop.is_set():
-        try:
-            shown += await sweep(client, feed, args.limit, report)
-        except AxisUnreachable as exc:
-            if first or not args.follow:
-                raise
-            print(f"unreachable: {exc} (retrying)", file=sys.stderr, flush=True)
-        first = False
-        if not args.follow:
-            break
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), max(args.interval, 0.05))
+    async def once() -> None:
+        nonlocal shown
+        shown += await sweep(client, feed, args.limit, report)
+
+    await sweep_until_stopped(once, stop, follow=args.follow, interval=args.interval)
     return shown
 
 

@@ -26,7 +26,7 @@ from edoc_axis.edxml import DEFAULT_LIMITS, REAL_WORLD, XmlLimits, package_from_
 from edoc_axis.endpoint.storage import FOLDERS, ReceivedStore, StoredItem
 from edoc_axis.errors import EdocError, PayloadTooLarge, SignatureInvalid, SignatureMissing
 from edoc_axis.files import is_safe_id
-from edoc_axis.problems import problem
+from edoc_axis.problems import problem, problem_response
 from edoc_axis.signature import TrustStore, VerificationPolicy, verify_enveloped, verify_package
 
 log = structlog.get_logger("edoc_axis.endpoint")
@@ -67,10 +67,9 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         return await handler(request)
     except EdocError as error:
         log.warning("endpoint.refused", code=error.code, detail=error.detail)
-        return problem(error.http_status, error.code, error.title, error.detail)
+        return problem_response(error)
     except web.HTTPRequestEntityTooLarge as exc:
-        too_large = PayloadTooLarge(exc.text or "body too large")
-        return problem(too_large.http_status, too_large.code, too_large.title, too_large.detail)
+        return problem_response(PayloadTooLarge(exc.text or "body too large"))
 
 
 def _check_document(body: bytes, state: EndpointState, kind: str) -> str:

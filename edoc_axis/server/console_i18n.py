@@ -100,8 +100,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "trace.delivered": ("đã chuyển đến", "delivered to"),
     "trace.acked": ("đã được nhận bởi", "acknowledged by"),
     "trace.status": ("trạng thái", "status"),
-    "trace.dead": ("thư chết", "dead letter"),
-    "trace.next_attempt": ("lần thử tiếp", "next attempt"),
+    "trace.next_attempt": ("Lần thử tiếp", "Next attempt"),
+    "trace.accepted": ("trục đã nhận văn bản", "accepted by the axis"),
+    "state.pending": ("đang chờ", "pending"),
+    "state.delivered": ("đã chuyển", "delivered"),
+    "state.acknowledged": ("đã xác nhận", "acknowledged"),
+    "state.dead": ("thư chết", "dead"),
+    "state.discarded": ("đã bỏ", "discarded"),
     "error.not_found": ("Không tìm thấy.", "Not found."),
 }
 

@@ -113,7 +113,7 @@ def _delivery_moments(delivery: dict[str, Any]) -> list[Moment]:
 
 def timeline(trace: dict[str, Any]) -> list[Moment]:
     """Everything the trace knows that has a time, oldest first."""
-    moments = [Moment(datetime.fromisoformat(trace["received_at"]), "trace.received", None, "")]
+    moments = [Moment(datetime.fromisoformat(trace["received_at"]), "trace.accepted", None, "")]
     for delivery in trace["deliveries"]:
         moments.extend(_delivery_moments(delivery))
     return sorted(moments, key=lambda m: m.at.astimezone(UTC))

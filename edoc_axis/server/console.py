@@ -22,7 +22,7 @@ import jinja2
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from edoc_axis.errors import EdocError, NotFound
+from edoc_axis.errors import EdocError, NotFound, PayloadTooLarge
 from edoc_axis.server import console_pages as pages
 from edoc_axis.server.auth import is_operator_token
 from edoc_axis.server.console_i18n import LANG_COOKIE, language, translator
@@ -46,6 +46,7 @@ HERE = Path(__file__).parent
 LOGIN = "/console/login"
 PAGE_SIZE = 50
 YEAR_S = 365 * 86400
+MAX_FORM_BYTES = 16 * 1024  # a console form is a token and a CSRF token, no more
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -141,6 +142,14 @@ def page(template: str) -> Callable[[PageData], Handler]:
     return wrap
 
 
+async def read_form(request: web.Request) -> MultiDictProxy[Any]:
+    """The posted form, when it says its length and it is small (before reading any of it)."""
+    length = request.content_length
+    if length is None or length > MAX_FORM_BYTES:
+        raise PayloadTooLarge(f"a console form is at most {MAX_FORM_BYTES} bytes, with a length")
+    return await request.post()
+
+
 def csrf_refused(request: web.Request) -> web.Response:
     return render(request, "refused.html", None, {"reason": "csrf.refused"}, status=403)
 
@@ -152,7 +161,7 @@ def action(act: Action) -> Handler:
         session = session_of(request)
         if session is None or session.actor is None:
             return redirect(LOGIN)
-        form = await request.post()
+        form = await read_form(request)
         if not session.csrf_ok(str(form.get("csrf", ""))):
             return csrf_refused(request)
         return redirect(await act(request, session, form))
@@ -174,7 +183,7 @@ async def login_form(request: web.Request) -> web.StreamResponse:
 
 async def login(request: web.Request) -> web.StreamResponse:
     session = session_of(request)
-    form = await request.post()
+    form = await read_form(request)
     if session is None or not session.csrf_ok(str(form.get("csrf", ""))):
         return csrf_refused(request)
     if not is_operator_token(request, str(form.get("token", ""))):

@@ -7,11 +7,17 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import aiohttp
 import pytest
 from yarl import URL
 
+from edoc_axis.config import load_config
+from edoc_axis.home import init_home
+from edoc_axis.runtime import AxisRuntime
+from edoc_axis.store.factory import open_store
+from edoc_axis.tls import client_context
 from tests.integration.server.conftest import AgencyKit, RunningAxis
 from tests.integration.server.test_operator_api import _dead_letter
 from tests.ports import held_port
@@ -294,3 +300,42 @@ async def test_no_agency_token_reaches_a_console_page(axis: RunningAxis, token_k
                 allow_redirects=False,
             ) as response:
                 assert response.status == 303, (token_kind, path)
+
+
+async def test_over_tls_the_session_cookie_is_secure(tmp_path: Path) -> None:
+    home = init_home(tmp_path / "home", tls=True)
+    config = load_config(home.config)
+    store = await open_store(config)
+    runtime = AxisRuntime(config, store, push=False)
+    url = await runtime.start("127.0.0.1", 0)
+    try:
+        connector = aiohttp.TCPConnector(ssl=client_context(home.root / "pki" / "ca.cert.pem"))
+        async with (
+            aiohttp.ClientSession(connector=connector) as http,
+            http.get(url + "/console/login", allow_redirects=False) as response,
+        ):
+            assert url.startswith("https://") and response.status == 200
+            cookie = response.headers["Set-Cookie"]
+        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    finally:
+        await runtime.stop()
+        await store.close()
+
+
+async def test_a_big_or_unmeasured_form_is_not_read(axis: RunningAxis) -> None:
+    async with browser(axis) as b:
+        csrf = await b.csrf()
+        status, _, _ = await b.post("/console/login", {"csrf": csrf, "token": "x" * 20_000})
+        assert status == 413
+
+        async def chunks() -> AsyncIterator[bytes]:
+            yield b"csrf=" + csrf.encode()
+
+        async with b.http.post(
+            axis.url + "/console/login",
+            data=chunks(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            allow_redirects=False,
+        ) as response:
+            assert response.status == 413  # chunked: no length to check first
+        assert await b.login(axis.operator_token) == 303  # the session survived both

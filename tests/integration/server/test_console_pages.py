@@ -4,6 +4,7 @@ escaping, dead-letter actions in the audit chain, languages, breakers."""
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -16,9 +17,10 @@ from yarl import URL
 from edoc_axis.config import load_config
 from edoc_axis.home import init_home
 from edoc_axis.runtime import AxisRuntime
+from edoc_axis.store import Store
 from edoc_axis.store.factory import open_store
 from edoc_axis.tls import client_context
-from tests.integration.server.conftest import AgencyKit, RunningAxis
+from tests.integration.server.conftest import AgencyKit, ConfigTweak, RunningAxis, serve_axis
 from tests.integration.server.test_operator_api import _dead_letter
 from tests.ports import held_port
 from tests.waiting import eventually
@@ -339,3 +341,35 @@ async def test_a_big_or_unmeasured_form_is_not_read(axis: RunningAxis) -> None:
         ) as response:
             assert response.status == 413  # chunked: no length to check first
         assert await b.login(axis.operator_token) == 303  # the session survived both
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_the_console_reads_either_store(
+    request: pytest.FixtureRequest, tmp_path: Path, config_tweak: ConfigTweak, backend: str
+) -> None:
+    store: Store | None = None
+    if backend == "postgresql":
+        from edoc_axis.store.postgresql import PostgresStore
+
+        dsn = request.getfixturevalue("postgres_dsn")
+        schema = f"c_{secrets.token_hex(6)}"
+        store = PostgresStore(dsn, migrate=True, schema=schema, min_size=1, max_size=5)
+    async with serve_axis(tmp_path, config_tweak, store) as axis:
+        sender = await axis.register(G22)
+        await axis.register(H49, mode="push", endpoint="https://h49.example.test/edoc")
+        dead = await _dead_letter(axis, sender, H49)
+        refused = await axis.submit(axis.document(sender, [H49]), sender)  # unsigned
+        delivery = await axis.store.get_delivery(dead)
+        assert delivery is not None and refused.code is not None
+        document = await axis.store.get_document(delivery.axis_id)
+        assert document is not None
+        async with browser(axis) as b:
+            await b.login(axis.operator_token)
+            _, text, _ = await b.get("/console/dead-letters")
+            assert f'id="dead-letter-{dead}"' in text
+            _, text, _ = await b.get("/console/refusals")
+            assert text.count(f"<code>{refused.code}</code>") == 2  # by code, and the latest
+            _, text, _ = await b.get(f"/console/trace?q={document.document_id}")
+            assert f'id="trace-{document.axis_id}"' in text
+            _, text, _ = await b.get("/console")
+            assert 'id="chart-data"' in text and G22 in text

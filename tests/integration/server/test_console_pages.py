@@ -372,3 +372,19 @@ async def test_the_console_reads_either_store(
             assert f'id="trace-{document.axis_id}"' in text
             _, text, _ = await b.get("/console")
             assert 'id="chart-data"' in text and G22 in text
+
+
+async def test_the_audit_chain_verified_from_the_overview(axis: RunningAxis) -> None:
+    await axis.register(G22)
+    async with browser(axis) as b:
+        await b.login(axis.operator_token)
+        _, text, _ = await b.get("/console")
+        assert "Chưa kiểm tra từ khi khởi động." in text
+        csrf = _CSRF.search(text).group(1)  # type: ignore[union-attr]
+        assert (await b.post("/console/audit/verify", {"csrf": "forged"}))[0] == 403
+        status, _, response = await b.post("/console/audit/verify", {"csrf": csrf})
+        assert (status, response.headers["Location"]) == (303, "/console")
+        _, text, _ = await b.get("/console?lang=en")
+        head = await axis.store.audit_head()
+        assert re.search(rf'id="audit-result" class="ok">\s*Intact — {head.seq} entries', text)
+        assert f"<strong>#{head.seq}</strong>" in text

@@ -19,6 +19,7 @@ from typing import Any
 
 import aiohttp_jinja2
 import jinja2
+import structlog
 from aiohttp import web
 from multidict import MultiDictProxy
 
@@ -42,6 +43,7 @@ from edoc_axis.service import watch
 from edoc_axis.service.context import wake
 from edoc_axis.service.trace import document_trace
 
+log = structlog.get_logger("edoc_axis.console")
 HERE = Path(__file__).parent
 LOGIN = "/console/login"
 PAGE_SIZE = 50
@@ -187,10 +189,12 @@ async def login(request: web.Request) -> web.StreamResponse:
     if session is None or not session.csrf_ok(str(form.get("csrf", ""))):
         return csrf_refused(request)
     if not is_operator_token(request, str(form.get("token", ""))):
+        log.warning("console.login_refused", peer=request.remote)
         return render(request, "login.html", session, {"error": "login.refused"}, status=401)
     sessions = request.app[SESSIONS]
     sessions.drop(session.id)  # a new id once logged in: a planted one is never promoted
     operator = sessions.new(actor=operator_identity(request))
+    log.info("console.login", actor=operator.actor, peer=request.remote)
     response = redirect("/console")
     set_session_cookie(request, response, operator)
     return response
@@ -199,6 +203,7 @@ async def login(request: web.Request) -> web.StreamResponse:
 @action
 async def logout(request: web.Request, session: Session, _form: MultiDictProxy[Any]) -> str:
     request.app[SESSIONS].drop(session.id)
+    log.info("console.logout", actor=session.actor)
     return LOGIN
 
 
@@ -281,13 +286,11 @@ def _delivery_id(request: web.Request) -> int | None:
 async def _dead_letter_action(request: web.Request, session: Session, name: str) -> str:
     services = request.app[SERVICES]
     delivery_id = _delivery_id(request)
-    assert session.actor is not None
+    actor = session.actor or "operator"  # action() lets only logged-in operators here
     try:
         if delivery_id is None:
             raise NotFound(f"no delivery {request.match_info['id']}")
-        await ops.act_on_dead_letter(
-            services.store, name, delivery_id, services.clock.now(), session.actor
-        )
+        await ops.act_on_dead_letter(services.store, name, delivery_id, services.clock.now(), actor)
     except EdocError as error:
         session.flash.append(("error", f"{error.code}: {error.detail}"))
         return "/console/dead-letters"

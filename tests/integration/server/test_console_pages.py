@@ -12,6 +12,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from structlog.testing import capture_logs
 from yarl import URL
 
 from edoc_axis.config import load_config
@@ -106,10 +107,13 @@ async def test_anonymous_visitors_are_sent_to_the_login_form(axis: RunningAxis) 
 async def test_a_wrong_or_an_agency_token_does_not_log_in(axis: RunningAxis) -> None:
     sender = await axis.register(G22)
     async with browser(axis) as b:
-        for token in ("", "not-the-token", sender.token, axis.operator_token + "x"):
-            assert await b.login(token) == 401, token
-            status, _, _ = await b.get("/console")
-            assert status == 303
+        with capture_logs() as logs:
+            for token in ("", "not-the-token", sender.token, axis.operator_token + "x"):
+                assert await b.login(token) == 401, token
+                status, _, _ = await b.get("/console")
+                assert status == 303
+        refused = [e for e in logs if e["event"] == "console.login_refused"]
+        assert len(refused) == 4 and sender.token not in repr(logs)
         # An agency token is no bearer for /admin either; the console takes no header instead.
         async with b.http.get(
             axis.url + "/console",

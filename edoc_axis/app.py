@@ -79,6 +79,7 @@ def _dispatcher(services: AxisServices, poll_interval_s: float) -> PushDispatche
         ssl_context=client_context(services.config.push_ca_file),
     )
     services.on_accepted.append(dispatcher.wake)
+    services.endpoint_health.append(dispatcher.endpoint_health)
     # Work accepted by other nodes on a shared database wakes this one too.
     services.store.on_work(dispatcher.wake)
     return dispatcher

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPri
 
 from edoc_axis.clock import Clock
 from edoc_axis.config import RetrySettings
+from edoc_axis.core.health import EndpointHealth
 from edoc_axis.delivery.breaker import CircuitBreaker
 from edoc_axis.delivery.gates import NO_ENDPOINT, EndpointGate, endpoint_key
 from edoc_axis.delivery.pusher import (
@@ -225,6 +226,10 @@ class PushDispatcher:
             self._gate(endpoint_key(claim.endpoint_url)).held.append(claim)
         self._dispatch(self._clock.now())
         return len(claims)
+
+    def endpoint_health(self) -> list[EndpointHealth]:
+        """The endpoints with a failure streak, an open circuit or work in hand, by endpoint."""
+        return [gate.health(key) for key, gate in sorted(self._gates.items())]
 
     def _gate(self, key: str) -> EndpointGate:
         gate = self._gates.get(key)

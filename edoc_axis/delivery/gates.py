@@ -6,24 +6,11 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from yarl import URL
-
+from edoc_axis.core.health import NO_ENDPOINT, EndpointHealth, endpoint_key
 from edoc_axis.core.retry import AttemptKind, AttemptResult
 from edoc_axis.delivery.attempt import endpoint_failed
 from edoc_axis.delivery.breaker import BreakerState, CircuitBreaker
 from edoc_axis.store import Claim
-
-NO_ENDPOINT = "-"
-
-
-def endpoint_key(url: str | None) -> str:
-    """Deliveries share a gate when they go to the same server (scheme, host, port)."""
-    if not url:
-        return NO_ENDPOINT
-    try:
-        return str(URL(url).origin())
-    except ValueError:  # not an absolute URL: the attempt itself will report it
-        return url
 
 
 @dataclass
@@ -47,6 +34,18 @@ class EndpointGate:
             and self.breaker.failures == 0
         )
 
+    def health(self, endpoint: str) -> EndpointHealth:
+        """The operator's picture of this gate."""
+        return EndpointHealth(
+            endpoint=endpoint,
+            breaker=str(self.breaker.state),
+            consecutive_failures=self.breaker.failures,
+            last_failure=self.last_failure,
+            open_until=self.breaker.open_until,
+            in_flight=self.in_flight,
+            waiting=len(self.held),
+        )
+
     def observe(self, result: AttemptResult, now: datetime) -> None:
         """Feed what a push saw to the breaker."""
         if endpoint_failed(result):
@@ -67,3 +66,6 @@ class EndpointGate:
             retry_after_s=self.breaker.seconds_until_probe(now),
             detail=f"circuit open, endpoint not tried (last failure: {self.last_failure})",
         )
+
+
+__all__ = ["NO_ENDPOINT", "EndpointGate", "endpoint_key"]

@@ -53,8 +53,12 @@ async def _by_token(request: web.Request) -> Agency:
     return agency
 
 
+def is_operator_token(request: web.Request, token: str) -> bool:
+    """Is ``token`` the operator's (compared in constant time, by hash)?"""
+    presented = hash_token(token.strip())
+    return hmac.compare_digest(presented, request.app[SERVICES].operator_token_hash)
+
+
 def require_operator(request: web.Request) -> None:
-    services = request.app[SERVICES]
-    presented = hash_token(bearer_token(request))
-    if not hmac.compare_digest(presented, services.operator_token_hash):
+    if not is_operator_token(request, bearer_token(request)):
         raise AuthRequired("operator token required")

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPri
 
 from edoc_axis.clock import Clock
 from edoc_axis.config import AxisConfig
+from edoc_axis.core.health import EndpointHealth
 from edoc_axis.core.ratelimit import RateLimiter
 from edoc_axis.edxml import STRICT, Tolerances, XmlLimits
 from edoc_axis.keyfiles import load_certs, load_key
@@ -43,6 +44,9 @@ class AxisServices:
     # Called after a document is accepted; the wiring hooks the push dispatcher
     # here so that the server never imports the delivery package.
     on_accepted: list[Callable[[], None]] = field(default_factory=list)
+    # What push delivery knows of its endpoints now (breakers); the wiring hooks
+    # the dispatcher here, like on_accepted. Empty when this process does not push.
+    endpoint_health: list[Callable[[], list[EndpointHealth]]] = field(default_factory=list)
     executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=4, thread_name_prefix="verify")
     )

@@ -22,8 +22,12 @@ DESCRIPTION = """\
 edoc-axis: run and operate an edoc-axis document exchange.
 
 Every operator command takes --config F (or EDOC_AXIS_CONFIG; default
-./axis.toml). Start with `edoc-axis init DIR`, then `edoc-axis serve --config
-DIR/axis.toml`. `edoc-axis demo` shows the whole life cycle on a temporary axis.
+./axis.toml) to work on the axis's own store, or --axis URL --operator-token T
+(or EDOC_AXIS_URL, EDOC_OPERATOR_TOKEN) to use the operator API of a running
+axis from anywhere; the few that need the axis host (pki issue, migrate, store
+copy) refuse --axis. Start with `edoc-axis init DIR`, then `edoc-axis serve
+--config DIR/axis.toml`. `edoc-axis demo` shows the whole life cycle on a
+temporary axis.
 
 Exit codes: 0 success, 1 refused or failed (one line "code: detail" on stderr,
 saying what to do), 2 usage error, 3 axis unreachable, 141 output closed early.

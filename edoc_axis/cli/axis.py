@@ -10,6 +10,7 @@ from edoc_axis import __version__
 from edoc_axis.cli import (
     axis_bench,
     axis_conformance,
+    axis_operators,
     axis_ops,
     axis_registry,
     axis_server,
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     axis_server.add_commands(commands)
     axis_registry.add_commands(commands)
     axis_systems.add_commands(commands)
+    axis_operators.add_commands(commands)
     axis_ops.add_commands(commands)
     axis_store.add_commands(commands)
     axis_conformance.add_commands(commands)

@@ -9,7 +9,16 @@ from aiohttp import web
 
 from edoc_axis.clock import Clock, SystemClock
 from edoc_axis.config import AxisConfig
-from edoc_axis.server import admin, inbox, operator_api, service, statuses, vdxp, vdxp_admin
+from edoc_axis.server import (
+    admin,
+    inbox,
+    operator_api,
+    operators_admin,
+    service,
+    statuses,
+    vdxp,
+    vdxp_admin,
+)
 from edoc_axis.server.connections import CONNECTIONS, ConnectionGuard, connection_middleware
 from edoc_axis.server.context import SERVICES, load_services
 from edoc_axis.server.documents import get_document, get_receipt, whoami
@@ -46,6 +55,7 @@ def make_http_app(config: AxisConfig, store: Store, clock: Clock | None = None) 
     vdxp.add_routes(app)
     vdxp_admin.add_routes(app)
     operator_api.add_routes(app)
+    operators_admin.add_routes(app)
 
     async def shutdown_executor(_app: web.Application) -> None:
         services.executor.shutdown(wait=True)

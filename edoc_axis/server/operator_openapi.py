@@ -195,6 +195,10 @@ _SCHEMAS: dict[str, Any] = {
             "test": {"type": "boolean"},
         },
     ),
+    "Operator": _obj({"name": _STR, "created_at": _TIME}, {"token": _STR}),
+    "Operators": _obj({"items": {"type": "array", "items": _ref("Operator")}}),
+    "OperatorRemoved": _obj({"name": _STR, "removed": {"const": True}}),
+    "NewOperator": _obj({"name": _STR}),
     "NewCertificate": _obj({"certificate": {"type": "string", "description": "PEM"}}),
     "NewSystem": _obj(
         {"system_id": _STR, "agencies": {"type": "array", "items": _STR, "minItems": 1}}
@@ -340,6 +344,22 @@ _PATHS: dict[str, Any] = {
     },
     "/admin/v1/systems/{system_id}/enable": {
         "post": _op("Enable a system", "System", params=[_SYSTEM])
+    },
+    "/admin/v1/operators": {
+        "get": _op("Named operators (never their tokens)", "Operators"),
+        "post": _op(
+            "Register a named operator (answers its token)",
+            "Operator",
+            status="201",
+            body="NewOperator",
+        ),
+    },
+    "/admin/v1/operators/{name}": {
+        "delete": _op(
+            "Remove a named operator (its token stops working)",
+            "OperatorRemoved",
+            params=[_param("name", "path")],
+        )
     },
     "/admin/v1/openapi.json": {"get": _op("This document", "")},
 }

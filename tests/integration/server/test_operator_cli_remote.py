@@ -263,6 +263,15 @@ async def test_registry_and_system_commands_over_the_api(axis: RunningAxis, tmp_
     rc, _, err = await _cli(work, axis, "system", "rotate", "nobody")
     assert rc == 1 and err.startswith("not-found:"), err
 
+    # named operators
+    rc, out, err = await _cli(work, axis, "operator", "add", "kim", "--json")
+    assert rc == 0 and json.loads(out)["token"].startswith("op_"), err
+    rc, out, _ = await _cli(work, axis, "operator", "list")
+    assert "kim" in out
+    rc, out, err = await _cli(work, axis, "operator", "remove", "kim")
+    assert rc == 0 and "removed operator kim" in out, err
+    assert await axis.store.list_operators() == []
+
     # what only the axis host can do refuses --axis; --axis with --config is refused
     rc, _, err = await _cli(work, axis, "pki", "issue", A03, "--out", "x", "--axis", axis.url)
     assert rc == 2 and err.startswith("error: needs --config: "), err
@@ -282,6 +291,8 @@ async def test_registry_and_system_commands_over_the_api(axis: RunningAxis, tmp_
         f"DELETE /admin/v1/agencies/{T01}",
         "POST /admin/v1/systems",
         "POST /admin/v1/systems/vxp.saas.03/rotate",
+        "POST /admin/v1/operators",
+        "DELETE /admin/v1/operators/kim",
     } <= actions
     assert sorted(p.name for p in work.iterdir()) == sorted(
         ["a01.pem", "a02.pem", "a03.pem", "a04.pem", "agencies.csv", "long.csv"]

@@ -10,6 +10,7 @@ from edoc_axis import __version__
 from edoc_axis.cli import (
     axis_bench,
     axis_conformance,
+    axis_operators,
     axis_ops,
     axis_registry,
     axis_server,
@@ -22,8 +23,12 @@ DESCRIPTION = """\
 edoc-axis: run and operate an edoc-axis document exchange.
 
 Every operator command takes --config F (or EDOC_AXIS_CONFIG; default
-./axis.toml). Start with `edoc-axis init DIR`, then `edoc-axis serve --config
-DIR/axis.toml`. `edoc-axis demo` shows the whole life cycle on a temporary axis.
+./axis.toml) to work on the axis's own store, or --axis URL --operator-token T
+(or EDOC_AXIS_URL, EDOC_OPERATOR_TOKEN) to use the operator API of a running
+axis from anywhere; the few that need the axis host (pki issue, migrate, store
+copy) refuse --axis. Start with `edoc-axis init DIR`, then `edoc-axis serve
+--config DIR/axis.toml`. `edoc-axis demo` shows the whole life cycle on a
+temporary axis.
 
 Exit codes: 0 success, 1 refused or failed (one line "code: detail" on stderr,
 saying what to do), 2 usage error, 3 axis unreachable, 141 output closed early.
@@ -39,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     axis_server.add_commands(commands)
     axis_registry.add_commands(commands)
     axis_systems.add_commands(commands)
+    axis_operators.add_commands(commands)
     axis_ops.add_commands(commands)
     axis_store.add_commands(commands)
     axis_conformance.add_commands(commands)

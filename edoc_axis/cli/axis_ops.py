@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from edoc_axis.cli.axis_registry import with_store
-from edoc_axis.cli.axis_remote import add_remote_flags, query, remote_of
+from edoc_axis.cli.axis_remote import query, remote_of
 from edoc_axis.cli.axis_server import config_from, operator_command
 from edoc_axis.cli.common import (
     EXIT_OK,
@@ -322,8 +322,6 @@ def add_commands(commands: Any) -> None:
         "edoc-axis audit export --axis URL --from 1 > audit.jsonl",
         cmd_audit_export,
     )
-    for parser in (verify, head, export):
-        add_remote_flags(parser)
     for parser in (verify, export):
         parser.add_argument("--from", dest="from_seq", type=int, help="first seq (default 1)")
         parser.add_argument("--to", dest="to_seq", type=int, help="last seq (default: the end)")
@@ -370,8 +368,6 @@ def add_commands(commands: Any) -> None:
         cmd_deadletter_discard,
     )
     discard.add_argument("id", type=int, nargs="+", help="delivery ids from `deadletter list`")
-    for parser in (listing, show, retry, discard):
-        add_remote_flags(parser)
 
     stats = operator_command(
         commands,
@@ -381,7 +377,6 @@ def add_commands(commands: Any) -> None:
         cmd_stats,
     )
     stats.add_argument("--json", action="store_true", help="machine output")
-    add_remote_flags(stats)
     stats.add_argument("--since", help="window start, ISO time (--axis; default 24 h ago)")
     stats.add_argument("--until", help="window end, ISO time (--axis)")
     stats.add_argument("--agency", help="one agency only (--axis)")

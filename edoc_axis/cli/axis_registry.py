@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import csv
 import getpass
+import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,12 +19,13 @@ from edoc_axis.cli.common import (
     EXIT_OK,
     CliFailure,
     HelpFormatter,
+    Unreachable,
     describe_os_error,
     print_json,
     print_table,
 )
 from edoc_axis.config import AxisConfig
-from edoc_axis.errors import EdocError
+from edoc_axis.errors import EdocError, Unavailable
 from edoc_axis.files import make_private_folder
 from edoc_axis.keyfiles import load_certs, load_key
 from edoc_axis.pki import Issued, issue_certificate, save_issued
@@ -32,6 +34,7 @@ from edoc_axis.service.registry import register_agency, rotate_token
 from edoc_axis.service.views import agency_json
 from edoc_axis.store import Agency, AgencyState, Store
 from edoc_axis.store.factory import open_store
+from edoc_axis.terminal import Progress
 
 T = TypeVar("T")
 
@@ -58,29 +61,66 @@ async def _must_get(store: Store, code: str) -> Agency:
     return agency
 
 
+def _read_pem(path: str) -> bytes:
+    pem = Path(path).read_bytes()
+    try:
+        pem.decode("ascii")
+    except UnicodeDecodeError:
+        raise CliFailure(f"{path} is not a PEM certificate file (it is not text)") from None
+    return pem
+
+
+def _add_remote(remote: axis_remote.Remote, spec: dict[str, Any]) -> tuple[str, str]:
+    """POST /admin/v1/agencies; the canonical code and the one-time token."""
+    data = remote.call(
+        "POST",
+        "/admin/v1/agencies",
+        {
+            "code": spec["code"],
+            "name": spec["name"],
+            "aliases": spec["aliases"],
+            "delivery_mode": spec["delivery_mode"],
+            "endpoint_url": spec["endpoint_url"],
+            "certificates": [spec["pem"].decode("ascii")],
+        },
+    )
+    return str(data["code"]), str(data["token"])
+
+
+async def _add_local(store: Store, spec: dict[str, Any]) -> tuple[str, str]:
+    agency, token = await register_agency(
+        store,
+        code=spec["code"],
+        name=spec["name"],
+        aliases=spec["aliases"],
+        delivery_mode=spec["delivery_mode"],
+        endpoint_url=spec["endpoint_url"],
+        certificate_pems=[spec["pem"]],
+        at=_now(),
+    )
+    return agency.code, token
+
+
 def cmd_agency_add(args: argparse.Namespace) -> int:
     if bool(args.endpoint) == bool(args.pull):
         raise CliFailure("give exactly one of --endpoint URL or --pull", exit_code=2)
-    config = config_from(args)
-    pem = Path(args.cert).read_bytes()
-
-    async def add(store: Store) -> tuple[Agency, str]:
-        return await register_agency(
-            store,
-            code=args.code,
-            name=args.name,
-            aliases=args.alias or [],
-            delivery_mode="pull" if args.pull else "push",
-            endpoint_url=args.endpoint,
-            certificate_pems=[pem],
-            at=_now(),
-        )
-
-    agency, token = with_store(config, add)
-    if args.json:
-        print_json({"code": agency.code, "token": token})
+    remote = axis_remote.remote_of(args)
+    spec = {
+        "code": args.code,
+        "name": args.name,
+        "aliases": args.alias or [],
+        "delivery_mode": "pull" if args.pull else "push",
+        "endpoint_url": args.endpoint,
+        "pem": _read_pem(args.cert),
+    }
+    if remote is not None:
+        code, token = _add_remote(remote, spec)
     else:
-        print(f"registered {agency.code} ({agency.name}), {agency.delivery_mode} delivery")
+        code, token = with_store(config_from(args), lambda store: _add_local(store, spec))
+    if args.json:
+        print_json({"code": code, "token": token})
+    else:
+        print(f"registered {code} ({args.name.strip()}), {spec['delivery_mode']} delivery")
         print(f"API token (shown once): {token}")
     return EXIT_OK
 
@@ -155,15 +195,45 @@ def cmd_agency_enable(args: argparse.Namespace) -> int:
 
 
 def cmd_agency_rotate(args: argparse.Namespace) -> int:
-    async def rotate(store: Store) -> str:
-        agency = await _must_get(store, args.code)
-        return await rotate_token(store, agency.code, _now())
-
-    token = with_store(config_from(args), rotate)
-    if args.json:
-        print_json({"code": args.code, "token": token})
+    remote = axis_remote.remote_of(args)
+    if remote is not None:
+        path = f"/admin/v1/agencies/{axis_remote.quote(args.code)}/rotate-token"
+        data = remote.call("POST", path)
+        code, token = str(data["code"]), str(data["token"])
     else:
-        print(f"new API token for {args.code} (shown once; the old ones no longer work): {token}")
+
+        async def rotate(store: Store) -> tuple[str, str]:
+            agency = await _must_get(store, args.code)
+            return agency.code, await rotate_token(store, agency.code, _now())
+
+        code, token = with_store(config_from(args), rotate)
+    if args.json:
+        print_json({"code": code, "token": token})
+    else:
+        print(f"new API token for {code} (shown once; the old ones no longer work): {token}")
+    return EXIT_OK
+
+
+def cmd_agency_remove(args: argparse.Namespace) -> int:
+    """Remove a test agency with what it sent and received (agency.not-removable otherwise)."""
+    remote = axis_remote.remote_of(args)
+    if remote is not None:
+        data = remote.call("DELETE", f"/admin/v1/agencies/{axis_remote.quote(args.code)}")
+        code, removed = str(data["code"]), dict(data["removed"])
+    else:
+
+        async def remove(store: Store) -> tuple[str, dict[str, int]]:
+            agency = await _must_get(store, args.code)
+            return agency.code, await store.remove_test_agency(agency.code, at=_now())
+
+        code, removed = with_store(config_from(args), remove)
+    if args.json:
+        print_json({"code": code, "removed": removed})
+    else:
+        print(
+            f"removed test agency {code} with {removed.get('documents', 0)} documents and "
+            f"{removed.get('statuses', 0)} statuses"
+        )
     return EXIT_OK
 
 
@@ -193,46 +263,106 @@ def _row_error(exc: Exception) -> str:
     return f"import.failed: {exc}"
 
 
-def cmd_agency_import(args: argparse.Namespace) -> int:
-    path = Path(args.file)
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    results: list[dict[str, Any]] = []
+_PROGRESS_EVERY = 100  # rows, for a log when stderr is not a terminal
 
-    async def import_all(store: Store) -> None:
-        for line, row in enumerate(rows, start=2):
+
+class _Import:
+    """One CSV import: every row attempted in order, each result kept as it comes.
+
+    A row refused by the registry is reported and the next one tried; when the
+    axis (or the store) cannot be reached, or the operator interrupts, the
+    import stops and says which lines were registered (with their tokens,
+    shown only this once), which one may or may not have been, and which were
+    not attempted.
+    """
+
+    def __init__(self, path: Path, rows: list[dict[str, str]], json_out: bool) -> None:
+        self.path = path
+        self.rows = rows
+        self.json_out = json_out
+        self.results: list[dict[str, Any]] = []
+        self.progress = Progress(len(rows), f"agency import {path.name}")
+
+    def spec(self, row: dict[str, str]) -> dict[str, Any]:
+        return _import_row(row, self.path.parent)
+
+    def done(self, line: int, row: dict[str, str], result: dict[str, Any]) -> None:
+        self.results.append({"line": line, "code": row.get("code"), **result})
+        self.progress.advance()
+        count = len(self.results)
+        if not self.progress.enabled and count % _PROGRESS_EVERY == 0 and count < len(self.rows):
+            print(f"agency import: {count} of {len(self.rows)} rows", file=sys.stderr)
+
+    def run_remote(self, remote: axis_remote.Remote) -> None:
+        for line, row in enumerate(self.rows, start=2):
             try:
-                spec = _import_row(row, path.parent)
-                agency, token = await register_agency(
-                    store,
-                    code=spec["code"],
-                    name=spec["name"],
-                    aliases=spec["aliases"],
-                    delivery_mode=spec["delivery_mode"],
-                    endpoint_url=spec["endpoint_url"],
-                    certificate_pems=[spec["pem"]],
-                    at=_now(),
-                )
-                results.append({"line": line, "code": agency.code, "token": token})
+                code, token = _add_remote(remote, self.spec(row))
+                self.done(line, row, {"code": code, "token": token})
+            except Unreachable:
+                raise
             except (EdocError, CliFailure, OSError) as exc:
-                results.append({"line": line, "code": row.get("code"), "error": _row_error(exc)})
+                self.done(line, row, {"error": _row_error(exc)})
 
-    with_store(config_from(args), import_all)
-    if args.json:
-        print_json(results)
-    else:
+    async def run_local(self, store: Store) -> None:
+        for line, row in enumerate(self.rows, start=2):
+            try:
+                code, token = await _add_local(store, self.spec(row))
+                self.done(line, row, {"code": code, "token": token})
+            except Unavailable:
+                raise
+            except (EdocError, CliFailure, OSError) as exc:
+                self.done(line, row, {"error": _row_error(exc)})
+
+    def report(self) -> None:
+        self.progress.close()
+        if self.json_out:
+            print_json(self.results)
+            return
         print_table(
             ["LINE", "CODE", "RESULT"],
             (
                 [str(r["line"]), str(r["code"]), r.get("error") or f"token {r['token']}"]
-                for r in results
+                for r in self.results
             ),
         )
-    failed = [r for r in results if "error" in r]
+
+    def stopped(self, why: str) -> CliFailure:
+        line = len(self.results) + 2
+        last = len(self.rows) + 1
+        return CliFailure(
+            f"import stopped at CSV line {line} ({why}): the lines above are as reported; "
+            f"line {line} may or may not be registered (check with `agency show`), "
+            f"lines {line + 1}..{last} were not attempted"
+            if line < last
+            else f"import stopped at CSV line {line} ({why}): the lines above are as "
+            f"reported; line {line} may or may not be registered (check with `agency show`)",
+            code="import.stopped",
+        )
+
+
+def cmd_agency_import(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    remote = axis_remote.remote_of(args)
+    job = _Import(path, rows, args.json)
+    try:
+        if remote is not None:
+            job.run_remote(remote)
+        else:
+            with_store(config_from(args), job.run_local)
+    except (Unreachable, Unavailable) as exc:
+        job.report()
+        raise job.stopped(str(exc)) from None
+    except KeyboardInterrupt:
+        job.report()
+        raise job.stopped("interrupted") from None
+    job.report()
+    failed = [r for r in job.results if "error" in r]
     if failed:
         lines = ", ".join(str(r["line"]) for r in failed)
         raise CliFailure(
-            f"{len(failed)} of {len(results)} rows not registered (CSV line {lines})",
+            f"{len(failed)} of {len(job.results)} rows not registered (CSV line {lines})",
             code="import.failed",
         )
     return EXIT_OK
@@ -282,18 +412,15 @@ def add_commands(commands: Any) -> None:
     add.add_argument("--json", action="store_true", help='print {"code", "token"}')
     lst = _sub(sub, "list", "list agencies", "edoc-axis agency list --json", cmd_agency_list)
     lst.add_argument("--json", action="store_true", help="machine output")
-    axis_remote.add_remote_flags(lst)
     show = _sub(sub, "show", "show one agency", "edoc-axis agency show G22", cmd_agency_show)
     show.add_argument("code")
     show.add_argument("--json", action="store_true", help="machine output")
-    axis_remote.add_remote_flags(show)
     for name, func, text in (
         ("disable", cmd_agency_disable, "refuse the agency's calls and documents to it"),
         ("enable", cmd_agency_enable, "re-activate a disabled agency"),
     ):
         toggle = _sub(sub, name, text, f"edoc-axis agency {name} 000.00.00.H49", func)
         toggle.add_argument("code")
-        axis_remote.add_remote_flags(toggle)
     rot = _sub(
         sub,
         "rotate-token",
@@ -303,6 +430,15 @@ def add_commands(commands: Any) -> None:
     )
     rot.add_argument("code")
     rot.add_argument("--json", action="store_true", help="machine output")
+    remove = _sub(
+        sub,
+        "remove",
+        "remove a test agency with what it sent and received (never a real one)",
+        "edoc-axis agency remove 000.00.00.T01 --axis https://axis:8443",
+        cmd_agency_remove,
+    )
+    remove.add_argument("code")
+    remove.add_argument("--json", action="store_true", help="machine output")
     imp = _sub(
         sub,
         "import",
@@ -330,6 +466,7 @@ def add_commands(commands: Any) -> None:
         "issue an agency key + certificate from the development CA",
         "edoc-axis pki issue 000.00.00.G22 --out g22/",
         cmd_pki_issue,
+        local="pki issue signs with the development CA key, which stays on the axis host",
     )
     issue.add_argument("code", help="agency code (goes into the certificate subject)")
     issue.add_argument("--out", required=True, help="folder for key.pem and cert.pem")

@@ -14,7 +14,7 @@ import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from edoc_axis.cli.common import (
@@ -22,6 +22,7 @@ from edoc_axis.cli.common import (
     EXIT_USAGE,
     CliFailure,
     HelpFormatter,
+    Unreachable,
     print_json,
     print_table,
 )
@@ -69,7 +70,7 @@ class Remote:
             except (ValueError, AttributeError):
                 raise CliFailure(f"HTTP {exc.code} from {self.url}{path}") from None
         except (urllib.error.URLError, OSError) as exc:
-            raise CliFailure(f"cannot reach the axis at {self.url}: {exc}") from None
+            raise Unreachable(f"cannot reach the axis at {self.url}: {exc}") from None
 
     def call(self, method: str, path: str, body: Any = None) -> Any:
         with self._open(method, path, body) as response:
@@ -81,7 +82,14 @@ class Remote:
                 yield line.decode("utf-8").rstrip("\n")
 
 
-def add_remote_flags(parser: argparse.ArgumentParser) -> None:
+def add_remote_flags(parser: argparse.ArgumentParser, *, local: bool = False) -> None:
+    """--axis and its companions; a ``local`` command takes --axis only to refuse it."""
+    if local:
+        parser.add_argument(
+            "--axis", help="refused: this command works on the axis host only (--config)"
+        )
+        parser.add_argument("--operator-token", help=argparse.SUPPRESS)
+        return
     parser.add_argument("--axis", help="axis base URL: use its operator API (env EDOC_AXIS_URL)")
     parser.add_argument("--operator-token", help="operator token (env EDOC_OPERATOR_TOKEN)")
     parser.add_argument("--cacert", help="CA bundle for an https axis with a private CA")
@@ -89,17 +97,40 @@ def add_remote_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--client-key", help="its private key PEM")
 
 
-def remote_of(args: argparse.Namespace) -> Remote | None:
-    """The remote axis to use, or None for the local store.
+def _axis_url(args: argparse.Namespace) -> str | None:
+    """The axis URL the command line asks for, or None for the local store.
 
-    ``--config`` always means local; otherwise ``--axis`` or EDOC_AXIS_URL
-    means remote, and without either the local configuration is looked up
-    as before (EDOC_AXIS_CONFIG, ./axis.toml).
+    ``--config`` means local; ``--axis`` together with ``--config`` is a usage
+    error (never a silent choice between the two); otherwise ``--axis`` or
+    EDOC_AXIS_URL means remote, and without either the local configuration is
+    looked up as before (EDOC_AXIS_CONFIG, ./axis.toml).
     """
     if getattr(args, "config", None):
+        if getattr(args, "axis", None):
+            raise CliFailure(
+                "give --axis URL (the operator API) or --config FILE (the local store), not both",
+                exit_code=EXIT_USAGE,
+            )
         return None
-    url = getattr(args, "axis", None) or os.environ.get("EDOC_AXIS_URL")
-    if not url:
+    return getattr(args, "axis", None) or os.environ.get("EDOC_AXIS_URL") or None
+
+
+def local_only(func: Callable[[argparse.Namespace], int], why: str) -> Callable[..., int]:
+    """``func`` for a command that works on the axis host only: refuses --axis / EDOC_AXIS_URL."""
+
+    def run(args: argparse.Namespace) -> int:
+        if _axis_url(args) is not None:
+            raise CliFailure(f"needs --config: {why}", exit_code=EXIT_USAGE)
+        return func(args)
+
+    run.__doc__ = func.__doc__
+    return run
+
+
+def remote_of(args: argparse.Namespace) -> Remote | None:
+    """The remote axis to use (``--axis`` or EDOC_AXIS_URL), or None for the local store."""
+    url = _axis_url(args)
+    if url is None:
         return None
     token = getattr(args, "operator_token", None) or os.environ.get("EDOC_OPERATOR_TOKEN")
     if not token:
@@ -255,7 +286,6 @@ def add_agency_commands(sub: Any) -> None:
         cmd_agency_search,
     )
     for parser in (lst, add, remove, search):
-        add_remote_flags(parser)
         parser.add_argument("--json", action="store_true", help="machine output")
     for parser in (lst, add, remove):
         parser.add_argument("code", help="agency code or alias")

@@ -14,6 +14,7 @@ from typing import Any
 
 import structlog
 
+from edoc_axis.cli.axis_remote import add_remote_flags, local_only
 from edoc_axis.cli.axis_workers import Supervisor, report_ready, stop_with_supervisor
 from edoc_axis.cli.common import (
     EXIT_OK,
@@ -41,9 +42,14 @@ def add_config_flag(parser: argparse.ArgumentParser) -> None:
 
 
 def operator_command(
-    parent: Any, name: str, helptext: str, example: str, func: Any
+    parent: Any, name: str, helptext: str, example: str, func: Any, *, local: str | None = None
 ) -> argparse.ArgumentParser:
-    """An operator subcommand: help with an example, --config, and its function."""
+    """An operator subcommand: help with an example, --config, --axis and its function.
+
+    Every operator command takes ``--axis URL`` (the operator API of a remote
+    axis) as well as ``--config``; one that can only work on the axis host
+    says why in ``local`` and refuses ``--axis`` with "needs --config: <why>".
+    """
     parser: argparse.ArgumentParser = parent.add_parser(
         name,
         help=helptext,
@@ -52,7 +58,10 @@ def operator_command(
         epilog=f"example:\n  {example}",
     )
     add_config_flag(parser)
-    parser.set_defaults(func=func)
+    add_remote_flags(parser, local=local is not None)
+    parser.set_defaults(
+        func=func if local is None else local_only(func, local), local_only=local is not None
+    )
     return parser
 
 

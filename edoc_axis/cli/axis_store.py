@@ -77,6 +77,7 @@ def add_commands(commands: Any) -> None:
         "apply the store's pending schema migrations (SQLite or PostgreSQL) and say which",
         "edoc-axis migrate --config axis.toml",
         cmd_migrate,
+        local="migrations run against the store itself (the axis's axis.toml, on its host)",
     )
     migrate.description = (
         "Apply the numbered schema migrations this version of edoc-axis ships and the "
@@ -102,6 +103,7 @@ def add_commands(commands: Any) -> None:
         "copy a stopped axis's SQLite store into an empty PostgreSQL store, then verify it",
         "edoc-axis store copy --config axis.toml --to postgresql://edoc@db.example/edoc_axis",
         cmd_store_copy,
+        local="store copy reads the stopped axis's SQLite file (on its host)",
     )
     copy.description = (
         "Copy documents, receipts, deliveries, statuses, the registry and the audit chain "

@@ -14,6 +14,7 @@ from edoc_axis.server import (
     console,
     inbox,
     operator_api,
+    operators_admin,
     service,
     statuses,
     vdxp,
@@ -56,6 +57,7 @@ def make_http_app(config: AxisConfig, store: Store, clock: Clock | None = None) 
     vdxp_admin.add_routes(app)
     operator_api.add_routes(app)
     console.add_routes(app)
+    operators_admin.add_routes(app)
 
     async def shutdown_executor(_app: web.Application) -> None:
         services.executor.shutdown(wait=True)

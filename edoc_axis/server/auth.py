@@ -1,13 +1,15 @@
-"""Bearer tokens for agencies and for the operator."""
+"""Bearer tokens for agencies and for operators (the unnamed one and named ones)."""
 
 from __future__ import annotations
 
 import hmac
+from typing import Any
 
 from aiohttp import web
 
 from edoc_axis.errors import AuthRequired
 from edoc_axis.server.context import SERVICES
+from edoc_axis.service.operators import LEGACY_OPERATOR, identify_operator
 from edoc_axis.service.registry import hash_token
 from edoc_axis.store import Agency
 from edoc_axis.tls import peer_certificate_fingerprint
@@ -53,12 +55,50 @@ async def _by_token(request: web.Request) -> Agency:
     return agency
 
 
-def is_operator_token(request: web.Request, token: str) -> bool:
-    """Is ``token`` the operator's (compared in constant time, by hash)?"""
-    presented = hash_token(token.strip())
-    return hmac.compare_digest(presented, request.app[SERVICES].operator_token_hash)
+OPERATOR = web.RequestKey("operator_name", str)
 
 
-def require_operator(request: web.Request) -> None:
-    if not is_operator_token(request, bearer_token(request)):
+@web.middleware
+async def operator_auth_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Look up who the bearer of an /admin request is, once, before its handler.
+
+    The unnamed operator (operator_token_file) or a named operator of the
+    store; ``require_operator`` then only reads the answer. Nothing is decided
+    here: a request that is not an operator's goes on and its handler refuses it.
+    """
+    if request.path.startswith("/admin/"):
+        try:
+            token = bearer_token(request)
+        except AuthRequired:
+            token = None
+        if token is not None:
+            services = request.app[SERVICES]
+            name = await identify_operator(services.store, services.operator_token_hash, token)
+            if name is not None:
+                request[OPERATOR] = name
+    response: web.StreamResponse = await handler(request)
+    return response
+
+
+def require_operator(request: web.Request) -> str:
+    """The operator's name (``operator`` for operator_token_file's token), or 401.
+
+    Outside /admin, where the middleware does not look, only the file's token counts.
+    """
+    name: str | None = request.get(OPERATOR)
+    if name is not None:
+        return name
+    services = request.app[SERVICES]
+    presented = hash_token(bearer_token(request))
+    if not hmac.compare_digest(presented, services.operator_token_hash):
         raise AuthRequired("operator token required")
+    return LEGACY_OPERATOR
+
+
+async def operator_named_by(request: web.Request, token: str) -> str | None:
+    """The operator ``token`` belongs to (for the console's login form), or None."""
+    token = token.strip()
+    if not token:
+        return None
+    services = request.app[SERVICES]
+    return await identify_operator(services.store, services.operator_token_hash, token)

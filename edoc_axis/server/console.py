@@ -25,7 +25,7 @@ from multidict import MultiDictProxy
 
 from edoc_axis.errors import EdocError, NotFound, PayloadTooLarge
 from edoc_axis.server import console_pages as pages
-from edoc_axis.server.auth import is_operator_token
+from edoc_axis.server.auth import OPERATOR, operator_named_by
 from edoc_axis.server.console_i18n import LANG_COOKIE, language, translator
 from edoc_axis.server.console_session import (
     SESSIONS,
@@ -188,9 +188,11 @@ async def login(request: web.Request) -> web.StreamResponse:
     form = await read_form(request)
     if session is None or not session.csrf_ok(str(form.get("csrf", ""))):
         return csrf_refused(request)
-    if not is_operator_token(request, str(form.get("token", ""))):
+    name = await operator_named_by(request, str(form.get("token", "")))
+    if name is None:
         log.warning("console.login_refused", peer=request.remote)
         return render(request, "login.html", session, {"error": "login.refused"}, status=401)
+    request[OPERATOR] = name
     sessions = request.app[SESSIONS]
     sessions.drop(session.id)  # a new id once logged in: a planted one is never promoted
     operator = sessions.new(actor=operator_identity(request))

@@ -16,11 +16,12 @@ from aiohttp import web
 from cryptography import x509
 
 from edoc_axis.errors import NotFound, SchemaInvalid
-from edoc_axis.server.auth import require_operator
+from edoc_axis.server.auth import OPERATOR, operator_auth_middleware, require_operator
 from edoc_axis.server.context import SERVICES
 from edoc_axis.server.operator_metrics import OPERATOR_METRICS, install_metrics
 from edoc_axis.server.operator_openapi import openapi_document
 from edoc_axis.service import operator as ops
+from edoc_axis.service.operators import LEGACY_OPERATOR
 from edoc_axis.service.views import delivery_json
 
 _ACTOR = web.RequestKey("operator_actor", str)
@@ -29,8 +30,12 @@ _MAX_LIMIT = 500
 
 
 def operator_identity(request: web.Request) -> str:
-    """Who the operator is, for the audit chain: 'operator' for the token, or the
-    subject of the TLS client certificate it came with (under mTLS)."""
+    """Who the operator is, for the audit chain: a named operator's name; for the
+    unnamed token 'operator', or the subject of the TLS client certificate it
+    came with (under mTLS)."""
+    name: str | None = request.get(OPERATOR)
+    if name is not None and name != LEGACY_OPERATOR:
+        return name
     transport = request.transport
     ssl_object = None if transport is None else transport.get_extra_info("ssl_object")
     der = None if ssl_object is None else ssl_object.getpeercert(binary_form=True)
@@ -334,6 +339,7 @@ async def openapi(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     """The operator routes, the audit middleware and the per-agency metrics."""
+    app.middlewares.append(operator_auth_middleware)
     app.middlewares.append(operator_audit_middleware)
     app[OPERATOR_METRICS] = install_metrics(app[SERVICES])
     r = app.router

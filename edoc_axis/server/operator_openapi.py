@@ -185,6 +185,24 @@ _SCHEMAS: dict[str, Any] = {
         {"secret": _STR},
     ),
     "Systems": _obj({"items": {"type": "array", "items": _ref("System")}}),
+    "NewAgency": _obj(
+        {"code": _STR, "name": _STR},
+        {
+            "aliases": {"type": "array", "items": _STR},
+            "delivery_mode": {"enum": ["push", "pull"], "default": "pull"},
+            "endpoint_url": _NSTR,
+            "certificates": {"type": "array", "items": _STR, "description": "PEM"},
+            "test": {"type": "boolean"},
+        },
+    ),
+    "Operator": _obj({"name": _STR, "created_at": _TIME}, {"token": _STR}),
+    "Operators": _obj({"items": {"type": "array", "items": _ref("Operator")}}),
+    "OperatorRemoved": _obj({"name": _STR, "removed": {"const": True}}),
+    "NewOperator": _obj({"name": _STR}),
+    "NewCertificate": _obj({"certificate": {"type": "string", "description": "PEM"}}),
+    "NewSystem": _obj(
+        {"system_id": _STR, "agencies": {"type": "array", "items": _STR, "minItems": 1}}
+    ),
 }
 
 
@@ -231,7 +249,12 @@ def _op(
 _PATHS: dict[str, Any] = {
     "/admin/v1/agencies": {
         "get": _op("List agencies", "AgencyList"),
-        "post": _op("Register an agency (answers its first token)", "Agency", status="201"),
+        "post": _op(
+            "Register an agency (answers its first token)",
+            "Agency",
+            status="201",
+            body="NewAgency",
+        ),
     },
     "/admin/v1/agencies/{code}": {
         "get": _op("Show an agency", "Agency", params=[_CODE]),
@@ -244,7 +267,7 @@ _PATHS: dict[str, Any] = {
     },
     "/admin/v1/agencies/{code}/certificates": {
         "get": _op("Certificates with expiry", "Certificates", params=[_CODE]),
-        "post": _op("Add a certificate ({certificate: PEM})", "Agency", params=[_CODE]),
+        "post": _op("Add a certificate", "Agency", params=[_CODE], body="NewCertificate"),
     },
     "/admin/v1/agencies/{code}/certificates/{fingerprint}": {
         "delete": _op(
@@ -308,7 +331,12 @@ _PATHS: dict[str, Any] = {
     },
     "/admin/v1/systems": {
         "get": _op("VDXP systems", "Systems"),
-        "post": _op("Register a VDXP system (answers its secret)", "System", status="201"),
+        "post": _op(
+            "Register a VDXP system (answers its secret)",
+            "System",
+            status="201",
+            body="NewSystem",
+        ),
     },
     "/admin/v1/systems/{system_id}/rotate": {"post": _op("New secret", "System", params=[_SYSTEM])},
     "/admin/v1/systems/{system_id}/disable": {
@@ -316,6 +344,22 @@ _PATHS: dict[str, Any] = {
     },
     "/admin/v1/systems/{system_id}/enable": {
         "post": _op("Enable a system", "System", params=[_SYSTEM])
+    },
+    "/admin/v1/operators": {
+        "get": _op("Named operators (never their tokens)", "Operators"),
+        "post": _op(
+            "Register a named operator (answers its token)",
+            "Operator",
+            status="201",
+            body="NewOperator",
+        ),
+    },
+    "/admin/v1/operators/{name}": {
+        "delete": _op(
+            "Remove a named operator (its token stops working)",
+            "OperatorRemoved",
+            params=[_param("name", "path")],
+        )
     },
     "/admin/v1/openapi.json": {"get": _op("This document", "")},
 }

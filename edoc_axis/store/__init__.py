@@ -20,6 +20,7 @@ from edoc_axis.store.records import (  # noqa: I001  (records before base before
     NewAgency,
     NewDocument,
     NewStatus,
+    Operator,
     Outcome,
     Page,
     RetryAt,
@@ -31,7 +32,13 @@ from edoc_axis.store.records import (  # noqa: I001  (records before base before
     VdxpReport,
     VdxpSystem,
 )
-from edoc_axis.store.base import AgencyExists, AgencyNotRemovable, InvalidCursor, Store
+from edoc_axis.store.base import (
+    AgencyExists,
+    AgencyNotRemovable,
+    InvalidCursor,
+    OperatorExists,
+    Store,
+)
 from edoc_axis.store.sqlite import SqliteStore
 
 __all__ = [
@@ -57,6 +64,8 @@ __all__ = [
     "NewAgency",
     "NewDocument",
     "NewStatus",
+    "Operator",
+    "OperatorExists",
     "Outcome",
     "Page",
     "RetryAt",

@@ -27,6 +27,7 @@ from edoc_axis.store.records import (
     NewAgency,
     NewDocument,
     NewStatus,
+    Operator,
     Outcome,
     Page,
     Stats,
@@ -48,6 +49,12 @@ class AgencyNotRemovable(EdocError, ValueError):
     """Only a test agency whose documents involve only test agencies can be removed."""
 
     code, http_status, title = "agency.not-removable", 409, "Agency cannot be removed"
+
+
+class OperatorExists(EdocError, ValueError):
+    """An operator name (or, by an unlucky draw, a token hash) is already registered."""
+
+    code, http_status, title = "operator.exists", 409, "Operator already registered"
 
 
 class InvalidCursor(ValueError):
@@ -322,6 +329,25 @@ class Store(Protocol):
 
     async def statuses_from(self, agency_code: str, limit: int) -> list[StoredStatus]:
         """The latest ``limit`` status messages the agency sent, oldest first."""
+
+    # -- named operators ----------------------------------------------------
+    async def create_operator(self, name: str, token_hash: str, at: datetime) -> Operator:
+        """Register a named operator with its token's hash (``OperatorExists`` if taken).
+
+        One audit event ``operator.added`` in the same transaction.
+        """
+
+    async def list_operators(self) -> list[Operator]:
+        """Every named operator, by name."""
+
+    async def remove_operator(self, name: str, at: datetime) -> None:
+        """Remove a named operator; its token stops working (``NotFound`` if unknown).
+
+        One audit event ``operator.removed`` in the same transaction.
+        """
+
+    async def operator_for_token(self, token_hash: str) -> Operator | None:
+        """The named operator whose token hashes to ``token_hash``."""
 
     # -- audit ------------------------------------------------------------
     async def append_audit(

@@ -104,6 +104,7 @@ _TABLES: list[tuple[str, tuple[str, ...], dict[str, Convert], str | None]] = [
     ),
     ("vdxp_system_agencies", _cols("system_id agency_code position"), {}, None),
     ("vdxp_reports", _cols("message_id recipient_code report at"), {"at": _time}, None),
+    ("operators", _cols("name token_hash created_at"), {"created_at": _time}, None),
     # The audit log's time stays the text that was hashed.
     ("audit_log", _cols("seq at event axis_id agency detail prev_hash hash"), {}, None),
 ]

@@ -25,6 +25,7 @@ import structlog
 from edoc_axis.core.audit import AuditHead, AuditRow, verify_rows
 from edoc_axis.errors import Unavailable
 from edoc_axis.store import pg_jobs as jobs
+from edoc_axis.store import pg_operators as operators
 from edoc_axis.store import pg_queries as q
 from edoc_axis.store import pg_reads as reads
 from edoc_axis.store import pg_registry as registry
@@ -54,6 +55,7 @@ from edoc_axis.store.records import (
     NewAgency,
     NewDocument,
     NewStatus,
+    Operator,
     Outcome,
     Page,
     Stats,
@@ -456,6 +458,19 @@ class PostgresStore:
         self, system_id: str, state: SystemState, at: datetime
     ) -> VdxpSystem:
         return await self._write(lambda w: vdxp.set_system_state(w, system_id, state, at))
+
+    # -- named operators -----------------------------------------------------------
+    async def create_operator(self, name: str, token_hash: str, at: datetime) -> Operator:
+        return await self._write(lambda w: operators.create_operator(w, name, token_hash, at))
+
+    async def list_operators(self) -> list[Operator]:
+        return await self._read(operators.list_operators)
+
+    async def remove_operator(self, name: str, at: datetime) -> None:
+        await self._write(lambda w: operators.remove_operator(w, name, at))
+
+    async def operator_for_token(self, token_hash: str) -> Operator | None:
+        return await self._read(lambda c: operators.operator_for_token(c, token_hash))
 
     async def record_vdxp_report(
         self,

@@ -291,3 +291,11 @@ class Activity:
     counts: tuple[ActivityCount, ...]
     # recipient -> (pending deliveries, when the oldest of them was queued)
     pending: Mapping[str, tuple[int, datetime]]
+
+
+@dataclass(frozen=True, slots=True)
+class Operator:
+    """A named operator: its own /admin token (stored only as a hash), named in the audit."""
+
+    name: str
+    created_at: datetime

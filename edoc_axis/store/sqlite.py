@@ -18,6 +18,7 @@ from edoc_axis.errors import Unavailable
 from edoc_axis.files import create_private_file
 from edoc_axis.store import queries as q
 from edoc_axis.store import sqlite_jobs as jobs
+from edoc_axis.store import sqlite_operators as operators
 from edoc_axis.store import sqlite_reads as reads
 from edoc_axis.store import sqlite_registry as registry
 from edoc_axis.store import sqlite_statuses as statuses
@@ -38,6 +39,7 @@ from edoc_axis.store.records import (
     NewAgency,
     NewDocument,
     NewStatus,
+    Operator,
     Outcome,
     Page,
     Stats,
@@ -365,6 +367,21 @@ class SqliteStore:
 
     async def statuses_from(self, agency_code: str, limit: int) -> list[StoredStatus]:
         return await self._readers.run(vdxp.statuses_from, agency_code, limit)
+
+    # -- named operators -----------------------------------------------------------
+    async def create_operator(self, name: str, token_hash: str, at: datetime) -> Operator:
+        return await self._writer.submit(
+            lambda ctx: operators.create_operator(ctx, name, token_hash, at)
+        )
+
+    async def list_operators(self) -> list[Operator]:
+        return await self._readers.run(operators.list_operators)
+
+    async def remove_operator(self, name: str, at: datetime) -> None:
+        await self._writer.submit(lambda ctx: operators.remove_operator(ctx, name, at))
+
+    async def operator_for_token(self, token_hash: str) -> Operator | None:
+        return await self._readers.run(operators.operator_for_token, token_hash)
 
     # -- audit -------------------------------------------------------------------
     async def append_audit(

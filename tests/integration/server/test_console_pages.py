@@ -230,6 +230,30 @@ async def test_dead_letters_retried_and_discarded_with_the_operator_named(
     ]
 
 
+async def test_a_named_operator_logs_in_and_its_actions_carry_its_name(
+    axis: RunningAxis,
+) -> None:
+    sender = await axis.register(G22)
+    await axis.register(H49, mode="push", endpoint="https://h49.example.test/edoc")
+    dead = await _dead_letter(axis, sender, H49)
+    tokens = {}
+    for name in ("lan", "minh"):
+        made = await axis.call(
+            "POST", "/admin/v1/operators", token=axis.operator_token, json_body={"name": name}
+        )
+        assert made.status == 201, made.body
+        tokens[name] = made.json()["token"]
+    gone = await axis.call("DELETE", "/admin/v1/operators/minh", token=axis.operator_token)
+    assert gone.status < 300, gone.body
+    lan_token, gone_token = tokens["lan"], tokens["minh"]
+    async with browser(axis) as b:
+        assert await b.login(gone_token) == 401  # a removed operator is refused
+        assert await b.login(lan_token) == 303
+        csrf = await b.csrf("/console/dead-letters")
+        await b.post(f"/console/dead-letters/{dead}/retry", {"csrf": csrf})
+    assert await _operator_actions(axis) == [("deadletter.retry", "lan", dead)]
+
+
 async def test_logout_ends_the_session(axis: RunningAxis) -> None:
     async with browser(axis) as b:
         await b.login(axis.operator_token)

@@ -175,6 +175,7 @@ async def test_no_admin_route_answers_an_agency_token_or_none(axis: RunningAxis)
             .replace("{id}", "1")
             .replace("{fingerprint}", "ab")
             .replace("{system_id}", "s1")
+            .replace("{name}", "lan")
         )
         for token in (agency.token, None):
             response = await axis.call(route.method, concrete, token=token, json_body={})

@@ -107,6 +107,9 @@ async def test_every_documented_operation_answers_as_documented(axis: RunningAxi
         ("post", "/admin/v1/systems/{system_id}/disable", "/admin/v1/systems/sys-1/disable", None),
         ("post", "/admin/v1/systems/{system_id}/enable", "/admin/v1/systems/sys-1/enable", None),
         ("delete", "/admin/v1/agencies/{code}", f"/admin/v1/agencies/{T01}", None),
+        ("post", "/admin/v1/operators", "/admin/v1/operators", {"name": "lan"}),
+        ("get", "/admin/v1/operators", "/admin/v1/operators", None),
+        ("delete", "/admin/v1/operators/{name}", "/admin/v1/operators/lan", None),
     ]
     documented = {(method, path) for path, item in document["paths"].items() for method in item}
     assert {(m, t) for m, t, _, _ in calls} == documented
@@ -115,8 +118,11 @@ async def test_every_documented_operation_answers_as_documented(axis: RunningAxi
         if template.endswith("{fingerprint}"):
             agency = (await axis.call("GET", f"/admin/v1/agencies/{G22}", token=op)).json()
             path = f"/admin/v1/agencies/{G22}/certificates/{agency['certificate_fingerprints'][-1]}"
-        response = await axis.call(method.upper(), path, token=op, json_body=body)
         operation = document["paths"][template][method]
+        if body is not None:  # what we send is what the document asks for
+            request_body = operation["requestBody"]["content"]["application/json"]
+            _validate(document, request_body["schema"], body)
+        response = await axis.call(method.upper(), path, token=op, json_body=body)
         status = str(response.status)
         assert status in operation["responses"], (method, path, response.status, response.body)
         assert response.status < 300, (method, path, response.body)

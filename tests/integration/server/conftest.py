@@ -198,3 +198,22 @@ def axis_certificate(running: RunningAxis) -> x509.Certificate:
 
 
 __all__ = ["AgencyKit", "BusinessDocType", "RunningAxis", "axis_certificate", "with_limits"]
+
+
+def admin_routes(axis: RunningAxis, code: str) -> list[tuple[str, str]]:
+    """Every /admin route of the running axis's router, as (method, a concrete path)."""
+    app = make_app(axis.config, axis.store)  # the same router the running axis has
+    routes = []
+    for route in app.router.routes():
+        path = route.resource.canonical if route.resource else ""
+        if not path.startswith("/admin") or route.method == "HEAD":
+            continue
+        concrete = (
+            path.replace("{code}", code)
+            .replace("{id}", "1")
+            .replace("{fingerprint}", "ab")
+            .replace("{system_id}", "s1")
+            .replace("{name}", "lan")
+        )
+        routes.append((route.method, concrete))
+    return routes

@@ -24,8 +24,9 @@ edoc-axis: run and operate an edoc-axis document exchange.
 
 Every operator command takes --config F (or EDOC_AXIS_CONFIG; default
 ./axis.toml) to work on the axis's own store, or --axis URL --operator-token T
-(or EDOC_AXIS_URL, EDOC_OPERATOR_TOKEN) to use the operator API of a running
-axis from anywhere; the few that need the axis host (pki issue, migrate, store
+(or EDOC_AXIS_URL, EDOC_OPERATOR_TOKEN, or axis/operator_token in the profile
+~/.config/edoc-axis/profile.toml, EDOC_AXIS_PROFILE) to use the operator API of a
+running axis from anywhere; the few that need the axis host (pki issue, migrate, store
 copy) refuse --axis. Start with `edoc-axis init DIR`, then `edoc-axis serve
 --config DIR/axis.toml`. `edoc-axis demo` shows the whole life cycle on a
 temporary axis.

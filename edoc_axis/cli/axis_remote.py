@@ -15,6 +15,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from edoc_axis.cli.common import (
@@ -23,6 +24,7 @@ from edoc_axis.cli.common import (
     CliFailure,
     HelpFormatter,
     Unreachable,
+    load_profile,
     print_json,
     print_table,
 )
@@ -112,7 +114,21 @@ def _axis_url(args: argparse.Namespace) -> str | None:
                 exit_code=EXIT_USAGE,
             )
         return None
-    return getattr(args, "axis", None) or os.environ.get("EDOC_AXIS_URL") or None
+    return _setting(args, "axis", "EDOC_AXIS_URL", "axis")
+
+
+OPERATOR_PROFILE_ENV = "EDOC_AXIS_PROFILE"
+OPERATOR_PROFILE = Path("~/.config/edoc-axis/profile.toml")
+
+
+def _setting(args: argparse.Namespace, flag: str, env: str | None, key: str) -> str | None:
+    """A remote setting: the flag wins, then the environment, then the operator's profile
+    (EDOC_AXIS_PROFILE or ~/.config/edoc-axis/profile.toml: keys axis, operator_token,
+    cacert, client_cert, client_key)."""
+    value = getattr(args, flag, None) or (os.environ.get(env) if env else None)
+    if not value:
+        value = load_profile(OPERATOR_PROFILE_ENV, OPERATOR_PROFILE).get(key)
+    return str(value) if value else None
 
 
 def local_only(func: Callable[[argparse.Namespace], int], why: str) -> Callable[..., int]:
@@ -132,17 +148,20 @@ def remote_of(args: argparse.Namespace) -> Remote | None:
     url = _axis_url(args)
     if url is None:
         return None
-    token = getattr(args, "operator_token", None) or os.environ.get("EDOC_OPERATOR_TOKEN")
+    token = _setting(args, "operator_token", "EDOC_OPERATOR_TOKEN", "operator_token")
     if not token:
         raise CliFailure(
-            "--axis needs --operator-token (or env EDOC_OPERATOR_TOKEN)", exit_code=EXIT_USAGE
+            "--axis needs --operator-token (or env EDOC_OPERATOR_TOKEN, or operator_token in "
+            "the profile)",
+            exit_code=EXIT_USAGE,
         )
-    cert, key = getattr(args, "client_cert", None), getattr(args, "client_key", None)
+    cert = _setting(args, "client_cert", None, "client_cert")
+    key = _setting(args, "client_key", None, "client_key")
     if (cert is None) != (key is None):
         raise CliFailure("--client-cert and --client-key go together", exit_code=EXIT_USAGE)
     pair = None if cert is None or key is None else (cert, key)
     try:
-        return Remote(url, token, getattr(args, "cacert", None), pair)
+        return Remote(url, token, _setting(args, "cacert", None, "cacert"), pair)
     except (OSError, ssl.SSLError) as exc:
         raise CliFailure(f"cannot load the TLS files: {exc}", exit_code=EXIT_USAGE) from None
 

@@ -211,14 +211,18 @@ def _did_you_mean(given: str, candidates: list[str], *, quote: bool = False) -> 
     return f" (did you mean '{close[0]}'?)" if quote else f" (did you mean {close[0]}?)"
 
 
-def load_profile() -> dict[str, Any]:
-    """Connection settings from the profile file (EDOC_PROFILE or ~/.config/edoc/profile.toml)."""
-    path = Path(os.environ.get(PROFILE_ENV) or DEFAULT_PROFILE).expanduser()
+def load_profile(env: str = PROFILE_ENV, default: Path = DEFAULT_PROFILE) -> dict[str, Any]:
+    """Connection settings from a profile file: the path in ``env``, else ``default``
+    (for `edoc`: EDOC_PROFILE or ~/.config/edoc/profile.toml). A profile that is not
+    TOML is a usage error naming the file, not a traceback."""
+    path = Path(os.environ.get(env) or default).expanduser()
     if not path.is_file():
         return {}
-    with path.open("rb") as handle:
-        data = tomllib.load(handle)
-    return data
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise CliFailure(f"profile {path}: {exc}", EXIT_USAGE) from None
 
 
 def setting(args: argparse.Namespace, name: str, env: str, *, required: bool = True) -> str | None:

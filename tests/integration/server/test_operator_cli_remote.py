@@ -297,3 +297,38 @@ async def test_registry_and_system_commands_over_the_api(axis: RunningAxis, tmp_
     assert sorted(p.name for p in work.iterdir()) == sorted(
         ["a01.pem", "a02.pem", "a03.pem", "a04.pem", "agencies.csv", "long.csv"]
     )
+
+
+async def _cli_bare(home: Path, *argv: str) -> tuple[int, str, str]:
+    """The CLI with no EDOC_* variable at all: only HOME (and its profile) to go on."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EDOC_")}
+    env["HOME"] = str(home)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "edoc_axis.cli.axis", *argv, cwd=home, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_the_operator_profile_names_the_axis_and_the_token(
+    axis: RunningAxis, tmp_path: Path
+) -> None:
+    await axis.register(G22)
+    profile = tmp_path / ".config" / "edoc-axis" / "profile.toml"
+    profile.parent.mkdir(parents=True)
+    profile.write_text(
+        f'axis = "{axis.url}"\noperator_token = "{axis.operator_token}"\n', encoding="utf-8"
+    )
+    rc, out, err = await _cli_bare(tmp_path, "agency", "list", "--json")
+    assert rc == 0, err
+    assert [a["code"] for a in json.loads(out)] == [G22]
+
+    profile.write_text(f'axis = "{axis.url}"\noperator_token = "op_wrong"\n', encoding="utf-8")
+    rc, _, err = await _cli_bare(tmp_path, "agency", "list")
+    assert rc == 1 and "auth.required" in err, err  # the profile's token was the one sent
+
+    profile.write_text("axis = [not toml\n", encoding="utf-8")
+    rc, _, err = await _cli_bare(tmp_path, "agency", "list")
+    assert rc == 2 and f"profile {profile}" in err, err

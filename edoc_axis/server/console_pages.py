@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from edoc_axis.clock import to_vietnam_local
 from edoc_axis.store import Delivery, Store
 
 TOP_AGENCIES = 6
@@ -120,11 +121,12 @@ def timeline(trace: dict[str, Any]) -> list[Moment]:
 
 
 def when(value: datetime | str | None) -> str:
-    """A time for reading: UTC, to the second."""
+    """A time for reading: Vietnam time (UTC+7, as the CLI shows it and as edXML writes
+    it), to the second, with its offset so that nobody takes it for UTC."""
     if value is None:
         return "—"
     at = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return to_vietnam_local(at).strftime("%Y-%m-%d %H:%M:%S +07")
 
 
 def age(seconds: float | None) -> str:

@@ -188,7 +188,8 @@ def test_the_timeline_is_in_time_order() -> None:
 
 
 def test_times_and_ages_for_reading() -> None:
-    assert pages.when("2026-11-28T16:00:00+07:00") == "2026-11-28 09:00:00 UTC"
+    assert pages.when("2026-11-28T16:00:00+07:00") == "2026-11-28 16:00:00 +07"
+    assert pages.when("2026-11-28T20:30:00+00:00") == "2026-11-29 03:30:00 +07"
     assert pages.when(None) == "—"
     assert [pages.age(s) for s in (None, 5, 250, 7500, 3 * 86400 + 4 * 3600)] == [
         "—",

@@ -33,7 +33,7 @@ def parse_certificates(pem: bytes) -> list[x509.Certificate]:
     """Every certificate in a PEM bundle; refuses an empty or broken one."""
     try:
         certs = x509.load_pem_x509_certificates(pem)
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion is no ValueError
         raise SchemaInvalid(f"certificate PEM could not be read: {exc}") from exc
     if not certs:
         raise SchemaInvalid("no certificate in the PEM data")

@@ -449,7 +449,7 @@ def _load_certificate(text: str | None) -> x509.Certificate:
     der = _decode_base64(text, "X509Certificate")
     try:
         certificate = x509.load_der_x509_certificate(der)
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion is no ValueError
         raise SignatureInvalid("X509Certificate is not a DER certificate") from exc
     # cryptography parses most fields only when first asked: ask now for every
     # one the checks read, so that a certificate with an unknown key type or a

@@ -17,6 +17,7 @@ REGRESSIONS = sorted((Path(__file__).parent / "regressions").glob("*.edxml"))
 EXPECTED = {
     "certificate-unknown-key-type.edxml": ("document", SignatureInvalid.code),
     "certificate-malformed-subject.edxml": ("status", SignatureInvalid.code),
+    "certificate-invalid-version.edxml": ("document", SignatureInvalid.code),
 }
 
 

@@ -147,6 +147,11 @@ class AxisClient:
         """The delivery receipt: the caller has stored the document (idempotent)."""
         return await self.request("POST", f"/api/v1/inbox/{axis_id}/ack")
 
+    async def ack_many(self, axis_ids: list[str]) -> ApiResponse:
+        """Delivery receipts for several documents in one request (at most 500 ids):
+        ``items`` holds each id's state or its refusal."""
+        return await self.request("POST", "/api/v1/inbox/ack", json_body={"ids": axis_ids})
+
     async def post_status(self, raw: bytes) -> ApiResponse:
         """Submit an edXML status package (signed or not)."""
         return await self.request("POST", "/api/v1/statuses", data=raw, content_type=XML)

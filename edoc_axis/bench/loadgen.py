@@ -110,8 +110,13 @@ async def submit_all(
     return result
 
 
+ACK_BATCH = 100
+"""Fetched documents the bench's pull recipient acknowledges in one request."""
+
+
 class PullRecipient:
-    """Drains a pull agency's inbox as documents arrive: fetch the bytes, then ack."""
+    """Drains a pull agency's inbox as documents arrive: fetch the bytes, then ack the
+    fetched ones together (``POST /api/v1/inbox/ack``), as `edoc receive` does."""
 
     def __init__(self, base_url: str, token: str, workers: int = 4) -> None:
         self.base_url = base_url.rstrip("/")
@@ -151,25 +156,39 @@ class PullRecipient:
         for axis_id in ids:
             queue.put_nowait(axis_id)
 
+        fetched: list[str] = []
+
         async def worker() -> None:
             while not queue.empty():
-                await self._one(session, queue.get_nowait())
+                axis_id = queue.get_nowait()
+                if await self._fetch(session, axis_id):
+                    fetched.append(axis_id)
 
         await asyncio.gather(*(worker() for _ in range(self.workers)))
+        for start in range(0, len(fetched), ACK_BATCH):
+            await self._ack(session, fetched[start : start + ACK_BATCH])
 
-    async def _one(self, session: aiohttp.ClientSession, axis_id: str) -> None:
-        base = f"{self.base_url}/api/v1/inbox/{axis_id}"
-        async with session.get(base, headers=self.headers) as response:
+    async def _fetch(self, session: aiohttp.ClientSession, axis_id: str) -> bool:
+        url = f"{self.base_url}/api/v1/inbox/{axis_id}"
+        async with session.get(url, headers=self.headers) as response:
             await response.read()
             if response.status != 200:
                 self.errors[await _error_code(response)] += 1
-                return
-        async with session.post(base + "/ack", headers=self.headers) as response:
-            await response.read()
+                return False
+        return True
+
+    async def _ack(self, session: aiohttp.ClientSession, ids: list[str]) -> None:
+        url = f"{self.base_url}/api/v1/inbox/ack"
+        async with session.post(url, headers=self.headers, json={"ids": ids}) as response:
             if response.status != 200:
-                self.errors[await _error_code(response)] += 1
+                self.errors[await _error_code(response)] += len(ids)
                 return
-        self.acked.add(axis_id)
+            items = (await response.json())["items"]
+        for item in items:
+            if "error" in item:
+                self.errors[item["error"]["code"]] += 1
+            else:
+                self.acked.add(item["id"])
         self.last_ack_at = time.perf_counter()
 
 

@@ -27,7 +27,14 @@ from edoc_axis.cli.edoc_remote import (
     sweep_until_stopped,
     unreachable,
 )
-from edoc_axis.cli.receive_store import Receiver, ReceiveStore, checked, waiting
+from edoc_axis.cli.receive_store import (
+    SAVED,
+    Receiver,
+    ReceiveStore,
+    acknowledge_saved,
+    checked,
+    waiting,
+)
 from edoc_axis.client import ApiResponse, AxisClient, AxisUnreachable
 from edoc_axis.clock import vietnam_now
 from edoc_axis.core.compose import new_status
@@ -49,6 +56,10 @@ LINES = {
     "already-saved": "{id}: already saved, acknowledged",
 }
 INBOX_KEYS = ("id", "sender", "document_id", "subject", "received_at", "state")
+
+
+ACK_BATCH = 50
+"""Saved documents acknowledged in one request by `edoc receive`."""
 
 
 def with_client(args: argparse.Namespace, work: Callable[[AxisClient], Awaitable[T]]) -> T:
@@ -89,22 +100,34 @@ class Session:
         self.failed: set[str] = set()  # the axis failed us: retried at the next poll
 
     async def sweep(self, client: AxisClient, stop: asyncio.Event) -> list[dict[str, Any]]:
-        """One pass over the inbox; stops between documents when asked to."""
+        """One pass over the inbox; stops between documents when asked to.
+
+        Saved documents are acknowledged ACK_BATCH at a time in one request (and
+        at the end of the pass, or when stopped), then reported.
+        """
         ids = [item["id"] for item in await waiting(client) if item["id"] not in self.given_up]
         progress = Progress(len(ids), "receiving")
-        results = []
+        results: list[dict[str, Any]] = []
+        saved: list[dict[str, Any]] = []
         try:
             for axis_id in ids:
                 if stop.is_set():
                     break
-                results.append(await self.receiver.receive(client, axis_id))
-                self.report(results[-1])
+                result = await self.receiver.receive(client, axis_id)
+                if result["outcome"] in SAVED:
+                    saved.append(result)
+                else:
+                    results.append(self.report(result))
+                if len(saved) >= ACK_BATCH:
+                    results += map(self.report, await acknowledge_saved(client, saved))
+                    saved = []
                 progress.advance()
+            results += map(self.report, await acknowledge_saved(client, saved))
         finally:
             progress.close()
         return results
 
-    def report(self, result: dict[str, Any]) -> None:
+    def report(self, result: dict[str, Any]) -> dict[str, Any]:
         self.failed.discard(result["id"])
         if result["outcome"] == "refused":
             self.given_up.add(result["id"])
@@ -115,6 +138,7 @@ class Session:
         elif not self.json:
             line = LINES.get(result["outcome"], "{id}: refused {code}: {detail}")
             print(line.format(count=len(result.get("attachments", [])), **result), flush=True)
+        return result
 
 
 async def _receive(args: argparse.Namespace, client: AxisClient) -> int:
@@ -223,7 +247,8 @@ def add_commands(commands: Any) -> None:
     receive = _parser(commands, "receive", "download, verify, save and acknowledge",
         "Download each waiting document, verify its signature (with --ca also the signer "
         "certificate), save it as DIR/<id>.edxml with its attachments under DIR/<id>/, record "
-        "it in DIR/received.jsonl, then acknowledge it. A document that fails verification is "
+        "it in DIR/received.jsonl, then acknowledge it (saved documents are acknowledged "
+        f"{ACK_BATCH} at a time in one request). A document that fails verification is "
         "kept in DIR/refused/ and not acknowledged; the exit code is then 1. --follow keeps "
         "polling until SIGINT/SIGTERM (--json then prints one JSON line per document).",
         f"edoc receive {url} --out inbox/ --ca ca.cert.pem --follow")  # fmt: skip

@@ -1,4 +1,5 @@
-"""The local store of `edoc receive`: verify, keep one durable copy, then acknowledge.
+"""The local store of `edoc receive`: verify, keep one durable copy, then acknowledge
+(many at once).
 
 ``DIR/<id>.edxml`` holds the exact bytes delivered, ``DIR/<id>/`` its attachments
 (names made safe, clashes numbered), ``DIR/received.jsonl`` one line per document,
@@ -266,7 +267,8 @@ class Receiver:
         return []
 
     async def receive(self, client: AxisClient, axis_id: str) -> dict[str, Any]:
-        """Download, verify, save once, record, then (and only then) acknowledge."""
+        """Download, verify, save once and record; the caller then (and only then)
+        acknowledges what was saved (``acknowledge_saved``, many in one request)."""
         if not is_safe_id(axis_id):
             return outcome(axis_id, "refused", code="request.invalid", detail="unsafe axis id")
         response = await client.inbox_document(axis_id)
@@ -293,8 +295,43 @@ class Receiver:
             {"id": axis_id, "sha256": sha256(raw), "path": str(path), "attachments": names}
             | {"sender": sender, "saved_at": saved_at}
         )
-        ack = await client.ack(axis_id)
-        if not ack.ok:
-            return _failed(axis_id, ack)
         kind = "saved" if existing is None else "already-saved"
         return outcome(axis_id, kind, path=str(path), attachments=names)
+
+
+SAVED = ("saved", "already-saved")
+
+
+async def acknowledge_saved(
+    client: AxisClient, saved: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Acknowledge documents already saved, in one request; each result as it ends.
+
+    An axis without the batch route (404/405) is acknowledged one document at a
+    time; a refusal of the whole request fails each document (it is fetched and
+    acknowledged again at the next run: the copy on disk makes that harmless).
+    """
+    if not saved:
+        return []
+    response = await client.ack_many([result["id"] for result in saved])
+    if response.status in (404, 405):
+        return [await _acknowledge_one(client, result) for result in saved]
+    if not response.ok:
+        return [_failed(result["id"], response) for result in saved]
+    answers = {item["id"]: item for item in response.json()["items"]}
+    ended = []
+    for result in saved:
+        error = answers.get(result["id"], {}).get("error")
+        if result["id"] not in answers or error:
+            error = error or {"code": "ack.missing", "detail": "the axis did not answer this id"}
+            ended.append(
+                outcome(result["id"], "failed", code=error["code"], detail=error["detail"])
+            )
+        else:
+            ended.append(result)
+    return ended
+
+
+async def _acknowledge_one(client: AxisClient, result: dict[str, Any]) -> dict[str, Any]:
+    ack = await client.ack(result["id"])
+    return result if ack.ok else _failed(result["id"], ack)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp import web
 
 from edoc_axis.errors import NotFound, SchemaInvalid
 from edoc_axis.server.auth import require_operator
+from edoc_axis.server.bodies import read_json_object
 from edoc_axis.server.context import SERVICES
 from edoc_axis.service.registry import (
     add_certificates,
@@ -18,16 +18,6 @@ from edoc_axis.service.registry import (
 )
 from edoc_axis.service.views import agency_json
 from edoc_axis.store import Agency, AgencyState
-
-
-async def _json_body(request: web.Request) -> dict[str, Any]:
-    try:
-        body = json.loads(await request.read())
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise SchemaInvalid(f"request body is not JSON: {exc}") from exc
-    if not isinstance(body, dict):
-        raise SchemaInvalid("request body must be a JSON object")
-    return body
 
 
 async def _agency(request: web.Request) -> Agency:
@@ -48,7 +38,7 @@ def _flag(body: dict[str, Any], name: str) -> bool:
 async def create_agency(request: web.Request) -> web.Response:
     require_operator(request)
     services = request.app[SERVICES]
-    body = await _json_body(request)
+    body = await read_json_object(request)
     pems = [str(p).encode() for p in body.get("certificates", [])]
     require_trusted(services.trust_files.current(), pems)
     try:
@@ -106,7 +96,7 @@ async def rotate_agency_token(request: web.Request) -> web.Response:
 async def add_certificate(request: web.Request) -> web.Response:
     require_operator(request)
     agency = await _agency(request)
-    body = await _json_body(request)
+    body = await read_json_object(request)
     services = request.app[SERVICES]
     pem = str(body.get("certificate", "")).encode()
     require_trusted(services.trust_files.current(), [pem])

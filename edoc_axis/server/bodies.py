@@ -11,9 +11,11 @@ one linear pass; only the reference part ``file_doc`` is accepted.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
+from typing import Any
 
 from aiohttp import web
 
@@ -22,6 +24,7 @@ from edoc_axis.errors import (
     PayloadTooLarge,
     RequestInvalid,
     RequestTimeout,
+    SchemaInvalid,
     Unavailable,
 )
 
@@ -258,3 +261,36 @@ def multipart_package(body: bytes, content_type: str) -> bytes:
     if package is None:
         raise RequestInvalid(f"the multipart body has no {REFERENCE_PART} part")
     return package
+
+
+JSON_MAX_BYTES = 256 * 1024
+"""A JSON request body (operator calls, a batch acknowledgement) is small: 256 KiB holds
+thousands of ids, and nothing bigger is read into memory."""
+
+
+async def read_json_object(
+    request: web.Request, *, max_bytes: int = JSON_MAX_BYTES, empty: bool = False
+) -> dict[str, Any]:
+    """The request's JSON object; an empty body is ``{}`` when ``empty`` allows it.
+
+    Read in chunks and refused with 413 as soon as it passes ``max_bytes``, whatever
+    Content-Length says; anything but a JSON object is ``schema.invalid``.
+    """
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise _too_large(max_bytes)
+    chunks, size = [], 0
+    async for chunk in request.content.iter_any():
+        size += len(chunk)
+        if size > max_bytes:
+            raise _too_large(max_bytes)
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw.strip() and empty:
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise SchemaInvalid(f"request body is not JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise SchemaInvalid("request body must be a JSON object")
+    return body

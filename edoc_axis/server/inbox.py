@@ -1,4 +1,5 @@
-"""The pull side: GET /api/v1/inbox, GET /api/v1/inbox/{id}, POST /api/v1/inbox/{id}/ack."""
+"""The pull side: GET /api/v1/inbox, GET /api/v1/inbox/{id}, POST /api/v1/inbox/{id}/ack,
+and POST /api/v1/inbox/ack for many at once."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import structlog
 from aiohttp import web
 
 from edoc_axis import service
-from edoc_axis.errors import NotFound, RequestInvalid
+from edoc_axis.errors import EdocError, NotFound, RequestInvalid, SchemaInvalid
 from edoc_axis.server.auth import calling_agency
+from edoc_axis.server.bodies import read_json_object
 from edoc_axis.server.context import SERVICES
 from edoc_axis.server.listing import page_params
 from edoc_axis.store import Delivery, InboxItem, InvalidCursor, StoredDocument
@@ -95,7 +97,46 @@ async def acknowledge(request: web.Request) -> web.Response:
     )
 
 
+MAX_BATCH_ACK = 500
+"""Ids in one batch acknowledgement: five pages of the inbox at its default size."""
+
+
+def _batch_ids(body: dict[str, object]) -> list[str]:
+    ids = body.get("ids")
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise SchemaInvalid('want {"ids": ["<axis id>", ...]}')
+    if not 1 <= len(ids) <= MAX_BATCH_ACK:
+        raise SchemaInvalid(f"ids must hold 1 to {MAX_BATCH_ACK} axis ids, not {len(ids)}")
+    return list(dict.fromkeys(ids))  # the same id twice is one acknowledgement
+
+
+def _outcome_json(axis_id: str, outcome: Delivery | EdocError) -> dict[str, object]:
+    if isinstance(outcome, EdocError):
+        return {"id": axis_id, "error": {"code": outcome.code, "detail": outcome.detail}}
+    return {"id": axis_id, "state": outcome.state, "status_code": outcome.status_code}
+
+
+async def acknowledge_batch(request: web.Request) -> web.Response:
+    """Delivery receipts for many documents at once (each as its own ``/ack``).
+
+    200 with one item per distinct id, in the order given: the delivery's state, or
+    the refusal for that id alone (an id not in the caller's inbox is ``not-found``).
+    """
+    services = request.app[SERVICES]
+    caller = await calling_agency(request)
+    ids = _batch_ids(await read_json_object(request))
+    outcomes = await service.acknowledge_many(
+        services, ids, caller.code, "acknowledged through the axis"
+    )
+    done = sum(1 for outcome in outcomes if not isinstance(outcome, EdocError))
+    log.info("delivery.acknowledged_batch", recipient=caller.code, ids=len(ids), acked=done)
+    return web.json_response(
+        {"items": [_outcome_json(i, o) for i, o in zip(ids, outcomes, strict=True)]}
+    )
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/v1/inbox", list_inbox)
+    app.router.add_post("/api/v1/inbox/ack", acknowledge_batch)  # before {axis_id}
     app.router.add_get("/api/v1/inbox/{axis_id}", get_inbox_document)
     app.router.add_post("/api/v1/inbox/{axis_id}/ack", acknowledge)

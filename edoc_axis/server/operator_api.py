@@ -17,6 +17,7 @@ from cryptography import x509
 
 from edoc_axis.errors import NotFound, SchemaInvalid
 from edoc_axis.server.auth import OPERATOR, operator_auth_middleware, require_operator
+from edoc_axis.server.bodies import read_json_object
 from edoc_axis.server.context import SERVICES
 from edoc_axis.server.operator_metrics import OPERATOR_METRICS, install_metrics
 from edoc_axis.server.operator_openapi import openapi_document
@@ -107,19 +108,6 @@ def _int(request: web.Request, name: str, default: int | None, low: int, high: i
     return value
 
 
-async def _body(request: web.Request) -> dict[str, Any]:
-    raw = await request.read()
-    if not raw:
-        return {}
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise SchemaInvalid(f"request body is not JSON: {exc}") from exc
-    if not isinstance(body, dict):
-        raise SchemaInvalid("request body must be a JSON object")
-    return body
-
-
 async def _canonical_agency(request: web.Request, code: str | None) -> str | None:
     if code is None:
         return None
@@ -197,7 +185,7 @@ async def discard_dead_letter(request: web.Request) -> web.Response:
 async def _act_bulk(request: web.Request, action: str) -> web.Response:
     actor = require_actor(request)
     services = request.app[SERVICES]
-    body = await _body(request)
+    body = await read_json_object(request, empty=True)
     ids = body.get("ids")
     where = body.get("filter")
     if (ids is None) == (where is None):

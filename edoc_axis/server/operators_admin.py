@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 from aiohttp import web
 
 from edoc_axis.errors import SchemaInvalid
 from edoc_axis.server.auth import require_operator
+from edoc_axis.server.bodies import read_json_object
 from edoc_axis.server.context import SERVICES
 from edoc_axis.service.operators import add_operator, operator_json
 
@@ -16,8 +15,8 @@ async def create_operator(request: web.Request) -> web.Response:
     """Register a named operator; the answer carries its token, this once."""
     require_operator(request)
     services = request.app[SERVICES]
+    body = await read_json_object(request)
     try:
-        body = json.loads(await request.read())
         name = body["name"]
     except (ValueError, KeyError, TypeError) as exc:
         raise SchemaInvalid(f'want {{"name": NAME}}: {exc}') from None

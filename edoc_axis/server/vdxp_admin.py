@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 from aiohttp import web
 
 from edoc_axis.errors import SchemaInvalid
 from edoc_axis.server.auth import require_operator
+from edoc_axis.server.bodies import read_json_object
 from edoc_axis.server.context import SERVICES
 from edoc_axis.service.systems import (
     check_system_id,
@@ -21,8 +20,8 @@ async def create_system(request: web.Request) -> web.Response:
     """Register a system; the answer carries its secret, this once."""
     require_operator(request)
     services = request.app[SERVICES]
+    body = await read_json_object(request)
     try:
-        body = json.loads(await request.read())
         system_id = str(body["system_id"])
         agencies = [str(code) for code in body["agencies"]]
         check_system_id(system_id)

@@ -10,6 +10,7 @@ from edoc_axis.service.context import AxisContext, wake
 from edoc_axis.service.intake import accept_document, accept_status
 from edoc_axis.service.statuses import (
     acknowledge,
+    acknowledge_many,
     record_arrival,
     record_status,
     tell_sender,
@@ -20,6 +21,7 @@ __all__ = [
     "accept_document",
     "accept_status",
     "acknowledge",
+    "acknowledge_many",
     "record_arrival",
     "record_status",
     "tell_sender",

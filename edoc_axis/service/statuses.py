@@ -11,8 +11,10 @@ like a document: in the same transaction it is stored as a document of kind
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
+from collections.abc import Sequence
 
 import structlog
 
@@ -21,7 +23,7 @@ from edoc_axis.core.compose import new_status
 from edoc_axis.core.ids import new_axis_id
 from edoc_axis.core.notice import DeliveryFailure, sign_delivery_failure
 from edoc_axis.edxml import StatusCode, build_status
-from edoc_axis.errors import StatusTransition
+from edoc_axis.errors import EdocError, NotFound, StatusTransition
 from edoc_axis.service.context import AxisContext, wake
 from edoc_axis.store import (
     Claim,
@@ -124,6 +126,35 @@ async def acknowledge(ctx: AxisContext, axis_id: str, recipient: str, how: str) 
         await record_arrival(ctx, axis_id, recipient, how)
         delivery = await ctx.store.delivery_for(axis_id, recipient) or delivery
     return delivery
+
+
+ACK_CONCURRENCY = 32
+"""Acknowledgements of one batch in flight at once: enough for the store's group commit
+to write them in a few transactions, few enough not to take every pooled connection."""
+
+
+async def acknowledge_many(
+    ctx: AxisContext, axis_ids: Sequence[str], recipient: str, how: str
+) -> list[Delivery | EdocError]:
+    """Acknowledge several documents for ``recipient``, each as ``acknowledge`` would.
+
+    They run concurrently (bounded), so the store's group-commit writer takes many
+    acknowledgements and their 01 statuses into one transaction instead of one each.
+    Each id has its own outcome, in the order given: an id that is not in the
+    recipient's inbox is a ``NotFound`` for that id and does not stop the others.
+    """
+    gate = asyncio.Semaphore(ACK_CONCURRENCY)
+
+    async def one(axis_id: str) -> Delivery | EdocError:
+        async with gate:
+            try:
+                if await ctx.store.delivery_for(axis_id, recipient) is None:
+                    raise NotFound(f"no document {axis_id} in your inbox")
+                return await acknowledge(ctx, axis_id, recipient, how)
+            except EdocError as error:
+                return error
+
+    return list(await asyncio.gather(*(one(axis_id) for axis_id in axis_ids)))
 
 
 async def tell_sender(ctx: AxisContext, claim: Claim, reason: str) -> None:

@@ -27,6 +27,7 @@ from edoc_axis.store.records import (
     StoredDocument,
     StoredStatus,
 )
+from edoc_axis.store.registry_cache import RegistrySnapshot, snapshot_from_rows
 
 Conn: TypeAlias = asyncpg.Connection
 delivery_from_row = partial(codec.delivery_record, d=POSTGRES)
@@ -73,6 +74,23 @@ async def list_agencies(conn: Conn) -> list[Agency]:
 async def agency_via(conn: Conn, sql: str, key: str) -> Agency | None:
     code = await conn.fetchval(sql, key)
     return None if code is None else await agency_by_canonical(conn, code)
+
+
+async def registry_version(conn: Conn) -> int:
+    return int(await conn.fetchval(q.REGISTRY_VERSION))
+
+
+async def registry_snapshot(conn: Conn) -> RegistrySnapshot:
+    """The whole registry; its version read first, so the rows are at least that new."""
+    version = await registry_version(conn)
+    return snapshot_from_rows(
+        version,
+        await conn.fetch(q.SELECT_ALL_AGENCIES),
+        [(r[0], r[1]) for r in await conn.fetch(q.ALL_ALIASES)],
+        [(r[0], r[1]) for r in await conn.fetch(q.ALL_FINGERPRINTS)],
+        [(r[0], r[1]) for r in await conn.fetch(q.LIVE_TOKENS)],
+        POSTGRES,
+    )
 
 
 async def certificate_pem(conn: Conn, fingerprint: str) -> bytes | None:

@@ -25,6 +25,7 @@ from edoc_axis.store.records import (
     StoredDocument,
     StoredStatus,
 )
+from edoc_axis.store.registry_cache import RegistrySnapshot, snapshot_from_rows
 
 _delivery = partial(codec.delivery_record, d=SQLITE)
 _status = partial(codec.status_record, d=SQLITE)
@@ -65,6 +66,23 @@ def list_agencies(conn: sqlite3.Connection) -> list[Agency]:
 def agency_via(conn: sqlite3.Connection, sql: str, params: dict[str, str]) -> Agency | None:
     row = conn.execute(sql, params).fetchone()
     return None if row is None else agency_by_canonical(conn, row[0])
+
+
+def registry_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute(q.REGISTRY_VERSION).fetchone()[0])
+
+
+def registry_snapshot(conn: sqlite3.Connection) -> RegistrySnapshot:
+    """The whole registry; its version read first, so the rows are at least that new."""
+    version = registry_version(conn)
+    return snapshot_from_rows(
+        version,
+        conn.execute(q.SELECT_ALL_AGENCIES).fetchall(),
+        conn.execute(q.ALL_ALIASES).fetchall(),
+        conn.execute(q.ALL_FINGERPRINTS).fetchall(),
+        conn.execute(q.LIVE_TOKENS).fetchall(),
+        SQLITE,
+    )
 
 
 def certificate_pem(conn: sqlite3.Connection, fingerprint: str) -> bytes | None:

@@ -88,6 +88,7 @@ async def acknowledge(request: web.Request) -> web.Response:
         document.axis_id,
         caller.code,
         "acknowledged through the axis",
+        document=document,
     )
     log.info("delivery.acknowledged", axis_id=document.axis_id, recipient=caller.code)
     return web.json_response(

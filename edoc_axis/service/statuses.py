@@ -21,7 +21,7 @@ from edoc_axis.core.compose import new_status
 from edoc_axis.core.ids import new_axis_id
 from edoc_axis.core.notice import DeliveryFailure, sign_delivery_failure
 from edoc_axis.edxml import StatusCode, build_status
-from edoc_axis.errors import StatusTransition
+from edoc_axis.errors import NotFound, StatusTransition
 from edoc_axis.service.context import AxisContext, wake
 from edoc_axis.store import (
     Claim,
@@ -93,17 +93,17 @@ async def record_arrival(
     """Record 01 on the recipient's behalf unless the delivery already has a status.
 
     The status is composed by the axis and so unsigned; ``how`` says why it was
-    recorded. If the recipient's own status got there first, nothing is added
-    (the store's transition check decides, so a ``delivery`` the caller has just
-    read spares a read without a race). ``document`` and ``delivery``, when the
-    caller has them, are not read again.
+    recorded. If the recipient's own status got there first, nothing is added:
+    the store's transition check decides (the 01 is recorded only over no
+    status), so the delivery is not read first; a ``delivery`` the caller has
+    read already with a status spares the write. ``document``, when the caller
+    has it, is not read again.
     """
-    store = ctx.store
+    if delivery is not None and delivery.status_code is not None:
+        return
     if document is None:
-        document = await store.get_document(axis_id)
-    if delivery is None:
-        delivery = await store.delivery_for(axis_id, recipient)
-    if document is None or delivery is None or delivery.status_code is not None:
+        document = await ctx.store.get_document(axis_id)
+    if document is None:
         return
     now = ctx.clock.now()
     package = new_status(
@@ -126,7 +126,8 @@ async def record_arrival(
         timestamp=now,
         received_at=now,
     )
-    with contextlib.suppress(StatusTransition):
+    # StatusTransition: a status got there first; NotFound: no such delivery
+    with contextlib.suppress(StatusTransition, NotFound):
         await record_status(ctx, status, document, None)
 
 

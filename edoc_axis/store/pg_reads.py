@@ -19,6 +19,7 @@ from edoc_axis.store import pg_queries as q
 from edoc_axis.store.codec import POSTGRES, Row, decode_cursor, page_of
 from edoc_axis.store.records import (
     Activity,
+    Addressed,
     Agency,
     Delivery,
     InboxItem,
@@ -152,6 +153,15 @@ async def delivery_by_id(conn: Conn, delivery_id: int) -> Delivery | None:
 async def delivery_for(conn: Conn, axis_id: str, recipient: str) -> Delivery | None:
     row = await conn.fetchrow(q.DELIVERY_FOR, axis_id, recipient)
     return None if row is None else delivery_from_row(row)
+
+
+async def addressed(conn: Conn, axis_id: str, recipient: str, with_bytes: bool) -> Addressed | None:
+    delivery = await delivery_for(conn, axis_id, recipient)
+    document = await get_document(conn, axis_id) if delivery is not None else None
+    if delivery is None or document is None:
+        return None
+    raw = await document_bytes(conn, axis_id) if with_bytes else None
+    return Addressed(document, delivery, raw)
 
 
 async def deliveries_of(conn: Conn, axis_id: str) -> list[Delivery]:

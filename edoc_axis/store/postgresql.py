@@ -44,6 +44,7 @@ from edoc_axis.store.pg_writer import (
 from edoc_axis.store.records import (
     AcceptResult,
     Activity,
+    Addressed,
     Agency,
     AgencyState,
     AuditEntry,
@@ -379,6 +380,11 @@ class PostgresStore:
 
     async def delivery_for(self, axis_id: str, recipient_code: str) -> Delivery | None:
         return await self._read(lambda c: reads.delivery_for(c, axis_id, recipient_code))
+
+    async def addressed(
+        self, axis_id: str, recipient_code: str, *, with_bytes: bool = False
+    ) -> Addressed | None:
+        return await self._read(lambda c: reads.addressed(c, axis_id, recipient_code, with_bytes))
 
     async def deliveries_of(self, axis_id: str) -> list[Delivery]:
         return await self._read(lambda c: reads.deliveries_of(c, axis_id))

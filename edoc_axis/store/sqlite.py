@@ -26,6 +26,7 @@ from edoc_axis.store.migrate import apply_migrations, bundled_migrations
 from edoc_axis.store.records import (
     AcceptResult,
     Activity,
+    Addressed,
     Agency,
     AgencyState,
     AuditEntry,
@@ -249,6 +250,11 @@ class SqliteStore:
 
     async def delivery_for(self, axis_id: str, recipient_code: str) -> Delivery | None:
         return await self._readers.run(reads.delivery_for, axis_id, recipient_code)
+
+    async def addressed(
+        self, axis_id: str, recipient_code: str, *, with_bytes: bool = False
+    ) -> Addressed | None:
+        return await self._readers.run(reads.addressed, axis_id, recipient_code, with_bytes)
 
     async def deliveries_of(self, axis_id: str) -> list[Delivery]:
         return await self._readers.run(reads.deliveries_of, axis_id)

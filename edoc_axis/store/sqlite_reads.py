@@ -16,6 +16,7 @@ from edoc_axis.store import queries as q
 from edoc_axis.store.codec import SQLITE, decode_cursor, page_of, to_db
 from edoc_axis.store.records import (
     Activity,
+    Addressed,
     Agency,
     AuditHead,
     Delivery,
@@ -151,6 +152,17 @@ def delivery_by_id(conn: sqlite3.Connection, delivery_id: int) -> Delivery | Non
 def delivery_for(conn: sqlite3.Connection, axis_id: str, recipient: str) -> Delivery | None:
     row = conn.execute(q.DELIVERY_FOR, {"axis_id": axis_id, "recipient": recipient}).fetchone()
     return None if row is None else _delivery(row)
+
+
+def addressed(
+    conn: sqlite3.Connection, axis_id: str, recipient: str, with_bytes: bool
+) -> Addressed | None:
+    delivery = delivery_for(conn, axis_id, recipient)
+    document = get_document(conn, axis_id) if delivery is not None else None
+    if delivery is None or document is None:
+        return None
+    raw = document_bytes(conn, axis_id) if with_bytes else None
+    return Addressed(document, delivery, raw)
 
 
 def deliveries_of(conn: sqlite3.Connection, axis_id: str) -> list[Delivery]:

@@ -51,7 +51,7 @@ class Progress:
 
 
 def run_event_loop(main: Coroutine[Any, Any, None]) -> None:
-    """``asyncio.run``, on uvloop when it is installed (the optional ``fast`` extra).
+    """``asyncio.run``, on uvloop when it is installed (a dependency where it exists).
 
     ``EDOC_AXIS_UVLOOP=0`` keeps the standard loop (to compare, or to debug).
     """

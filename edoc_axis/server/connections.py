@@ -23,7 +23,7 @@ import enum
 import json
 import ssl
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from aiohttp import web
@@ -175,8 +175,9 @@ class _GuardedProtocol(asyncio.Protocol):
         self._inner_factory = inner_factory
         self._connection: _Connection | None = None
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+    def connection_made(self, base: asyncio.BaseTransport) -> None:
+        # A stream transport: uvloop's are not asyncio.Transport subclasses, but have its verbs.
+        transport = cast(asyncio.Transport, base)
         peer = transport.get_extra_info("peername")
         client = str(peer[0]) if isinstance(peer, tuple) and peer else "unknown"
         refusal = self._guard._refusal(client)

@@ -12,7 +12,7 @@ from edoc_axis.server.auth import calling_agency
 from edoc_axis.server.bodies import read_json_object
 from edoc_axis.server.context import SERVICES
 from edoc_axis.server.listing import page_params
-from edoc_axis.store import Delivery, InboxItem, InvalidCursor, StoredDocument
+from edoc_axis.store import Addressed, InboxItem, InvalidCursor
 
 log = structlog.get_logger("edoc_axis.inbox")
 
@@ -49,23 +49,26 @@ async def list_inbox(request: web.Request) -> web.Response:
     )
 
 
-async def _addressed(request: web.Request, recipient: str) -> tuple[StoredDocument, Delivery]:
-    """The document in the path and its delivery to ``recipient``; 404 otherwise."""
+async def _addressed(
+    request: web.Request, recipient: str, *, with_bytes: bool = False
+) -> Addressed:
+    """The document in the path and its delivery to ``recipient`` (one read); 404 otherwise."""
     store = request.app[SERVICES].store
     axis_id = request.match_info["axis_id"]
-    delivery = await store.delivery_for(axis_id, recipient)
-    document = await store.get_document(axis_id) if delivery is not None else None
-    if delivery is None or document is None:
+    found = await store.addressed(axis_id, recipient, with_bytes=with_bytes)
+    if found is None:
         raise NotFound(f"no document {axis_id} in your inbox")
-    return document, delivery
+    return found
 
 
 async def get_inbox_document(request: web.Request) -> web.Response:
     """The exact bytes; the axis's hop is told in headers, never by rewriting the package."""
     services = request.app[SERVICES]
     caller = await calling_agency(request)
-    document, _ = await _addressed(request, caller.code)
-    raw = await services.store.document_bytes(document.axis_id)
+    found = await _addressed(request, caller.code, with_bytes=True)
+    document, raw = found.document, found.raw
+    if raw is None:
+        raise RuntimeError(f"the store gave no bytes for {document.axis_id}")
     received = document.received_at.isoformat()
     return web.Response(
         body=raw,
@@ -84,12 +87,13 @@ async def acknowledge(request: web.Request) -> web.Response:
     """The delivery receipt: the recipient has stored the document. Makes status 01."""
     services = request.app[SERVICES]
     caller = await calling_agency(request)
-    document, _ = await _addressed(request, caller.code)
+    document = (await _addressed(request, caller.code)).document
     delivery = await service.acknowledge(
         services,
         document.axis_id,
         caller.code,
         "acknowledged through the axis",
+        document=document,
     )
     log.info("delivery.acknowledged", axis_id=document.axis_id, recipient=caller.code)
     return web.json_response(

@@ -29,6 +29,7 @@ from edoc_axis.errors import (
     BusinessReferenceUnknown,
     CertificateNotAgency,
     DocumentConflict,
+    EdocError,
     NotFound,
     RecipientDisabled,
     RecipientUnknown,
@@ -56,34 +57,53 @@ async def accept_document(ctx: AxisContext, caller: Agency, examined: Examined) 
     """Store an examined document from ``caller`` with its signed receipt.
 
     The same bytes again answer the stored document (created=False); the same
-    DocumentId with other bytes raises ``DocumentConflict``.
+    DocumentId with other bytes raises ``DocumentConflict``. The store's unique
+    key answers both in the write itself, so a new document costs no read for
+    it; only a document refused by a check looks for a stored one, which a
+    re-submission answers even if the check would refuse it now.
     """
     now = ctx.clock.now()
     package = examined.package
     assert isinstance(package, DocumentPackage)
     structlog.contextvars.bind_contextvars(document_id=package.document_id)
     key = idempotency_key(package, examined.sha256)
-    existing = await ctx.store.find_document(caller.code, key)
-    if existing is not None:
-        if existing.sha256 != examined.sha256:
-            raise DocumentConflict(
-                "this DocumentId was already accepted from this sender with other content",
-                document_id=package.document_id,
-            )
-        log.info("document.resubmitted", axis_id=existing.axis_id)
+    try:
+        await _check_sender(
+            ctx,
+            caller,
+            package.sender.organ_id,
+            examined.signer_fingerprint,
+            what="envelope",
+            document_id=package.document_id,
+            signed=True,
+        )
+        recipients = await _route(ctx, package)
+        await _check_references(ctx, caller, package)
+    except EdocError:
+        existing = await _resubmitted(ctx, caller, key, examined, package.document_id)
+        if existing is None:
+            raise
         return AcceptResult(created=False, document=existing)
-    await _check_sender(
-        ctx,
-        caller,
-        package.sender.organ_id,
-        examined.signer_fingerprint,
-        what="envelope",
-        document_id=package.document_id,
-        signed=True,
-    )
-    recipients = await _route(ctx, package)
-    await _check_references(ctx, caller, package)
-    return await _store(ctx, caller, package, examined, key, recipients, now)
+    result = await _store(ctx, caller, package, examined, key, recipients, now)
+    if not result.created:
+        log.info("document.resubmitted", axis_id=result.document.axis_id)
+    return result
+
+
+async def _resubmitted(
+    ctx: AxisContext, caller: Agency, key: str, examined: Examined, document_id: str
+) -> StoredDocument | None:
+    """The stored document this one re-submits; ``DocumentConflict`` if its bytes differ."""
+    existing = await ctx.store.find_document(caller.code, key)
+    if existing is None:
+        return None
+    if existing.sha256 != examined.sha256:
+        raise DocumentConflict(
+            "this DocumentId was already accepted from this sender with other content",
+            document_id=document_id,
+        )
+    log.info("document.resubmitted", axis_id=existing.axis_id)
+    return existing
 
 
 async def _check_sender(

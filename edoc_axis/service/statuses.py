@@ -83,16 +83,29 @@ async def record_status(
     return stored
 
 
-async def record_arrival(ctx: AxisContext, axis_id: str, recipient: str, how: str) -> None:
+async def record_arrival(
+    ctx: AxisContext,
+    axis_id: str,
+    recipient: str,
+    how: str,
+    *,
+    document: StoredDocument | None = None,
+    delivery: Delivery | None = None,
+) -> None:
     """Record 01 on the recipient's behalf unless the delivery already has a status.
 
     The status is composed by the axis and so unsigned; ``how`` says why it was
-    recorded. If the recipient's own status got there first, nothing is added.
+    recorded. If the recipient's own status got there first, nothing is added:
+    the store's transition check decides (the 01 is recorded only over no
+    status), so the delivery is not read first; a ``delivery`` the caller has
+    read already with a status spares the write. ``document``, when the caller
+    has it, is not read again.
     """
-    store = ctx.store
-    document = await store.get_document(axis_id)
-    delivery = await store.delivery_for(axis_id, recipient)
-    if document is None or delivery is None or delivery.status_code is not None:
+    if delivery is not None and delivery.status_code is not None:
+        return
+    if document is None:
+        document = await ctx.store.get_document(axis_id)
+    if document is None:
         return
     now = ctx.clock.now()
     package = new_status(
@@ -115,15 +128,26 @@ async def record_arrival(ctx: AxisContext, axis_id: str, recipient: str, how: st
         timestamp=now,
         received_at=now,
     )
-    with contextlib.suppress(StatusTransition):
+    # StatusTransition: a status got there first; NotFound: no such delivery
+    with contextlib.suppress(StatusTransition, NotFound):
         await record_status(ctx, status, document, None)
 
 
-async def acknowledge(ctx: AxisContext, axis_id: str, recipient: str, how: str) -> Delivery:
-    """The recipient has stored the document: acknowledge it and record status 01 once."""
+async def acknowledge(
+    ctx: AxisContext,
+    axis_id: str,
+    recipient: str,
+    how: str,
+    *,
+    document: StoredDocument | None = None,
+) -> Delivery:
+    """The recipient has stored the document: acknowledge it and record status 01 once.
+
+    ``document``, when the caller has read it, is not read again.
+    """
     delivery = await ctx.store.acknowledge(axis_id, recipient, ctx.clock.now())
     if delivery.status_code is None:
-        await record_arrival(ctx, axis_id, recipient, how)
+        await record_arrival(ctx, axis_id, recipient, how, document=document, delivery=delivery)
         delivery = await ctx.store.delivery_for(axis_id, recipient) or delivery
     return delivery
 

@@ -15,6 +15,7 @@ from edoc_axis.errors import EdocError
 from edoc_axis.store.records import (
     AcceptResult,
     Activity,
+    Addressed,
     Agency,
     AgencyState,
     AuditEntry,
@@ -196,6 +197,15 @@ class Store(Protocol):
 
     async def delivery_for(self, axis_id: str, recipient_code: str) -> Delivery | None:
         """The delivery of a document to one recipient."""
+
+    async def addressed(
+        self, axis_id: str, recipient_code: str, *, with_bytes: bool = False
+    ) -> Addressed | None:
+        """A document with its delivery to one recipient (and its bytes), in one read.
+
+        None unless the document is addressed to that recipient. What a
+        recipient's fetch and acknowledgement need, without three reads.
+        """
 
     async def deliveries_of(self, axis_id: str) -> list[Delivery]:
         """Every delivery of a document, in recipient order of the envelope."""

@@ -111,7 +111,11 @@ _TABLES: list[tuple[str, tuple[str, ...], dict[str, Convert], str | None]] = [
 
 
 def copied_columns() -> dict[str, set[str]]:
-    """What the copy carries, table by table (the audit head is set from the source's)."""
+    """What the copy carries, table by table.
+
+    The audit head is set from the source's; the registry version is not copied
+    (the target's triggers move it as the registry's rows arrive).
+    """
     return {table: set(columns) for table, columns, _, _ in _TABLES}
 
 

@@ -52,6 +52,16 @@ SELECT count(*) FROM revoked"""
 AGENCY_OF_BEARER_HASH = (
     "SELECT agency_code FROM tokens WHERE token_hash = $1 AND revoked_at IS NULL"
 )
+# The whole registry for the in-memory snapshot (registry_cache), version first.
+REGISTRY_VERSION = "SELECT version FROM registry_version WHERE id = 1"
+SELECT_ALL_AGENCIES = "SELECT * FROM agencies ORDER BY code"
+ALL_ALIASES = (
+    "SELECT code, agency_code FROM agency_codes WHERE NOT is_canonical ORDER BY agency_code, code"
+)
+ALL_FINGERPRINTS = (
+    "SELECT fingerprint, agency_code FROM certificates ORDER BY agency_code, fingerprint"
+)
+LIVE_TOKENS = "SELECT token_hash, agency_code FROM tokens WHERE revoked_at IS NULL"
 
 # -- documents ----------------------------------------------------------------
 INSERT_BLOB = """

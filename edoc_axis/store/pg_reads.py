@@ -19,6 +19,7 @@ from edoc_axis.store import pg_queries as q
 from edoc_axis.store.codec import POSTGRES, Row, decode_cursor, page_of
 from edoc_axis.store.records import (
     Activity,
+    Addressed,
     Agency,
     Delivery,
     InboxItem,
@@ -27,6 +28,7 @@ from edoc_axis.store.records import (
     StoredDocument,
     StoredStatus,
 )
+from edoc_axis.store.registry_cache import RegistrySnapshot, snapshot_from_rows
 
 Conn: TypeAlias = asyncpg.Connection
 delivery_from_row = partial(codec.delivery_record, d=POSTGRES)
@@ -73,6 +75,23 @@ async def list_agencies(conn: Conn) -> list[Agency]:
 async def agency_via(conn: Conn, sql: str, key: str) -> Agency | None:
     code = await conn.fetchval(sql, key)
     return None if code is None else await agency_by_canonical(conn, code)
+
+
+async def registry_version(conn: Conn) -> int:
+    return int(await conn.fetchval(q.REGISTRY_VERSION))
+
+
+async def registry_snapshot(conn: Conn) -> RegistrySnapshot:
+    """The whole registry; its version read first, so the rows are at least that new."""
+    version = await registry_version(conn)
+    return snapshot_from_rows(
+        version,
+        await conn.fetch(q.SELECT_ALL_AGENCIES),
+        [(r[0], r[1]) for r in await conn.fetch(q.ALL_ALIASES)],
+        [(r[0], r[1]) for r in await conn.fetch(q.ALL_FINGERPRINTS)],
+        [(r[0], r[1]) for r in await conn.fetch(q.LIVE_TOKENS)],
+        POSTGRES,
+    )
 
 
 async def certificate_pem(conn: Conn, fingerprint: str) -> bytes | None:
@@ -134,6 +153,15 @@ async def delivery_by_id(conn: Conn, delivery_id: int) -> Delivery | None:
 async def delivery_for(conn: Conn, axis_id: str, recipient: str) -> Delivery | None:
     row = await conn.fetchrow(q.DELIVERY_FOR, axis_id, recipient)
     return None if row is None else delivery_from_row(row)
+
+
+async def addressed(conn: Conn, axis_id: str, recipient: str, with_bytes: bool) -> Addressed | None:
+    delivery = await delivery_for(conn, axis_id, recipient)
+    document = await get_document(conn, axis_id) if delivery is not None else None
+    if delivery is None or document is None:
+        return None
+    raw = await document_bytes(conn, axis_id) if with_bytes else None
+    return Addressed(document, delivery, raw)
 
 
 async def deliveries_of(conn: Conn, axis_id: str) -> list[Delivery]:

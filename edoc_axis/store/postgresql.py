@@ -44,6 +44,7 @@ from edoc_axis.store.pg_writer import (
 from edoc_axis.store.records import (
     AcceptResult,
     Activity,
+    Addressed,
     Agency,
     AgencyState,
     AuditEntry,
@@ -65,6 +66,7 @@ from edoc_axis.store.records import (
     VdxpReport,
     VdxpSystem,
 )
+from edoc_axis.store.registry_cache import RegistryCache
 
 T = TypeVar("T")
 log = structlog.get_logger(__name__)
@@ -115,6 +117,10 @@ class PostgresStore:
         self._work_callbacks: list[Callable[[], None]] = []
         self._relisten: asyncio.Task[None] | None = None
         self._closing = False
+        self._registry = RegistryCache(
+            lambda: self._read(reads.registry_version),
+            lambda: self._read(reads.registry_snapshot),
+        )
 
     @property
     def where(self) -> str:
@@ -270,6 +276,14 @@ class PostgresStore:
         return await run_read(self._require_pool(), read, self._timeout_s)
 
     # -- registry ----------------------------------------------------------------
+    # Reads by code, token and certificate come from the in-memory snapshot
+    # (registry_cache); every write here marks it stale, committed or not.
+    async def _registry_write(self, job: Callable[[PgWrite], Awaitable[T]]) -> T:
+        try:
+            return await self._write(job)
+        finally:
+            self._registry.invalidate()
+
     async def create_agency(
         self,
         agency: NewAgency,
@@ -278,10 +292,12 @@ class PostgresStore:
         at: datetime,
     ) -> Agency:
         certs = tuple(certificates)
-        return await self._write(lambda w: registry.create_agency(w, agency, token_hash, certs, at))
+        return await self._registry_write(
+            lambda w: registry.create_agency(w, agency, token_hash, certs, at)
+        )
 
     async def get_agency(self, code_or_alias: str) -> Agency | None:
-        return await self._read(lambda c: reads.get_agency(c, code_or_alias))
+        return await self._registry.get_agency(code_or_alias)
 
     async def list_agencies(self) -> list[Agency]:
         return await self._read(reads.list_agencies)
@@ -290,44 +306,50 @@ class PostgresStore:
         self, code: str, state: AgencyState, *, at: datetime | None = None
     ) -> Agency:
         when = _now(at)
-        return await self._write(lambda w: registry.set_agency_state(w, code, state, when))
+        return await self._registry_write(lambda w: registry.set_agency_state(w, code, state, when))
 
     async def update_endpoint(
         self, code: str, mode: DeliveryMode, url: str | None, *, at: datetime | None = None
     ) -> Agency:
         when = _now(at)
-        return await self._write(lambda w: registry.update_endpoint(w, code, mode, url, when))
+        return await self._registry_write(
+            lambda w: registry.update_endpoint(w, code, mode, url, when)
+        )
 
     async def add_certificate(
         self, code: str, fingerprint: str, pem: bytes, *, at: datetime | None = None
     ) -> None:
         when = _now(at)
-        await self._write(lambda w: registry.add_certificate(w, code, fingerprint, pem, when))
+        await self._registry_write(
+            lambda w: registry.add_certificate(w, code, fingerprint, pem, when)
+        )
 
     async def remove_certificate(
         self, code: str, fingerprint: str, *, at: datetime | None = None
     ) -> None:
         when = _now(at)
-        await self._write(lambda w: registry.remove_certificate(w, code, fingerprint, when))
+        await self._registry_write(
+            lambda w: registry.remove_certificate(w, code, fingerprint, when)
+        )
 
     async def agency_for_certificate(self, fingerprint: str) -> Agency | None:
-        return await self._read(lambda c: reads.agency_via(c, q.AGENCY_OF_CERTIFICATE, fingerprint))
+        return await self._registry.agency_for_certificate(fingerprint)
 
     async def certificate_pem(self, fingerprint: str) -> bytes | None:
         return await self._read(lambda c: reads.certificate_pem(c, fingerprint))
 
     async def rotate_token(self, code: str, new_token_hash: str, at: datetime) -> None:
-        await self._write(lambda w: registry.rotate_token(w, code, new_token_hash, at))
+        await self._registry_write(lambda w: registry.rotate_token(w, code, new_token_hash, at))
 
     async def revoke_tokens(self, code: str, at: datetime) -> None:
-        await self._write(lambda w: registry.revoke_tokens(w, code, at))
+        await self._registry_write(lambda w: registry.revoke_tokens(w, code, at))
 
     async def agency_for_token(self, token_hash: str) -> Agency | None:
-        return await self._read(lambda c: reads.agency_via(c, q.AGENCY_OF_BEARER_HASH, token_hash))
+        return await self._registry.agency_for_token(token_hash)
 
     async def remove_test_agency(self, code: str, *, at: datetime | None = None) -> dict[str, int]:
         when = _now(at)
-        return await self._write(lambda w: registry.remove_test_agency(w, code, when))
+        return await self._registry_write(lambda w: registry.remove_test_agency(w, code, when))
 
     # -- documents ---------------------------------------------------------------
     async def accept_document(self, document: NewDocument) -> AcceptResult:
@@ -358,6 +380,11 @@ class PostgresStore:
 
     async def delivery_for(self, axis_id: str, recipient_code: str) -> Delivery | None:
         return await self._read(lambda c: reads.delivery_for(c, axis_id, recipient_code))
+
+    async def addressed(
+        self, axis_id: str, recipient_code: str, *, with_bytes: bool = False
+    ) -> Addressed | None:
+        return await self._read(lambda c: reads.addressed(c, axis_id, recipient_code, with_bytes))
 
     async def deliveries_of(self, axis_id: str) -> list[Delivery]:
         return await self._read(lambda c: reads.deliveries_of(c, axis_id))

@@ -43,6 +43,15 @@ UPDATE tokens SET revoked_at = :at WHERE agency_code = :code AND revoked_at IS N
 AGENCY_OF_BEARER_HASH = (
     "SELECT agency_code FROM tokens WHERE token_hash = :token_hash AND revoked_at IS NULL"
 )
+# The whole registry for the in-memory snapshot (registry_cache), version first.
+REGISTRY_VERSION = "SELECT version FROM registry_version WHERE id = 1"
+ALL_ALIASES = (
+    "SELECT code, agency_code FROM agency_codes WHERE is_canonical = 0 ORDER BY agency_code, code"
+)
+ALL_FINGERPRINTS = (
+    "SELECT fingerprint, agency_code FROM certificates ORDER BY agency_code, fingerprint"
+)
+LIVE_TOKENS = "SELECT token_hash, agency_code FROM tokens WHERE revoked_at IS NULL"
 
 # -- documents ----------------------------------------------------------------
 INSERT_BLOB = """

@@ -17,6 +17,7 @@ __all__ = [
     "AcceptResult",
     "Activity",
     "ActivityCount",
+    "Addressed",
     "Agency",
     "AgencyState",
     "AuditEntry",
@@ -299,3 +300,12 @@ class Operator:
 
     name: str
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Addressed:
+    """A document as one recipient gets it: its record, its delivery, its bytes if asked."""
+
+    document: StoredDocument
+    delivery: Delivery
+    raw: bytes | None = field(default=None, repr=False)

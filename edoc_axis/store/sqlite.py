@@ -12,11 +12,10 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from edoc_axis.errors import Unavailable
 from edoc_axis.files import create_private_file
-from edoc_axis.store import queries as q
 from edoc_axis.store import sqlite_jobs as jobs
 from edoc_axis.store import sqlite_operators as operators
 from edoc_axis.store import sqlite_reads as reads
@@ -27,6 +26,7 @@ from edoc_axis.store.migrate import apply_migrations, bundled_migrations
 from edoc_axis.store.records import (
     AcceptResult,
     Activity,
+    Addressed,
     Agency,
     AgencyState,
     AuditEntry,
@@ -49,6 +49,7 @@ from edoc_axis.store.records import (
     VdxpReport,
     VdxpSystem,
 )
+from edoc_axis.store.registry_cache import RegistryCache
 from edoc_axis.store.sqlite_readers import (
     ReaderPool,
     audit_batch,
@@ -56,6 +57,8 @@ from edoc_axis.store.sqlite_readers import (
     verify_audit_file,
 )
 from edoc_axis.store.sqlite_writer import GroupCommitWriter, WriteContext
+
+T = TypeVar("T")
 
 
 def _now(at: datetime | None) -> datetime:
@@ -85,6 +88,10 @@ class SqliteStore:
             migrate=migrate,
         )
         self._readers = ReaderPool(self.path, busy_timeout_s=busy_timeout_s, threads=reader_threads)
+        self._registry = RegistryCache(
+            lambda: self._readers.run(reads.registry_version),
+            lambda: self._readers.run(reads.registry_snapshot),
+        )
 
     # -- lifecycle ---------------------------------------------------------------
     async def open(self) -> None:
@@ -140,6 +147,14 @@ class SqliteStore:
         return self._writer.commits
 
     # -- registry ----------------------------------------------------------------
+    # Reads by code, token and certificate come from the in-memory snapshot
+    # (registry_cache); every write here marks it stale, committed or not.
+    async def _registry_write(self, job: Callable[[WriteContext], T]) -> T:
+        try:
+            return await self._writer.submit(job)
+        finally:
+            self._registry.invalidate()
+
     async def create_agency(
         self,
         agency: NewAgency,
@@ -148,12 +163,12 @@ class SqliteStore:
         at: datetime,
     ) -> Agency:
         certs = tuple(certificates)
-        return await self._writer.submit(
+        return await self._registry_write(
             lambda ctx: registry.create_agency(ctx, agency, token_hash, certs, at)
         )
 
     async def get_agency(self, code_or_alias: str) -> Agency | None:
-        return await self._readers.run(reads.get_agency, code_or_alias)
+        return await self._registry.get_agency(code_or_alias)
 
     async def list_agencies(self) -> list[Agency]:
         return await self._readers.run(reads.list_agencies)
@@ -162,7 +177,7 @@ class SqliteStore:
         self, code: str, state: AgencyState, *, at: datetime | None = None
     ) -> Agency:
         when = _now(at)
-        return await self._writer.submit(
+        return await self._registry_write(
             lambda ctx: registry.set_agency_state(ctx, code, state, when)
         )
 
@@ -170,7 +185,7 @@ class SqliteStore:
         self, code: str, mode: DeliveryMode, url: str | None, *, at: datetime | None = None
     ) -> Agency:
         when = _now(at)
-        return await self._writer.submit(
+        return await self._registry_write(
             lambda ctx: registry.update_endpoint(ctx, code, mode, url, when)
         )
 
@@ -178,7 +193,7 @@ class SqliteStore:
         self, code: str, fingerprint: str, pem: bytes, *, at: datetime | None = None
     ) -> None:
         when = _now(at)
-        await self._writer.submit(
+        await self._registry_write(
             lambda ctx: registry.add_certificate(ctx, code, fingerprint, pem, when)
         )
 
@@ -186,30 +201,28 @@ class SqliteStore:
         self, code: str, fingerprint: str, *, at: datetime | None = None
     ) -> None:
         when = _now(at)
-        await self._writer.submit(
+        await self._registry_write(
             lambda ctx: registry.remove_certificate(ctx, code, fingerprint, when)
         )
 
     async def agency_for_certificate(self, fingerprint: str) -> Agency | None:
-        params = {"fingerprint": fingerprint}
-        return await self._readers.run(reads.agency_via, q.AGENCY_OF_CERTIFICATE, params)
+        return await self._registry.agency_for_certificate(fingerprint)
 
     async def certificate_pem(self, fingerprint: str) -> bytes | None:
         return await self._readers.run(reads.certificate_pem, fingerprint)
 
     async def rotate_token(self, code: str, new_token_hash: str, at: datetime) -> None:
-        await self._writer.submit(lambda ctx: registry.rotate_token(ctx, code, new_token_hash, at))
+        await self._registry_write(lambda ctx: registry.rotate_token(ctx, code, new_token_hash, at))
 
     async def revoke_tokens(self, code: str, at: datetime) -> None:
-        await self._writer.submit(lambda ctx: registry.revoke_tokens(ctx, code, at))
+        await self._registry_write(lambda ctx: registry.revoke_tokens(ctx, code, at))
 
     async def agency_for_token(self, token_hash: str) -> Agency | None:
-        params = {"token_hash": token_hash}
-        return await self._readers.run(reads.agency_via, q.AGENCY_OF_BEARER_HASH, params)
+        return await self._registry.agency_for_token(token_hash)
 
     async def remove_test_agency(self, code: str, *, at: datetime | None = None) -> dict[str, int]:
         when = _now(at)
-        return await self._writer.submit(lambda ctx: registry.remove_test_agency(ctx, code, when))
+        return await self._registry_write(lambda ctx: registry.remove_test_agency(ctx, code, when))
 
     # -- documents ---------------------------------------------------------------
     async def accept_document(self, document: NewDocument) -> AcceptResult:
@@ -237,6 +250,11 @@ class SqliteStore:
 
     async def delivery_for(self, axis_id: str, recipient_code: str) -> Delivery | None:
         return await self._readers.run(reads.delivery_for, axis_id, recipient_code)
+
+    async def addressed(
+        self, axis_id: str, recipient_code: str, *, with_bytes: bool = False
+    ) -> Addressed | None:
+        return await self._readers.run(reads.addressed, axis_id, recipient_code, with_bytes)
 
     async def deliveries_of(self, axis_id: str) -> list[Delivery]:
         return await self._readers.run(reads.deliveries_of, axis_id)

@@ -16,6 +16,7 @@ from edoc_axis.store import queries as q
 from edoc_axis.store.codec import SQLITE, decode_cursor, page_of, to_db
 from edoc_axis.store.records import (
     Activity,
+    Addressed,
     Agency,
     AuditHead,
     Delivery,
@@ -25,6 +26,7 @@ from edoc_axis.store.records import (
     StoredDocument,
     StoredStatus,
 )
+from edoc_axis.store.registry_cache import RegistrySnapshot, snapshot_from_rows
 
 _delivery = partial(codec.delivery_record, d=SQLITE)
 _status = partial(codec.status_record, d=SQLITE)
@@ -65,6 +67,23 @@ def list_agencies(conn: sqlite3.Connection) -> list[Agency]:
 def agency_via(conn: sqlite3.Connection, sql: str, params: dict[str, str]) -> Agency | None:
     row = conn.execute(sql, params).fetchone()
     return None if row is None else agency_by_canonical(conn, row[0])
+
+
+def registry_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute(q.REGISTRY_VERSION).fetchone()[0])
+
+
+def registry_snapshot(conn: sqlite3.Connection) -> RegistrySnapshot:
+    """The whole registry; its version read first, so the rows are at least that new."""
+    version = registry_version(conn)
+    return snapshot_from_rows(
+        version,
+        conn.execute(q.SELECT_ALL_AGENCIES).fetchall(),
+        conn.execute(q.ALL_ALIASES).fetchall(),
+        conn.execute(q.ALL_FINGERPRINTS).fetchall(),
+        conn.execute(q.LIVE_TOKENS).fetchall(),
+        SQLITE,
+    )
 
 
 def certificate_pem(conn: sqlite3.Connection, fingerprint: str) -> bytes | None:
@@ -133,6 +152,17 @@ def delivery_by_id(conn: sqlite3.Connection, delivery_id: int) -> Delivery | Non
 def delivery_for(conn: sqlite3.Connection, axis_id: str, recipient: str) -> Delivery | None:
     row = conn.execute(q.DELIVERY_FOR, {"axis_id": axis_id, "recipient": recipient}).fetchone()
     return None if row is None else _delivery(row)
+
+
+def addressed(
+    conn: sqlite3.Connection, axis_id: str, recipient: str, with_bytes: bool
+) -> Addressed | None:
+    delivery = delivery_for(conn, axis_id, recipient)
+    document = get_document(conn, axis_id) if delivery is not None else None
+    if delivery is None or document is None:
+        return None
+    raw = document_bytes(conn, axis_id) if with_bytes else None
+    return Addressed(document, delivery, raw)
 
 
 def deliveries_of(conn: sqlite3.Connection, axis_id: str) -> list[Delivery]:

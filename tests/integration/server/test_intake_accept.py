@@ -61,6 +61,25 @@ async def test_same_document_id_with_other_bytes_is_a_conflict(axis: RunningAxis
     assert len((await axis.store.inbox(H49, limit=10)).items) == 1
 
 
+async def test_a_resubmission_answers_the_stored_document_after_its_recipient_is_disabled(
+    axis: RunningAxis,
+) -> None:
+    """The duplicate check is the store's unique key; a refusing check still finds the original."""
+    sender = await axis.register(G22)
+    await axis.register(H49)
+    raw = axis.signed(sender, [H49], document_id="G22-DOC-2")
+    first = await axis.submit(raw, sender)
+    assert first.status == 202
+    await axis.store.set_agency_state(H49, "disabled")
+    again = await axis.submit(raw, sender)
+    assert (again.status, again.body) == (200, first.body)
+    other = axis.signed(sender, [H49], document_id="G22-DOC-2", subject="khác")
+    conflict = await axis.submit(other, sender)
+    assert (conflict.status, conflict.code) == (409, "document.conflict")
+    fresh = await axis.submit(axis.signed(sender, [H49]), sender)
+    assert (fresh.status, fresh.code) == (422, "recipient.disabled")
+
+
 async def test_sender_and_recipients_read_the_exact_bytes_others_get_404(
     axis: RunningAxis,
 ) -> None:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from edoc_axis.service.operator import verify_lines
 from edoc_axis.store import DeadLetter
 from tests.integration.server.conftest import AgencyKit, RunningAxis, admin_routes
+from tests.waiting import eventually
 
 G22, H49 = "000.00.00.G22", "000.00.00.H49"
 
@@ -18,10 +19,19 @@ async def _dead_letter(axis: RunningAxis, sender: AgencyKit, recipient: str) -> 
     """A document from sender whose push to recipient failed for good."""
     response = await axis.submit(axis.signed(sender, [recipient]), sender)
     assert response.status in (200, 201, 202), response.body
+    axis_id = response.headers["Edoc-Axis-Id"]
     far = datetime.now(UTC) + timedelta(minutes=5)
-    (claim,) = await axis.store.claim_due_deliveries(far, 10, 30, "test")
-    await axis.store.record_outcome(claim.delivery_id, claim.attempt, DeadLetter("HTTP 410"), far)
-    return claim.delivery_id
+
+    async def dead() -> int | None:
+        # The axis's own dispatcher may claim it first (its lease ends before ``far``).
+        for claim in await axis.store.claim_due_deliveries(far, 10, 30, "test"):
+            await axis.store.record_outcome(
+                claim.delivery_id, claim.attempt, DeadLetter("HTTP 410"), far
+            )
+        (delivery,) = await axis.store.deliveries_of(axis_id)
+        return delivery.id if delivery.state == "dead" else None
+
+    return await eventually(dead, what="the delivery to be dead-lettered")
 
 
 async def _operator_actions(axis: RunningAxis) -> list[dict[str, object]]:

@@ -196,3 +196,20 @@ async def test_leases_of_a_dead_worker_can_be_ended_at_once(
     assert await agencies.lease_owners(T0) == []
     [again] = await agencies.claim_due_deliveries(T0, 10, 600, "other")
     assert (again.delivery_id, again.attempt) == (claim.delivery_id, claim.attempt + 1)
+
+
+async def test_addressed_answers_a_recipients_document_with_its_delivery_in_one_read(
+    agencies: Store, make_doc: DocFactory
+) -> None:
+    doc = make_doc(recipients=(PULL,))
+    await agencies.accept_document(doc)
+    found = await agencies.addressed(doc.axis_id, PULL, with_bytes=True)
+    assert found is not None
+    assert (found.document.axis_id, found.delivery.recipient_code) == (doc.axis_id, PULL)
+    assert found.delivery.state == "pending" and found.raw == doc.raw
+    await agencies.acknowledge(doc.axis_id, PULL, at(1))
+    lean = await agencies.addressed(doc.axis_id, PULL)
+    assert lean is not None and lean.raw is None and lean.delivery.state == "acknowledged"
+    assert await agencies.addressed(doc.axis_id, PUSH) is None  # not addressed to it
+    assert await agencies.addressed(doc.axis_id, SENDER) is None
+    assert await agencies.addressed("ax-unknown", PULL) is None

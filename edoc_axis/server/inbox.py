@@ -12,7 +12,7 @@ from edoc_axis.server.auth import calling_agency
 from edoc_axis.server.bodies import read_json_object
 from edoc_axis.server.context import SERVICES
 from edoc_axis.server.listing import page_params
-from edoc_axis.store import Addressed, InboxItem, InvalidCursor
+from edoc_axis.store import Addressed, Delivery, InboxItem, InvalidCursor
 
 log = structlog.get_logger("edoc_axis.inbox")
 

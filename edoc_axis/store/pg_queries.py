@@ -62,6 +62,7 @@ ALL_FINGERPRINTS = (
     "SELECT fingerprint, agency_code FROM certificates ORDER BY agency_code, fingerprint"
 )
 LIVE_TOKENS = "SELECT token_hash, agency_code FROM tokens WHERE revoked_at IS NULL"
+LIVE_TOKENS_OF = "SELECT token_hash FROM tokens WHERE agency_code = $1 AND revoked_at IS NULL"
 
 # -- documents ----------------------------------------------------------------
 INSERT_BLOB = """

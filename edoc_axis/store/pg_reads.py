@@ -94,6 +94,15 @@ async def registry_snapshot(conn: Conn) -> RegistrySnapshot:
     )
 
 
+async def registry_entry(conn: Conn, code_or_alias: str) -> tuple[Agency | None, list[str]]:
+    """One agency and its live token hashes (to patch the snapshot after a change)."""
+    agency = await get_agency(conn, code_or_alias)
+    if agency is None:
+        return None, []
+    rows = await conn.fetch(q.LIVE_TOKENS_OF, agency.code)
+    return agency, [str(row[0]) for row in rows]
+
+
 async def certificate_pem(conn: Conn, fingerprint: str) -> bytes | None:
     pem = await conn.fetchval(q.CERTIFICATE_PEM, fingerprint)
     return None if pem is None else bytes(pem)

@@ -120,6 +120,7 @@ class PostgresStore:
         self._registry = RegistryCache(
             lambda: self._read(reads.registry_version),
             lambda: self._read(reads.registry_snapshot),
+            lambda code: self._read(lambda c: reads.registry_entry(c, code)),
         )
 
     @property
@@ -277,12 +278,13 @@ class PostgresStore:
 
     # -- registry ----------------------------------------------------------------
     # Reads by code, token and certificate come from the in-memory snapshot
-    # (registry_cache); every write here marks it stale, committed or not.
-    async def _registry_write(self, job: Callable[[PgWrite], Awaitable[T]]) -> T:
+    # (registry_cache); every write here has the agency it names read again and
+    # patched in before the next answer, committed or not.
+    async def _registry_write(self, code: str, job: Callable[[PgWrite], Awaitable[T]]) -> T:
         try:
             return await self._write(job)
         finally:
-            self._registry.invalidate()
+            self._registry.invalidate(code)
 
     async def create_agency(
         self,
@@ -293,7 +295,7 @@ class PostgresStore:
     ) -> Agency:
         certs = tuple(certificates)
         return await self._registry_write(
-            lambda w: registry.create_agency(w, agency, token_hash, certs, at)
+            agency.code, lambda w: registry.create_agency(w, agency, token_hash, certs, at)
         )
 
     async def get_agency(self, code_or_alias: str) -> Agency | None:
@@ -306,14 +308,16 @@ class PostgresStore:
         self, code: str, state: AgencyState, *, at: datetime | None = None
     ) -> Agency:
         when = _now(at)
-        return await self._registry_write(lambda w: registry.set_agency_state(w, code, state, when))
+        return await self._registry_write(
+            code, lambda w: registry.set_agency_state(w, code, state, when)
+        )
 
     async def update_endpoint(
         self, code: str, mode: DeliveryMode, url: str | None, *, at: datetime | None = None
     ) -> Agency:
         when = _now(at)
         return await self._registry_write(
-            lambda w: registry.update_endpoint(w, code, mode, url, when)
+            code, lambda w: registry.update_endpoint(w, code, mode, url, when)
         )
 
     async def add_certificate(
@@ -321,7 +325,7 @@ class PostgresStore:
     ) -> None:
         when = _now(at)
         await self._registry_write(
-            lambda w: registry.add_certificate(w, code, fingerprint, pem, when)
+            code, lambda w: registry.add_certificate(w, code, fingerprint, pem, when)
         )
 
     async def remove_certificate(
@@ -329,7 +333,7 @@ class PostgresStore:
     ) -> None:
         when = _now(at)
         await self._registry_write(
-            lambda w: registry.remove_certificate(w, code, fingerprint, when)
+            code, lambda w: registry.remove_certificate(w, code, fingerprint, when)
         )
 
     async def agency_for_certificate(self, fingerprint: str) -> Agency | None:
@@ -339,17 +343,21 @@ class PostgresStore:
         return await self._read(lambda c: reads.certificate_pem(c, fingerprint))
 
     async def rotate_token(self, code: str, new_token_hash: str, at: datetime) -> None:
-        await self._registry_write(lambda w: registry.rotate_token(w, code, new_token_hash, at))
+        await self._registry_write(
+            code, lambda w: registry.rotate_token(w, code, new_token_hash, at)
+        )
 
     async def revoke_tokens(self, code: str, at: datetime) -> None:
-        await self._registry_write(lambda w: registry.revoke_tokens(w, code, at))
+        await self._registry_write(code, lambda w: registry.revoke_tokens(w, code, at))
 
     async def agency_for_token(self, token_hash: str) -> Agency | None:
         return await self._registry.agency_for_token(token_hash)
 
     async def remove_test_agency(self, code: str, *, at: datetime | None = None) -> dict[str, int]:
         when = _now(at)
-        return await self._registry_write(lambda w: registry.remove_test_agency(w, code, when))
+        return await self._registry_write(
+            code, lambda w: registry.remove_test_agency(w, code, when)
+        )
 
     # -- documents ---------------------------------------------------------------
     async def accept_document(self, document: NewDocument) -> AcceptResult:

@@ -52,6 +52,7 @@ ALL_FINGERPRINTS = (
     "SELECT fingerprint, agency_code FROM certificates ORDER BY agency_code, fingerprint"
 )
 LIVE_TOKENS = "SELECT token_hash, agency_code FROM tokens WHERE revoked_at IS NULL"
+LIVE_TOKENS_OF = "SELECT token_hash FROM tokens WHERE agency_code = :code AND revoked_at IS NULL"
 
 # -- documents ----------------------------------------------------------------
 INSERT_BLOB = """

@@ -12,8 +12,9 @@ agencies, their codes, certificates or tokens, whoever makes it (this
 process, another ``serve --processes`` worker, another node, ``edoc-axis``
 commands):
 
-- a registry write made through this store object marks the snapshot stale
-  at once, so this process sees its own changes immediately;
+- a registry write made through this store object has that agency read
+  again and patched in before the next answer, so this process sees its own
+  changes at once (the whole registry is reloaded at the next version check);
 - otherwise the version is read again when the snapshot was last checked
   more than ``max_age_s`` ago (0.5 s), and the registry reloaded when it
   moved. A disabled agency, a revoked token or a removed certificate stops
@@ -41,13 +42,19 @@ REGISTRY_MAX_AGE_S = 0.5
 
 @dataclass(frozen=True, slots=True)
 class RegistrySnapshot:
-    """The registry at one version: everything the registry reads answer from."""
+    """The registry at one version: everything the registry reads answer from.
+
+    ``patch`` replaces one agency's entries in place (after this process's own
+    write); the snapshot's ``version`` then stays the older one, so the next
+    version check reloads it whole.
+    """
 
     version: int
     agencies: dict[str, Agency]  # by canonical code
     codes: dict[str, str]  # every code and alias (upper case) -> canonical code
     tokens: dict[str, str]  # live token hash -> canonical code
     certificates: dict[str, str]  # fingerprint -> canonical code
+    tokens_of: dict[str, list[str]]  # canonical code -> its live token hashes
 
     @classmethod
     def build(
@@ -56,17 +63,46 @@ class RegistrySnapshot:
         agencies: Iterable[Agency],
         tokens: Iterable[tuple[str, str]],
     ) -> RegistrySnapshot:
-        by_code: dict[str, Agency] = {}
-        codes: dict[str, str] = {}
-        certificates: dict[str, str] = {}
+        snapshot = cls(version, {}, {}, {}, {}, {})
         for agency in agencies:
-            by_code[agency.code] = agency
-            codes[agency.code] = agency.code
-            for alias in agency.alias_codes:
-                codes[alias] = agency.code
-            for fingerprint in agency.certificate_fingerprints:
-                certificates[fingerprint] = agency.code
-        return cls(version, by_code, codes, dict(tokens), certificates)
+            snapshot._add(agency, ())
+        for token_hash, code in tokens:
+            snapshot.tokens[token_hash] = code
+            snapshot.tokens_of.setdefault(code, []).append(token_hash)
+        return snapshot
+
+    def patch(self, code_or_alias: str, agency: Agency | None, tokens: Iterable[str]) -> None:
+        """Replace what is known of ``code_or_alias`` with ``agency`` (None: it is gone)."""
+        known = self.codes.get(code_or_alias.upper())
+        if known is not None:
+            self._remove(known)
+        if agency is not None:
+            self._remove(agency.code)
+            self._add(agency, tokens)
+
+    def _add(self, agency: Agency, tokens: Iterable[str]) -> None:
+        code = agency.code
+        self.agencies[code] = agency
+        for each in (code, *agency.alias_codes):
+            self.codes[each] = code
+        for fingerprint in agency.certificate_fingerprints:
+            self.certificates[fingerprint] = code
+        for token_hash in tokens:
+            self.tokens[token_hash] = code
+            self.tokens_of.setdefault(code, []).append(token_hash)
+
+    def _remove(self, code: str) -> None:
+        old = self.agencies.pop(code, None)
+        if old is not None:
+            for each in (code, *old.alias_codes):
+                if self.codes.get(each) == code:
+                    del self.codes[each]
+            for fingerprint in old.certificate_fingerprints:
+                if self.certificates.get(fingerprint) == code:
+                    del self.certificates[fingerprint]
+        for token_hash in self.tokens_of.pop(code, ()):
+            if self.tokens.get(token_hash) == code:
+                del self.tokens[token_hash]
 
     def by_code(self, code_or_alias: str) -> Agency | None:
         code = self.codes.get(code_or_alias.upper())
@@ -110,25 +146,36 @@ class RegistryCache:
         self,
         version: Callable[[], Awaitable[int]],
         load: Callable[[], Awaitable[RegistrySnapshot]],
+        load_one: Callable[[str], Awaitable[tuple[Agency | None, list[str]]]],
         *,
         max_age_s: float = REGISTRY_MAX_AGE_S,
     ) -> None:
         self._version = version
         self._load = load
+        self._load_one = load_one
         self._max_age_s = max_age_s
         self._snapshot: RegistrySnapshot | None = None
         self._checked = 0.0  # monotonic time the snapshot's version was last confirmed
         self._stale = True
+        self._dirty: set[str] = set()  # agencies this process changed since
         self._lock: asyncio.Lock | None = None
         self.loads = 0  # how many times the registry was read whole (for tests and benches)
 
-    def invalidate(self) -> None:
-        """This process changed the registry: the next read reloads it."""
-        self._stale = True
+    def invalidate(self, code: str | None = None) -> None:
+        """This process changed agency ``code`` (None: anything): the next read sees it.
+
+        The one agency is read again and patched in; the whole registry is
+        reloaded at the next version check (so a burst of changes, an import,
+        costs one whole reload per ``max_age_s``, not one per change).
+        """
+        if code is None:
+            self._stale = True
+        else:
+            self._dirty.add(code)
 
     def _fresh(self) -> RegistrySnapshot | None:
         snapshot = self._snapshot
-        if snapshot is None or self._stale:
+        if snapshot is None or self._stale or self._dirty:
             return None
         if time.monotonic() - self._checked >= self._max_age_s:
             return None
@@ -154,22 +201,34 @@ class RegistryCache:
             # Someone confirmed it since we asked: that check read after our call began.
             if snapshot is not None and (not force_check or self._checked >= started):
                 return snapshot
-            return await self._check()
+            return await self._update(force_check)
 
-    async def _check(self) -> RegistrySnapshot:
-        checked = time.monotonic()
+    async def _update(self, force_check: bool) -> RegistrySnapshot:
         stale, self._stale = self._stale, False
-        snapshot = self._snapshot
+        dirty, self._dirty = self._dirty, set()
         try:
-            if snapshot is None or stale or await self._version() != snapshot.version:
-                # the version is read before the rows: the rows are at least that new
-                snapshot = await self._load()
-                self.loads += 1
+            snapshot = self._snapshot
+            if snapshot is None or stale:
+                return await self._reload()
+            for code in sorted(dirty):
+                snapshot.patch(code, *await self._load_one(code))
+            if force_check or time.monotonic() - self._checked >= self._max_age_s:
+                checked = time.monotonic()
+                if await self._version() != snapshot.version:
+                    return await self._reload()
+                self._checked = checked
+            return snapshot
         except BaseException:
             self._stale = self._stale or stale
+            self._dirty |= dirty
             raise
-        self._snapshot = snapshot
-        self._checked = checked
+
+    async def _reload(self) -> RegistrySnapshot:
+        checked = time.monotonic()
+        # the version is read before the rows: the rows are at least that new
+        snapshot = await self._load()
+        self.loads += 1
+        self._snapshot, self._checked = snapshot, checked
         return snapshot
 
     async def get_agency(self, code_or_alias: str) -> Agency | None:

@@ -91,6 +91,7 @@ class SqliteStore:
         self._registry = RegistryCache(
             lambda: self._readers.run(reads.registry_version),
             lambda: self._readers.run(reads.registry_snapshot),
+            lambda code: self._readers.run(reads.registry_entry, code),
         )
 
     # -- lifecycle ---------------------------------------------------------------
@@ -148,12 +149,13 @@ class SqliteStore:
 
     # -- registry ----------------------------------------------------------------
     # Reads by code, token and certificate come from the in-memory snapshot
-    # (registry_cache); every write here marks it stale, committed or not.
-    async def _registry_write(self, job: Callable[[WriteContext], T]) -> T:
+    # (registry_cache); every write here has the agency it names read again and
+    # patched in before the next answer, committed or not.
+    async def _registry_write(self, code: str, job: Callable[[WriteContext], T]) -> T:
         try:
             return await self._writer.submit(job)
         finally:
-            self._registry.invalidate()
+            self._registry.invalidate(code)
 
     async def create_agency(
         self,
@@ -164,7 +166,7 @@ class SqliteStore:
     ) -> Agency:
         certs = tuple(certificates)
         return await self._registry_write(
-            lambda ctx: registry.create_agency(ctx, agency, token_hash, certs, at)
+            agency.code, lambda ctx: registry.create_agency(ctx, agency, token_hash, certs, at)
         )
 
     async def get_agency(self, code_or_alias: str) -> Agency | None:
@@ -178,7 +180,7 @@ class SqliteStore:
     ) -> Agency:
         when = _now(at)
         return await self._registry_write(
-            lambda ctx: registry.set_agency_state(ctx, code, state, when)
+            code, lambda ctx: registry.set_agency_state(ctx, code, state, when)
         )
 
     async def update_endpoint(
@@ -186,7 +188,7 @@ class SqliteStore:
     ) -> Agency:
         when = _now(at)
         return await self._registry_write(
-            lambda ctx: registry.update_endpoint(ctx, code, mode, url, when)
+            code, lambda ctx: registry.update_endpoint(ctx, code, mode, url, when)
         )
 
     async def add_certificate(
@@ -194,7 +196,7 @@ class SqliteStore:
     ) -> None:
         when = _now(at)
         await self._registry_write(
-            lambda ctx: registry.add_certificate(ctx, code, fingerprint, pem, when)
+            code, lambda ctx: registry.add_certificate(ctx, code, fingerprint, pem, when)
         )
 
     async def remove_certificate(
@@ -202,7 +204,7 @@ class SqliteStore:
     ) -> None:
         when = _now(at)
         await self._registry_write(
-            lambda ctx: registry.remove_certificate(ctx, code, fingerprint, when)
+            code, lambda ctx: registry.remove_certificate(ctx, code, fingerprint, when)
         )
 
     async def agency_for_certificate(self, fingerprint: str) -> Agency | None:
@@ -212,17 +214,21 @@ class SqliteStore:
         return await self._readers.run(reads.certificate_pem, fingerprint)
 
     async def rotate_token(self, code: str, new_token_hash: str, at: datetime) -> None:
-        await self._registry_write(lambda ctx: registry.rotate_token(ctx, code, new_token_hash, at))
+        await self._registry_write(
+            code, lambda ctx: registry.rotate_token(ctx, code, new_token_hash, at)
+        )
 
     async def revoke_tokens(self, code: str, at: datetime) -> None:
-        await self._registry_write(lambda ctx: registry.revoke_tokens(ctx, code, at))
+        await self._registry_write(code, lambda ctx: registry.revoke_tokens(ctx, code, at))
 
     async def agency_for_token(self, token_hash: str) -> Agency | None:
         return await self._registry.agency_for_token(token_hash)
 
     async def remove_test_agency(self, code: str, *, at: datetime | None = None) -> dict[str, int]:
         when = _now(at)
-        return await self._registry_write(lambda ctx: registry.remove_test_agency(ctx, code, when))
+        return await self._registry_write(
+            code, lambda ctx: registry.remove_test_agency(ctx, code, when)
+        )
 
     # -- documents ---------------------------------------------------------------
     async def accept_document(self, document: NewDocument) -> AcceptResult:

@@ -86,6 +86,15 @@ def registry_snapshot(conn: sqlite3.Connection) -> RegistrySnapshot:
     )
 
 
+def registry_entry(conn: sqlite3.Connection, code_or_alias: str) -> tuple[Agency | None, list[str]]:
+    """One agency and its live token hashes (to patch the snapshot after a change)."""
+    agency = get_agency(conn, code_or_alias)
+    if agency is None:
+        return None, []
+    rows = conn.execute(q.LIVE_TOKENS_OF, {"code": agency.code}).fetchall()
+    return agency, [str(row[0]) for row in rows]
+
+
 def certificate_pem(conn: sqlite3.Connection, fingerprint: str) -> bytes | None:
     row = conn.execute(q.CERTIFICATE_PEM, {"fingerprint": fingerprint}).fetchone()
     return None if row is None else bytes(row[0])

@@ -140,9 +140,35 @@ async def test_reads_without_changes_do_not_reload_the_registry(
         assert await here.agency_for_token(f"token-hash-{SENDER}") is not None
         assert await here.agency_for_certificate(f"fp-{PULL}") is not None
     assert cache.loads == loads
+
+
+async def test_changes_made_here_patch_the_snapshot_instead_of_reloading_it(
+    pair: tuple[Store, Store],
+) -> None:
+    """A burst of changes (an import) costs one whole reload per check, not one per change."""
+    here, _ = pair
+    await here.get_agency(SENDER)
+    cache = _cache(here)
+    cache._max_age_s = 3600.0  # no version check falls due during the burst
+    loads = cache.loads
+    for n in range(10):
+        code = f"000.00.00.H{n:02d}"
+        await register(here, code, aliases=(f"H{n:02d}.00.00",))
+        found = await here.get_agency(f"h{n:02d}.00.00")
+        assert found is not None and found.code == code
+        assert (await here.agency_for_token(f"token-hash-{code}")) == found
+        assert (await here.agency_for_certificate(f"fp-{code}")) == found
     await here.set_agency_state(PULL, "disabled", at=T0)
-    assert (await here.get_agency(PULL)) is not None
-    assert cache.loads == loads + 1
+    pull = await here.get_agency(PULL)
+    assert pull is not None and pull.state == "disabled"
+    assert cache.loads == loads  # eleven changes, each patched in, no whole reload
+    # a miss is still confirmed against the version (which moved: one reload)
+    await here.revoke_tokens(SENDER, T0)
+    assert await here.agency_for_token(f"token-hash-{SENDER}") is None
+    await here.remove_certificate(PULL, f"fp-{PULL}", at=T0)
+    assert await here.agency_for_certificate(f"fp-{PULL}") is None
+    pull = await here.get_agency(PULL)
+    assert pull is not None and pull.certificate_fingerprints == ()
 
 
 async def test_a_change_by_plain_sql_moves_the_registry_version(tmp_path: Path) -> None:

@@ -20,7 +20,8 @@ from edoc_axis.config import AxisConfig
 from edoc_axis.delivery import PushDispatcher
 from edoc_axis.server import make_http_app
 from edoc_axis.server.context import SERVICES, AxisServices
-from edoc_axis.store import Claim, DeadLetter, Delivered, Outcome, Store
+from edoc_axis.service import peers
+from edoc_axis.store import Claim, DeadLetter, Delivered, Outcome, Store, StoredDocument
 from edoc_axis.tls import client_context
 
 
@@ -61,11 +62,24 @@ def _dispatcher(services: AxisServices, poll_interval_s: float) -> PushDispatche
 
     async def on_recorded(claim: Claim, outcome: Outcome) -> None:
         if isinstance(outcome, Delivered):
+            # A relay reached the next axis, not the agency: keep that axis's
+            # receipt; the agency's own 01 comes back from its axis.
+            relayed = await peers.record_relay_receipt(
+                services, claim.delivery_id, claim.recipient_code, outcome.answer
+            )
+            if relayed:
+                return
             await service.record_arrival(
                 services, claim.axis_id, claim.recipient_code, "delivered to the agency's endpoint"
             )
         elif isinstance(outcome, DeadLetter):
             await service.tell_sender(services, claim, outcome.error)
+
+    async def relay_target(
+        recipient: str, document: StoredDocument | None
+    ) -> tuple[str, dict[str, str]] | None:
+        target = await peers.relay_target(services, recipient, document)
+        return None if target is None else (target.url, target.headers)
 
     dispatcher = PushDispatcher(
         services.store,
@@ -77,6 +91,9 @@ def _dispatcher(services: AxisServices, poll_interval_s: float) -> PushDispatche
         on_recorded=on_recorded,
         poll_interval_s=poll_interval_s,
         ssl_context=client_context(services.config.push_ca_file),
+        relay_target=relay_target,
+        breaker_threshold=services.config.retry.breaker_threshold,
+        breaker_cool_off_s=services.config.retry.breaker_cool_off_s,
     )
     services.on_accepted.append(dispatcher.wake)
     services.endpoint_health.append(dispatcher.endpoint_health)

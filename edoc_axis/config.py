@@ -60,6 +60,9 @@ class RetrySettings:
     per_endpoint_concurrency: int = 4
     workers: int = 8
     lease_s: float = 120.0
+    # Consecutive failures that open an endpoint's circuit, and how long it stays open.
+    breaker_threshold: int = 5
+    breaker_cool_off_s: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,17 @@ class VdxpSettings:
 
 
 @dataclass(frozen=True)
+class FederationSettings:
+    """This axis as a node of the tree of axes (README "Connecting axes")."""
+
+    # Axes a relayed document may have crossed before this one: a province →
+    # national → province path is 2 before the last axis; 4 leaves room.
+    max_hops: int = 4
+    # How long an axis waits for a peer's part of a trace before showing the rest.
+    trace_timeout_s: float = 5.0
+
+
+@dataclass(frozen=True)
 class AxisConfig:
     home: Path
     axis_name: str = "edoc-axis"
@@ -119,6 +133,7 @@ class AxisConfig:
     retry: RetrySettings = field(default_factory=RetrySettings)
     interop: Interop = field(default_factory=Interop)
     vdxp: VdxpSettings = field(default_factory=VdxpSettings)
+    federation: FederationSettings = field(default_factory=FederationSettings)
     ca_key: Path | None = None  # development CA key, for `pki issue` and conformance --setup
     # HTTPS: the server certificate and key; with tls_client_ca, client certificates
     # (mutual TLS) are asked for, optionally, and one registered to an agency is its login.
@@ -220,6 +235,7 @@ def load_config(path: Path) -> AxisConfig:
         retry=_dataclass_from(RetrySettings, _section(data, "retry"), "retry"),
         interop=_dataclass_from(Interop, _booleans(data, "interop"), "interop"),
         vdxp=_vdxp_settings(home, _section(data, "vdxp")),
+        federation=_dataclass_from(FederationSettings, _section(data, "federation"), "federation"),
     )
 
 
@@ -336,6 +352,13 @@ read_timeout_s = 30.0
 per_endpoint_concurrency = 4
 workers = 8
 lease_s = 120.0
+breaker_threshold = 5        # consecutive failures that open an endpoint's circuit
+breaker_cool_off_s = 30.0    # how long it stays open before one trial push
+
+[federation]
+# This axis as a node of the tree of axes (README "Connecting axes").
+max_hops = 4                 # axes a relayed document may have crossed before this one
+trace_timeout_s = 5.0        # how long a trace waits for a peer axis's part
 
 [interop]
 # Real-world packages the strict edXML profile refuses; false refuses them

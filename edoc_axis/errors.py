@@ -212,6 +212,39 @@ class VdxpMethodUnknown(EdocError):
     code, http_status, title = "vdxp.method-unknown", 404, "Unknown VDXP method"
 
 
+# Federation: what an axis answers a peer axis that relays to it (POST /api/v1/relay).
+
+
+class RelayUnknownPeer(EdocError):
+    """No active peer axis holds this token, or its signature key is not the peer's."""
+
+    code, http_status, title = "relay.unknown-peer", 401, "Unknown peer axis"
+
+
+class RelayNotAllowed(EdocError):
+    """The peer may not relay for this sender or status author (not in the region it serves)."""
+
+    code, http_status, title = "relay.not-allowed", 403, "Peer not allowed to relay this"
+
+
+class RelayLoop(EdocError):
+    """The relay path already names this axis, or the next hop would go back along it."""
+
+    code, http_status, title = "relay.loop", 422, "Relay loop"
+
+
+class RelayHops(EdocError):
+    """The relay path is longer than ``[federation] max_hops``."""
+
+    code, http_status, title = "relay.hops", 422, "Too many relay hops"
+
+
+class RelayInvalid(EdocError):
+    """A relay without its hop headers, or for a recipient its package does not name."""
+
+    code, http_status, title = "relay.invalid", 400, "Invalid relay"
+
+
 def all_error_classes() -> list[type[EdocError]]:
     """Every concrete error class, for the spec-table test and documentation."""
     found: list[type[EdocError]] = []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
@@ -24,6 +24,7 @@ class AttemptResult:
     http_status: int | None = None
     retry_after_s: float | None = None
     detail: str = ""
+    answer: bytes = field(default=b"", repr=False, compare=False)  # a 2xx body, when kept
 
     @property
     def delivered(self) -> bool:
@@ -42,6 +43,8 @@ class Delivered:
     """The endpoint took the document (2xx)."""
 
     label: ClassVar[str] = "delivered"  # the metrics label
+    # What the endpoint answered (kept for a relay: the next axis's signed receipt).
+    answer: bytes = field(default=b"", repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ import aiohttp
 from edoc_axis.core.retry import AttemptKind, AttemptResult, parse_retry_after
 
 _DETAIL_BYTES = 2048
+_ANSWER_BYTES = 64 * 1024  # a relay's answer: the next axis's receipt (a few KiB)
 _DETAIL_CHARS = 200
 # Answers that say "the server is not able right now", as opposed to a refusal.
 _UNAVAILABLE_4XX = frozenset({408, 429})
@@ -36,9 +37,12 @@ async def post_delivery(
     headers: dict[str, str],
     client_timeout: aiohttp.ClientTimeout,
     now: datetime,
+    *,
+    keep_answer: bool = False,
 ) -> AttemptResult:
     """POST the body and say what happened; never raises for network trouble.
 
+    ``keep_answer`` keeps the start of a 2xx answer (a relay's receipt).
     ``client_timeout`` is aiohttp's, not one deadline for the whole call: it
     bounds connecting and each read separately, which an ``asyncio.timeout``
     around the call could not tell apart.
@@ -48,12 +52,14 @@ async def post_delivery(
             url, data=body, headers=headers, timeout=client_timeout, allow_redirects=False
         ) as response:
             retry_after = parse_retry_after(response.headers.get("Retry-After"), now)
-            detail = ""
+            detail, answer = "", b""
             if not 200 <= response.status < 300:
                 detail = _detail_of(
                     await response.content.read(_DETAIL_BYTES), response.content_type
                 )
-            return AttemptResult(AttemptKind.HTTP, response.status, retry_after, detail)
+            elif keep_answer:
+                answer = await response.content.read(_ANSWER_BYTES)
+            return AttemptResult(AttemptKind.HTTP, response.status, retry_after, detail, answer)
     except TimeoutError as exc:  # aiohttp's timeouts are TimeoutError subclasses too
         return AttemptResult(AttemptKind.TIMEOUT, detail=str(exc) or "no answer in time")
     except aiohttp.ClientError as exc:

@@ -32,6 +32,7 @@ from edoc_axis.delivery.pusher import (
     AttemptHook,
     Pusher,
     RecordedHook,
+    RelayHook,
     default_worker_id,
     owner_is_dead,
 )
@@ -67,6 +68,7 @@ class PushDispatcher:
         breaker_cool_off_s: float = 30.0,
         max_held: int | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        relay_target: RelayHook | None = None,
     ) -> None:
         self._store, self._clock, self._settings = store, clock, settings
         self._pusher = Pusher(
@@ -78,6 +80,7 @@ class PushDispatcher:
             rng=rng or random.Random(),  # noqa: S311  (back-off jitter, not a secret)
             on_attempt=on_attempt,
             on_recorded=on_recorded,
+            relay_target=relay_target,
         )
         self._session, self._own_session = session, session is None
         # https:// endpoints are verified: by this context's CAs, else the system's.

@@ -31,9 +31,12 @@ from edoc_axis.core.retry import (
     RetryPolicy,
 )
 from edoc_axis.delivery.attempt import post_delivery
-from edoc_axis.store import Claim, Store
+from edoc_axis.store import Claim, Store, StoredDocument
 
 AttemptHook = Callable[[str, float], None]
+# Where a push to a remote agency goes instead (a peer axis's relay resource) and
+# the headers it adds (token, relay path); None for a local agency's endpoint.
+RelayHook = Callable[[str, StoredDocument | None], Awaitable[tuple[str, dict[str, str]] | None]]
 # Called after an outcome is recorded (not for stale ones): the wiring records
 # status 01 for a delivery here and tells the sender of a dead letter.
 RecordedHook = Callable[[Claim, Outcome], Awaitable[None]]
@@ -81,8 +84,10 @@ class Pusher:
         rng: random.Random,
         on_attempt: AttemptHook | None,
         on_recorded: RecordedHook | None = None,
+        relay_target: RelayHook | None = None,
     ) -> None:
         self._store, self._clock = store, clock
+        self._relay_target = relay_target
         self._key, self._cert = axis_key, axis_cert
         self._policy = RetryPolicy(
             settings.base_s, settings.cap_s, settings.max_attempts, settings.max_age_s
@@ -94,11 +99,19 @@ class Pusher:
         )
 
     async def attempt(self, session: aiohttp.ClientSession, claim: Claim) -> AttemptResult:
-        """POST the exact stored bytes with the axis's delivery signature."""
-        if not claim.endpoint_url:
-            return AttemptResult(AttemptKind.CONNECTION, detail="the agency has no endpoint URL")
+        """POST the exact stored bytes with the axis's delivery signature.
+
+        A remote agency's delivery goes to its peer axis's relay resource, with
+        the token and relay path the hook adds, and keeps the peer's receipt.
+        """
         body = await self._store.document_bytes(claim.axis_id)
         document = await self._store.get_document(claim.axis_id)
+        relay = None
+        if self._relay_target is not None:
+            relay = await self._relay_target(claim.recipient_code, document)
+        url = relay[0] if relay is not None else claim.endpoint_url
+        if not url:
+            return AttemptResult(AttemptKind.CONNECTION, detail="the agency has no endpoint URL")
         now = self._clock.now()
         facts = DeliveryFacts(
             kind=document.kind if document is not None else "document",
@@ -110,7 +123,11 @@ class Pusher:
         )
         headers = delivery_headers(facts, body, self._key, self._cert)
         headers["Content-Type"] = "application/xml"
-        return await post_delivery(session, claim.endpoint_url, body, headers, self._timeout, now)
+        if relay is not None:
+            headers.update(relay[1])
+        return await post_delivery(
+            session, url, body, headers, self._timeout, now, keep_answer=relay is not None
+        )
 
     async def conclude(
         self, claim: Claim, result: AttemptResult, seconds: float | None
@@ -122,7 +139,8 @@ class Pusher:
         now = self._clock.now()
         outcome: Outcome
         if result.delivered:
-            outcome = Delivered()  # the policy needs the queue time only for a failure
+            # the policy needs the queue time only for a failure
+            outcome = Delivered(answer=result.answer)
         else:
             delivery = await self._store.delivery_for(claim.axis_id, claim.recipient_code)
             first_queued_at = delivery.created_at if delivery is not None else now

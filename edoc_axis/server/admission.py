@@ -33,21 +33,24 @@ BodyReader = Callable[[web.Request, int, BodyLease, BodyPace], Awaitable[bytes]]
 async def admitted(
     request: web.Request,
     services: AxisServices,
-    caller: Agency,
+    caller: Agency | str,
     *,
     expect_kind: str,
     signature_required: bool = True,
     read_body: BodyReader = read_package_body,
 ) -> AsyncIterator[Examined]:
-    """Yield the examined package; its bytes count against the budget until exit."""
+    """Yield the examined package; its bytes count against the budget until exit.
+
+    ``caller`` is the agency, or the budget key of another kind of caller (a
+    peer axis relaying: ``peer:NAME``), whose rate, bytes and slots are taken.
+    """
     now = services.clock.now()
-    decision = services.limiter.take(caller.code, now.timestamp())
+    key = caller if isinstance(caller, str) else caller.code
+    decision = services.limiter.take(key, now.timestamp())
     if not decision.allowed:
-        raise RateLimited(
-            f"agency {caller.code} is over its rate limit", retry_after_s=decision.retry_after_s
-        )
+        raise RateLimited(f"{key} is over its rate limit", retry_after_s=decision.retry_after_s)
     limits = services.config.limits
-    lease = services.inflight.lease(caller.code)
+    lease = services.inflight.lease(key)
     try:
         raw = await read_body(
             request,
@@ -56,7 +59,7 @@ async def admitted(
             BodyPace(limits.body_idle_timeout_s, limits.body_min_rate_bytes_per_s),
         )
         # One agency's bodies wait for its own slots, never for another's.
-        async with services.examinations.slot(caller.code):
+        async with services.examinations.slot(key):
             examined = await asyncio.get_running_loop().run_in_executor(
                 services.executor,
                 functools.partial(

@@ -37,7 +37,8 @@ async def calling_agency(request: web.Request) -> Agency:
     if fingerprint is not None and services.config.tls_client_ca is not None:
         by_certificate = await services.store.agency_for_certificate(fingerprint)
         if not request.headers.get("Authorization"):
-            if by_certificate is None or by_certificate.state != "active":
+            # a remote agency (served by a peer axis) speaks only through its own axis
+            if by_certificate is None or by_certificate.state != "active" or by_certificate.peer:
                 raise AuthRequired("the client certificate is not registered to an active agency")
             return by_certificate
         agency = await _by_token(request)

@@ -33,9 +33,11 @@ from edoc_axis.errors import (
     NotFound,
     RecipientDisabled,
     RecipientUnknown,
+    StatusTransition,
 )
 from edoc_axis.service.context import AxisContext, wake
 from edoc_axis.service.conversation import recipient_message, rounds_with
+from edoc_axis.service.peers import remote_agency
 from edoc_axis.service.statuses import record_status
 from edoc_axis.store import (
     AcceptResult,
@@ -84,7 +86,7 @@ async def accept_document(ctx: AxisContext, caller: Agency, examined: Examined) 
         if existing is None:
             raise
         return AcceptResult(created=False, document=existing)
-    result = await _store(ctx, caller, package, examined, key, recipients, now)
+    result = await store_document(ctx, caller, package, examined, key, recipients, now)
     if not result.created:
         log.info("document.resubmitted", axis_id=result.document.axis_id)
     return result
@@ -137,9 +139,10 @@ async def _check_sender(
 
 
 async def _route(ctx: AxisContext, package: DocumentPackage) -> tuple[str, ...]:
+    """Each recipient's agency: local, or remote (served by a peer axis, "Connecting axes")."""
     codes: dict[str, None] = {}  # ordered, and a set: linear in the recipients
     for organ_id in routing_targets(package):
-        agency = await ctx.store.get_agency(organ_id)
+        agency = await ctx.store.get_agency(organ_id) or await remote_agency(ctx, organ_id)
         if agency is None:
             raise RecipientUnknown(
                 f"recipient {organ_id} is not registered", document_id=package.document_id
@@ -162,7 +165,7 @@ async def _check_references(ctx: AxisContext, caller: Agency, package: DocumentP
             )
 
 
-async def _store(
+async def store_document(
     ctx: AxisContext,
     caller: Agency,
     package: DocumentPackage,
@@ -170,7 +173,13 @@ async def _store(
     key: str,
     recipients: tuple[str, ...],
     now: datetime,
+    *,
+    relay_path: tuple[str, ...] = (),
 ) -> AcceptResult:
+    """Sign this axis's receipt and store the document with one delivery per recipient.
+
+    ``relay_path``: the axes a relayed document crossed before this one.
+    """
     axis_id = new_axis_id(now)
     legacy = examined.signature is not None and examined.signature.legacy
     receipt = Receipt(
@@ -201,6 +210,7 @@ async def _store(
             receipt=signed,
             recipients=recipients,
             legacy_policy=legacy,
+            relay_path=relay_path,
         )
     )
     if result.created:
@@ -213,28 +223,36 @@ async def _store(
 
 
 async def accept_status(
-    ctx: AxisContext, caller: Agency, examined: Examined
+    ctx: AxisContext, caller: Agency, examined: Examined, *, relayed: bool = False
 ) -> tuple[StoredStatus, bool]:
     """Record an examined status from ``caller``; (the stored status, whether it is new).
 
     The one status intake of every dialect: the native ``POST /api/v1/statuses``
     and VDXP's ``sendEdoc`` (messagetype=status) both come here after admission.
     The id comes from the bytes, so the same status again answers the stored one.
+    ``relayed``: a peer axis relayed it for ``caller``, a remote agency it serves
+    (``service.relay``): the signer is checked against the certificates this axis
+    knows of the caller, if any (the caller's own axis checked it at intake).
     """
     status = examined.package
     assert isinstance(status, StatusPackage)
-    await _check_status(ctx, caller, status, examined)
+    await _check_status(ctx, caller, status, examined, relayed=relayed)
     status_id = "st" + examined.sha256[:40]
     existing = await ctx.store.get_status(status_id)
     if existing is not None:
         return existing, False
-    stored = await _apply(ctx, caller, status, status.raw, status_id)
+    stored = await _apply_judged(ctx, caller, status, status_id, relayed=relayed)
     log.info("status.accepted", axis_id=stored.axis_id, status_code=stored.status_code)
     return stored, True
 
 
 async def _check_status(
-    ctx: AxisContext, caller: Agency, status: StatusPackage, examined: Examined
+    ctx: AxisContext,
+    caller: Agency,
+    status: StatusPackage,
+    examined: Examined,
+    *,
+    relayed: bool = False,
 ) -> None:
     """Who may send this status, and how: the caller must be its From, and its signer if signed.
 
@@ -249,6 +267,8 @@ async def _check_status(
         required=ctx.config.require_signed_statuses,
         allow_legacy=ctx.config.allow_legacy,
     )
+    if relayed and not caller.certificate_fingerprints:
+        fingerprint = None  # no certificate of the caller known here: the peer vouches
     await _check_sender(ctx, caller, status.sender.organ_id, fingerprint, what="status")
 
 
@@ -307,16 +327,57 @@ async def _target(
     raise NotFound(f"no document {document_id} between {caller.code} and {counterparty.code}")
 
 
+_JUDGEMENTS = 3
+"""How often a status is judged again when another status of the same delivery got
+there between the read and the write (two statuses of one recipient at once)."""
+
+
+async def _apply_judged(
+    ctx: AxisContext, caller: Agency, status: StatusPackage, status_id: str, *, relayed: bool
+) -> StoredStatus:
+    """``_apply``, judged again on the fresh delivery if another status won the race.
+
+    The store refuses a write whose delivery moved since it was read (no lost
+    update); the status is then judged against what is there now, so 01 and 03
+    arriving at once are both kept in order, and a real step back is refused.
+    """
+    for judgement in range(_JUDGEMENTS):
+        try:
+            return await _apply(ctx, caller, status, status.raw, status_id, relayed=relayed)
+        except StatusTransition:
+            if judgement == _JUDGEMENTS - 1:
+                raise
+            existing = await ctx.store.get_status(status_id)
+            if existing is not None:  # the same status, stored by a concurrent request
+                return existing
+    raise AssertionError("unreachable")
+
+
 async def _apply(
-    ctx: AxisContext, caller: Agency, status: StatusPackage, raw: bytes, status_id: str
+    ctx: AxisContext,
+    caller: Agency,
+    status: StatusPackage,
+    raw: bytes,
+    status_id: str,
+    *,
+    relayed: bool = False,
 ) -> StoredStatus:
     document, delivery, by_sender = await _target(ctx, caller, status)
     code = status.status_code
     check_sender_role(code, is_sender=by_sender, is_recipient=not by_sender)
     progress = code.info.progress_rank is not None
+    moves = progress
     if progress:
         current = StatusCode(delivery.status_code) if delivery.status_code else None
-        check_progress(current, code)
+        try:
+            check_progress(current, code)
+        except StatusTransition:
+            if not relayed:
+                raise
+            # Statuses relayed by several axes may overtake each other (an 03 before
+            # the 01): the later-ranked one is the delivery's status already, so an
+            # overtaken one is kept in the sender's feed without moving it back.
+            moves = False
     recall_round = None
     if not progress:
         recipient = delivery.recipient_code
@@ -330,7 +391,7 @@ async def _apply(
         from_code=caller.code,
         to_code=delivery.recipient_code if by_sender else document.sender_code,
         expected=delivery.status_code,
-        updates_progress=progress,
+        updates_progress=moves,
         status_id=status_id,
         recall_round=recall_round,
     )

@@ -27,10 +27,13 @@ from edoc_axis.store.records import (
     InboxItem,
     NewAgency,
     NewDocument,
+    NewPeer,
     NewStatus,
     Operator,
     Outcome,
     Page,
+    Peer,
+    PeerState,
     Stats,
     StoredDocument,
     StoredStatus,
@@ -290,6 +293,49 @@ class Store(Protocol):
 
     async def status_bytes(self, status_id: str) -> bytes:
         """The exact bytes of a status message (``NotFound`` if unknown)."""
+
+    # -- peer axes (federation) ---------------------------------------------
+    async def create_peer(self, peer: NewPeer, token_hash: str, at: datetime) -> Peer:
+        """Register a peer axis with the hash of the token it presents here.
+
+        Raises ``AgencyExists`` if the name is taken.
+        """
+
+    async def update_peer(self, peer: NewPeer, at: datetime) -> Peer:
+        """Replace a peer's address, certificate, patterns and sealed token (``NotFound``)."""
+
+    async def set_peer_token(self, name: str, token_hash: str, at: datetime) -> None:
+        """Replace the hash of the token the peer presents here (``NotFound``)."""
+
+    async def set_peer_state(self, name: str, state: PeerState, at: datetime) -> Peer:
+        """Enable or disable a peer axis and every agency it serves (``NotFound``)."""
+
+    async def registry_version(self) -> int:
+        """The registry's version: it moves with every change to agencies, codes,
+        certificates and tokens (a peer's directory version)."""
+
+    async def set_directory_version(self, name: str, version: int) -> None:
+        """Remember the peer's directory version last synced here."""
+
+    async def get_peer(self, name: str) -> Peer | None: ...
+
+    async def list_peers(self) -> list[Peer]: ...
+
+    async def peer_for_token(self, token_hash: str) -> Peer | None:
+        """The active peer whose token hashes to this, or None."""
+
+    async def add_recipients(
+        self, axis_id: str, codes: Sequence[str], at: datetime
+    ) -> tuple[str, ...]:
+        """Deliveries of a stored document for recipients it does not have yet.
+
+        A relayed document that arrives again for another recipient (over another
+        path, or because one peer relays it for two) is stored once; this adds the
+        new recipients' deliveries and returns the codes added.
+        """
+
+    async def record_relay_receipt(self, delivery_id: int, receipt: bytes) -> None:
+        """Keep the next axis's signed receipt for a delivery relayed to it."""
 
     # -- VDXP systems (the reference transport's HMAC clients) --------------
     async def create_system(

@@ -116,7 +116,26 @@ def agency_record(
         created_at=d.time(row["created_at"]),
         certificate_fingerprints=tuple(fingerprints),
         test=bool(row["test"]),
+        peer=row["peer"],
     )
+
+
+def split_path(text: str | None) -> tuple[str, ...]:
+    """A relay path as stored (comma separated axis names) back to a tuple."""
+    return tuple(text.split(",")) if text else ()
+
+
+def join_path(path: tuple[str, ...]) -> str | None:
+    return ",".join(path) if path else None
+
+
+def _optional_bytes(row: Row, name: str) -> bytes | None:
+    """A column only some queries select (a delivery's relay receipt)."""
+    try:
+        value = row[name]
+    except (IndexError, KeyError):
+        return None
+    return None if value is None else bytes(value)
 
 
 def document_record(row: Row, d: Decoder, recipients: Iterable[str]) -> StoredDocument:
@@ -134,6 +153,7 @@ def document_record(row: Row, d: Decoder, recipients: Iterable[str]) -> StoredDo
         receipt=bytes(row["receipt"]),
         recipients=tuple(recipients),
         legacy_policy=bool(row["legacy_policy"]),
+        relay_path=split_path(row["relay_path"]),
     )
 
 
@@ -154,6 +174,7 @@ def delivery_record(row: Row, d: Decoder) -> Delivery:
         status_code=row["status_code"],
         status_at=d.opt_time(row["status_at"]),
         created_at=d.time(row["created_at"]),
+        relay_receipt=_optional_bytes(row, "relay_receipt"),
     )
 
 

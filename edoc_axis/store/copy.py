@@ -50,8 +50,17 @@ _TIMES_OF_DELIVERIES = "next_attempt_at lease_until delivered_at acked_at status
 # Parents before children, so foreign keys hold at every row.
 _TABLES: list[tuple[str, tuple[str, ...], dict[str, Convert], str | None]] = [
     (
+        "peers",
+        _cols(
+            "name url axis_cert_pem axis_cert_sha256 serves token_hash sealed_token state"
+            " created_at directory_version"
+        ),
+        {"axis_cert_pem": _bytes, "sealed_token": _bytes, "created_at": _time},
+        None,
+    ),
+    (
         "agencies",
-        _cols("code name state delivery_mode endpoint_url created_at test"),
+        _cols("code name state delivery_mode endpoint_url created_at test peer"),
         {"created_at": _time, "test": _bool},
         None,
     ),
@@ -74,6 +83,7 @@ _TABLES: list[tuple[str, tuple[str, ...], dict[str, Convert], str | None]] = [
         _cols(
             "seq axis_id sender_code document_id idempotency_key kind business_type"
             " references_document_id subject sha256 received_at receipt legacy_policy"
+            " relay_path"
         ),
         {"received_at": _time, "receipt": _bytes, "legacy_policy": _bool},
         "seq",
@@ -83,8 +93,9 @@ _TABLES: list[tuple[str, tuple[str, ...], dict[str, Convert], str | None]] = [
         _cols(
             "id document_seq recipient_code mode state attempts next_attempt_at lease_until"
             " lease_owner last_error delivered_at acked_at status_code status_at created_at"
+            " relay_receipt"
         ),
-        {name: _time for name in _TIMES_OF_DELIVERIES.split()},
+        {**{name: _time for name in _TIMES_OF_DELIVERIES.split()}, "relay_receipt": _bytes},
         "id",
     ),
     (

@@ -10,7 +10,7 @@ import asyncpg
 
 from edoc_axis.errors import DocumentConflict, NotFound, RecipientUnknown
 from edoc_axis.store import pg_queries as q
-from edoc_axis.store.codec import POSTGRES, claim_record
+from edoc_axis.store.codec import POSTGRES, claim_record, join_path
 from edoc_axis.store.pg_reads import delivery_by_id, delivery_for, find_document
 from edoc_axis.store.pg_writer import PgWrite
 from edoc_axis.store.records import (
@@ -59,6 +59,7 @@ async def accept_document(w: PgWrite, doc: NewDocument) -> AcceptResult:
         doc.received_at,
         doc.receipt,
         doc.legacy_policy,
+        join_path(doc.relay_path),
     )
     if seq is None:
         # UNIQUE (sender_code, idempotency_key) decides "never twice", also for
@@ -102,6 +103,7 @@ def _as_stored(doc: NewDocument) -> StoredDocument:
         receipt=doc.receipt,
         recipients=doc.recipients,
         legacy_policy=doc.legacy_policy,
+        relay_path=doc.relay_path,
     )
 
 

@@ -15,8 +15,8 @@ WORK_CHANNEL = "edoc_axis_work"
 
 # -- registry -----------------------------------------------------------------
 INSERT_AGENCY = """
-INSERT INTO agencies (code, name, state, delivery_mode, endpoint_url, created_at, test)
-VALUES ($1, $2, 'active', $3, $4, $5, $6)"""
+INSERT INTO agencies (code, name, state, delivery_mode, endpoint_url, created_at, test, peer)
+VALUES ($1, $2, 'active', $3, $4, $5, $6, $7)"""
 INSERT_AGENCY_CODE = (
     "INSERT INTO agency_codes (code, agency_code, is_canonical) VALUES ($1, $2, $3)"
 )
@@ -71,14 +71,14 @@ INSERT INTO blobs (sha256, size, data) VALUES ($1, $2, $3) ON CONFLICT (sha256) 
 # commit, then inserts nothing and reads the original.
 INSERT_DOCUMENT = """
 INSERT INTO documents (axis_id, sender_code, document_id, idempotency_key, kind, business_type,
-    references_document_id, subject, sha256, received_at, receipt, legacy_policy)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+    references_document_id, subject, sha256, received_at, receipt, legacy_policy, relay_path)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 ON CONFLICT (sender_code, idempotency_key) DO NOTHING
 RETURNING seq"""
 _DOCUMENT_COLUMNS = """
 SELECT d.seq, d.axis_id, d.sender_code, d.document_id, d.kind, d.business_type,
     d.references_document_id, d.subject, d.sha256, b.size, d.received_at, d.receipt,
-    d.legacy_policy,
+    d.legacy_policy, d.relay_path,
     ARRAY(SELECT v.recipient_code FROM deliveries v WHERE v.document_seq = d.seq
           ORDER BY v.id) AS recipients
 FROM documents d JOIN blobs b ON b.sha256 = d.sha256"""

@@ -50,6 +50,7 @@ async def create_agency(
             agency.endpoint_url,
             at,
             agency.test,
+            agency.peer,
         )
         for code in codes:
             await w.conn.execute(q.INSERT_AGENCY_CODE, code, agency.code, code == agency.code)
@@ -57,7 +58,10 @@ async def create_agency(
         raise AgencyExists(f"agency {agency.code!r} is already registered") from exc
     for fingerprint, pem in certificates:
         await _insert_certificate(w, agency.code, fingerprint, pem, at)
-    if await w.conn.fetchval(q.INSERT_BEARER_HASH, token_hash, agency.code, at) is None:
+    # A remote agency (served by a peer axis) never calls this axis: no token.
+    if agency.peer is None and (
+        await w.conn.fetchval(q.INSERT_BEARER_HASH, token_hash, agency.code, at) is None
+    ):
         raise ValueError("this token hash was used before; issue a fresh token")
     audit_agency_created(w, agency, certificates, at)
     return await _reread(w, agency.code)

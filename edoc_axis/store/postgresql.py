@@ -26,6 +26,7 @@ from edoc_axis.core.audit import AuditHead, AuditRow, verify_rows
 from edoc_axis.errors import Unavailable
 from edoc_axis.store import pg_jobs as jobs
 from edoc_axis.store import pg_operators as operators
+from edoc_axis.store import pg_peers as peers
 from edoc_axis.store import pg_queries as q
 from edoc_axis.store import pg_reads as reads
 from edoc_axis.store import pg_registry as registry
@@ -55,10 +56,13 @@ from edoc_axis.store.records import (
     InboxItem,
     NewAgency,
     NewDocument,
+    NewPeer,
     NewStatus,
     Operator,
     Outcome,
     Page,
+    Peer,
+    PeerState,
     Stats,
     StoredDocument,
     StoredStatus,
@@ -493,6 +497,49 @@ class PostgresStore:
         self, system_id: str, state: SystemState, at: datetime
     ) -> VdxpSystem:
         return await self._write(lambda w: vdxp.set_system_state(w, system_id, state, at))
+
+    # -- peer axes (federation) --------------------------------------------------
+    async def create_peer(self, peer: NewPeer, token_hash: str, at: datetime) -> Peer:
+        return await self._write(lambda w: peers.create_peer(w, peer, token_hash, at))
+
+    async def update_peer(self, peer: NewPeer, at: datetime) -> Peer:
+        try:
+            return await self._write(lambda w: peers.update_peer(w, peer, at))
+        finally:
+            self._registry.invalidate()  # its agencies' endpoint moved
+
+    async def set_peer_token(self, name: str, token_hash: str, at: datetime) -> None:
+        await self._write(lambda w: peers.set_peer_token(w, name, token_hash, at))
+
+    async def set_peer_state(self, name: str, state: PeerState, at: datetime) -> Peer:
+        try:
+            return await self._write(lambda w: peers.set_peer_state(w, name, state, at))
+        finally:
+            self._registry.invalidate()  # its agencies' state changed with it
+
+    async def registry_version(self) -> int:
+        return await self._read(reads.registry_version)
+
+    async def set_directory_version(self, name: str, version: int) -> None:
+        await self._write(lambda w: peers.set_directory_version(w, name, version))
+
+    async def get_peer(self, name: str) -> Peer | None:
+        return await self._read(lambda c: peers.get_peer(c, name))
+
+    async def list_peers(self) -> list[Peer]:
+        return await self._read(peers.list_peers)
+
+    async def peer_for_token(self, token_hash: str) -> Peer | None:
+        return await self._read(lambda c: peers.peer_for_token(c, token_hash))
+
+    async def add_recipients(
+        self, axis_id: str, codes: Sequence[str], at: datetime
+    ) -> tuple[str, ...]:
+        wanted = tuple(codes)
+        return await self._write(lambda w: peers.add_recipients(w, axis_id, wanted, at))
+
+    async def record_relay_receipt(self, delivery_id: int, receipt: bytes) -> None:
+        await self._write(lambda w: peers.record_relay_receipt(w, delivery_id, receipt))
 
     # -- named operators -----------------------------------------------------------
     async def create_operator(self, name: str, token_hash: str, at: datetime) -> Operator:

@@ -9,8 +9,8 @@ from edoc_axis.store.records import ACTIVITY_EVENTS
 
 # -- registry -----------------------------------------------------------------
 INSERT_AGENCY = """
-INSERT INTO agencies (code, name, state, delivery_mode, endpoint_url, created_at, test)
-VALUES (:code, :name, 'active', :mode, :url, :at, :test)"""
+INSERT INTO agencies (code, name, state, delivery_mode, endpoint_url, created_at, test, peer)
+VALUES (:code, :name, 'active', :mode, :url, :at, :test, :peer)"""
 INSERT_AGENCY_CODE = """
 INSERT INTO agency_codes (code, agency_code, is_canonical) VALUES (:code, :agency, :canonical)"""
 RESOLVE_CODE = "SELECT agency_code FROM agency_codes WHERE code = :code"
@@ -60,13 +60,14 @@ INSERT INTO blobs (sha256, size, data) VALUES (:sha256, :size, :data)
 ON CONFLICT (sha256) DO NOTHING"""
 INSERT_DOCUMENT = """
 INSERT INTO documents (axis_id, sender_code, document_id, idempotency_key, kind, business_type,
-    references_document_id, subject, sha256, received_at, receipt, legacy_policy)
+    references_document_id, subject, sha256, received_at, receipt, legacy_policy, relay_path)
 VALUES (:axis_id, :sender_code, :document_id, :idempotency_key, :kind, :business_type,
-    :references_document_id, :subject, :sha256, :received_at, :receipt, :legacy_policy)"""
+    :references_document_id, :subject, :sha256, :received_at, :receipt, :legacy_policy,
+    :relay_path)"""
 _DOCUMENT_COLUMNS = """
 SELECT d.seq, d.axis_id, d.sender_code, d.document_id, d.kind, d.business_type,
     d.references_document_id, d.subject, d.sha256, b.size, d.received_at, d.receipt,
-    d.legacy_policy
+    d.legacy_policy, d.relay_path
 FROM documents d JOIN blobs b ON b.sha256 = d.sha256"""
 DOCUMENT_BY_AXIS_ID = _DOCUMENT_COLUMNS + " WHERE d.axis_id = :axis_id"
 DOCUMENT_BY_KEY = (

@@ -33,9 +33,12 @@ __all__ = [
     "InboxItem",
     "NewAgency",
     "NewDocument",
+    "NewPeer",
     "NewStatus",
     "Outcome",
     "Page",
+    "Peer",
+    "PeerState",
     "RetryAt",
     "Stats",
     "StatusKind",
@@ -72,6 +75,9 @@ class NewAgency:
     # A test agency (the conformance suite's): kept out of the alarm figures and
     # removable with everything it sent and received (Store.remove_test_agency).
     test: bool = False
+    # The peer axis that serves this agency (federation); None: a local agency.
+    # A remote agency has no token: it never calls this axis itself.
+    peer: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +91,7 @@ class Agency:
     created_at: datetime
     certificate_fingerprints: tuple[str, ...]
     test: bool = False
+    peer: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +114,8 @@ class NewDocument:
     # of the document it acts on (the reference SDK's habit) is a message about
     # that document and carries a key of its own (see docs/identity.md).
     idempotency_key: str = ""
+    # The axes a relayed document crossed before this one, origin first (federation).
+    relay_path: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -130,6 +139,7 @@ class StoredDocument:
     receipt: bytes = field(repr=False)
     recipients: tuple[str, ...]
     legacy_policy: bool
+    relay_path: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +167,8 @@ class Delivery:
     status_code: str | None
     status_at: datetime | None
     created_at: datetime
+    # The next axis's signed receipt, for a delivery relayed to a peer axis.
+    relay_receipt: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,6 +312,41 @@ class Operator:
 
     name: str
     created_at: datetime
+
+
+PeerState = Literal["active", "disabled"]
+
+
+@dataclass(frozen=True, slots=True)
+class NewPeer:
+    """A peer axis: where it listens, the certificate it signs with, whom it serves.
+
+    ``name`` is the peer's own axis name (its receipts and relay paths carry it).
+    ``serves`` holds patterns: an exact agency code, a glob ("*.H26") or "*"
+    (every agency not local: an LGSP's uplink). ``sealed_token`` is the token this
+    axis presents to the peer, sealed (system_secrets); None until it is known.
+    """
+
+    name: str
+    url: str
+    axis_cert_pem: bytes = field(repr=False)
+    axis_cert_sha256: str
+    serves: tuple[str, ...]
+    sealed_token: bytes | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Peer:
+    name: str
+    url: str
+    axis_cert_pem: bytes = field(repr=False)
+    axis_cert_sha256: str
+    serves: tuple[str, ...]
+    sealed_token: bytes | None = field(repr=False)
+    state: PeerState
+    created_at: datetime
+    # The peer's directory version last synced here (None: never).
+    directory_version: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

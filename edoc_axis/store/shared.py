@@ -142,4 +142,6 @@ def audit_agency_created(
     }
     if agency.test:
         detail["test"] = True
+    if agency.peer is not None:
+        detail["peer"] = agency.peer
     sink.audit("agency.created", at, agency=agency.code, detail=detail)

@@ -18,6 +18,7 @@ from edoc_axis.errors import Unavailable
 from edoc_axis.files import create_private_file
 from edoc_axis.store import sqlite_jobs as jobs
 from edoc_axis.store import sqlite_operators as operators
+from edoc_axis.store import sqlite_peers as peers
 from edoc_axis.store import sqlite_reads as reads
 from edoc_axis.store import sqlite_registry as registry
 from edoc_axis.store import sqlite_statuses as statuses
@@ -38,10 +39,13 @@ from edoc_axis.store.records import (
     InboxItem,
     NewAgency,
     NewDocument,
+    NewPeer,
     NewStatus,
     Operator,
     Outcome,
     Page,
+    Peer,
+    PeerState,
     Stats,
     StoredDocument,
     StoredStatus,
@@ -307,6 +311,49 @@ class SqliteStore:
 
     async def stats(self, now: datetime) -> Stats:
         return await self._readers.run(reads.stats, now)
+
+    # -- peer axes (federation) --------------------------------------------------
+    async def create_peer(self, peer: NewPeer, token_hash: str, at: datetime) -> Peer:
+        return await self._writer.submit(lambda ctx: peers.create_peer(ctx, peer, token_hash, at))
+
+    async def update_peer(self, peer: NewPeer, at: datetime) -> Peer:
+        try:
+            return await self._writer.submit(lambda ctx: peers.update_peer(ctx, peer, at))
+        finally:
+            self._registry.invalidate()  # its agencies' endpoint moved
+
+    async def set_peer_token(self, name: str, token_hash: str, at: datetime) -> None:
+        await self._writer.submit(lambda ctx: peers.set_peer_token(ctx, name, token_hash, at))
+
+    async def set_peer_state(self, name: str, state: PeerState, at: datetime) -> Peer:
+        try:
+            return await self._writer.submit(lambda ctx: peers.set_peer_state(ctx, name, state, at))
+        finally:
+            self._registry.invalidate()  # its agencies' state changed with it
+
+    async def registry_version(self) -> int:
+        return await self._readers.run(reads.registry_version)
+
+    async def set_directory_version(self, name: str, version: int) -> None:
+        await self._writer.submit(lambda ctx: peers.set_directory_version(ctx, name, version))
+
+    async def get_peer(self, name: str) -> Peer | None:
+        return await self._readers.run(peers.get_peer, name)
+
+    async def list_peers(self) -> list[Peer]:
+        return await self._readers.run(peers.list_peers)
+
+    async def peer_for_token(self, token_hash: str) -> Peer | None:
+        return await self._readers.run(peers.peer_for_token, token_hash)
+
+    async def add_recipients(
+        self, axis_id: str, codes: Sequence[str], at: datetime
+    ) -> tuple[str, ...]:
+        wanted = tuple(codes)
+        return await self._writer.submit(lambda ctx: peers.add_recipients(ctx, axis_id, wanted, at))
+
+    async def record_relay_receipt(self, delivery_id: int, receipt: bytes) -> None:
+        await self._writer.submit(lambda ctx: peers.record_relay_receipt(ctx, delivery_id, receipt))
 
     # -- statuses ----------------------------------------------------------------
     async def record_status(

@@ -13,7 +13,7 @@ from typing import Any
 
 from edoc_axis.errors import DocumentConflict, NotFound, RecipientUnknown
 from edoc_axis.store import queries as q
-from edoc_axis.store.codec import SQLITE, claim_record, to_db
+from edoc_axis.store.codec import SQLITE, claim_record, join_path, to_db
 from edoc_axis.store.records import (
     AcceptResult,
     Claim,
@@ -53,6 +53,7 @@ def _document_params(doc: NewDocument) -> dict[str, Any]:
         "received_at": to_db(doc.received_at),
         "receipt": doc.receipt,
         "legacy_policy": int(doc.legacy_policy),
+        "relay_path": join_path(doc.relay_path),
     }
 
 

@@ -47,9 +47,10 @@ def create_agency(
             _insert_certificate(ctx.conn, agency.code, fingerprint, pem, at)
     except sqlite3.IntegrityError as exc:
         raise AgencyExists(f"agency {agency.code!r} is already registered") from exc
-    ctx.conn.execute(
-        q.INSERT_BEARER_HASH, {"token_hash": token_hash, "code": agency.code, "at": to_db(at)}
-    )
+    if agency.peer is None:  # a remote agency (served by a peer axis) has no token
+        ctx.conn.execute(
+            q.INSERT_BEARER_HASH, {"token_hash": token_hash, "code": agency.code, "at": to_db(at)}
+        )
     audit_agency_created(ctx, agency, certificates, at)
     return _reread(ctx, agency.code)
 
@@ -66,6 +67,7 @@ def _insert_agency(
             "url": agency.endpoint_url,
             "at": to_db(at),
             "test": int(agency.test),
+            "peer": agency.peer,
         },
     )
     for code in codes:

@@ -49,6 +49,9 @@ async def _old_store(
                 (code, f"Agency {code}", at(0).isoformat()),
             )
             db.execute("INSERT INTO agency_codes VALUES (?, ?, 1)", (code, code))
+        # Today's writer names relay_path (0008): lend the old schema the column
+        # while it writes, and take it away before the migrations run.
+        db.execute("ALTER TABLE documents ADD COLUMN relay_path TEXT")
         db.commit()
     finally:
         db.close()
@@ -92,6 +95,7 @@ async def _old_store(
                     status.received_at.isoformat(),
                 ),
             )
+        db.execute("ALTER TABLE documents DROP COLUMN relay_path")
         db.commit()
     finally:
         db.close()

@@ -50,6 +50,9 @@ async def _old_database(
                     at(0),
                 )
                 await conn.execute("INSERT INTO agency_codes VALUES ($1, $1, true)", code)
+            # Today's writer names relay_path (0008): lend the old schema the column
+            # while it writes, and take it away before the migrations run.
+            await conn.execute("ALTER TABLE documents ADD COLUMN relay_path TEXT")
             for n, (name, (document_id, business, references, form)) in enumerate(_ROWS.items()):
                 doc = make_doc(document_id, recipients=(PULL,), body=name, received_at=at(n))
                 key = document_id if form == "plain" else f"{document_id}#{business}:{doc.sha256}"
@@ -89,6 +92,7 @@ async def _old_database(
                     status.timestamp,
                     status.received_at,
                 )
+            await conn.execute("ALTER TABLE documents DROP COLUMN relay_path")
         finally:
             await conn.close()
     monkeypatch.undo()

@@ -9,6 +9,8 @@ the sites have stopped taking requests.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -20,6 +22,7 @@ from edoc_axis.config import AxisConfig
 from edoc_axis.delivery import PushDispatcher
 from edoc_axis.server import make_http_app
 from edoc_axis.server.context import SERVICES, AxisServices
+from edoc_axis.server.relay import sync_periodically
 from edoc_axis.service import peers
 from edoc_axis.store import Claim, DeadLetter, Delivered, Outcome, Store, StoredDocument
 from edoc_axis.tls import client_context
@@ -46,6 +49,8 @@ def make_app(
 ) -> web.Application:
     """The whole axis over an opened store: the HTTP API and, with ``push``, push delivery."""
     app = make_http_app(config, store, clock or SystemClock())
+    if config.federation.sync_interval_s > 0:
+        app.cleanup_ctx.append(_syncing_directories)
     if push:
         delivery = PushDelivery(_dispatcher(app[SERVICES], poll_interval_s))
         app[PUSH] = delivery
@@ -107,3 +112,12 @@ async def _delivering(app: web.Application) -> AsyncIterator[None]:
     await delivery.dispatcher.start()
     yield
     await delivery.dispatcher.stop(delivery.drain_timeout_s)
+
+
+async def _syncing_directories(app: web.Application) -> AsyncIterator[None]:
+    """Peers' directories fetched in the background (``[federation] sync_interval_s``)."""
+    task = asyncio.create_task(sync_periodically(app[SERVICES]), name="edoc-peer-sync")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

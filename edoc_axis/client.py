@@ -167,3 +167,15 @@ class AxisClient:
     async def trace(self, axis_id: str) -> ApiResponse:
         """Per recipient: delivery state, attempts, statuses, follow-ups."""
         return await self.request("GET", f"/api/v1/documents/{axis_id}/trace")
+
+    # -- as a peer axis (federation) -------------------------------------------
+    async def peer_directory(self, since: int | None = None) -> ApiResponse:
+        """The agencies the axis reaches, for this (peer) axis to route by;
+        ``{"unchanged": true}`` when its version is still ``since``."""
+        query = "" if since is None else f"?since={since}"
+        return await self.request("GET", "/api/v1/relay/directory" + query)
+
+    async def peer_trace(self, sender: str, document_id: str) -> ApiResponse:
+        """The axis's part of the trace of a document this (peer) axis relayed to it."""
+        query = f"?sender={quote(sender)}&document_id={quote(document_id)}"
+        return await self.request("GET", "/api/v1/relay/trace" + query)

@@ -104,6 +104,9 @@ class FederationSettings:
     max_hops: int = 4
     # How long an axis waits for a peer's part of a trace before showing the rest.
     trace_timeout_s: float = 5.0
+    # How often each active peer's directory is fetched (only what changed is
+    # applied; the version says whether anything did). 0: only `edoc-axis peer sync`.
+    sync_interval_s: float = 300.0
 
 
 @dataclass(frozen=True)
@@ -359,6 +362,7 @@ breaker_cool_off_s = 30.0    # how long it stays open before one trial push
 # This axis as a node of the tree of axes (README "Connecting axes").
 max_hops = 4                 # axes a relayed document may have crossed before this one
 trace_timeout_s = 5.0        # how long a trace waits for a peer axis's part
+sync_interval_s = 300.0      # how often peers' directories are fetched; 0: by hand only
 
 [interop]
 # Real-world packages the strict edXML profile refuses; false refuses them

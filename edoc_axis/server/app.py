@@ -15,6 +15,7 @@ from edoc_axis.server import (
     inbox,
     operator_api,
     operators_admin,
+    peers_admin,
     relay,
     service,
     statuses,
@@ -59,6 +60,7 @@ def make_http_app(config: AxisConfig, store: Store, clock: Clock | None = None) 
     operator_api.add_routes(app)
     console.add_routes(app)
     relay.add_routes(app)
+    peers_admin.add_routes(app)
     operators_admin.add_routes(app)
 
     async def shutdown_executor(_app: web.Application) -> None:

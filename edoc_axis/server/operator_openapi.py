@@ -203,6 +203,50 @@ _SCHEMAS: dict[str, Any] = {
     "NewSystem": _obj(
         {"system_id": _STR, "agencies": {"type": "array", "items": _STR, "minItems": 1}}
     ),
+    "Peer": _obj(
+        {
+            "name": _STR,
+            "url": _STR,
+            "state": {"enum": ["active", "disabled"]},
+            "serves": {"type": "array", "items": _STR},
+            "axis_cert_sha256": _STR,
+            "token_to_peer_set": {"type": "boolean"},
+            "directory_version": {"type": ["integer", "null"]},
+            "created_at": _TIME,
+        },
+        {"token": _STR},
+    ),
+    "Peers": _obj({"items": {"type": "array", "items": _ref("Peer")}}),
+    "NewPeer": _obj(
+        {
+            "name": _STR,
+            "url": _STR,
+            "axis_cert_pem": _STR,
+            "serves": {"type": "array", "items": _STR, "minItems": 1},
+        },
+        {"token": _STR},
+    ),
+    "PeerChange": _obj(
+        {},
+        {
+            "url": _STR,
+            "axis_cert_pem": _STR,
+            "serves": {"type": "array", "items": _STR},
+            "token": _STR,
+        },
+    ),
+    "PeerToken": _obj({"name": _STR, "token": _STR}),
+    "PeerSync": _obj(
+        {
+            "name": _STR,
+            "version": _INT,
+            "unchanged": {"type": "boolean"},
+            "added": {"type": "array", "items": _STR},
+            "updated": {"type": "array", "items": _STR},
+            "disabled": {"type": "array", "items": _STR},
+            "skipped": {"type": "array", "items": _STR},
+        }
+    ),
 }
 
 
@@ -218,6 +262,7 @@ def _param(name: str, where: str = "query", schema: dict[str, Any] | None = None
 _CODE = _param("code", "path")
 _ID = _param("id", "path", _INT)
 _SYSTEM = _param("system_id", "path")
+_PEER = _param("name", "path")
 
 
 def _op(
@@ -344,6 +389,33 @@ _PATHS: dict[str, Any] = {
     },
     "/admin/v1/systems/{system_id}/enable": {
         "post": _op("Enable a system", "System", params=[_SYSTEM])
+    },
+    "/admin/v1/peers": {
+        "get": _op("Peer axes (never their tokens)", "Peers"),
+        "post": _op(
+            "Register a peer axis (answers the token it presents here, once)",
+            "Peer",
+            status="201",
+            body="NewPeer",
+        ),
+    },
+    "/admin/v1/peers/{name}": {
+        "post": _op(
+            "Change a peer's URL, certificate, patterns or the token presented to it",
+            "Peer",
+            params=[_PEER],
+            body="PeerChange",
+        )
+    },
+    "/admin/v1/peers/{name}/token": {
+        "post": _op("A new token for the peer to present here", "PeerToken", params=[_PEER])
+    },
+    "/admin/v1/peers/{name}/disable": {
+        "post": _op("Disable a peer and the agencies it serves", "Peer", params=[_PEER])
+    },
+    "/admin/v1/peers/{name}/enable": {"post": _op("Enable a peer", "Peer", params=[_PEER])},
+    "/admin/v1/peers/{name}/sync": {
+        "post": _op("Fetch the peer's directory now", "PeerSync", params=[_PEER])
     },
     "/admin/v1/operators": {
         "get": _op("Named operators (never their tokens)", "Operators"),

@@ -9,13 +9,14 @@ The relay path (``Edoc-Relay-Path``) is checked before the body is read.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import aiohttp
 import structlog
 from aiohttp import web
 
+from edoc_axis.client import AxisClient, AxisUnreachable
 from edoc_axis.core import federation as rules
 from edoc_axis.core.delivery_auth import H_KIND, DeliveryFacts, verify_delivery
 from edoc_axis.core.receipt import verify_receipt
@@ -164,27 +165,14 @@ async def with_hops(services: AxisServices, body: dict[str, Any], document: Stor
     trace shows every hop while the axes on the path answer; an axis that does
     not answer in ``[federation] trace_timeout_s`` is shown as such.
     """
-    deliveries = body.get("deliveries", [])
-    remote = []
-    for entry in deliveries:
+    for entry in body.get("deliveries", []):
         agency = await services.store.get_agency(entry["agency"])
         if agency is not None and agency.peer is not None:
-            remote.append((entry, agency.peer))
-    if not remote:
-        return
-    timeout = aiohttp.ClientTimeout(total=services.config.federation.trace_timeout_s)
-    connector = aiohttp.TCPConnector(ssl=client_context(services.config.push_ca_file))
-    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
-        for entry, peer_name in remote:
-            entry["relay"] = await _hop(services, session, peer_name, entry, document)
+            entry["relay"] = await _hop(services, agency.peer, entry, document)
 
 
 async def _hop(
-    services: AxisServices,
-    session: aiohttp.ClientSession,
-    peer_name: str,
-    entry: dict[str, Any],
-    document: StoredDocument,
+    services: AxisServices, peer_name: str, entry: dict[str, Any], document: StoredDocument
 ) -> dict[str, Any]:
     peer = await services.store.get_peer(peer_name)
     hop: dict[str, Any] = {"peer": peer_name, "receipt": None, "next": None}
@@ -197,8 +185,27 @@ async def _hop(
     if hop["receipt"] is None:
         hop["next"] = {"error": "not yet accepted by the peer axis"}
         return hop
-    hop["next"] = await _ask_peer(services, session, peer, document)
+    try:
+        async with peer_client(services, peer) as client:
+            answer = await client.peer_trace(document.sender_code, document.document_id)
+    except AxisUnreachable as exc:
+        hop["next"] = {"error": f"{peer.name} did not answer: {exc}"}
+        return hop
+    if answer.status != 200:
+        hop["next"] = {"error": f"{peer.name} answered HTTP {answer.status} {answer.code or ''}"}
+    else:
+        hop["next"] = answer.json()
     return hop
+
+
+def peer_client(services: AxisServices, peer: Peer) -> AxisClient:
+    """A client of ``peer``'s API with the token this axis presents to it."""
+    return AxisClient(
+        peer.url,
+        peers.peer_token(services.config, peer),
+        timeout_s=services.config.federation.trace_timeout_s,
+        ssl_context=client_context(services.config.push_ca_file),
+    )
 
 
 def _receipt_json(raw: bytes, peer: Peer) -> dict[str, Any]:
@@ -217,25 +224,42 @@ def _receipt_json(raw: bytes, peer: Peer) -> dict[str, Any]:
     }
 
 
-async def _ask_peer(
-    services: AxisServices,
-    session: aiohttp.ClientSession,
-    peer: Peer,
-    document: StoredDocument,
-) -> dict[str, Any]:
-    token = peers.peer_token(services.config, peer)
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    params = {H_SENDER_QUERY: document.sender_code, H_DOCUMENT_QUERY: document.document_id}
-    try:
-        async with session.get(
-            peer.url + "/api/v1/relay/trace", params=params, headers=headers
-        ) as response:
-            if response.status != 200:
-                return {"error": f"{peer.name} answered HTTP {response.status}"}
-            answer = await response.json()
-    except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
-        return {"error": f"{peer.name} did not answer: {exc or type(exc).__name__}"}
-    return answer if isinstance(answer, dict) else {"error": f"{peer.name} answered no trace"}
+# -- the directory, fetched from a peer ------------------------------------------
+
+
+async def sync_peer(services: AxisServices, peer: Peer) -> relay.SyncReport:
+    """Fetch ``peer``'s directory (unless its version is the one synced) and apply it."""
+    async with peer_client(services, peer) as client:
+        answer = await client.peer_directory(peer.directory_version)
+    if answer.status != 200:
+        raise Unavailable(f"{peer.name} answered its directory with HTTP {answer.status}")
+    listing = answer.json()
+    if listing.get("unchanged"):
+        return relay.SyncReport(int(listing["version"]), (), (), (), (), unchanged=True)
+    return await relay.apply_directory(services.store, peer, listing, services.clock.now())
+
+
+async def sync_periodically(services: AxisServices) -> None:
+    """Every ``[federation] sync_interval_s``, each active peer's directory (0: never)."""
+    interval = services.config.federation.sync_interval_s
+    while interval > 0:
+        for peer in await services.store.list_peers():
+            if peer.state != "active":
+                continue
+            try:
+                report = await sync_peer(services, peer)
+            except (AxisUnreachable, EdocError, ValueError, KeyError) as exc:
+                log.warning("peer.sync_failed", peer=peer.name, error=str(exc))
+                continue
+            if not report.unchanged:
+                log.info(
+                    "peer.synced",
+                    peer=peer.name,
+                    version=report.version,
+                    added=len(report.added),
+                    disabled=len(report.disabled),
+                )
+        await asyncio.sleep(interval)
 
 
 def add_routes(app: web.Application) -> None:

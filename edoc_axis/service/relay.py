@@ -31,7 +31,15 @@ from edoc_axis.service.intake import accept_status, store_document
 from edoc_axis.service.peers import remote_agency
 from edoc_axis.service.registry import hash_token, parse_certificates, pem_of
 from edoc_axis.signature import certificate_fingerprint
-from edoc_axis.store import AcceptResult, Agency, NewAgency, Peer, Store, StoredStatus
+from edoc_axis.store import (
+    AcceptResult,
+    Agency,
+    AgencyExists,
+    NewAgency,
+    Peer,
+    Store,
+    StoredStatus,
+)
 
 log = structlog.get_logger("edoc_axis.relay")
 
@@ -220,8 +228,18 @@ class SyncReport:
     added: tuple[str, ...]
     updated: tuple[str, ...]
     disabled: tuple[str, ...]
-    skipped_local: tuple[str, ...]
+    skipped: tuple[str, ...]  # local here, or outside the patterns the peer serves here
     unchanged: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "unchanged": self.unchanged,
+            "added": list(self.added),
+            "updated": list(self.updated),
+            "disabled": list(self.disabled),
+            "skipped": list(self.skipped),
+        }
 
 
 async def apply_directory(
@@ -280,7 +298,10 @@ async def _apply_entry(
             endpoint_url=peer.url,
             peer=peer.name,
         )
-        await store.create_agency(new, "", certs, now)
+        try:
+            await store.create_agency(new, "", certs, now)
+        except AgencyExists:  # made meanwhile (another node's sync, a first relay)
+            return "same"
         return "added"
     gained = [(f, pem) for f, pem in certs if f not in existing.certificate_fingerprints]
     for fingerprint, pem in gained:

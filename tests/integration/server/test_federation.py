@@ -246,6 +246,7 @@ async def test_a_document_crosses_three_axes_with_its_signature_and_comes_back_a
 
         async def answered() -> bool:
             status, body = await fed.call("LGSP-H26", "GET", "/api/v1/statuses", sender.token)
+            assert status == 200, body
             codes = [s["status_code"] for s in json.loads(body)["items"]]
             return "03" in codes and "01" in codes
 

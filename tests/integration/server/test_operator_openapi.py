@@ -35,6 +35,8 @@ async def test_every_documented_operation_answers_as_documented(axis: RunningAxi
     discard_me = await _dead_letter(axis, sender, H49)
     extra = axis.issue(G22, key_type="ec")
     pem = cert_to_pem(extra.cert).decode()
+    axis_pem = axis.config.axis_cert.read_text()
+    peer_change: dict[str, Any] = {"serves": ["*.H98"]}
     doc_response = await axis.call("GET", "/admin/v1/openapi.json", token=op)
     document = doc_response.json()
 
@@ -107,6 +109,19 @@ async def test_every_documented_operation_answers_as_documented(axis: RunningAxi
         ("post", "/admin/v1/systems/{system_id}/disable", "/admin/v1/systems/sys-1/disable", None),
         ("post", "/admin/v1/systems/{system_id}/enable", "/admin/v1/systems/sys-1/enable", None),
         ("delete", "/admin/v1/agencies/{code}", f"/admin/v1/agencies/{T01}", None),
+        (
+            "post",
+            "/admin/v1/peers",
+            "/admin/v1/peers",
+            {"name": "PEER-1", "url": axis.url, "axis_cert_pem": axis_pem, "serves": ["*.H99"]},
+        ),
+        ("get", "/admin/v1/peers", "/admin/v1/peers", None),
+        # the peer is this axis itself: the token set here is the one it issued above
+        ("post", "/admin/v1/peers/{name}", "/admin/v1/peers/PEER-1", peer_change),
+        ("post", "/admin/v1/peers/{name}/sync", "/admin/v1/peers/PEER-1/sync", None),
+        ("post", "/admin/v1/peers/{name}/disable", "/admin/v1/peers/PEER-1/disable", None),
+        ("post", "/admin/v1/peers/{name}/enable", "/admin/v1/peers/PEER-1/enable", None),
+        ("post", "/admin/v1/peers/{name}/token", "/admin/v1/peers/PEER-1/token", None),
         ("post", "/admin/v1/operators", "/admin/v1/operators", {"name": "lan"}),
         ("get", "/admin/v1/operators", "/admin/v1/operators", None),
         ("delete", "/admin/v1/operators/{name}", "/admin/v1/operators/lan", None),
@@ -123,6 +138,8 @@ async def test_every_documented_operation_answers_as_documented(axis: RunningAxi
             request_body = operation["requestBody"]["content"]["application/json"]
             _validate(document, request_body["schema"], body)
         response = await axis.call(method.upper(), path, token=op, json_body=body)
+        if path == "/admin/v1/peers" and method == "post":
+            peer_change["token"] = response.json()["token"]
         status = str(response.status)
         assert status in operation["responses"], (method, path, response.status, response.body)
         assert response.status < 300, (method, path, response.body)

@@ -10,179 +10,24 @@ along the path; a province axis that is down for a while gets its backlog once.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-import aiohttp
-from aiohttp.test_utils import TestServer
 from lxml import etree
 
-from edoc_axis.app import make_app
-from edoc_axis.config import AxisConfig, RetrySettings, load_config
-from edoc_axis.core.compose import new_document, new_status
-from edoc_axis.edxml import StatusCode, build_document, build_status
-from edoc_axis.home import init_home
-from edoc_axis.pki import Issued, cert_to_pem, create_ca, issue_certificate
-from edoc_axis.service import peers
+from edoc_axis.core.compose import new_status
+from edoc_axis.edxml import StatusCode, build_status
 from edoc_axis.signature import VerificationPolicy, sign_package, verify_package
-from edoc_axis.store import Store
-from edoc_axis.store.factory import open_store
-from tests.waiting import eventually as wait_for
-
-VN = timedelta(hours=7)
-H26_SENDER = "000.00.00.H26"
-H27_RECIPIENT = "000.00.01.H27"
-
-
-@dataclass
-class Node:
-    """One running axis: its config, store and HTTP server (which can go down and up)."""
-
-    name: str
-    config: AxisConfig
-    store: Store
-    operator_token: str
-    server: TestServer | None = None
-
-    @property
-    def url(self) -> str:
-        assert self.server is not None
-        return str(self.server.make_url("")).rstrip("/")
-
-    async def start(self, port: int = 0) -> None:
-        app = make_app(self.config, self.store, poll_interval_s=0.1)
-        self.server = TestServer(app, host="127.0.0.1", port=port)
-        await self.server.start_server()
-
-    async def stop(self) -> None:
-        if self.server is not None:
-            await self.server.close()
-
-
-@dataclass
-class Agency:
-    code: str
-    issued: Issued
-    token: str
-
-
-class Federation:
-    """Three axes, a national CA that issued every agency's certificate, one HTTP session."""
-
-    def __init__(self, nodes: dict[str, Node], ca: Issued, session: aiohttp.ClientSession):
-        self.nodes, self.ca, self.session = nodes, ca, session
-
-    async def call(
-        self, node: str, method: str, path: str, token: str, **kwargs: Any
-    ) -> tuple[int, bytes]:
-        headers = {"Authorization": f"Bearer {token}", **kwargs.pop("headers", {})}
-        url = self.nodes[node].url + path
-        async with self.session.request(method, url, headers=headers, **kwargs) as response:
-            return response.status, await response.read()
-
-    async def register(self, node: str, code: str) -> Agency:
-        issued = issue_certificate(self.ca, f"Agency {code}", agency_code=code)
-        status, body = await self.call(
-            node,
-            "POST",
-            "/admin/v1/agencies",
-            self.nodes[node].operator_token,
-            json={
-                "code": code,
-                "name": f"Agency {code}",
-                "delivery_mode": "pull",
-                "certificates": [cert_to_pem(issued.cert).decode()],
-            },
-        )
-        assert status == 201, body
-        return Agency(code, issued, json.loads(body)["token"])
-
-
-async def _node(root: Path, name: str, ca_file: Path) -> Node:
-    home = init_home(root / name)
-    config = load_config(home.config)
-    config = dataclasses.replace(
-        config,
-        axis_name=name,
-        trust_anchors=(ca_file,),
-        crl_files=(),
-        retry=RetrySettings(base_s=0.1, cap_s=0.5, breaker_cool_off_s=0.5),
-    )
-    store = await open_store(config)
-    return Node(name, config, store, home.operator_token)
-
-
-async def _link(child: Node, parent: Node, region: str) -> None:
-    """A province axis and the national one, each knowing the other (tokens exchanged)."""
-    now = datetime.now(UTC)
-    up, token_for_parent = await peers.add_peer(
-        child.store,
-        child.config,
-        name=parent.name,
-        url=parent.url,
-        axis_cert_pem=parent.config.axis_cert.read_bytes(),
-        serves=("*",),
-        at=now,
-    )
-    down, token_for_child = await peers.add_peer(
-        parent.store,
-        parent.config,
-        name=child.name,
-        url=child.url,
-        axis_cert_pem=child.config.axis_cert.read_bytes(),
-        serves=(region,),
-        token=token_for_parent,
-        at=now,
-    )
-    await peers.update_peer(child.store, child.config, up.name, token=token_for_child, at=now)
-    assert down.name == child.name
-
-
-@asynccontextmanager
-async def federation(tmp_path: Path) -> AsyncIterator[Federation]:
-    ca = create_ca("National CA (test)")
-    ca_file = tmp_path / "national-ca.pem"
-    ca_file.write_bytes(cert_to_pem(ca.cert))
-    nodes = {
-        name: await _node(tmp_path, name, ca_file) for name in ("NGSP", "LGSP-H26", "LGSP-H27")
-    }
-    async with AsyncExitStack() as stack:
-        for node in nodes.values():
-            await node.start()
-            stack.push_async_callback(node.store.close)
-            stack.push_async_callback(node.stop)
-        await _link(nodes["LGSP-H26"], nodes["NGSP"], "*.H26")
-        await _link(nodes["LGSP-H27"], nodes["NGSP"], "*.H27")
-        session = await stack.enter_async_context(aiohttp.ClientSession())
-        yield Federation(nodes, ca, session)
-
-
-def signed_document(sender: Agency, recipient: str, number: int) -> bytes:
-    package = new_document(
-        sender=sender.code,
-        recipients=[recipient],
-        at=datetime.now(UTC) + VN,
-        code_number=str(number),
-        subject=f"Công văn liên tỉnh số {number}",
-    )
-    return sign_package(build_document(package), sender.issued.key, sender.issued.cert)
-
-
-async def inbox(fed: Federation, node: str, agency: Agency) -> list[dict[str, Any]]:
-    status, body = await fed.call(node, "GET", "/api/v1/inbox?limit=100", agency.token)
-    assert status == 200, body
-    items: list[dict[str, Any]] = json.loads(body)["items"]
-    return items
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
-    await wait_for(check, timeout_s=30.0, what=what, poll_s=0.05)
+from tests.integration.server.federation_kit import (
+    H26_SENDER,
+    H27_RECIPIENT,
+    VN,
+    eventually,
+    federation,
+    inbox,
+    signed_document,
+)
 
 
 async def test_a_document_crosses_three_axes_with_its_signature_and_comes_back_answered(

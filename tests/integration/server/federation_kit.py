@@ -96,7 +96,8 @@ class Federation:
         """A certificate of the national CA for ``code`` (every axis trusts it)."""
         return issue_certificate(self.ca, f"Agency {code}", agency_code=code)
 
-    async def register(self, node: str, code: str) -> Agency:
+    async def register(self, node: str, code: str, *, endpoint: str | None = None) -> Agency:
+        """An agency of ``node``: pull, or push to ``endpoint``."""
         issued = self.issue(code)
         status, body = await self.call(
             node,
@@ -106,7 +107,8 @@ class Federation:
             json={
                 "code": code,
                 "name": f"Agency {code}",
-                "delivery_mode": "pull",
+                "delivery_mode": "push" if endpoint else "pull",
+                "endpoint_url": endpoint,
                 "certificates": [cert_to_pem(issued.cert).decode()],
             },
         )

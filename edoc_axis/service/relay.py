@@ -20,7 +20,7 @@ from edoc_axis.core import federation as rules
 from edoc_axis.core.intake import Examined
 from edoc_axis.core.notice import read_notice
 from edoc_axis.core.routing import idempotency_key, routing_targets
-from edoc_axis.edxml import DocumentPackage, StatusPackage, classify_agency_code
+from edoc_axis.edxml import DocumentPackage, StatusPackage, agency_level, classify_agency_code
 from edoc_axis.errors import (
     CertificateNotAgency,
     NotFound,
@@ -243,6 +243,7 @@ async def directory(ctx: AxisContext, peer: Peer) -> dict[str, Any]:
                 "code": agency.code,
                 "name": agency.name,
                 "codes": _code_forms(agency),
+                "level": _level(agency),
                 "certificates": certificates,
                 "via": agency.peer or ctx.config.axis_name,
             }
@@ -252,6 +253,14 @@ async def directory(ctx: AxisContext, peer: Peer) -> dict[str, Any]:
         "version": await ctx.store.registry_version(),
         "agencies": agencies,
     }
+
+
+def _level(agency: Agency) -> int | None:
+    for code in (agency.code, *agency.alias_codes):
+        level = agency_level(code)
+        if level is not None:
+            return level
+    return None
 
 
 def _code_forms(agency: Agency) -> dict[str, list[str]]:

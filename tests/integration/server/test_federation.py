@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from lxml import etree
@@ -34,10 +35,12 @@ from tests.integration.server.federation_kit import (
 )
 
 
+@pytest.mark.parametrize("national", ["sqlite", "postgresql"])
 async def test_a_document_crosses_three_axes_with_its_signature_and_comes_back_answered(
-    tmp_path: Path,
+    tmp_path: Path, national: str, request: pytest.FixtureRequest
 ) -> None:
-    async with federation(tmp_path) as fed:
+    dsn = request.getfixturevalue("postgres_dsn") if national == "postgresql" else None
+    async with federation(tmp_path, dsn) as fed:
         sender = await fed.register("LGSP-H26", H26_SENDER)
         recipient = await fed.register("LGSP-H27", H27_RECIPIENT)
         raw = signed_document(sender, H27_RECIPIENT, 1)
@@ -129,8 +132,12 @@ async def test_a_document_crosses_three_axes_with_its_signature_and_comes_back_a
         assert last["status_code"] == "03"
 
 
-async def test_a_province_axis_down_for_a_while_gets_its_backlog_once(tmp_path: Path) -> None:
-    async with federation(tmp_path) as fed:
+@pytest.mark.parametrize("national", ["sqlite", "postgresql"])
+async def test_a_province_axis_down_for_a_while_gets_its_backlog_once(
+    tmp_path: Path, national: str, request: pytest.FixtureRequest
+) -> None:
+    dsn = request.getfixturevalue("postgres_dsn") if national == "postgresql" else None
+    async with federation(tmp_path, dsn) as fed:
         sender = await fed.register("LGSP-H26", H26_SENDER)
         recipient = await fed.register("LGSP-H27", H27_RECIPIENT)
         down = fed.nodes["LGSP-H27"]

@@ -118,16 +118,17 @@ async def _recipient_of_relay(
 ) -> Agency:
     """The one recipient a relay is for: named by the package, routed from here."""
     targets = routing_targets(package)
-    agency = await ctx.store.get_agency(recipient) or await remote_agency(ctx, recipient)
+    agency = await ctx.store.get_agency(recipient)
+    named = {recipient} if agency is None else {recipient, agency.code, *agency.alias_codes}
+    if named.isdisjoint(targets):  # checked first: no remote agency is made for a stranger
+        raise RelayInvalid(
+            f"the package does not name {recipient} among its recipients",
+            document_id=package.document_id,
+        )
+    agency = agency or await remote_agency(ctx, recipient)
     if agency is None:
         raise RelayInvalid(
             f"recipient {recipient} is neither an agency of this axis nor served by a peer",
-            document_id=package.document_id,
-        )
-    named = {agency.code, *agency.alias_codes}
-    if recipient not in targets and named.isdisjoint(targets):
-        raise RelayInvalid(
-            f"the package does not name {recipient} among its recipients",
             document_id=package.document_id,
         )
     if agency.state != "active":

@@ -35,13 +35,14 @@ ALLOWED: Mapping[str, frozenset[str]] = {
     "problems": frozenset({"errors"}),
     # Terminal output shared by cli, bench and demo.
     "terminal": frozenset({"clock", "edxml"}),
-    # HTTP clients of the two dialects (agency side).
+    # HTTP clients of the two dialects (agency side; an axis also uses the native
+    # one to call its peer axes).
     "client": frozenset(),
     "vdxp_client": frozenset(),
     "store": BASE,
     "service": BASE | {"store"},
     # Adapters: they call the service layer and never each other.
-    "server": BASE | {"store", "service", "problems", "keyfiles", "trust_files"},
+    "server": BASE | {"store", "service", "problems", "keyfiles", "trust_files", "client"},
     "delivery": BASE | {"store"},
     "endpoint": BASE | {"client", "problems"},
     # Composition: the one wiring point of the axis, and the process around it.

@@ -14,9 +14,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from lxml import etree
 
-from edoc_axis.edxml import safe_parse
-from edoc_axis.errors import EdocError
-from edoc_axis.signature import sign_enveloped
+from edoc_axis.edxml import XmlLimits, safe_parse
+from edoc_axis.errors import EdocError, SchemaInvalid
+from edoc_axis.signature import VerificationPolicy, sign_enveloped, verify_enveloped
 
 NOTICE_NS = "urn:edoc-axis:notice:1"
 
@@ -64,3 +64,39 @@ def notice_reason(raw: bytes) -> str | None:
         return None
     node = root.find(_q("Reason"))
     return None if node is None else node.text
+
+
+_NOTICE_LIMITS = XmlLimits(max_bytes=64 * 1024, max_depth=16, max_elements=200)
+
+
+def read_notice(raw: bytes) -> DeliveryFailure:
+    """A notice relayed by a peer axis: its signature intact, its fields read.
+
+    The signature proves the notice is as the failing axis wrote it; which axes
+    are believed is the relay's business (the peer that relays it vouches).
+    """
+    root = safe_parse(raw, _NOTICE_LIMITS)
+    if root.tag != _q("DeliveryFailure"):
+        raise SchemaInvalid("not an edoc-axis delivery-failure notice")
+    verify_enveloped(root, VerificationPolicy(), expected_parent=root)
+
+    def text(name: str) -> str:
+        node = root.find(_q(name))
+        if node is None or not node.text:
+            raise SchemaInvalid(f"notice: element {name} missing")
+        return node.text
+
+    try:
+        attempts, at = int(text("Attempts")), datetime.fromisoformat(text("At"))
+    except ValueError as exc:
+        raise SchemaInvalid(f"notice: {exc}") from exc
+    return DeliveryFailure(
+        axis_name=text("Axis"),
+        axis_id=text("AxisId"),
+        document_id=text("DocumentId"),
+        sender=text("Sender"),
+        recipient=text("Recipient"),
+        attempts=attempts,
+        reason=text("Reason"),
+        at=at,
+    )

@@ -13,6 +13,7 @@ from .codes import (
     StatusCode,
     StatusInfo,
     StatusSender,
+    agency_level,
     classify_agency_code,
 )
 from .interop import REAL_WORLD, STRICT, Tolerances
@@ -73,6 +74,7 @@ __all__ = [
     "Tolerances",
     "TraceHeader",
     "XmlLimits",
+    "agency_level",
     "build_document",
     "build_status",
     "classify_agency_code",

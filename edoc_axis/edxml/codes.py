@@ -122,3 +122,28 @@ def classify_agency_code(code: str, *, case_insensitive: bool = False) -> Agency
     if _QD20.fullmatch(code):
         return AgencyCodeForm.QD20
     return AgencyCodeForm.LEGACY
+
+
+def agency_level(code: str) -> int | None:
+    """The administrative level an agency code names (1: a ministry or a province).
+
+    QCVN 102 ``DDD.DD.DD.LDD`` reads right to left: level 1 is ``LDD`` and each
+    non-zero group to its left is one level down (``000.00.01.H27``: 2).
+    QĐ 20 grows left to right, one group per level (``H55.242``: 2). None for
+    a code of neither form.
+    """
+    try:
+        form = classify_agency_code(code)
+    except SchemaInvalid:
+        return None
+    groups = code.split(".")
+    if form == AgencyCodeForm.QD20:
+        return len(groups)
+    if form != AgencyCodeForm.QCVN102:
+        return None
+    level = 1
+    for group in reversed(groups[:-1]):
+        if int(group) == 0:
+            break
+        level += 1
+    return level

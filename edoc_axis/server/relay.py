@@ -37,7 +37,7 @@ from edoc_axis.server.intake import receipt_response
 from edoc_axis.service import peers, relay
 from edoc_axis.service.trace import document_trace
 from edoc_axis.service.views import iso
-from edoc_axis.store import Peer, StoredDocument
+from edoc_axis.store import Peer, StoredDocument, StoredStatus
 from edoc_axis.tls import client_context
 
 log = structlog.get_logger("edoc_axis.relay")
@@ -90,6 +90,9 @@ async def relay_package(request: web.Request) -> web.Response:
         if kind not in ("document", "status"):
             raise RelayInvalid("Edoc-Kind must be document or status")
         facts: list[DeliveryFacts] = []
+        if kind == "status" and request.headers.get(peers.H_NOTICE) == "1":
+            stored, created = await _relayed_notice(request, services, peer, path, facts)
+            return _status_answer(stored.status_id, created)
         async with admitted(
             request,
             services,
@@ -113,9 +116,39 @@ async def relay_package(request: web.Request) -> web.Response:
                 detail={"peer": peer.name, "code": error.code, "detail": error.detail[:500]},
             )
         raise
+    return _status_answer(stored.status_id, created)
+
+
+def _status_answer(status_id: str, created: bool) -> web.Response:
     return web.json_response(
-        {"status_id": stored.status_id, "created": created}, status=202 if created else 200
+        {"status_id": status_id, "created": created}, status=202 if created else 200
     )
+
+
+_NOTICE_BYTES = 64 * 1024
+
+
+async def _relayed_notice(
+    request: web.Request,
+    services: AxisServices,
+    peer: Peer,
+    path: tuple[str, ...],
+    facts: list[DeliveryFacts],
+) -> tuple[StoredStatus, bool]:
+    """A delivery-failure notice: small, signed by an axis, not an edXML package."""
+    decision = services.limiter.take(f"peer:{peer.name}", services.clock.now().timestamp())
+    if not decision.allowed:
+        raise RateLimited(
+            f"{peer.name} is over its rate limit", retry_after_s=decision.retry_after_s
+        )
+    lease = services.inflight.lease(f"peer:{peer.name}")
+    try:
+        limits = services.config.limits
+        pace = BodyPace(limits.body_idle_timeout_s, limits.body_min_rate_bytes_per_s)
+        raw = await _signed_by(peer, services, facts)(request, _NOTICE_BYTES, lease, pace)
+        return await relay.accept_relayed_notice(services, peer, raw, path=path)
+    finally:
+        lease.release()
 
 
 async def relay_directory(request: web.Request) -> web.Response:

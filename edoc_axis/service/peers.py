@@ -43,6 +43,7 @@ log = structlog.get_logger("edoc_axis.federation")
 
 RELAY_PATH = "/api/v1/relay"
 H_PATH = "Edoc-Relay-Path"  # the axes the package crossed before, origin first
+H_NOTICE = "Edoc-Relay-Notice"  # "1": the body is an axis's delivery-failure notice
 
 
 # -- the peer registry -----------------------------------------------------------
@@ -223,6 +224,11 @@ async def relay_target(
     peer = await require_peer(ctx.store, agency.peer)
     path = (document.relay_path if document is not None else ()) + (ctx.config.axis_name,)
     headers = {H_PATH: ",".join(path)}
+    if document is not None and document.kind == "status":
+        # a status's push copy carries its status id: is it an axis's notice?
+        status = await ctx.store.get_status(document.axis_id)
+        if status is not None and status.kind == "notice":
+            headers[H_NOTICE] = "1"
     token = peer_token(ctx.config, peer)
     if token:
         headers["Authorization"] = f"Bearer {token}"

@@ -8,6 +8,7 @@ and routes the one recipient the relay was for (README "Connecting axes").
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,10 +18,12 @@ from cryptography import x509
 
 from edoc_axis.core import federation as rules
 from edoc_axis.core.intake import Examined
+from edoc_axis.core.notice import read_notice
 from edoc_axis.core.routing import idempotency_key, routing_targets
-from edoc_axis.edxml import DocumentPackage, StatusPackage, classify_agency_code
+from edoc_axis.edxml import DocumentPackage, StatusPackage, agency_level, classify_agency_code
 from edoc_axis.errors import (
     CertificateNotAgency,
+    NotFound,
     RecipientDisabled,
     RelayInvalid,
     RelayNotAllowed,
@@ -30,12 +33,14 @@ from edoc_axis.service.context import AxisContext, wake
 from edoc_axis.service.intake import accept_status, store_document
 from edoc_axis.service.peers import remote_agency
 from edoc_axis.service.registry import hash_token, parse_certificates, pem_of
+from edoc_axis.service.statuses import record_status
 from edoc_axis.signature import certificate_fingerprint
 from edoc_axis.store import (
     AcceptResult,
     Agency,
     AgencyExists,
     NewAgency,
+    NewStatus,
     Peer,
     Store,
     StoredStatus,
@@ -113,16 +118,17 @@ async def _recipient_of_relay(
 ) -> Agency:
     """The one recipient a relay is for: named by the package, routed from here."""
     targets = routing_targets(package)
-    agency = await ctx.store.get_agency(recipient) or await remote_agency(ctx, recipient)
+    agency = await ctx.store.get_agency(recipient)
+    named = {recipient} if agency is None else {recipient, agency.code, *agency.alias_codes}
+    if named.isdisjoint(targets):  # checked first: no remote agency is made for a stranger
+        raise RelayInvalid(
+            f"the package does not name {recipient} among its recipients",
+            document_id=package.document_id,
+        )
+    agency = agency or await remote_agency(ctx, recipient)
     if agency is None:
         raise RelayInvalid(
             f"recipient {recipient} is neither an agency of this axis nor served by a peer",
-            document_id=package.document_id,
-        )
-    named = {agency.code, *agency.alias_codes}
-    if recipient not in targets and named.isdisjoint(targets):
-        raise RelayInvalid(
-            f"the package does not name {recipient} among its recipients",
             document_id=package.document_id,
         )
     if agency.state != "active":
@@ -177,6 +183,43 @@ async def accept_relayed_document(
     return result
 
 
+async def accept_relayed_notice(
+    ctx: AxisContext, peer: Peer, raw: bytes, *, path: tuple[str, ...]
+) -> tuple[StoredStatus, bool]:
+    """A delivery-failure notice an axis further on wrote, on its way back to the sender.
+
+    It is kept as written (signed by the axis where the delivery died) in the
+    feed of the sender's delivery here, and forwarded like any status.
+    """
+    rules.check_path(path, ctx.config.axis_name, ctx.config.federation.max_hops)
+    notice = read_notice(raw)
+    recipient = await _relayed_party(ctx, peer, notice.recipient, "notice's recipient")
+    document = await ctx.store.find_document(notice.sender, notice.document_id)
+    if document is None or await ctx.store.delivery_for(document.axis_id, recipient.code) is None:
+        raise NotFound(f"no document {notice.document_id} from {notice.sender} to {recipient.code}")
+    sha256 = hashlib.sha256(raw).hexdigest()
+    status_id = "nr" + sha256[:40]
+    existing = await ctx.store.get_status(status_id)
+    if existing is not None:
+        return existing, False
+    now = ctx.clock.now()
+    status = NewStatus(
+        status_id=status_id,
+        axis_id=document.axis_id,
+        from_code=recipient.code,
+        to_code=document.sender_code,
+        status_code=None,
+        raw=raw,
+        sha256=sha256,
+        timestamp=now,
+        received_at=now,
+        kind="notice",
+    )
+    stored = await record_status(ctx, status, document, None, updates_progress=False)
+    log.warning("relay.notice", peer=peer.name, axis_id=document.axis_id, reason=notice.reason)
+    return stored, True
+
+
 # -- the directory ----------------------------------------------------------------
 
 
@@ -201,6 +244,7 @@ async def directory(ctx: AxisContext, peer: Peer) -> dict[str, Any]:
                 "code": agency.code,
                 "name": agency.name,
                 "codes": _code_forms(agency),
+                "level": _level(agency),
                 "certificates": certificates,
                 "via": agency.peer or ctx.config.axis_name,
             }
@@ -210,6 +254,14 @@ async def directory(ctx: AxisContext, peer: Peer) -> dict[str, Any]:
         "version": await ctx.store.registry_version(),
         "agencies": agencies,
     }
+
+
+def _level(agency: Agency) -> int | None:
+    for code in (agency.code, *agency.alias_codes):
+        level = agency_level(code)
+        if level is not None:
+            return level
+    return None
 
 
 def _code_forms(agency: Agency) -> dict[str, list[str]]:

@@ -43,10 +43,6 @@ async def push_copy(store: Store, status: NewStatus, about: StoredDocument) -> N
     addressee = await store.get_agency(status.to_code)
     if addressee is None or addressee.delivery_mode != "push":
         return None
-    if addressee.peer is not None and status.kind != "status":
-        # A notice is this axis's own word: it stays in this axis's feed and
-        # trace; the sender's axis learns of the failure from the trace.
-        return None
     what = status.status_code or "delivery failure notice"
     return NewDocument(
         axis_id=status.status_id,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -96,7 +97,8 @@ class Federation:
         """A certificate of the national CA for ``code`` (every axis trusts it)."""
         return issue_certificate(self.ca, f"Agency {code}", agency_code=code)
 
-    async def register(self, node: str, code: str) -> Agency:
+    async def register(self, node: str, code: str, *, endpoint: str | None = None) -> Agency:
+        """An agency of ``node``: pull, or push to ``endpoint``."""
         issued = self.issue(code)
         status, body = await self.call(
             node,
@@ -106,7 +108,8 @@ class Federation:
             json={
                 "code": code,
                 "name": f"Agency {code}",
-                "delivery_mode": "pull",
+                "delivery_mode": "push" if endpoint else "pull",
+                "endpoint_url": endpoint,
                 "certificates": [cert_to_pem(issued.cert).decode()],
             },
         )
@@ -114,7 +117,8 @@ class Federation:
         return Agency(code, issued, json.loads(body)["token"])
 
 
-async def _node(root: Path, name: str, ca_file: Path) -> Node:
+async def _node(root: Path, name: str, ca_file: Path, dsn: str | None = None) -> Node:
+    """An axis over SQLite, or over PostgreSQL (a schema of its own) with ``dsn``."""
     home = init_home(root / name)
     config = load_config(home.config)
     config = dataclasses.replace(
@@ -124,7 +128,14 @@ async def _node(root: Path, name: str, ca_file: Path) -> Node:
         crl_files=(),
         retry=RetrySettings(base_s=0.1, cap_s=0.5, breaker_cool_off_s=0.5),
     )
-    store = await open_store(config)
+    if dsn is None:
+        store = await open_store(config)
+    else:
+        from edoc_axis.store.postgresql import PostgresStore
+
+        schema = f"fed_{secrets.token_hex(6)}"
+        store = PostgresStore(dsn, migrate=True, schema=schema, min_size=1, max_size=5)
+        await store.open()
     return Node(name, config, store, home.operator_token)
 
 
@@ -157,12 +168,14 @@ async def _link(child: Node, parent: Node, region: str, tokens: dict[tuple[str, 
 
 
 @asynccontextmanager
-async def federation(tmp_path: Path) -> AsyncIterator[Federation]:
+async def federation(tmp_path: Path, national_dsn: str | None = None) -> AsyncIterator[Federation]:
+    """The three axes; NGSP on PostgreSQL with ``national_dsn``."""
     ca = create_ca("National CA (test)")
     ca_file = tmp_path / "national-ca.pem"
     ca_file.write_bytes(cert_to_pem(ca.cert))
     nodes = {
-        name: await _node(tmp_path, name, ca_file) for name in ("NGSP", "LGSP-H26", "LGSP-H27")
+        name: await _node(tmp_path, name, ca_file, national_dsn if name == "NGSP" else None)
+        for name in ("NGSP", "LGSP-H26", "LGSP-H27")
     }
     async with AsyncExitStack() as stack:
         for node in nodes.values():

@@ -13,10 +13,15 @@ import asyncio
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from lxml import etree
 
 from edoc_axis.core.compose import new_status
+from edoc_axis.core.notice import read_notice
 from edoc_axis.edxml import StatusCode, build_status
 from edoc_axis.signature import VerificationPolicy, sign_package, verify_package
 from tests.integration.server.federation_kit import (
@@ -30,10 +35,12 @@ from tests.integration.server.federation_kit import (
 )
 
 
+@pytest.mark.parametrize("national", ["sqlite", "postgresql"])
 async def test_a_document_crosses_three_axes_with_its_signature_and_comes_back_answered(
-    tmp_path: Path,
+    tmp_path: Path, national: str, request: pytest.FixtureRequest
 ) -> None:
-    async with federation(tmp_path) as fed:
+    dsn = request.getfixturevalue("postgres_dsn") if national == "postgresql" else None
+    async with federation(tmp_path, dsn) as fed:
         sender = await fed.register("LGSP-H26", H26_SENDER)
         recipient = await fed.register("LGSP-H27", H27_RECIPIENT)
         raw = signed_document(sender, H27_RECIPIENT, 1)
@@ -125,8 +132,12 @@ async def test_a_document_crosses_three_axes_with_its_signature_and_comes_back_a
         assert last["status_code"] == "03"
 
 
-async def test_a_province_axis_down_for_a_while_gets_its_backlog_once(tmp_path: Path) -> None:
-    async with federation(tmp_path) as fed:
+@pytest.mark.parametrize("national", ["sqlite", "postgresql"])
+async def test_a_province_axis_down_for_a_while_gets_its_backlog_once(
+    tmp_path: Path, national: str, request: pytest.FixtureRequest
+) -> None:
+    dsn = request.getfixturevalue("postgres_dsn") if national == "postgresql" else None
+    async with federation(tmp_path, dsn) as fed:
         sender = await fed.register("LGSP-H26", H26_SENDER)
         recipient = await fed.register("LGSP-H27", H27_RECIPIENT)
         down = fed.nodes["LGSP-H27"]
@@ -175,3 +186,48 @@ async def test_a_province_axis_down_for_a_while_gets_its_backlog_once(tmp_path: 
             assert status == 200
             got.append(body)
         assert sorted(got) == sorted(sent)
+
+
+async def test_a_delivery_that_dies_at_the_far_axis_is_told_to_the_sender(
+    tmp_path: Path,
+) -> None:
+    refusing = web.Application()
+
+    async def refuse(request: web.Request) -> web.Response:
+        await request.read()
+        return web.json_response({"code": "endpoint.refused"}, status=422)
+
+    refusing.router.add_post("/edoc", refuse)
+    endpoint = TestServer(refusing, host="127.0.0.1", port=0)
+    await endpoint.start_server()
+    try:
+        async with federation(tmp_path) as fed:
+            sender = await fed.register("LGSP-H26", H26_SENDER)
+            await fed.register("LGSP-H27", H27_RECIPIENT, endpoint=str(endpoint.make_url("/edoc")))
+            raw = signed_document(sender, H27_RECIPIENT, 1)
+            status, body = await fed.call(
+                "LGSP-H26",
+                "POST",
+                "/api/v1/documents",
+                sender.token,
+                data=raw,
+                headers={"Content-Type": "application/xml"},
+            )
+            assert status == 202, body
+
+            async def told() -> list[dict[str, Any]]:
+                _, feed = await fed.call("LGSP-H26", "GET", "/api/v1/statuses", sender.token)
+                return [s for s in json.loads(feed)["items"] if s["kind"] == "notice"]
+
+            await eventually(told, "the far axis's notice came back to the sender")
+            (notice,) = await told()
+            assert notice["from"] == H27_RECIPIENT
+            _, signed = await fed.call(
+                "LGSP-H26", "GET", f"/api/v1/statuses/{notice['status_id']}", sender.token
+            )
+            failure = read_notice(signed)  # as LGSP-H27 signed it, verified
+            assert failure.axis_name == "LGSP-H27"
+            assert failure.recipient == H27_RECIPIENT
+            assert "422" in failure.reason
+    finally:
+        await endpoint.close()

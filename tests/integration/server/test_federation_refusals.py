@@ -147,6 +147,21 @@ async def test_directories_sync_with_versions_and_tie_signers_to_senders(tmp_pat
             report: dict[str, object] = json.loads(body)
             return report
 
+        # what LGSP-H27 gives NGSP: its agency, its code forms, level, certificate
+        status, body = await fed.call(
+            "LGSP-H27", "GET", "/api/v1/relay/directory", fed.tokens[("LGSP-H27", "NGSP")]
+        )
+        assert status == 200, body
+        listing = json.loads(body)
+        assert listing["axis"] == "LGSP-H27"
+        (entry,) = listing["agencies"]
+        assert entry["code"] == H27_RECIPIENT
+        assert entry["level"] == 2
+        assert entry["codes"]["qcvn102"] == [H27_RECIPIENT]
+        assert entry["certificates"][0].startswith("-----BEGIN CERTIFICATE-----")
+        status, _ = await fed.call("LGSP-H27", "GET", "/api/v1/relay/directory", recipient.token)
+        assert status == 401  # only peers read it
+
         national = await sync("NGSP", "LGSP-H27")
         assert national["added"] == [H27_RECIPIENT]
         assert (await sync("NGSP", "LGSP-H27"))["unchanged"] is True

@@ -93,16 +93,75 @@ def print_trace(data: dict[str, Any]) -> None:
         print(f"acts on     {data['acts_on']['id']} ({data['acts_on']['document_id']})")
     for delivery in data["deliveries"]:
         error = f", last error: {delivery['last_error']}" if delivery.get("last_error") else ""
-        print(f"\n{delivery['agency']} ({delivery['mode']}): {delivery['state']}{error}")
-        for when, text in _events(delivery):
-            print(f"  {local_time(when)}  {text}")
-        for round_ in delivery.get("recall_rounds") or []:
-            asked = ", ".join(q["code"] for q in round_["asked"])
-            answer = round_.get("answer")
-            answered = f"answered {answer['code']}" if answer else "waiting for 15 or 16"
-            print(f"  recall round {round_['round']}: asked by {asked}; {answered}")
+        print(f"\n{delivery['agency']} ({_mode(delivery)}): {delivery['state']}{error}")
+        _print_events(delivery, "  ")
+        if delivery.get("relay"):
+            _print_hops(delivery["relay"], delivery["agency"], data.get("sha256"))
     if data["followups"]:
         print("\nfollow-ups:")
     for followup in data["followups"]:
         kind = BusinessDocType(followup["business_type"]).name.lower()
         print(f"  {followup['id']}  {kind}  {followup['document_id']}  {followup['subject']}")
+
+
+def _mode(delivery: dict[str, Any]) -> str:
+    """``push``, ``pull``, or ``push to PEER`` for a delivery relayed to a peer axis."""
+    relay = delivery.get("relay")
+    return f"{delivery['mode']} to {relay['peer']}" if relay else str(delivery["mode"])
+
+
+def _print_events(delivery: dict[str, Any], indent: str) -> None:
+    for when, text in _events(delivery):
+        print(f"{indent}{local_time(when)}  {text}")
+    for round_ in delivery.get("recall_rounds") or []:
+        asked = ", ".join(q["code"] for q in round_["asked"])
+        answer = round_.get("answer")
+        answered = f"answered {answer['code']}" if answer else "waiting for 15 or 16"
+        print(f"{indent}recall round {round_['round']}: asked by {asked}; {answered}")
+
+
+def _receipt_line(receipt: dict[str, Any] | None, peer: str, sha256: str | None) -> str:
+    if receipt is None:
+        return f"no receipt from {peer} yet"
+    if not receipt.get("verified"):
+        return f"receipt from {peer} NOT verified ({receipt.get('error')})"
+    same = (
+        "the sender's exact bytes"
+        if receipt.get("sha256") == sha256
+        else f"OTHER bytes (sha256 {str(receipt.get('sha256'))[:16]}…)"
+    )
+    return (
+        f"receipt signed by {receipt['axis']}, verified: accepted "
+        f"{local_time(receipt['accepted_at'])} as {receipt['axis_id']}, {same}"
+    )
+
+
+def _print_hops(relay: dict[str, Any], agency: str, sha256: str | None) -> None:
+    """Each axis the delivery was relayed through: its receipt, then its part of the trace.
+
+    ``relay`` is a delivery's ``relay`` entry of the trace API: the peer, that peer's
+    verified receipt, and under ``next`` the peer's own trace (its deliveries, which
+    may be relayed again) or why it could not be had.
+    """
+    hop = 0
+    while relay:
+        hop += 1
+        following: dict[str, Any] = relay.get("next") or {}
+        path = following.get("relay_path") or []
+        origin = f"{path[-1]} → " if path else "→ "
+        print(f"  hop {hop}  {origin}{relay['peer']}")
+        print(f"          {_receipt_line(relay.get('receipt'), relay['peer'], sha256)}")
+        if following.get("error"):
+            print(f"          {following['error']}")
+            return
+        mine = [d for d in following.get("deliveries", []) if d.get("agency") == agency]
+        if not mine:
+            return
+        delivery = mine[0]
+        error = f", last error: {delivery['last_error']}" if delivery.get("last_error") else ""
+        print(
+            f"          at {following.get('axis', relay['peer'])} {delivery['agency']} "
+            f"({_mode(delivery)}): {delivery['state']}{error}"
+        )
+        _print_events(delivery, "            ")
+        relay = delivery.get("relay") or {}

@@ -249,12 +249,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     import tempfile
 
     from edoc_axis.demo import run_demo
+    from edoc_axis.demo_federation import run_federation_demo
 
     configure_logging("console", level=logging.WARNING)
-    root = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="edoc-axis-demo-"))
+    prefix = "edoc-axis-federation-" if args.federation else "edoc-axis-demo-"
+    root = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix=prefix))
     if root.exists() and any(root.iterdir()):
         raise CliFailure(f"{root} is not empty; the demo needs a fresh folder")
-    asyncio.run(run_demo(root))
+    asyncio.run(run_federation_demo(root) if args.federation else run_demo(root))
     print(f"\ndemo finished; everything it made is in {root}")
     return EXIT_OK
 
@@ -309,8 +311,17 @@ def add_commands(commands: Any) -> None:
         description="Start an axis on SQLite, a push agency behind the reference endpoint and "
         "two pull agencies; send signed documents with attachments, deliver, acknowledge, "
         "answer with statuses, recall one; print the traces and where the files are. "
-        "Leaves nothing running.",
-        epilog="example:\n  edoc-axis demo\n  edoc-axis demo --dir ./demo-run",
+        "Leaves nothing running. With --federation: three axes instead (two province "
+        "axes and the national one) relaying a document between provinces.",
+        epilog="example:\n  edoc-axis demo\n  edoc-axis demo --dir ./demo-run\n"
+        "  edoc-axis demo --federation   # LGSP-H26 → NGSP → LGSP-H27 and 01/03 back",
     )
     demo.add_argument("--dir", help="folder for the demo's files (default: a new temp folder)")
+    demo.add_argument(
+        "--federation",
+        action="store_true",
+        help="run three linked axes (LGSP-H26, NGSP, LGSP-H27) on their own ports: a signed "
+        "document from an agency of one province to an agency of the other, pulled and "
+        "verified, answered 01 and 03; prints the sender's trace across the three hops",
+    )
     demo.set_defaults(func=cmd_demo)

@@ -55,9 +55,10 @@ ALLOWED: Mapping[str, frozenset[str]] = {
     "conformance": BASE | {"store", "client", "vdxp_client", "pki"},
     "bench": BASE | {"store", "home", "pki", "terminal"},
     "demo": BASE | {"store", "client", "endpoint", "home", "pki", "runtime", "terminal"},
+    "demo_federation": BASE | {"store", "client", "home", "pki", "runtime", "terminal", "demo"},
     "cli": BASE
     | {"store", "service", "client", "endpoint", "keyfiles", "pki", "home", "terminal"}
-    | {"runtime", "conformance", "bench", "demo"},
+    | {"runtime", "conformance", "bench", "demo", "demo_federation"},
     "__init__": frozenset(),
 }
 

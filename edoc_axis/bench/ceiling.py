@@ -33,7 +33,7 @@ async def verify(request: web.Request) -> web.Response:
     except etree.XMLSyntaxError:
         return web.Response(status=400, text="not well-formed")
     try:
-        verify_package(root)
+        verify_package(root, document_size=len(raw))
     except EdocError as error:
         return web.Response(status=422, text=error.code)
     return web.Response(status=200, text="ok")

@@ -83,8 +83,9 @@ def examine(
     prepared = _prepare(root, policy, signature_required)
     if prepared is not None:
         trust.check(prepared.certificate, at, prepared.chain)
-    package = package_from_tree(root, raw, tolerances)
-    verified = None if prepared is None else prepared.verify()
+    # Routing reads the header only: the attachments' text is checked, not kept.
+    package = package_from_tree(root, raw, tolerances, keep_attachment_text=False, limits=limits)
+    verified = None if prepared is None else prepared.verify(document_size=len(raw))
     fingerprint = None if verified is None else certificate_fingerprint(verified.certificate)
     return Examined(package, verified, fingerprint, hashlib.sha256(raw).hexdigest())
 

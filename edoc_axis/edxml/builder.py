@@ -247,5 +247,5 @@ def _attachment(parent: etree._Element, att: Attachment) -> None:
     _opt(el, "Description", att.description)
     _sub(el, "ContentType", att.content_type)
     content = etree.SubElement(el, qname("ContentTransferEncoded"), nsmap={EDXML_PREFIX: EDXML_NS})
-    content.text = att.encoded
+    content.text = att.encoded_text()
     _extras(el, att.extra)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, Protocol
 
 from .attachments import decode_content, encode_content
 from .codes import BusinessDocType, StatusCode
@@ -171,20 +171,37 @@ class ManifestReference:
     extra: Extra = ()
 
 
+class TextSource(Protocol):
+    """Text kept out of the model and read again when asked (a large attachment's base64)."""
+
+    def read(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class Attachment:
-    """``AttachmentEncoded/Attachment``; ``encoded`` is the base64 text as received."""
+    """``AttachmentEncoded/Attachment``; ``encoded`` is the base64 text as received.
+
+    ``encoded`` is the text itself, or, in a package read with
+    ``keep_attachment_text=False`` (the axis's intake, which routes on the
+    header and never reads an attachment), where to read it again from the
+    package's bytes: ``encoded_text()`` answers the text in both cases. The
+    two forms of one attachment do not compare equal.
+    """
 
     content_id: str
     content_type: str
     attachment_name: str
     description: str | None
-    encoded: str = field(repr=False)
+    encoded: str | TextSource = field(repr=False)
     extra: Extra = ()
+
+    def encoded_text(self) -> str:
+        """The base64 text as received."""
+        return self.encoded if isinstance(self.encoded, str) else self.encoded.read()
 
     def data(self) -> bytes:
         """The file bytes: base64 decoded, the SDK's one-entry ZIP unwrapped."""
-        return decode_content(self.encoded, self.attachment_name)
+        return decode_content(self.encoded_text(), self.attachment_name)
 
     @classmethod
     def from_bytes(

@@ -9,6 +9,7 @@ naming the element and its line.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
 
 from lxml import etree
 
@@ -106,12 +107,24 @@ def package_kind(root: etree._Element) -> str:
 
 
 def package_from_tree(
-    root: etree._Element, raw: bytes = b"", tolerances: Tolerances = STRICT
+    root: etree._Element,
+    raw: bytes = b"",
+    tolerances: Tolerances = STRICT,
+    *,
+    keep_attachment_text: bool = True,
+    limits: XmlLimits = DEFAULT_LIMITS,
 ) -> Package:
     """Read a package from an already parsed (and validated) tree, without re-parsing.
 
     What ``tolerances`` let through is listed in the package's ``warnings``.
+    With ``keep_attachment_text=False`` each attachment's base64 text is
+    checked but not kept: ``Attachment.encoded_text()`` reads it again from
+    ``raw`` (parsed again within ``limits``, those ``root`` was parsed with),
+    so a package carrying a 50 MiB attachment does not hold a second copy of
+    it. ``raw`` must then be the bytes ``root`` was parsed from.
     """
+    if not keep_attachment_text and not raw:
+        raise ValueError("keep_attachment_text=False needs the package's raw bytes")
     if root.tag != qname("edXML"):
         raise SchemaInvalid(
             f"{etree.QName(root).localname} at line {root.sourceline}: "
@@ -124,7 +137,8 @@ def package_from_tree(
     reading = Reading(tolerances)
     if message.find(qname("StatusCode")) is not None:
         return _status(Node(message, _STATUS_HEADER), raw, reading)
-    return _document(envelope, env, header, Node(message, _DOC_HEADER), raw, reading)
+    source = None if keep_attachment_text else _Source(raw, limits)
+    return _document(envelope, env, header, Node(message, _DOC_HEADER), source, raw, reading)
 
 
 def _status(mh: Node, raw: bytes, reading: Reading) -> StatusPackage:
@@ -152,14 +166,20 @@ def _status(mh: Node, raw: bytes, reading: Reading) -> StatusPackage:
 
 
 def _document(
-    envelope: Node, env: Node, header: Node, mh: Node, raw: bytes, reading: Reading
+    envelope: Node,
+    env: Node,
+    header: Node,
+    mh: Node,
+    source: _Source | None,
+    raw: bytes,
+    reading: Reading,
 ) -> DocumentPackage:
     to_list = mh.many("To")
     if not to_list:
         mh.one("To")  # raises: names the missing element
     traces, business = _trace_list(header.one("TraceHeaderList"), reading)
     manifest = _manifest(env.opt("edXMLBody"))
-    attachments = _attachments(envelope.opt("AttachmentEncoded"))
+    attachments = _attachments(envelope.opt("AttachmentEncoded"), source)
     _cross_check(manifest, attachments, env.el)
     sender = organization(mh.one("From"), reading)
     recipients = tuple(organization(el, reading) for el in to_list)
@@ -287,11 +307,35 @@ def _manifest(body: etree._Element | None) -> tuple[ManifestReference, ...]:
     return tuple(refs)
 
 
-def _attachments(encoded: etree._Element | None) -> tuple[Attachment, ...]:
+@dataclass(frozen=True)
+class _Source:
+    """Where the attachments' text is read again from: the package's bytes."""
+
+    raw: bytes = field(repr=False)
+    limits: XmlLimits
+
+
+@dataclass(frozen=True)
+class _AttachmentText:
+    """The base64 text of the ``index``-th Attachment, read again from the package's bytes."""
+
+    source: _Source
+    index: int
+
+    def read(self) -> str:
+        root = safe_parse(self.source.raw, self.source.limits)
+        encoded = Node(root, _ROOT).opt("AttachmentEncoded")
+        if encoded is None:
+            raise ValueError("the package's bytes carry no AttachmentEncoded")
+        attachment = Node(encoded, _ATTACHMENT_ENCODED).many("Attachment")[self.index]
+        return Node(attachment, _ATTACHMENT).one("ContentTransferEncoded").text or ""
+
+
+def _attachments(encoded: etree._Element | None, source: _Source | None) -> tuple[Attachment, ...]:
     if encoded is None:
         return ()
     found = []
-    for att in Node(encoded, _ATTACHMENT_ENCODED).many("Attachment"):
+    for index, att in enumerate(Node(encoded, _ATTACHMENT_ENCODED).many("Attachment")):
         node = Node(att, _ATTACHMENT)
         content = node.one("ContentTransferEncoded")
         text = content.text or ""  # read once: a large attachment is one big string
@@ -301,13 +345,15 @@ def _attachments(encoded: etree._Element | None) -> tuple[Attachment, ...]:
             raise SchemaInvalid(
                 f"ContentTransferEncoded at line {content.sourceline}: not valid base64"
             ) from None
+        kept: str | _AttachmentText = text if source is None else _AttachmentText(source, index)
+        del text  # not kept: freed before the next attachment's text is read
         found.append(
             Attachment(
                 content_id=node.token("ContentId"),
                 content_type=node.token("ContentType"),
                 attachment_name=node.text("AttachmentName"),
                 description=node.opt_text("Description"),
-                encoded=text,
+                encoded=kept,
                 extra=node.extra(),
             )
         )

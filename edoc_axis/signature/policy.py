@@ -29,4 +29,6 @@ class VerifiedSignature:
     signature_algorithm: str  # URI
     digest_algorithm: str  # URI
     legacy: bool  # True when the legacy policy had to be applied
-    signed_bytes: bytes  # canonical bytes the Reference digest covers
+    # The canonical bytes the Reference digest covers; None when the document
+    # held a text node of 1 MiB or more, hashed in pieces and never held whole.
+    signed_bytes: bytes | None

@@ -42,6 +42,7 @@ from edoc_axis.errors import (
     SignatureWrapping,
 )
 from edoc_axis.signature import algorithms as alg
+from edoc_axis.signature.pieces import LARGE_TEXT, digest_in_pieces
 from edoc_axis.signature.policy import VerificationPolicy, VerifiedSignature
 
 _DEFAULT_POLICY = VerificationPolicy()
@@ -53,7 +54,10 @@ _IGNORED_X509_DATA = frozenset({"X509SubjectName", "X509IssuerSerial", "X509SKI"
 
 
 def verify_package(
-    root: etree._Element, policy: VerificationPolicy = _DEFAULT_POLICY
+    root: etree._Element,
+    policy: VerificationPolicy = _DEFAULT_POLICY,
+    *,
+    document_size: int | None = None,
 ) -> VerifiedSignature:
     """Verify the signature of an edXML package tree without changing the tree.
 
@@ -63,8 +67,9 @@ def verify_package(
     SignatureAlgorithm (weak, unknown or legacy-without-policy algorithms,
     short keys) or SignatureInvalid (digest or signature value mismatch).
     The certificate is returned unchecked: pass it to ``TrustStore.check``.
+    ``document_size``: see ``PreparedSignature.verify``.
     """
-    return prepare_package(root, policy).verify()
+    return prepare_package(root, policy).verify(document_size=document_size)
 
 
 def prepare_package(
@@ -187,16 +192,33 @@ class PreparedSignature:
     parsed: _Parsed
     legacy_namespace: bool
 
-    def verify(self) -> VerifiedSignature:
-        """Digest over the canonical document, then the value over SignedInfo."""
+    def verify(self, *, document_size: int | None = None) -> VerifiedSignature:
+        """Digest over the canonical document, then the value over SignedInfo.
+
+        Text nodes of ``pieces.LARGE_TEXT`` characters or more (a large
+        attachment's base64) are hashed in pieces instead of being
+        canonicalised whole, so the canonical document is never held at once;
+        the digest is the same. ``document_size``, the byte length of the
+        document the tree was parsed from, lets a document too small to hold
+        such a node skip looking for one.
+        """
         parsed = self.parsed
         reference_c14n, signed_info_c14n = parsed.reference_c14n, parsed.signed_info_c14n
-        signed_bytes = alg.canonicalize_enveloped(
-            self.signature,
-            exclusive=reference_c14n.exclusive,
-            inclusive_prefixes=reference_c14n.inclusive_prefixes,
-        )
-        actual = hashlib.new(parsed.digest.name, signed_bytes).digest()
+
+        def canonical() -> bytes:
+            return alg.canonicalize_enveloped(
+                self.signature,
+                exclusive=reference_c14n.exclusive,
+                inclusive_prefixes=reference_c14n.inclusive_prefixes,
+            )
+
+        signed_bytes: bytes | None
+        if document_size is not None and document_size < LARGE_TEXT:
+            signed_bytes = plain = canonical()
+            actual = hashlib.new(parsed.digest.name, plain).digest()
+        else:
+            root = self.signature.getroottree().getroot()
+            actual, signed_bytes = digest_in_pieces(root, parsed.digest.name, canonical)
         if not hmac.compare_digest(actual, parsed.digest_value):
             raise SignatureInvalid("digest mismatch: the signed content was changed")
         signed_info = alg.canonicalize(

@@ -54,7 +54,7 @@ class _CertificateOnly:
         self.certificate = cert
         self.chain: tuple[x509.Certificate, ...] = ()
 
-    def verify(self) -> VerifiedSignature:
+    def verify(self, *, document_size: int | None = None) -> VerifiedSignature:
         return VerifiedSignature(
             certificate=self.certificate,
             chain=(),

@@ -11,6 +11,7 @@ from lxml import etree
 from edoc_axis.edxml import (
     DSIG_NS,
     EDXML_NS,
+    Attachment,
     BusinessDocType,
     DocumentPackage,
     StatusPackage,
@@ -295,3 +296,52 @@ def test_raw_is_excluded_from_equality_and_repr() -> None:
     pkg = read_package(DOC)
     assert pkg == dataclasses.replace(pkg, raw=b"")
     assert "raw" not in repr(pkg)
+
+
+# --- attachments whose text is not kept (the intake path) ------------------------------
+
+
+def _with_attachments(count: int) -> DocumentPackage:
+    pkg = make_document()
+    attachments = tuple(
+        Attachment.from_bytes(f"cid:{i}", f"file-{i}.bin", bytes([i]) * (1000 + i), zip=i == 1)
+        for i in range(count)
+    )
+    return dataclasses.replace(
+        pkg, attachments=attachments, manifest=tuple(a.manifest_reference() for a in attachments)
+    )
+
+
+def test_attachment_text_not_kept_is_read_again_from_the_bytes() -> None:
+    raw = build_document(_with_attachments(3))
+    kept = read_package(raw)
+    assert isinstance(kept, DocumentPackage)
+    root = safe_parse(raw)
+    lazy = package_from_tree(root, raw, keep_attachment_text=False)
+    assert isinstance(lazy, DocumentPackage)
+    del root  # the text is read from the bytes, not from the tree
+    for eager, not_kept in zip(kept.attachments, lazy.attachments, strict=True):
+        assert isinstance(eager.encoded, str)
+        assert not isinstance(not_kept.encoded, str)
+        assert not_kept.encoded_text() == eager.encoded_text() == eager.encoded
+        assert not_kept.data() == eager.data()
+        assert not_kept.content_id == eager.content_id
+    assert [a.data() for a in lazy.attachments] == [bytes([i]) * (1000 + i) for i in range(3)]
+    # Everything but the attachments' text is the same model.
+    assert dataclasses.replace(lazy, attachments=kept.attachments) == kept
+    # And the writer reads it through encoded_text().
+    assert read_package(build_document(lazy)) == kept
+
+
+def test_attachment_text_not_kept_is_still_checked() -> None:
+    raw = build_document(_with_attachments(1)).replace(
+        b"</edXML:ContentTransferEncoded>", b"*</edXML:ContentTransferEncoded>"
+    )
+    with pytest.raises(SchemaInvalid, match=r"ContentTransferEncoded at line .*: not valid base64"):
+        package_from_tree(safe_parse(raw), raw, keep_attachment_text=False)
+
+
+def test_attachment_text_not_kept_needs_the_bytes() -> None:
+    raw = build_document(_with_attachments(1))
+    with pytest.raises(ValueError, match="raw bytes"):
+        package_from_tree(safe_parse(raw), keep_attachment_text=False)

@@ -83,6 +83,33 @@ async def record_status(
     return stored
 
 
+def arrival_status(
+    ctx: AxisContext, document: StoredDocument, recipient: str, how: str
+) -> NewStatus:
+    """The 01 the axis writes on ``recipient``'s behalf (unsigned); ``how`` says why."""
+    now = ctx.clock.now()
+    package = new_status(
+        sender=recipient,
+        about_document_id=document.document_id,
+        counterparty=document.sender_code,
+        code=StatusCode.ARRIVED,
+        at=to_vietnam_local(now),
+        description=f"Đã đến: {how}",
+    )
+    raw = build_status(package)
+    return NewStatus(
+        status_id=new_axis_id(now),
+        axis_id=document.axis_id,
+        from_code=recipient,
+        to_code=document.sender_code,
+        status_code=StatusCode.ARRIVED.value,
+        raw=raw,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        timestamp=now,
+        received_at=now,
+    )
+
+
 async def record_arrival(
     ctx: AxisContext,
     axis_id: str,
@@ -107,27 +134,7 @@ async def record_arrival(
         document = await ctx.store.get_document(axis_id)
     if document is None:
         return
-    now = ctx.clock.now()
-    package = new_status(
-        sender=recipient,
-        about_document_id=document.document_id,
-        counterparty=document.sender_code,
-        code=StatusCode.ARRIVED,
-        at=to_vietnam_local(now),
-        description=f"Đã đến: {how}",
-    )
-    raw = build_status(package)
-    status = NewStatus(
-        status_id=new_axis_id(now),
-        axis_id=axis_id,
-        from_code=recipient,
-        to_code=document.sender_code,
-        status_code=StatusCode.ARRIVED.value,
-        raw=raw,
-        sha256=hashlib.sha256(raw).hexdigest(),
-        timestamp=now,
-        received_at=now,
-    )
+    status = arrival_status(ctx, document, recipient, how)
     # StatusTransition: a status got there first; NotFound: no such delivery
     with contextlib.suppress(StatusTransition, NotFound):
         await record_status(ctx, status, document, None)
@@ -143,12 +150,22 @@ async def acknowledge(
 ) -> Delivery:
     """The recipient has stored the document: acknowledge it and record status 01 once.
 
-    ``document``, when the caller has read it, is not read again.
+    The acknowledgement and the 01 (with its push copy to a sender that
+    receives by push) are one transaction (issue 15): one commit, and no
+    acknowledged delivery without its 01. ``document``, when the caller has
+    read it, is not read again.
     """
-    delivery = await ctx.store.acknowledge(axis_id, recipient, ctx.clock.now())
-    if delivery.status_code is None:
-        await record_arrival(ctx, axis_id, recipient, how, document=document, delivery=delivery)
-        delivery = await ctx.store.delivery_for(axis_id, recipient) or delivery
+    if document is None:
+        document = await ctx.store.get_document(axis_id)
+    arrival = forward = None
+    if document is not None:
+        arrival = arrival_status(ctx, document, recipient, how)
+        forward = await push_copy(ctx.store, arrival, document)
+    delivery = await ctx.store.acknowledge(
+        axis_id, recipient, ctx.clock.now(), arrival=arrival, forward=forward
+    )
+    if forward is not None:
+        wake(ctx)
     return delivery
 
 

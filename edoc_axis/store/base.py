@@ -213,8 +213,21 @@ class Store(Protocol):
     async def deliveries_of(self, axis_id: str) -> list[Delivery]:
         """Every delivery of a document, in recipient order of the envelope."""
 
-    async def acknowledge(self, axis_id: str, recipient_code: str, at: datetime) -> Delivery:
-        """The recipient has stored the document. Idempotent (``NotFound`` if not addressed)."""
+    async def acknowledge(
+        self,
+        axis_id: str,
+        recipient_code: str,
+        at: datetime,
+        *,
+        arrival: NewStatus | None = None,
+        forward: NewDocument | None = None,
+    ) -> Delivery:
+        """The recipient has stored the document. Idempotent (``NotFound`` if not addressed).
+
+        ``arrival`` (the 01 the axis writes for the recipient) is recorded in the
+        same transaction if the delivery has no status yet, with ``forward``, its
+        push copy (see ``record_status``); a status already there keeps it out.
+        """
 
     async def claim_due_deliveries(
         self, now: datetime, limit: int, lease_s: float, worker_id: str

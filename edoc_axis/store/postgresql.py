@@ -23,7 +23,7 @@ import asyncpg
 import structlog
 
 from edoc_axis.core.audit import AuditHead, AuditRow, verify_rows
-from edoc_axis.errors import Unavailable
+from edoc_axis.errors import StatusTransition, Unavailable
 from edoc_axis.store import pg_jobs as jobs
 from edoc_axis.store import pg_operators as operators
 from edoc_axis.store import pg_peers as peers
@@ -401,8 +401,29 @@ class PostgresStore:
     async def deliveries_of(self, axis_id: str) -> list[Delivery]:
         return await self._read(lambda c: reads.deliveries_of(c, axis_id))
 
-    async def acknowledge(self, axis_id: str, recipient_code: str, at: datetime) -> Delivery:
-        return await self._write(lambda w: jobs.acknowledge(w, axis_id, recipient_code, at))
+    async def acknowledge(
+        self,
+        axis_id: str,
+        recipient_code: str,
+        at: datetime,
+        *,
+        arrival: NewStatus | None = None,
+        forward: NewDocument | None = None,
+    ) -> Delivery:
+        async def job(w: PgWrite) -> Delivery:
+            delivery = await jobs.acknowledge(w, axis_id, recipient_code, at)
+            if arrival is None or delivery.status_code is not None:
+                return delivery
+            try:  # a status another node recorded first: undone to the savepoint
+                async with w.conn.transaction():
+                    await statuses.record_status(w, arrival, None, True)
+            except StatusTransition:
+                return delivery
+            if forward is not None:
+                await jobs.accept_document(w, forward)
+            return await reads.delivery_for(w.conn, axis_id, recipient_code) or delivery
+
+        return await self._write(job)
 
     async def claim_due_deliveries(
         self, now: datetime, limit: int, lease_s: float, worker_id: str

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from edoc_axis.errors import Unavailable
+from edoc_axis.errors import StatusTransition, Unavailable
 from edoc_axis.files import create_private_file
 from edoc_axis.store import sqlite_jobs as jobs
 from edoc_axis.store import sqlite_operators as operators
@@ -269,10 +269,28 @@ class SqliteStore:
     async def deliveries_of(self, axis_id: str) -> list[Delivery]:
         return await self._readers.run(reads.deliveries_of, axis_id)
 
-    async def acknowledge(self, axis_id: str, recipient_code: str, at: datetime) -> Delivery:
-        return await self._writer.submit(
-            lambda ctx: jobs.acknowledge(ctx, axis_id, recipient_code, at)
-        )
+    async def acknowledge(
+        self,
+        axis_id: str,
+        recipient_code: str,
+        at: datetime,
+        *,
+        arrival: NewStatus | None = None,
+        forward: NewDocument | None = None,
+    ) -> Delivery:
+        def job(ctx: WriteContext) -> Delivery:
+            delivery = jobs.acknowledge(ctx, axis_id, recipient_code, at)
+            if arrival is None or delivery.status_code is not None:
+                return delivery
+            try:  # nothing is written before a refused transition
+                statuses.record_status(ctx, arrival, None, True)
+            except StatusTransition:
+                return delivery
+            if forward is not None:
+                jobs.accept_document(ctx, forward)
+            return reads.delivery_for(ctx.conn, axis_id, recipient_code) or delivery
+
+        return await self._writer.submit(job)
 
     async def claim_due_deliveries(
         self, now: datetime, limit: int, lease_s: float, worker_id: str

@@ -6,6 +6,7 @@ the sender's exact signed bytes, the peer's bearer token, the push delivery
 signature made with the peer's axis key, and ``Edoc-Relay-Path`` naming the
 axes crossed, origin first. The sender is one of the peer's agencies (never an
 agency of the axis); the recipient is the run's 'recipient', a local pull agency.
+README "Connecting axes" describes the relay; docs/conformance.md the cases.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from edoc_axis.pki import create_ca, issue_axis_certificate
 
 _cases: list[Case] = []
 case = collector(_cases)
-RELAY = "Federation: POST /api/v1/relay (project addition)"
+RELAY = "README §Connecting axes: POST /api/v1/relay (project addition)"
 PATH_LIMIT = 16  # names a relay path header may carry at all
 
 

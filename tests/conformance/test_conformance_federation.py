@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -19,18 +19,37 @@ from edoc_axis.runtime import AxisRuntime
 from edoc_axis.server import relay as relay_server
 from edoc_axis.store.factory import open_store
 from tests.conformance import explain, failed_ids, small_limit_home
+from tests.pg_server import create_database, drop_database, run_sync
 
 FED_IDS = {f"FED-00{n}" for n in range(1, 7)}
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """None (SQLite), or the DSN of a new empty PostgreSQL database of this test's own."""
+    if request.param == "sqlite":
+        yield None
+        return
+    admin: str = request.getfixturevalue("postgres_dsn")
+    dsn = run_sync(lambda: create_database(admin))
+    yield dsn
+    run_sync(lambda: drop_database(admin, dsn))
+
+
 @asynccontextmanager
-async def _axis(root: Path, max_hops: int = 4) -> AsyncIterator[tuple[str, AxisConfig]]:
+async def _axis(
+    root: Path, max_hops: int = 4, dsn: str | None = None
+) -> AsyncIterator[tuple[str, AxisConfig]]:
+    """Our axis in-process; over PostgreSQL with ``dsn`` (setup writes into that store too)."""
     path = small_limit_home(root)
     text = path.read_text(encoding="utf-8")
     assert "max_hops = 4 " in text
-    path.write_text(text.replace("max_hops = 4 ", f"max_hops = {max_hops} "), encoding="utf-8")
+    text = text.replace("max_hops = 4 ", f"max_hops = {max_hops} ")
+    if dsn is not None:
+        text = text.replace('backend = "sqlite"', f'backend = "postgresql"\ndsn = "{dsn}"', 1)
+    path.write_text(text, encoding="utf-8")
     config = load_config(path)
-    store = await open_store(config)
+    store = await open_store(config, migrate=dsn is not None)
     runtime = AxisRuntime(config, store)
     try:
         yield await runtime.start(port=0), config
@@ -57,9 +76,11 @@ async def _run_fed(url: str, config: AxisConfig) -> tuple[list[Result], tuple[st
     return results, target.test_agencies, target.peer.name
 
 
-async def test_fed_cases_pass_and_the_run_leaves_nothing_behind(tmp_path: Path) -> None:
+async def test_fed_cases_pass_and_the_run_leaves_nothing_behind(
+    tmp_path: Path, backend: str | None
+) -> None:
     # A hop limit other than the default: FED-005 takes it from the configuration.
-    async with _axis(tmp_path / "home", max_hops=3) as (url, config):
+    async with _axis(tmp_path / "home", max_hops=3, dsn=backend) as (url, config):
         results, codes, peer = await _run_fed(url, config)
         assert {r.case.id for r in results} == FED_IDS
         assert all(r.outcome is Outcome.PASS for r in results), explain(results)

@@ -211,15 +211,19 @@ async def _run(
             return await run_cases(cases, axis, timeout_s=args.timeout, on_result=show)
     finally:
         if target.test_agencies and not args.keep_agencies:
-            await _remove(args, target.test_agencies)
+            await _remove(args, target.test_agencies, target.test_peers)
 
 
-async def _remove(args: argparse.Namespace, codes: tuple[str, ...] | None) -> list[dict[str, Any]]:
-    """Remove the suite's test agencies (or, with None, every test agency on the axis)."""
+async def _remove(
+    args: argparse.Namespace, codes: tuple[str, ...] | None, peers: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
+    """Remove the suite's test agencies and disable its test peers (None: every one on the axis)."""
     config = _config(args)
     assert config is not None  # --setup and --cleanup need --config
     try:
-        return await remove_test_agencies(args.axis, config.operator_token(), codes, _tls(args))
+        return await remove_test_agencies(
+            args.axis, config.operator_token(), codes, _tls(args), peers
+        )
     except SetupFailed as exc:
         raise CliFailure(str(exc), code="cleanup.failed") from exc
 
@@ -272,7 +276,7 @@ async def _run_vdxp(args: argparse.Namespace, given: AxisTarget | None, show: An
     finally:
         # The test agencies go, and with them the systems bound only to them.
         if target.test_agencies and not args.keep_agencies:
-            await _remove(args, target.test_agencies)
+            await _remove(args, target.test_agencies, target.test_peers)
 
 
 def cmd_conformance(args: argparse.Namespace) -> int:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import secrets
 import ssl
+import time
+from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,19 +14,27 @@ from typing import Any
 
 import aiohttp
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from lxml import etree
 
 from edoc_axis import clock
-from edoc_axis.client import ApiResponse, AxisClient, AxisUnreachable
-from edoc_axis.conformance.model import AgencyCreds, CaseFailed, CaseSkipped, Probe
+from edoc_axis.client import XML, ApiResponse, AxisClient, AxisUnreachable
+from edoc_axis.conformance.model import AgencyCreds, CaseFailed, CaseSkipped, PeerCreds, Probe
 from edoc_axis.core.compose import new_document, new_status
+from edoc_axis.core.delivery_auth import DeliveryFacts, delivery_headers
+from edoc_axis.core.receipt import Receipt, read_receipt, verify_receipt
 from edoc_axis.edxml import StatusCode, build_document, build_status
+from edoc_axis.errors import EdocError
 from edoc_axis.signature import sign_package
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
 # Roles every run has; the others (expired, future, revoked, untrusted, keyusage,
 # sender-ec, throttled) exist only when --setup or an agencies file provides them.
 CORE_ROLES = ("sender", "recipient", "second")
+# Where a peer axis relays to, and the header naming the axes a relay crossed
+# (origin first): the wire names of the federation API (README "Connecting axes").
+RELAY_PATH = "/api/v1/relay"
+H_RELAY_PATH = "Edoc-Relay-Path"
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,10 @@ class AxisTarget:
     test_agencies: tuple[str, ...] = ()
     # How HTTPS is verified (``--cacert``); None: the system's CAs.
     tls: ssl.SSLContext | None = None
+    # The suite as a peer axis of the target (FED-* cases); None: not set up.
+    peer: PeerCreds | None = None
+    # The test peers ``--setup`` registered, disabled again when the run ends.
+    test_peers: tuple[str, ...] = ()
 
 
 def http_session(timeout_s: float, tls: ssl.SSLContext | None = None) -> aiohttp.ClientSession:
@@ -79,6 +93,7 @@ class RunContext:
         self._clients: dict[str, AxisClient] = {}
         self._stack = AsyncExitStack()
         self._session: aiohttp.ClientSession | None = None
+        self._axis_name: str | None = None
 
     async def __aenter__(self) -> RunContext:
         tls = self.target.tls
@@ -127,16 +142,27 @@ class RunContext:
         self, sender: str = "sender", to: tuple[str, ...] = ("recipient",), **kwargs: Any
     ) -> bytes:
         """An unsigned document package with a fresh DocumentId; ``to`` are roles or codes."""
+        return self._document(self.code(sender), to, **kwargs)
+
+    def _document(self, sender_code: str, to: tuple[str, ...], **kwargs: Any) -> bytes:
         kwargs.setdefault("document_id", self.fresh_id())
         kwargs.setdefault("subject", f"V/v kiểm thử liên thông {secrets.token_hex(3)}")
         kwargs.setdefault("code_notation", "CONF")
         package = new_document(
-            sender=self.code(sender),
+            sender=sender_code,
             recipients=[self._code_or_literal(item) for item in to],
             at=vietnam_now(),
             **kwargs,
         )
         return build_document(package)
+
+    def signed_as(
+        self, creds: AgencyCreds, to: tuple[str, ...] = ("recipient",), **kwargs: Any
+    ) -> bytes:
+        """A signed document from an agency that is no role of the run (a peer's agency)."""
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+        raw = self._document(creds.code, to, **kwargs)
+        return sign_package(etree.fromstring(raw, parser), creds.key, creds.cert)
 
     def _code_or_literal(self, role_or_code: str) -> str:
         if role_or_code in self.target.agencies:
@@ -215,6 +241,64 @@ class RunContext:
                 return ApiResponse(response.status, await response.read(), dict(response.headers))
         except (aiohttp.ClientConnectionError, TimeoutError) as exc:
             raise AxisUnreachable(f"{self.target.url}: {exc}") from exc
+
+    # -- the suite as a peer axis ---------------------------------------------------
+    def peer(self) -> PeerCreds:
+        if self.target.peer is None:
+            raise CaseSkipped(
+                "needs the suite registered as a test peer axis (--setup: operator token)"
+            )
+        return self.target.peer
+
+    async def relay(
+        self,
+        body: bytes,
+        *,
+        sender: str,
+        recipient: str,
+        path: Sequence[str] | None,
+        token: str | None = None,
+        signer: tuple[CertificateIssuerPrivateKeyTypes, x509.Certificate] | None = None,
+    ) -> ApiResponse:
+        """POST ``body`` to the relay resource as the suite's peer axis would.
+
+        ``recipient`` is the one recipient the relay is for (a code); ``path``
+        the axes crossed, origin first (None: no path header). ``token`` and
+        ``signer`` (key, certificate) replace the peer's own, for impostors.
+        """
+        peer = self.peer()
+        facts = DeliveryFacts(
+            kind="document",
+            axis_id="conformance-" + secrets.token_hex(8),
+            sender=sender,
+            recipient=recipient,
+            attempt=1,
+            timestamp=int(time.time()),
+        )
+        key, cert = signer if signer is not None else (peer.key, peer.cert)
+        headers = delivery_headers(facts, body, key, cert)
+        headers["Content-Type"] = XML
+        headers["Authorization"] = f"Bearer {peer.token if token is None else token}"
+        if path is not None:
+            headers[H_RELAY_PATH] = ",".join(path)
+        return await self.raw("POST", RELAY_PATH, data=body, headers=headers)
+
+    def receipt(self, body: bytes) -> Receipt:
+        """A receipt's content; its signature checked when the axis certificate is known."""
+        try:
+            if self.target.axis_certs:
+                return verify_receipt(body, self.target.axis_certs)
+            parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+            return read_receipt(etree.fromstring(body, parser))
+        except (EdocError, etree.XMLSyntaxError, ValueError) as exc:
+            raise CaseFailed(f"the answer is not a valid axis receipt: {exc}") from exc
+
+    async def axis_name(self, probe: Probe) -> str:
+        """The axis's own name, as its receipts give it (one document sent, once a run)."""
+        if self._axis_name is None:
+            sent = await self.send(probe)
+            self._axis_name = self.receipt(sent.response.body).axis_name
+        return self._axis_name
 
     async def find_in_inbox(self, role: str, axis_id: str) -> dict[str, Any] | None:
         """The inbox item with ``axis_id``, paging through the whole inbox."""

@@ -40,6 +40,30 @@ class AgencyCreds:
     cert: x509.Certificate
 
 
+@dataclass(frozen=True)
+class PeerCreds:
+    """The suite acting as a peer axis of the axis under test (registered by ``--setup``).
+
+    ``token`` is the one the axis issued to the peer; ``key`` and ``cert`` are
+    the peer's axis key and certificate (its relays' delivery signature).
+    ``remote`` and ``remote_second`` are agencies the peer serves (none is an
+    agency of the axis itself), ``outside`` is one outside the patterns it
+    serves; their certificates are from a CA the axis trusts, their tokens
+    empty (they never call the axis). ``max_hops`` is the axis's
+    ``[federation] max_hops`` when known.
+    """
+
+    name: str
+    token: str
+    key: CertificateIssuerPrivateKeyTypes
+    cert: x509.Certificate
+    serves: tuple[str, ...]
+    remote: AgencyCreds
+    remote_second: AgencyCreds
+    outside: AgencyCreds
+    max_hops: int | None = None
+
+
 CaseFn = Callable[[Any, "Probe"], Awaitable[None]]
 
 

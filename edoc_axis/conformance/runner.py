@@ -15,6 +15,7 @@ from edoc_axis.client import AxisUnreachable, AxisUntrusted
 from edoc_axis.conformance import (
     cases_auth,
     cases_endpoint,
+    cases_federation,
     cases_flows,
     cases_identity,
     cases_intake,
@@ -48,6 +49,7 @@ def axis_catalogue() -> tuple[Case, ...]:
         + cases_identity.CASES
         + cases_robustness.CASES
         + cases_robustness_net.CASES
+        + cases_federation.CASES
     )
 
 

@@ -26,11 +26,14 @@ from edoc_axis.runtime import AxisRuntime
 from edoc_axis.store.factory import open_store
 
 SMALL_BODY_LIMIT = 256 * 1024
+CONFORMANCE_AXIS_NAME = "edoc-axis-conformance"
 
 
 def small_limit_home(root: Path) -> Path:
     """An ``init_home`` home with a small body limit (the 413 case streams limit+1 bytes)."""
-    home = init_home(root)
+    # A name a relay path can carry (FED-002 puts it on one); the default
+    # "edoc-axis (development)" cannot be.
+    home = init_home(root, axis_name=CONFORMANCE_AXIS_NAME)
     text = home.config.read_text(encoding="utf-8")
     text = text.replace("max_body_bytes = 67108864", f"max_body_bytes = {SMALL_BODY_LIMIT}")
     # Short connection timeouts, so that ROBUST-103/104 see them act within seconds.

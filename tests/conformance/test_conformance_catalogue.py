@@ -30,7 +30,7 @@ def test_at_least_sixty_cases_with_unique_well_formed_ids() -> None:
     assert len(ids) == len(set(ids))
     for case in ALL_CASES:
         assert re.fullmatch(
-            r"(INTAKE|XML|SIG|AUTH|STATUS|PULL|FLOW|ENDPOINT|ROBUST)-\d{3}", case.id
+            r"(INTAKE|XML|SIG|AUTH|STATUS|PULL|FLOW|ENDPOINT|ROBUST|FED)-\d{3}", case.id
         )
         assert case.title and case.clause and case.sends and case.expects
 
@@ -38,7 +38,7 @@ def test_at_least_sixty_cases_with_unique_well_formed_ids() -> None:
 def test_every_group_is_covered() -> None:
     groups = {case.group for case in ALL_CASES}
     assert groups == {
-        "INTAKE", "XML", "SIG", "AUTH", "STATUS", "PULL", "FLOW", "ENDPOINT", "ROBUST"
+        "INTAKE", "XML", "SIG", "AUTH", "STATUS", "PULL", "FLOW", "ENDPOINT", "ROBUST", "FED"
     }  # fmt: skip
 
 

@@ -12,6 +12,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -90,8 +91,12 @@ def test_setup_run_passes_and_writes_junit(served: tuple[str, Path], tmp_path: P
     assert suite.tag == "testsuite"
     assert len(suite.findall("testcase")) == total >= 60
     assert suite.get("failures") == "0" and suite.get("skipped") == "0"
-    # The suite's test agencies are gone, with their documents: nothing pending is left.
+    # The suite ran as a peer axis too (FED-*), and those passed with the rest.
+    assert len(suite.findall("testcase[@classname='conformance.FED']")) == 6
+    # The suite's test agencies are gone, with their documents: nothing pending is left;
+    # its test peer is disabled.
     assert _agencies(url, config) == []
+    assert set(_peers(url, config).values()) == {"disabled"}
     stats = subprocess.run(
         [str(EDOC_AXIS), "stats", "--json", "--config", str(config)],
         capture_output=True, text=True, timeout=RUN_TIMEOUT_S, env=_env(), check=True,
@@ -100,18 +105,27 @@ def test_setup_run_passes_and_writes_junit(served: tuple[str, Path], tmp_path: P
     assert figures["by_state"] == {} and figures["oldest_pending_age_s"] is None, figures
 
 
-def _agencies(url: str, config: Path) -> list[str]:
-    async def listing() -> list[str]:
+def _admin_get(url: str, config: Path, path: str) -> Any:
+    async def get() -> Any:
         token = load_config(config).operator_token()
         headers = {"Authorization": f"Bearer {token}"}
         async with (
             aiohttp.ClientSession() as session,
-            session.get(f"{url}/admin/v1/agencies", headers=headers) as response,
+            session.get(url + path, headers=headers) as response,
         ):
-            data = await response.json()
-        return [str(a["code"]) for a in data["agencies"]]
+            return await response.json()
 
-    return asyncio.run(listing())
+    return asyncio.run(get())
+
+
+def _agencies(url: str, config: Path) -> list[str]:
+    return [str(a["code"]) for a in _admin_get(url, config, "/admin/v1/agencies")["agencies"]]
+
+
+def _peers(url: str, config: Path) -> dict[str, str]:
+    """Each peer axis's name and state."""
+    items = _admin_get(url, config, "/admin/v1/peers")["items"]
+    return {str(p["name"]): str(p["state"]) for p in items}
 
 
 def test_cleanup_removes_what_an_interrupted_run_left(
@@ -120,11 +134,14 @@ def test_cleanup_removes_what_an_interrupted_run_left(
     url, config = served
     target = asyncio.run(set_up(url, load_config(config)))  # a run that never finished
     left = _agencies(url, config)
-    assert set(target.test_agencies) == set(left) and len(left) == 8
+    # 8 agencies of its own and the 2 its test peer serves (test remote agencies).
+    assert set(target.test_agencies) == set(left) and len(left) == 10
+    assert target.test_peers and _peers(url, config) == {target.test_peers[0]: "active"}
     result = _conformance("--cleanup", "--axis", url, "--config", str(config))
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("removed 8 test agencies (")
+    assert result.stdout.startswith("removed 10 test agencies (")
     assert _agencies(url, config) == []
+    assert _peers(url, config) == {target.test_peers[0]: "disabled"}
     again = _conformance("--cleanup", "--axis", url, "--config", str(config))
     assert (again.returncode, again.stdout) == (0, "no test agencies on this axis\n")
     assert _conformance("--cleanup", "--axis", url).returncode == 2  # needs --config

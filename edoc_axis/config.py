@@ -7,6 +7,7 @@ home can be moved as a whole.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -209,7 +210,7 @@ def load_config(path: Path) -> AxisConfig:
         raise ValueError("config: [server] tls_client_ca needs tls_cert and tls_key")
     return AxisConfig(
         home=home,
-        axis_name=str(axis.get("name", "edoc-axis")),
+        axis_name=_axis_name(str(axis.get("name", "edoc-axis"))),
         host=str(server.get("host", "127.0.0.1")),
         port=int(server.get("port", 8080)),
         processes=int(server.get("processes", 1)),
@@ -240,6 +241,22 @@ def load_config(path: Path) -> AxisConfig:
         vdxp=_vdxp_settings(home, _section(data, "vdxp")),
         federation=_dataclass_from(FederationSettings, _section(data, "federation"), "federation"),
     )
+
+
+# The same rule as core.federation's axis names (config may not import the core;
+# tests/unit/test_config_interop.py checks the two agree).
+AXIS_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._()-]{0,63}")
+
+
+def _axis_name(name: str) -> str:
+    """``[axis] name``: it signs receipts and travels in relay paths (README "Connecting axes")."""
+    if not AXIS_NAME.fullmatch(name):
+        raise ValueError(
+            f"config: [axis] name {name!r}: 1-64 ASCII letters, digits, spaces, "
+            "'.', '_', '-', '(' or ')', starting with a letter or digit "
+            "(it travels in the relay path header between axes)"
+        )
+    return name
 
 
 def signed_status_codes(value: Any) -> frozenset[str]:

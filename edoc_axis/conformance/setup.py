@@ -17,12 +17,12 @@ store directly, so that intake's own refusal of them can still be tested.
 
 For the FED-* cases the suite also plays a peer axis: it makes its own axis
 key and certificate, registers itself with ``POST /admin/v1/peers`` as
-``conformance-<tag>`` serving ``<tag>.R.*`` (codes no real agency has), and
-its two agencies there are written into the store as *test* remote agencies
-of that peer: the operator API cannot mark a peer's agencies as test
-agencies, and a relayed document between a real (remote) agency and a test
-agency would make the test agency unremovable. The peer is disabled when the
-run ends (``POST /admin/v1/peers/{name}/disable``; peers are never deleted).
+``conformance-<tag>`` serving ``<tag>.R.*`` (codes no real agency has), as a
+*test* peer (``"test": true``: every agency it makes appear here is a test
+agency, removable with what it exchanged). Its two agencies are written into
+the store with their certificates, as a directory sync would bring them. The
+peer is disabled when the run ends (``POST /admin/v1/peers/{name}/disable``;
+peers are never deleted).
 """
 
 from __future__ import annotations
@@ -208,6 +208,7 @@ async def _register_peer(
         "url": TEST_PEER_URL,
         "axis_cert_pem": cert_to_pem(plan.axis.cert).decode(),
         "serves": list(plan.serves),
+        "test": True,  # any agency it makes appear here is a test agency
     }
     headers = {"Authorization": f"Bearer {token}"}
     async with session.post(f"{url}/admin/v1/peers", json=body, headers=headers) as response:

@@ -26,7 +26,9 @@ from fnmatch import fnmatchcase
 from edoc_axis.errors import RelayHops, RelayInvalid, RelayLoop
 
 _PATTERN = re.compile(r"[A-Z0-9.*]{1,64}")
-_AXIS_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+# An axis name goes into receipts and into the relay path header (comma separated):
+# ASCII letters, digits, spaces and ._-() only, so it is safe in a header and a log.
+_AXIS_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._()-]{0,63}")
 EVERYTHING = "*"
 PATH_LIMIT = 16  # names in a relay path header, whatever the configured hop limit
 
@@ -42,7 +44,10 @@ def check_pattern(pattern: str) -> str:
 
 def check_axis_name(name: str) -> str:
     if not _AXIS_NAME.fullmatch(name):
-        raise ValueError(f"{name!r} is not an axis name (letters, digits, '.', '_', '-'; ≤ 64)")
+        raise ValueError(
+            f"{name!r} is not an axis name (1-64 ASCII letters, digits, spaces, '.', '_', '-', "
+            "'(' or ')', starting with a letter or digit)"
+        )
     return name
 
 

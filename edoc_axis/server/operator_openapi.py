@@ -212,6 +212,7 @@ _SCHEMAS: dict[str, Any] = {
             "axis_cert_sha256": _STR,
             "token_to_peer_set": {"type": "boolean"},
             "directory_version": {"type": ["integer", "null"]},
+            "test": {"type": "boolean"},
             "created_at": _TIME,
         },
         {"token": _STR},
@@ -224,7 +225,7 @@ _SCHEMAS: dict[str, Any] = {
             "axis_cert_pem": _STR,
             "serves": {"type": "array", "items": _STR, "minItems": 1},
         },
-        {"token": _STR},
+        {"token": _STR, "test": {"type": "boolean"}},
     ),
     "PeerChange": _obj(
         {},

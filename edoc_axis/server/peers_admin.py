@@ -15,7 +15,7 @@ from edoc_axis.service import peers
 
 _SHAPE = (
     '{"name": AXIS, "url": URL, "axis_cert_pem": PEM, "serves": [PATTERN, ...],'
-    ' "token": TOKEN-FOR-THE-PEER (optional)}'
+    ' "token": TOKEN-FOR-THE-PEER (optional), "test": false}'
 )
 
 
@@ -54,6 +54,7 @@ async def create_peer(request: web.Request) -> web.Response:
         axis_cert_pem=pem.encode("ascii", errors="replace"),
         serves=_serves(body) or (),
         token=_optional_text(body, "token"),
+        test=body.get("test") is True,
         at=services.clock.now(),
     )
     return web.json_response({**peers.peer_json(peer), "token": token}, status=201)

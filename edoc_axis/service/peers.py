@@ -80,6 +80,8 @@ def _new_peer(
     axis_cert_pem: bytes,
     serves: tuple[str, ...],
     token: str | None,
+    *,
+    test: bool = False,
 ) -> NewPeer:
     try:
         rules.check_axis_name(name)
@@ -98,6 +100,7 @@ def _new_peer(
         axis_cert_sha256=certificate_fingerprint(cert),
         serves=patterns,
         sealed_token=_seal(config, name, token),
+        test=test,
     )
 
 
@@ -110,6 +113,7 @@ async def add_peer(
     axis_cert_pem: bytes,
     serves: tuple[str, ...],
     token: str | None = None,
+    test: bool = False,
     at: datetime,
 ) -> tuple[Peer, str]:
     """Register a peer axis; returns it and the token it must present here (shown once).
@@ -117,7 +121,7 @@ async def add_peer(
     ``token`` is the one the peer gave for this axis to present to it; it can
     be set later (``update_peer``), as the two operators exchange tokens.
     """
-    peer = _new_peer(config, name, url, axis_cert_pem, serves, token)
+    peer = _new_peer(config, name, url, axis_cert_pem, serves, token, test=test)
     inbound = new_token()
     stored = await store.create_peer(peer, hash_token(inbound), at)
     return stored, inbound
@@ -143,6 +147,7 @@ async def update_peer(
         axis_cert_pem or current.axis_cert_pem,
         serves if serves else current.serves,
         token if token is not None else peer_token(config, current),
+        test=current.test,
     )
     return await store.update_peer(peer, at)
 
@@ -171,6 +176,7 @@ def peer_json(peer: Peer) -> dict[str, Any]:
         "axis_cert_sha256": peer.axis_cert_sha256,
         "token_to_peer_set": peer.sealed_token is not None,
         "directory_version": peer.directory_version,
+        "test": peer.test,
         "created_at": peer.created_at.isoformat(),
     }
 
@@ -198,7 +204,12 @@ async def remote_agency(ctx: AxisContext, code: str, *, via: Peer | None = None)
     except SchemaInvalid:
         return None
     new = NewAgency(
-        code=code, name=code, delivery_mode="push", endpoint_url=peer.url, peer=peer.name
+        code=code,
+        name=code,
+        delivery_mode="push",
+        endpoint_url=peer.url,
+        peer=peer.name,
+        test=peer.test,
     )
     try:
         return await ctx.store.create_agency(new, "", (), ctx.clock.now())

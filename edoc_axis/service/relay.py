@@ -349,6 +349,7 @@ async def _apply_entry(
             delivery_mode="push",
             endpoint_url=peer.url,
             peer=peer.name,
+            test=peer.test,
         )
         try:
             await store.create_agency(new, "", certs, now)

@@ -53,9 +53,9 @@ _TABLES: list[tuple[str, tuple[str, ...], dict[str, Convert], str | None]] = [
         "peers",
         _cols(
             "name url axis_cert_pem axis_cert_sha256 serves token_hash sealed_token state"
-            " created_at directory_version"
+            " created_at directory_version test"
         ),
-        {"axis_cert_pem": _bytes, "sealed_token": _bytes, "created_at": _time},
+        {"axis_cert_pem": _bytes, "sealed_token": _bytes, "created_at": _time, "test": _bool},
         None,
     ),
     (

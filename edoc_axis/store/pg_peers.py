@@ -18,8 +18,8 @@ _SELECT_PEERS = "SELECT * FROM peers ORDER BY name"
 _PEER_BY_HASH = "SELECT * FROM peers WHERE token_hash = $1 AND state = 'active'"
 _INSERT_PEER = """
 INSERT INTO peers (name, url, axis_cert_pem, axis_cert_sha256, serves, token_hash, sealed_token,
-    state, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8)
+    state, created_at, test)
+VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $9)
 ON CONFLICT (name) DO NOTHING RETURNING name"""
 _UPDATE_PEER = """
 UPDATE peers SET url = $2, axis_cert_pem = $3, axis_cert_sha256 = $4, serves = $5,
@@ -50,6 +50,7 @@ def peer_record(row: asyncpg.Record) -> Peer:
         state=row["state"],
         created_at=row["created_at"],
         directory_version=row["directory_version"],
+        test=bool(row["test"]),
     )
 
 
@@ -87,12 +88,13 @@ async def create_peer(w: PgWrite, peer: NewPeer, token_hash: str, at: datetime) 
             token_hash,
             peer.sealed_token,
             at,
+            peer.test,
         )
     except asyncpg.UniqueViolationError as exc:  # the token hash
         raise ValueError("this token hash was used before; issue a fresh token") from exc
     if name is None:
         raise AgencyExists(f"peer axis {peer.name!r} is already registered")
-    detail = {"peer": peer.name, "url": peer.url, "serves": list(peer.serves)}
+    detail = {"peer": peer.name, "url": peer.url, "serves": list(peer.serves), "test": peer.test}
     w.audit("peer.created", at, detail=detail)
     return await _require(w.conn, peer.name)
 

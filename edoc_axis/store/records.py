@@ -333,6 +333,9 @@ class NewPeer:
     axis_cert_sha256: str
     serves: tuple[str, ...]
     sealed_token: bytes | None = field(default=None, repr=False)
+    # A test peer (the conformance suite acting as one): its remote agencies are
+    # test agencies, removable with what they exchanged.
+    test: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,6 +350,7 @@ class Peer:
     created_at: datetime
     # The peer's directory version last synced here (None: never).
     directory_version: int | None = None
+    test: bool = False
 
 
 @dataclass(frozen=True, slots=True)

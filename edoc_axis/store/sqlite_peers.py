@@ -18,8 +18,8 @@ _SELECT_PEERS = "SELECT * FROM peers ORDER BY name"
 _PEER_BY_HASH = "SELECT * FROM peers WHERE token_hash = :token_hash AND state = 'active'"
 _INSERT_PEER = """
 INSERT INTO peers (name, url, axis_cert_pem, axis_cert_sha256, serves, token_hash, sealed_token,
-    state, created_at)
-VALUES (:name, :url, :pem, :sha, :serves, :token_hash, :sealed, 'active', :at)"""
+    state, created_at, test)
+VALUES (:name, :url, :pem, :sha, :serves, :token_hash, :sealed, 'active', :at, :test)"""
 _UPDATE_PEER = """
 UPDATE peers SET url = :url, axis_cert_pem = :pem, axis_cert_sha256 = :sha, serves = :serves,
     sealed_token = :sealed
@@ -49,6 +49,7 @@ def peer_record(row: sqlite3.Row) -> Peer:
         state=row["state"],
         created_at=from_db(row["created_at"]),
         directory_version=row["directory_version"],
+        test=bool(row["test"]),
     )
 
 
@@ -83,12 +84,13 @@ def create_peer(ctx: WriteContext, peer: NewPeer, token_hash: str, at: datetime)
         "token_hash": token_hash,
         "sealed": peer.sealed_token,
         "at": to_db(at),
+        "test": int(peer.test),
     }
     try:
         ctx.conn.execute(_INSERT_PEER, params)
     except sqlite3.IntegrityError as exc:
         raise AgencyExists(f"peer axis {peer.name!r} is already registered") from exc
-    detail = {"peer": peer.name, "url": peer.url, "serves": list(peer.serves)}
+    detail = {"peer": peer.name, "url": peer.url, "serves": list(peer.serves), "test": peer.test}
     ctx.audit("peer.created", at, detail=detail)
     return _require(ctx.conn, peer.name)
 

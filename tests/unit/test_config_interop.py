@@ -47,3 +47,33 @@ def test_each_switch_can_be_turned_off(tmp_path: Path) -> None:
 def test_typos_and_non_booleans_are_refused(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         load_config(_config(tmp_path, text))
+
+
+@pytest.mark.parametrize(
+    ("name", "ok"),
+    [
+        ("edoc-axis (development)", True),
+        ("LGSP-H26", True),
+        ("NGSP", True),
+        ("edoc-axis bench", True),
+        ("Trục tỉnh", False),  # not ASCII: not safe in a header
+        ("a,b", False),  # the path's separator
+        (" lead", False),
+        ("x" * 65, False),
+    ],
+)
+def test_axis_names_follow_the_relay_path_rule(tmp_path: Path, name: str, ok: bool) -> None:
+    from edoc_axis.config import AXIS_NAME
+    from edoc_axis.core.federation import check_axis_name
+
+    assert bool(AXIS_NAME.fullmatch(name)) is ok
+    if ok:
+        assert check_axis_name(name) == name
+        text = CONFIG_TEMPLATE.format(axis_name=name, port=8080, tls=TLS_OFF)
+        assert load_config(_config(tmp_path, text)).axis_name == name
+    else:
+        with pytest.raises(ValueError, match="is not an axis name"):
+            check_axis_name(name)
+        text = CONFIG_TEMPLATE.format(axis_name=name, port=8080, tls=TLS_OFF)
+        with pytest.raises(ValueError, match=r"\[axis\] name"):
+            load_config(_config(tmp_path, text))

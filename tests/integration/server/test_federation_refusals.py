@@ -210,3 +210,53 @@ async def test_directories_sync_with_versions_and_tie_signers_to_senders(tmp_pat
         await fed.register("LGSP-H27", "000.00.03.H27")
         assert (await sync("NGSP", "LGSP-H27"))["added"] == ["000.00.03.H27"]
         assert recipient.code == H27_RECIPIENT
+
+
+async def test_a_test_peers_agencies_are_test_agencies_removable_with_what_they_sent(
+    tmp_path: Path,
+) -> None:
+    async with federation(tmp_path) as fed:
+        node = fed.nodes["LGSP-H27"]
+        op = node.operator_token
+        status, body = await fed.call(
+            "LGSP-H27",
+            "POST",
+            "/admin/v1/peers",
+            op,
+            json={
+                "name": "conformance-x",
+                "url": "http://127.0.0.1:9",
+                "axis_cert_pem": fed.nodes["NGSP"].config.axis_cert.read_text(),
+                "serves": ["*.H31"],
+                "test": True,
+            },
+        )
+        assert status == 201, body
+        token = json.loads(body)["token"]
+        status, body = await fed.call(
+            "LGSP-H27",
+            "POST",
+            "/admin/v1/agencies",
+            op,
+            json={"code": "000.00.09.H27", "name": "Test recipient", "test": True},
+        )
+        assert status == 201, body
+        stranger = Agency("000.00.07.H31", fed.issue("000.00.07.H31"), "")
+        raw = signed_document(stranger, "000.00.09.H27", 1)
+        relayed = await relay(
+            fed,
+            "LGSP-H27",
+            "NGSP",
+            raw,
+            recipient="000.00.09.H27",
+            token=token,
+            path="conformance-x",
+        )
+        assert relayed[0] == 202, relayed[1]
+        sender = await node.store.get_agency("000.00.07.H31")
+        assert sender is not None and sender.test and sender.peer == "conformance-x"
+        status, body = await fed.call("LGSP-H27", "DELETE", "/admin/v1/agencies/000.00.09.H27", op)
+        assert status == 200, body
+        status, body = await fed.call("LGSP-H27", "DELETE", "/admin/v1/agencies/000.00.07.H31", op)
+        assert status == 200, body
+        assert await node.store.get_agency("000.00.07.H31") is None

@@ -50,7 +50,7 @@ def test_patterns_are_codes_globs_or_everything(pattern: str) -> None:
 
 def test_a_path_names_axes_and_is_bounded() -> None:
     assert parse_path("LGSP-H26, NGSP") == ("LGSP-H26", "NGSP")
-    for bad in (None, "", "LGSP-H26,,NGSP", "bad name", ",".join(["A"] * 17)):
+    for bad in (None, "", "LGSP-H26,,NGSP", "bad!name", "Trục", ",".join(["A"] * 17)):
         with pytest.raises(RelayInvalid):
             parse_path(bad)
 

@@ -10,7 +10,8 @@ CREATE TABLE peers (
     sealed_token     BYTEA,
     state            TEXT NOT NULL CHECK (state IN ('active', 'disabled')),
     created_at       TIMESTAMPTZ NOT NULL,
-    directory_version BIGINT
+    directory_version BIGINT,
+    test             BOOLEAN NOT NULL DEFAULT false
 );
 
 ALTER TABLE agencies ADD COLUMN peer TEXT REFERENCES peers (name);

@@ -16,7 +16,9 @@ CREATE TABLE peers (
     sealed_token     BLOB,
     state            TEXT NOT NULL CHECK (state IN ('active', 'disabled')),
     created_at       TEXT NOT NULL,
-    directory_version INTEGER
+    directory_version INTEGER,
+    -- a test peer's remote agencies are test agencies (the conformance suite's)
+    test             INTEGER NOT NULL DEFAULT 0 CHECK (test IN (0, 1))
 );
 
 -- An agency served by a peer axis (NULL: a local agency). Its deliveries are

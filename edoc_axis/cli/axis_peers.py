@@ -271,12 +271,15 @@ def cmd_peer_list(args: argparse.Namespace) -> int:
 
 def cmd_peer_token(args: argparse.Namespace) -> int:
     remote = remote_of(args)
+    here = "THIS-AXIS"  # this axis's [axis] name, known locally only
     if remote is not None:
         data = remote.call("POST", _path(args.name, "token"))
     else:
 
         async def rotate(store: Store, config: AxisConfig) -> dict[str, Any]:
+            nonlocal here
             token = await peers.rotate_peer_token(store, args.name, _now())
+            here = config.axis_name
             return {"name": args.name, "token": token}
 
         data = _local(args, "token", rotate)
@@ -289,7 +292,7 @@ def cmd_peer_token(args: argparse.Namespace) -> int:
         )
         print(
             f"give it to the operator of {data['name']}: "
-            f"edoc-axis peer update THIS-AXIS --token {data['token']}"
+            f"edoc-axis peer update {here} --token {data['token']}"
         )
     return EXIT_OK
 

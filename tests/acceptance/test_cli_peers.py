@@ -146,15 +146,20 @@ def test_two_operators_connect_their_axes_and_sync_directories(tmp_path: Path) -
         assert changed["url"] == province.url and changed["token_to_peer_set"] is True
 
         # refusals over the API: one line, the axis's code
-        remote("add", "LGSP-H26", "--url", province.url, "--axis-cert", h26.axis_cert,
-               "--serves", "*.H26").refused("agency.exists")  # fmt: skip
-        remote("update", "LGSP-H99", "--url", province.url).refused("not-found")
-        remote("token", "LGSP-H99").refused("not-found")
-        remote("sync", "LGSP-H99").refused("not-found")
-        remote("add", "LGSP-H27", "--url", province.url, "--axis-cert", h26.axis_cert,
-               "--serves", "*.h27").refused("schema.invalid")  # fmt: skip
-        remote("add", "LGSP-H27", "--url", "ftp://h27.example", "--axis-cert", h26.axis_cert,
-               "--serves", "*.H27").refused("schema.invalid")  # fmt: skip
+        cert = ("--axis-cert", h26.axis_cert)
+        refusals: list[tuple[str, tuple[str | Path, ...]]] = [
+            ("agency.exists", ("add", "LGSP-H26", "--url", province.url, *cert, "--serves", "*")),
+            ("not-found", ("update", "LGSP-H99", "--url", province.url)),
+            ("not-found", ("token", "LGSP-H99")),
+            ("not-found", ("sync", "LGSP-H99")),
+            ("schema.invalid", ("add", "LGSP-H27", "--url", province.url, *cert,
+                                "--serves", "*.h27")),
+            ("schema.invalid", ("add", "LGSP-H27", "--url", "ftp://h27.example", *cert,
+                                "--serves", "*.H27")),
+        ]  # fmt: skip
+        results = run_many([("edoc-axis", ("peer", *args, *on_ngsp)) for _, args in refusals])
+        for (code, _), result in zip(refusals, results, strict=True):
+            result.refused(code)
     finally:
         province.stop()
         national.stop()

@@ -161,8 +161,8 @@ def cmd_peer_add(args: argparse.Namespace) -> int:
         print_json(data)
         return EXIT_OK
     name, token = data["name"], data["token"]
-    print(f"added {_describe(data)}")
-    print(f"token {name} must present here (shown once): {token}")
+    print(f"peer {name} registered ({data['url']}, serving {', '.join(data['serves'])})")
+    print(f"the token it presents here (shown once): {token}")
     own_name = here.get("name", "this axis's [axis] name")
     own_cert = here.get("axis_cert", "this axis's [security] axis_cert")
     print(f"give the operator of {name}, for their `edoc-axis peer add`:")
@@ -287,8 +287,8 @@ def cmd_peer_token(args: argparse.Namespace) -> int:
         print_json(data)
     else:
         print(
-            f"new token {data['name']} must present here (shown once; the old one no longer "
-            f"works): {data['token']}"
+            f"new token {data['name']} presents here (shown once; the old one no longer works): "
+            f"{data['token']}"
         )
         print(
             f"give it to the operator of {data['name']}: "

@@ -64,7 +64,7 @@ def test_two_operators_connect_their_axes_and_sync_directories(tmp_path: Path) -
         # 1. the province operator adds the national axis (locally): one token, shown once
         added = h26.axis("peer", "add", "NGSP", "--url", national.url,
                          "--axis-cert", ngsp.axis_cert, "--serves", "*").ok()  # fmt: skip
-        for_ngsp = _token(added, "must present here (shown once)")
+        for_ngsp = _token(added, "the token it presents here (shown once)")
         assert for_ngsp.startswith("edoc_")
         assert "name:       LGSP-H26" in added.stdout
         assert f"--axis-cert {h26.axis_cert}" in added.stdout
@@ -110,7 +110,7 @@ def test_two_operators_connect_their_axes_and_sync_directories(tmp_path: Path) -
 
         # a new token for the province: the old one stops working at once
         rotated = remote("token", "LGSP-H26").ok()
-        new_for_h26 = _token(rotated, "must present here")
+        new_for_h26 = _token(rotated, "presents here (shown once")
         assert new_for_h26 != for_h26
         failed = h26.axis("peer", "sync", "NGSP").refused("unavailable")
         assert "HTTP 401 relay.unknown-peer" in failed.stderr
@@ -213,7 +213,7 @@ def test_local_refusals_are_one_line_with_a_code(tmp_path: Path) -> None:
     ]
     # a new token, shown once; update with a token: set, never listed
     first = home.axis("peer", "token", "NGSP", "--json").ok().json()["token"]
-    second = _token(home.axis("peer", "token", "NGSP").ok(), "must present here")
+    second = _token(home.axis("peer", "token", "NGSP").ok(), "presents here (shown once")
     assert first != second and first.startswith("edoc_")
     home.axis("peer", "update", "NGSP", "--token", "edoc_from_ngsp",
               "--url", "https://ngsp2.example").ok()  # fmt: skip

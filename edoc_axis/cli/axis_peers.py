@@ -58,9 +58,10 @@ The token exchange between the two operators (A and B):
   3. B runs `peer add A ... --token TOKEN_FROM_A`; it prints the token A must
      present to B, which B's operator gives back to A.
   4. A runs `peer update B --token TOKEN_FROM_B`.
-NAME must be the peer's own axis name ([axis] name in its axis.toml): relay
-paths and receipts carry it. `peer list` never shows a token; `peer token`
-issues a new one for the peer (the old one stops working at once).
+NAME must be the peer's own axis name ([axis] name in its axis.toml, set by
+`edoc-axis init DIR --name NAME`): relay paths and receipts carry it.
+`peer list` never shows a token; `peer token` issues a new one for the peer
+(the old one stops working at once).
 `peer sync` fetches the agencies the peer reaches (its directory) now, as the
 axis does every [federation] sync_interval_s; they become remote agencies
 (`agency list` shows the peer in its PEER column).

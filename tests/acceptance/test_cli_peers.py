@@ -10,7 +10,6 @@ by `agency list`. Refusals are one line with a stable code.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 from tests.acceptance.conftest import (
@@ -18,7 +17,6 @@ from tests.acceptance.conftest import (
     AxisHome,
     AxisServer,
     CliResult,
-    init_home,
     run_cli,
     run_many,
 )
@@ -28,12 +26,11 @@ H26_AGENCY = "000.00.01.H26"
 
 
 def _home(work: Path, axis_name: str) -> AxisHome:
-    """A home whose [axis] name is ``axis_name`` (a peer knows an axis by it)."""
-    home = init_home(work, axis_name.lower())
-    text = home.config.read_text("utf-8")
-    home.config.write_text(
-        re.sub(r'(?m)^name = ".*"$', f'name = "{axis_name}"', text, count=1), "utf-8"
-    )
+    """``edoc-axis init --name``: a peer knows an axis by its name."""
+    work.mkdir(parents=True, exist_ok=True)
+    run_cli("edoc-axis", "init", work / "home", "--port", "0", "--name", axis_name).ok()
+    home = AxisHome(root=work / "home", work=work)
+    assert f'name = "{axis_name}"' in home.config.read_text("utf-8")
     return home
 
 
@@ -171,6 +168,9 @@ def test_two_operators_connect_their_axes_and_sync_directories(tmp_path: Path) -
 
 
 def test_local_refusals_are_one_line_with_a_code(tmp_path: Path) -> None:
+    bad = run_cli("edoc-axis", "init", tmp_path / "bad", "--name", "edoc-axis (development)")
+    assert "is not an axis name" in bad.refused("error", exit_code=2).stderr
+    assert not (tmp_path / "bad").exists()
     home = _home(tmp_path, "LGSP-H26")
     cert = home.axis_cert
     home.axis("peer", "add", "NGSP", "--url", "https://ngsp.example:8443", "--axis-cert", cert,

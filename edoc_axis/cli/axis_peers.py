@@ -11,8 +11,9 @@ from __future__ import annotations
 import argparse
 import getpass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
+
+from cryptography.hazmat.primitives import serialization
 
 from edoc_axis.cli.axis_registry import with_store
 from edoc_axis.cli.axis_remote import quote, remote_of
@@ -95,9 +96,10 @@ def _path(name: str, action: str = "") -> str:
 
 
 def _read_cert(path: str) -> str:
-    """The PEM text of --axis-cert, refused here (not by the axis) when it holds none."""
-    cert_files(path, "--axis-cert")
-    return Path(path).read_text("ascii", errors="replace")
+    """The certificates of --axis-cert as plain PEM (whatever text is around them),
+    refused here (not by the axis) when the file holds none."""
+    certs = cert_files(path, "--axis-cert")
+    return "".join(c.public_bytes(serialization.Encoding.PEM).decode("ascii") for c in certs)
 
 
 def _local(

@@ -173,8 +173,11 @@ def test_local_refusals_are_one_line_with_a_code(tmp_path: Path) -> None:
     assert not (tmp_path / "bad").exists()
     home = _home(tmp_path, "LGSP-H26")
     cert = home.axis_cert
-    home.axis("peer", "add", "NGSP", "--url", "https://ngsp.example:8443", "--axis-cert", cert,
-              "--serves", "*", "--json").ok()  # fmt: skip
+    # a PEM file with text around the certificate (here not even ASCII) is fine
+    annotated = tmp_path / "ngsp-axis.cert.pem"
+    annotated.write_text("Chứng thư trục NGSP\n" + cert.read_text("ascii"), "utf-8")
+    home.axis("peer", "add", "NGSP", "--url", "https://ngsp.example:8443", "--axis-cert",
+              annotated, "--serves", "*", "--json").ok()  # fmt: skip
     base = ("--axis-cert", cert, "--config", home.config)
     calls: list[tuple[str, str, tuple[str | Path, ...]]] = [
         ("agency.exists", "duplicate", ("peer", "add", "NGSP", "--url", "https://x.example",

@@ -12,6 +12,7 @@ from edoc_axis.cli import (
     axis_conformance,
     axis_operators,
     axis_ops,
+    axis_peers,
     axis_registry,
     axis_server,
     axis_store,
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     axis_server.add_commands(commands)
     axis_registry.add_commands(commands)
     axis_systems.add_commands(commands)
+    axis_peers.add_commands(commands)
     axis_operators.add_commands(commands)
     axis_ops.add_commands(commands)
     axis_store.add_commands(commands)

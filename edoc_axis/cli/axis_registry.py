@@ -136,13 +136,14 @@ def cmd_agency_list(args: argparse.Namespace) -> int:
         print_json(rows)
         return EXIT_OK
     print_table(
-        ["CODE", "NAME", "STATE", "MODE", "ALIASES", "CERTS"],
+        ["CODE", "NAME", "STATE", "MODE", "PEER", "ALIASES", "CERTS"],
         (
             [
                 a["code"],
                 a["name"],
                 a["state"],
                 a["delivery_mode"],
+                a.get("peer") or "-",  # the peer axis that serves a remote agency
                 ",".join(a["alias_codes"]) or "-",
                 str(len(a["certificate_fingerprints"])),
             ]

@@ -18,6 +18,7 @@ from edoc_axis.cli.axis_remote import add_remote_flags, local_only
 from edoc_axis.cli.axis_workers import Supervisor, report_ready, stop_with_supervisor
 from edoc_axis.cli.common import (
     EXIT_OK,
+    EXIT_USAGE,
     CliFailure,
     HelpFormatter,
     cannot_listen,
@@ -25,6 +26,7 @@ from edoc_axis.cli.common import (
     print_json,
 )
 from edoc_axis.config import AxisConfig, find_config, load_config
+from edoc_axis.core.federation import check_axis_name
 from edoc_axis.errors import EdocError
 from edoc_axis.files import open_to_others
 from edoc_axis.home import HomeExists, init_home
@@ -74,8 +76,14 @@ def config_from(args: argparse.Namespace) -> AxisConfig:
 
 def cmd_init(args: argparse.Namespace) -> int:
     root = Path(args.dir)
+    names: dict[str, str] = {}
+    if args.name is not None:  # a peer axis knows this one by it (`edoc-axis peer add NAME`)
+        try:
+            names["axis_name"] = check_axis_name(args.name)
+        except ValueError as exc:
+            raise CliFailure(f"--name: {exc}", exit_code=EXIT_USAGE) from None
     try:
-        home = init_home(root, port=args.port, tls=args.tls)
+        home = init_home(root, port=args.port, tls=args.tls, **names)
     except HomeExists as exc:
         raise CliFailure(str(exc), code="home.exists") from exc
     config = load_config(home.config)
@@ -271,10 +279,17 @@ def add_commands(commands: Any) -> None:
         "Refuses to overwrite.",
         epilog="example:\n  edoc-axis init ./axis-home\n"
         "  edoc-axis serve --config ./axis-home/axis.toml\n"
-        "  edoc-axis init --tls ./axis-home   # HTTPS with a development certificate",
+        "  edoc-axis init --tls ./axis-home   # HTTPS with a development certificate\n"
+        "  edoc-axis init ./lgsp-h26 --name LGSP-H26   # an axis that peers with others",
     )
     init.add_argument("dir", help="the new home folder (must not exist or be empty)")
     init.add_argument("--port", type=int, default=8080, help="listen port in the config (8080)")
+    init.add_argument(
+        "--name",
+        help="the axis's name ([axis] name): it signs receipts with it, and peer axes know it "
+        "by it (letters, digits, '.', '_', '-'; e.g. LGSP-H26); default 'edoc-axis "
+        "(development)', which cannot be a peer's name",
+    )
     init.add_argument(
         "--tls",
         action="store_true",

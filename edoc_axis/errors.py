@@ -239,6 +239,12 @@ class RelayHops(EdocError):
     code, http_status, title = "relay.hops", 422, "Too many relay hops"
 
 
+class PeerDisabled(EdocError):
+    """An operator asked to sync a disabled peer (its directory would revive its agencies)."""
+
+    code, http_status, title = "peer.disabled", 409, "Peer axis disabled"
+
+
 class RelayInvalid(EdocError):
     """A relay without its hop headers, or for a recipient its package does not name."""
 

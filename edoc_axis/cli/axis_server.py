@@ -287,8 +287,8 @@ def add_commands(commands: Any) -> None:
     init.add_argument(
         "--name",
         help="the axis's name ([axis] name): it signs receipts with it, and peer axes know it "
-        "by it (letters, digits, '.', '_', '-'; e.g. LGSP-H26); default 'edoc-axis "
-        "(development)', which cannot be a peer's name",
+        "by it (1-64 ASCII letters, digits, spaces, '.', '_', '-', '(' or ')'; e.g. "
+        "LGSP-H26); default 'edoc-axis (development)'",
     )
     init.add_argument(
         "--tls",

@@ -23,6 +23,7 @@ from edoc_axis.core.receipt import verify_receipt
 from edoc_axis.errors import (
     EdocError,
     NotFound,
+    PeerDisabled,
     RateLimited,
     RelayInvalid,
     RelayUnknownPeer,
@@ -261,9 +262,17 @@ def _receipt_json(raw: bytes, peer: Peer) -> dict[str, Any]:
 
 
 async def sync_peer(services: AxisServices, peer: Peer) -> relay.SyncReport:
-    """Fetch ``peer``'s directory (unless its version is the one synced) and apply it."""
-    async with peer_client(services, peer) as client:
-        answer = await client.peer_directory(peer.directory_version)
+    """Fetch ``peer``'s directory (unless its version is the one synced) and apply it.
+
+    A disabled peer is refused: applying its directory would revive its agencies.
+    """
+    if peer.state != "active":
+        raise PeerDisabled(f"peer axis {peer.name} is disabled; enable it first, then sync")
+    try:
+        async with peer_client(services, peer) as client:
+            answer = await client.peer_directory(peer.directory_version)
+    except AxisUnreachable as exc:
+        raise Unavailable(f"peer axis {peer.name} did not answer: {exc}") from None
     if answer.status != 200:
         raise Unavailable(f"{peer.name} answered its directory with HTTP {answer.status}")
     listing = answer.json()

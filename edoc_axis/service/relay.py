@@ -24,6 +24,7 @@ from edoc_axis.edxml import DocumentPackage, StatusPackage, agency_level, classi
 from edoc_axis.errors import (
     CertificateNotAgency,
     NotFound,
+    PeerDisabled,
     RecipientDisabled,
     RelayInvalid,
     RelayNotAllowed,
@@ -305,6 +306,8 @@ async def apply_directory(
     stay). A code that is local here, or outside the patterns this axis lets
     the peer serve, is never taken.
     """
+    if peer.state != "active":
+        raise PeerDisabled(f"peer axis {peer.name} is disabled; enable it first, then sync")
     version, entries = int(listing["version"]), listing["agencies"]
     if not isinstance(entries, list):
         raise SchemaInvalid("a directory's agencies must be a list")

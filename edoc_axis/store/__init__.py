@@ -41,6 +41,7 @@ from edoc_axis.store.base import (
     AgencyNotRemovable,
     InvalidCursor,
     OperatorExists,
+    PeerExists,
     Store,
 )
 from edoc_axis.store.sqlite import SqliteStore
@@ -75,6 +76,7 @@ __all__ = [
     "Outcome",
     "Page",
     "Peer",
+    "PeerExists",
     "PeerState",
     "RetryAt",
     "SqliteStore",

@@ -55,6 +55,10 @@ class AgencyNotRemovable(EdocError, ValueError):
     code, http_status, title = "agency.not-removable", 409, "Agency cannot be removed"
 
 
+class PeerExists(EdocError, ValueError):
+    code, http_status, title = "peer.exists", 409, "Peer axis exists"
+
+
 class OperatorExists(EdocError, ValueError):
     """An operator name (or, by an unlucky draw, a token hash) is already registered."""
 

@@ -9,7 +9,7 @@ from datetime import datetime
 import asyncpg
 
 from edoc_axis.errors import NotFound
-from edoc_axis.store.base import AgencyExists
+from edoc_axis.store.base import PeerExists
 from edoc_axis.store.pg_writer import PgWrite
 from edoc_axis.store.records import NewPeer, Peer, PeerState
 
@@ -27,7 +27,12 @@ UPDATE peers SET url = $2, axis_cert_pem = $3, axis_cert_sha256 = $4, serves = $
 WHERE name = $1 RETURNING name"""
 _UPDATE_PEER_AGENCIES = "UPDATE agencies SET endpoint_url = $2 WHERE peer = $1"
 _SET_HASH_OF_PEER = "UPDATE peers SET token_hash = $2 WHERE name = $1 RETURNING name"
-_UPDATE_STATE = "UPDATE peers SET state = $2 WHERE name = $1 RETURNING name"
+# Enabling forgets the directory version, so the next sync applies the whole
+# directory again (and disables what left it while the peer was off).
+_UPDATE_STATE = """
+UPDATE peers SET state = $2,
+    directory_version = CASE WHEN $2 = 'active' THEN NULL ELSE directory_version END
+WHERE name = $1 RETURNING name"""
 _UPDATE_PEER_AGENCY_STATE = "UPDATE agencies SET state = $2 WHERE peer = $1"
 _UPDATE_DIRECTORY = "UPDATE peers SET directory_version = $2 WHERE name = $1"
 _INSERT_RECIPIENT = """
@@ -93,7 +98,7 @@ async def create_peer(w: PgWrite, peer: NewPeer, token_hash: str, at: datetime) 
     except asyncpg.UniqueViolationError as exc:  # the token hash
         raise ValueError("this token hash was used before; issue a fresh token") from exc
     if name is None:
-        raise AgencyExists(f"peer axis {peer.name!r} is already registered")
+        raise PeerExists(f"peer axis {peer.name!r} is already registered")
     detail = {"peer": peer.name, "url": peer.url, "serves": list(peer.serves), "test": peer.test}
     w.audit("peer.created", at, detail=detail)
     return await _require(w.conn, peer.name)

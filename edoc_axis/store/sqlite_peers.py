@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from edoc_axis.errors import NotFound
-from edoc_axis.store.base import AgencyExists
+from edoc_axis.store.base import PeerExists
 from edoc_axis.store.codec import from_db, to_db
 from edoc_axis.store.records import NewPeer, Peer, PeerState
 from edoc_axis.store.sqlite_writer import WriteContext
@@ -27,7 +27,12 @@ WHERE name = :name"""
 # The remote agencies' pushes follow the peer's address (their breaker key too).
 _UPDATE_PEER_AGENCIES = "UPDATE agencies SET endpoint_url = :url WHERE peer = :name"
 _SET_HASH_OF_PEER = "UPDATE peers SET token_hash = :token_hash WHERE name = :name"
-_UPDATE_STATE = "UPDATE peers SET state = :state WHERE name = :name"
+# Enabling forgets the directory version, so the next sync applies the whole
+# directory again (and disables what left it while the peer was off).
+_UPDATE_STATE = """
+UPDATE peers SET state = :state,
+    directory_version = CASE WHEN :state = 'active' THEN NULL ELSE directory_version END
+WHERE name = :name"""
 _UPDATE_PEER_AGENCY_STATE = "UPDATE agencies SET state = :state WHERE peer = :name"
 _UPDATE_DIRECTORY = "UPDATE peers SET directory_version = :version WHERE name = :name"
 _INSERT_RECIPIENT = """
@@ -89,7 +94,7 @@ def create_peer(ctx: WriteContext, peer: NewPeer, token_hash: str, at: datetime)
     try:
         ctx.conn.execute(_INSERT_PEER, params)
     except sqlite3.IntegrityError as exc:
-        raise AgencyExists(f"peer axis {peer.name!r} is already registered") from exc
+        raise PeerExists(f"peer axis {peer.name!r} is already registered") from exc
     detail = {"peer": peer.name, "url": peer.url, "serves": list(peer.serves), "test": peer.test}
     ctx.audit("peer.created", at, detail=detail)
     return _require(ctx.conn, peer.name)

@@ -145,7 +145,7 @@ def test_two_operators_connect_their_axes_and_sync_directories(tmp_path: Path) -
         # refusals over the API: one line, the axis's code
         cert = ("--axis-cert", h26.axis_cert)
         refusals: list[tuple[str, tuple[str | Path, ...]]] = [
-            ("agency.exists", ("add", "LGSP-H26", "--url", province.url, *cert, "--serves", "*")),
+            ("peer.exists", ("add", "LGSP-H26", "--url", province.url, *cert, "--serves", "*")),
             ("not-found", ("update", "LGSP-H99", "--url", province.url)),
             ("not-found", ("token", "LGSP-H99")),
             ("not-found", ("sync", "LGSP-H99")),
@@ -180,7 +180,7 @@ def test_local_refusals_are_one_line_with_a_code(tmp_path: Path) -> None:
               annotated, "--serves", "*", "--json").ok()  # fmt: skip
     base = ("--axis-cert", cert, "--config", home.config)
     calls: list[tuple[str, str, tuple[str | Path, ...]]] = [
-        ("agency.exists", "duplicate", ("peer", "add", "NGSP", "--url", "https://x.example",
+        ("peer.exists", "duplicate", ("peer", "add", "NGSP", "--url", "https://x.example",
                                         "--serves", "*", *base)),
         ("schema.invalid", "is not an agency pattern", ("peer", "add", "LGSP-H27", "--url",
                                                         "https://x.example", "--serves", "H27 X",

@@ -260,3 +260,50 @@ async def test_a_test_peers_agencies_are_test_agencies_removable_with_what_they_
         status, body = await fed.call("LGSP-H27", "DELETE", "/admin/v1/agencies/000.00.07.H31", op)
         assert status == 200, body
         assert await node.store.get_agency("000.00.07.H31") is None
+
+
+async def test_operators_peer_changes_keep_the_registry_honest(tmp_path: Path) -> None:
+    async with federation(tmp_path) as fed:
+        await _two_agencies(fed)
+        op = fed.nodes["NGSP"].operator_token
+
+        async def admin(method: str, path: str, **kwargs: object) -> tuple[int, dict[str, object]]:
+            status, body = await fed.call("NGSP", method, path, op, **kwargs)
+            return status, json.loads(body)
+
+        status, body = await admin(
+            "POST",
+            "/admin/v1/peers",
+            json={
+                "name": "LGSP-H27",
+                "url": "http://127.0.0.1:9",
+                "axis_cert_pem": fed.nodes["LGSP-H27"].config.axis_cert.read_text(),
+                "serves": ["*.H27"],
+            },
+        )
+        assert (status, body["code"]) == (409, "peer.exists")
+        status, body = await admin("POST", "/admin/v1/peers/LGSP-H27/sync")
+        assert status == 200 and body["added"] == [H27_RECIPIENT], body
+
+        # disabled: its agencies with it, and a sync would revive them: refused
+        status, _ = await admin("POST", "/admin/v1/peers/LGSP-H27/disable")
+        assert status == 200
+        remote = await fed.nodes["NGSP"].store.get_agency(H27_RECIPIENT)
+        assert remote is not None and remote.state == "disabled"
+        status, body = await admin("POST", "/admin/v1/peers/LGSP-H27/sync")
+        assert (status, body["code"]) == (409, "peer.disabled")
+        remote = await fed.nodes["NGSP"].store.get_agency(H27_RECIPIENT)
+        assert remote is not None and remote.state == "disabled"
+
+        # enabled again: the next sync applies the whole directory, not "unchanged"
+        status, body = await admin("POST", "/admin/v1/peers/LGSP-H27/enable")
+        assert status == 200 and body["directory_version"] is None, body
+        status, body = await admin("POST", "/admin/v1/peers/LGSP-H27/sync")
+        assert status == 200 and body["unchanged"] is False, body
+
+        # a peer that does not answer: a problem, not a crash
+        port = fed.nodes["LGSP-H27"].server.port  # type: ignore[union-attr]
+        await fed.nodes["LGSP-H27"].stop()
+        status, body = await admin("POST", "/admin/v1/peers/LGSP-H27/sync")
+        assert (status, body["code"]) == (503, "unavailable"), body
+        await fed.nodes["LGSP-H27"].start(port)

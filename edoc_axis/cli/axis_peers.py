@@ -46,7 +46,8 @@ bytes, so the sender's signature verifies at every hop.
 
 Patterns (--serves, repeat for several):
   000.00.00.G22   exactly that agency code
-  *.H26           a glob: every code ending in .H26 (QĐ 20 codes of province H26)
+  *.H26           a glob: every code ending in .H26 (province H26's QCVN 102 codes;
+                  its QĐ 20 codes start with it: H26*)
   *               every agency that is not local here (a province axis's uplink)
 The most specific pattern wins: an exact code, then the glob with the most
 literal characters, then '*'. A peer may relay to this axis only for the

@@ -4,8 +4,8 @@ Axes form a tree (agencies → province or ministry axis → national axis). Eac
 axis knows its peers and the agencies each serves, as patterns:
 
 - an exact agency code: ``000.00.00.G22``;
-- a glob with ``*`` for any run of characters: ``*.H26`` (every QĐ 20 code of
-  province H26), ``000.00.*``;
+- a glob with ``*`` for any run of characters: ``*.H26`` (every QCVN 102
+  code of province H26), ``H26*`` (its QĐ 20 codes), ``000.00.*``;
 - ``*`` alone: every agency that is not local (the uplink of a province axis).
 
 The most specific pattern wins (an exact code, then the glob with the most

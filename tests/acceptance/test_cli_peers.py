@@ -168,7 +168,7 @@ def test_two_operators_connect_their_axes_and_sync_directories(tmp_path: Path) -
 
 
 def test_local_refusals_are_one_line_with_a_code(tmp_path: Path) -> None:
-    bad = run_cli("edoc-axis", "init", tmp_path / "bad", "--name", "edoc-axis (development)")
+    bad = run_cli("edoc-axis", "init", tmp_path / "bad", "--name", "Trục H26")
     assert "is not an axis name" in bad.refused("error", exit_code=2).stderr
     assert not (tmp_path / "bad").exists()
     home = _home(tmp_path, "LGSP-H26")
@@ -187,7 +187,7 @@ def test_local_refusals_are_one_line_with_a_code(tmp_path: Path) -> None:
                                                         *base)),
         ("schema.invalid", "http(s) base URL", ("peer", "add", "LGSP-H27", "--url", "x.example",
                                                 "--serves", "*.H27", *base)),
-        ("schema.invalid", "is not an axis name", ("peer", "add", "bad name", "--url",
+        ("schema.invalid", "is not an axis name", ("peer", "add", "bad,name", "--url",
                                                    "https://x.example", "--serves", "*", *base)),
         ("schema.invalid", "this axis's own name", ("peer", "add", "LGSP-H26", "--url",
                                                     "https://x.example", "--serves", "*", *base)),

@@ -93,6 +93,17 @@ class Federation:
         async with self.session.request(method, url, headers=headers, **kwargs) as response:
             return response.status, await response.read()
 
+    async def submit(self, node: str, sender: Agency, raw: bytes) -> tuple[int, bytes]:
+        """``sender`` posts a signed document to its own axis ``node``."""
+        return await self.call(
+            node,
+            "POST",
+            "/api/v1/documents",
+            sender.token,
+            data=raw,
+            headers={"Content-Type": "application/xml"},
+        )
+
     def issue(self, code: str) -> Issued:
         """A certificate of the national CA for ``code`` (every axis trusts it)."""
         return issue_certificate(self.ca, f"Agency {code}", agency_code=code)

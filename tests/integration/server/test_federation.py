@@ -45,14 +45,7 @@ async def test_a_document_crosses_three_axes_with_its_signature_and_comes_back_a
         recipient = await fed.register("LGSP-H27", H27_RECIPIENT)
         raw = signed_document(sender, H27_RECIPIENT, 1)
 
-        status, receipt = await fed.call(
-            "LGSP-H26",
-            "POST",
-            "/api/v1/documents",
-            sender.token,
-            data=raw,
-            headers={"Content-Type": "application/xml"},
-        )
+        status, receipt = await fed.submit("LGSP-H26", sender, raw)
         assert status == 202, receipt
         axis_id = etree.fromstring(receipt).findtext("{urn:edoc-axis:receipt:1}AxisId")
 
@@ -147,14 +140,7 @@ async def test_a_province_axis_down_for_a_while_gets_its_backlog_once(
         sent = []
         for number in range(1, 6):
             raw = signed_document(sender, H27_RECIPIENT, number)
-            status, body = await fed.call(
-                "LGSP-H26",
-                "POST",
-                "/api/v1/documents",
-                sender.token,
-                data=raw,
-                headers={"Content-Type": "application/xml"},
-            )
+            status, body = await fed.submit("LGSP-H26", sender, raw)
             assert status == 202, body
             sent.append(raw)
 
@@ -205,14 +191,7 @@ async def test_a_delivery_that_dies_at_the_far_axis_is_told_to_the_sender(
             sender = await fed.register("LGSP-H26", H26_SENDER)
             await fed.register("LGSP-H27", H27_RECIPIENT, endpoint=str(endpoint.make_url("/edoc")))
             raw = signed_document(sender, H27_RECIPIENT, 1)
-            status, body = await fed.call(
-                "LGSP-H26",
-                "POST",
-                "/api/v1/documents",
-                sender.token,
-                data=raw,
-                headers={"Content-Type": "application/xml"},
-            )
+            status, body = await fed.submit("LGSP-H26", sender, raw)
             assert status == 202, body
 
             async def told() -> list[dict[str, Any]]:

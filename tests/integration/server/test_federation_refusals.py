@@ -176,14 +176,7 @@ async def test_directories_sync_with_versions_and_tie_signers_to_senders(tmp_pat
         # CA's certificates: now that the recipient's certificate is known, refused.
         await sync("NGSP", "LGSP-H26")
         raw = signed_document(sender, H27_RECIPIENT, 1)
-        status, _ = await fed.call(
-            "LGSP-H26",
-            "POST",
-            "/api/v1/documents",
-            sender.token,
-            data=raw,
-            headers={"Content-Type": "application/xml"},
-        )
+        status, _ = await fed.submit("LGSP-H26", sender, raw)
         assert status == 202
         impostor = fed.issue(H27_RECIPIENT)
         answer = new_status(

@@ -195,18 +195,24 @@ async def relay_trace(request: web.Request) -> web.Response:
 async def with_hops(services: AxisServices, body: dict[str, Any], document: StoredDocument) -> None:
     """Add, to each delivery relayed to a peer, that axis's receipt and its part of the trace.
 
-    The later axes are asked when the trace is read (each asks the next), so a
-    trace shows every hop while the axes on the path answer; an axis that does
-    not answer in ``[federation] trace_timeout_s`` is shown as such.
+    The later axes are asked when the trace is read (each asks the next, each
+    peer once per trace however many recipients it serves), so a trace shows
+    every hop while the axes on the path answer; an axis that does not answer
+    in ``[federation] trace_timeout_s`` is shown as such.
     """
+    asked: dict[str, dict[str, Any]] = {}  # peer name -> its part of the trace
     for entry in body.get("deliveries", []):
         agency = await services.store.get_agency(entry["agency"])
         if agency is not None and agency.peer is not None:
-            entry["relay"] = await _hop(services, agency.peer, entry, document)
+            entry["relay"] = await _hop(services, agency.peer, entry, document, asked)
 
 
 async def _hop(
-    services: AxisServices, peer_name: str, entry: dict[str, Any], document: StoredDocument
+    services: AxisServices,
+    peer_name: str,
+    entry: dict[str, Any],
+    document: StoredDocument,
+    asked: dict[str, dict[str, Any]],
 ) -> dict[str, Any]:
     peer = await services.store.get_peer(peer_name)
     hop: dict[str, Any] = {"peer": peer_name, "receipt": None, "next": None}
@@ -219,17 +225,26 @@ async def _hop(
     if hop["receipt"] is None:
         hop["next"] = {"error": "not yet accepted by the peer axis"}
         return hop
+    if peer_name not in asked:
+        asked[peer_name] = await _ask_peer(services, peer, document)
+    part = asked[peer_name]
+    if "deliveries" in part:  # only this recipient's delivery there
+        mine = [d for d in part["deliveries"] if d.get("agency") == entry["agency"]]
+        part = {**part, "deliveries": mine}
+    hop["next"] = part
+    return hop
+
+
+async def _ask_peer(services: AxisServices, peer: Peer, document: StoredDocument) -> dict[str, Any]:
     try:
         async with peer_client(services, peer) as client:
             answer = await client.peer_trace(document.sender_code, document.document_id)
     except AxisUnreachable as exc:
-        hop["next"] = {"error": f"{peer.name} did not answer: {exc}"}
-        return hop
+        return {"error": f"{peer.name} did not answer: {exc}"}
     if answer.status != 200:
-        hop["next"] = {"error": f"{peer.name} answered HTTP {answer.status} {answer.code or ''}"}
-    else:
-        hop["next"] = answer.json()
-    return hop
+        return {"error": f"{peer.name} answered HTTP {answer.status} {answer.code or ''}"}
+    part = answer.json()
+    return part if isinstance(part, dict) else {"error": f"{peer.name} answered no trace"}
 
 
 def peer_client(services: AxisServices, peer: Peer) -> AxisClient:

@@ -20,9 +20,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from lxml import etree
 
-from edoc_axis.core.compose import new_status
+from edoc_axis.core.compose import new_document, new_status
 from edoc_axis.core.notice import read_notice
-from edoc_axis.edxml import StatusCode, build_status
+from edoc_axis.edxml import StatusCode, build_document, build_status
 from edoc_axis.signature import VerificationPolicy, sign_package, verify_package
 from tests.integration.server.federation_kit import (
     H26_SENDER,
@@ -210,3 +210,42 @@ async def test_a_delivery_that_dies_at_the_far_axis_is_told_to_the_sender(
             assert "422" in failure.reason
     finally:
         await endpoint.close()
+
+
+async def test_two_recipients_behind_one_peer_share_one_stored_copy_per_axis(
+    tmp_path: Path,
+) -> None:
+    async with federation(tmp_path) as fed:
+        sender = await fed.register("LGSP-H26", H26_SENDER)
+        first = await fed.register("LGSP-H27", H27_RECIPIENT)
+        second = await fed.register("LGSP-H27", "000.00.02.H27")
+        package = new_document(
+            sender=sender.code,
+            recipients=[first.code, second.code],
+            at=datetime.now(UTC) + VN,
+            code_number="7",
+            subject="Gửi hai đơn vị của tỉnh H27",
+        )
+        raw = sign_package(build_document(package), sender.issued.key, sender.issued.cert)
+        status, receipt = await fed.submit("LGSP-H26", sender, raw)
+        assert status == 202, receipt
+        axis_id = etree.fromstring(receipt).findtext("{urn:edoc-axis:receipt:1}AxisId")
+
+        async def both_have_it() -> bool:
+            return all([len(await inbox(fed, "LGSP-H27", a)) == 1 for a in (first, second)])
+
+        await eventually(both_have_it, "both recipients got the document")
+        for axis in ("NGSP", "LGSP-H27"):  # one stored copy, a delivery per recipient
+            stored = await fed.nodes[axis].store.find_document(H26_SENDER, package.document_id)
+            assert stored is not None
+            deliveries = await fed.nodes[axis].store.deliveries_of(stored.axis_id)
+            assert sorted(d.recipient_code for d in deliveries) == sorted([first.code, second.code])
+
+        _, body = await fed.call(
+            "LGSP-H26", "GET", f"/api/v1/documents/{axis_id}/trace", sender.token
+        )
+        for entry in json.loads(body)["deliveries"]:
+            at_national = entry["relay"]["next"]
+            assert [d["agency"] for d in at_national["deliveries"]] == [entry["agency"]]
+            at_province = at_national["deliveries"][0]["relay"]["next"]
+            assert [d["agency"] for d in at_province["deliveries"]] == [entry["agency"]]

@@ -108,6 +108,11 @@ class FederationSettings:
     # How often each active peer's directory is fetched (only what changed is
     # applied; the version says whether anything did). 0: only `edoc-axis peer sync`.
     sync_interval_s: float = 300.0
+    # A peer carries a whole province's (or the nation's) traffic, so it has its
+    # own rate and examination slots, not an agency's.
+    peer_rate_per_s: float = 500.0
+    peer_rate_burst: float = 2000.0
+    peer_examinations: int = 8
 
 
 @dataclass(frozen=True)
@@ -380,6 +385,9 @@ breaker_cool_off_s = 30.0    # how long it stays open before one trial push
 max_hops = 4                 # axes a relayed document may have crossed before this one
 trace_timeout_s = 5.0        # how long a trace waits for a peer axis's part
 sync_interval_s = 300.0      # how often peers' directories are fetched; 0: by hand only
+peer_rate_per_s = 500.0      # relays per second from one peer axis (an agency: [limits] rate_per_s)
+peer_rate_burst = 2000.0
+peer_examinations = 8        # a peer's packages examined at once (an agency: 2)
 
 [interop]
 # Real-world packages the strict edXML profile refuses; false refuses them

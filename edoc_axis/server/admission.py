@@ -20,7 +20,7 @@ from edoc_axis.core.intake import Examined, examine
 from edoc_axis.errors import RateLimited
 from edoc_axis.server.bodies import BodyLease, BodyPace, read_package_body
 from edoc_axis.server.context import AxisServices
-from edoc_axis.store import Agency
+from edoc_axis.store import Agency, Peer
 
 log = structlog.get_logger("edoc_axis.intake")
 
@@ -33,7 +33,7 @@ BodyReader = Callable[[web.Request, int, BodyLease, BodyPace], Awaitable[bytes]]
 async def admitted(
     request: web.Request,
     services: AxisServices,
-    caller: Agency | str,
+    caller: Agency | Peer,
     *,
     expect_kind: str,
     signature_required: bool = True,
@@ -41,12 +41,19 @@ async def admitted(
 ) -> AsyncIterator[Examined]:
     """Yield the examined package; its bytes count against the budget until exit.
 
-    ``caller`` is the agency, or the budget key of another kind of caller (a
-    peer axis relaying: ``peer:NAME``), whose rate, bytes and slots are taken.
+    ``caller`` is the agency, or the peer axis relaying, whose rate, bytes and
+    examination slots are taken (a peer's own: ``[federation]``).
     """
     now = services.clock.now()
-    key = caller if isinstance(caller, str) else caller.code
-    decision = services.limiter.take(key, now.timestamp())
+    if isinstance(caller, Peer):
+        key, limiter, slots = (
+            f"peer:{caller.name}",
+            services.peer_limiter,
+            services.peer_examinations,
+        )
+    else:
+        key, limiter, slots = caller.code, services.limiter, services.examinations
+    decision = limiter.take(key, now.timestamp())
     if not decision.allowed:
         raise RateLimited(f"{key} is over its rate limit", retry_after_s=decision.retry_after_s)
     limits = services.config.limits
@@ -59,7 +66,7 @@ async def admitted(
             BodyPace(limits.body_idle_timeout_s, limits.body_min_rate_bytes_per_s),
         )
         # One agency's bodies wait for its own slots, never for another's.
-        async with services.examinations.slot(key):
+        async with slots.slot(key):
             examined = await asyncio.get_running_loop().run_in_executor(
                 services.executor,
                 functools.partial(

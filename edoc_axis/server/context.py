@@ -52,6 +52,9 @@ class AxisServices:
     )
     inflight: InflightBudget = field(default_factory=lambda: InflightBudget(128 * 1024 * 1024))
     examinations: ExaminationSlots = field(default_factory=lambda: ExaminationSlots(2))
+    # Peer axes ([federation]): a province's traffic through one peer, not an agency's.
+    peer_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(500.0, 2000.0))
+    peer_examinations: ExaminationSlots = field(default_factory=lambda: ExaminationSlots(8))
 
 
 SERVICES = web.AppKey("services", AxisServices)
@@ -85,4 +88,8 @@ def load_services(config: AxisConfig, store: Store, clock: Clock) -> AxisService
         tolerances=Tolerances(**dataclasses.asdict(config.interop)),
         inflight=InflightBudget(limits.max_inflight_bytes, limits.max_inflight_bytes_per_agency),
         examinations=ExaminationSlots(limits.max_examinations_per_agency),
+        peer_limiter=RateLimiter(
+            config.federation.peer_rate_per_s, config.federation.peer_rate_burst
+        ),
+        peer_examinations=ExaminationSlots(config.federation.peer_examinations),
     )

@@ -97,7 +97,7 @@ async def relay_package(request: web.Request) -> web.Response:
         async with admitted(
             request,
             services,
-            f"peer:{peer.name}",
+            peer,
             expect_kind=kind,
             signature_required=kind == "document",
             read_body=_signed_by(peer, services, facts),
@@ -137,7 +137,7 @@ async def _relayed_notice(
     facts: list[DeliveryFacts],
 ) -> tuple[StoredStatus, bool]:
     """A delivery-failure notice: small, signed by an axis, not an edXML package."""
-    decision = services.limiter.take(f"peer:{peer.name}", services.clock.now().timestamp())
+    decision = services.peer_limiter.take(f"peer:{peer.name}", services.clock.now().timestamp())
     if not decision.allowed:
         raise RateLimited(
             f"{peer.name} is over its rate limit", retry_after_s=decision.retry_after_s

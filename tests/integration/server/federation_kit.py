@@ -128,7 +128,12 @@ class Federation:
         return Agency(code, issued, json.loads(body)["token"])
 
 
-async def _node(root: Path, name: str, ca_file: Path, dsn: str | None = None) -> Node:
+Configure = Callable[[str, AxisConfig], AxisConfig]
+
+
+async def _node(
+    root: Path, name: str, ca_file: Path, dsn: str | None = None, configure: Configure | None = None
+) -> Node:
     """An axis over SQLite, or over PostgreSQL (a schema of its own) with ``dsn``."""
     home = init_home(root / name)
     config = load_config(home.config)
@@ -139,6 +144,8 @@ async def _node(root: Path, name: str, ca_file: Path, dsn: str | None = None) ->
         crl_files=(),
         retry=RetrySettings(base_s=0.1, cap_s=0.5, breaker_cool_off_s=0.5),
     )
+    if configure is not None:
+        config = configure(name, config)
     if dsn is None:
         store = await open_store(config)
     else:
@@ -179,13 +186,18 @@ async def _link(child: Node, parent: Node, region: str, tokens: dict[tuple[str, 
 
 
 @asynccontextmanager
-async def federation(tmp_path: Path, national_dsn: str | None = None) -> AsyncIterator[Federation]:
-    """The three axes; NGSP on PostgreSQL with ``national_dsn``."""
+async def federation(
+    tmp_path: Path, national_dsn: str | None = None, configure: Configure | None = None
+) -> AsyncIterator[Federation]:
+    """The three axes; NGSP on PostgreSQL with ``national_dsn``; ``configure`` changes
+    an axis's configuration (by its name) before it starts."""
     ca = create_ca("National CA (test)")
     ca_file = tmp_path / "national-ca.pem"
     ca_file.write_bytes(cert_to_pem(ca.cert))
     nodes = {
-        name: await _node(tmp_path, name, ca_file, national_dsn if name == "NGSP" else None)
+        name: await _node(
+            tmp_path, name, ca_file, national_dsn if name == "NGSP" else None, configure
+        )
         for name in ("NGSP", "LGSP-H26", "LGSP-H27")
     }
     async with AsyncExitStack() as stack:

@@ -6,10 +6,12 @@ signature, a relay path) with one thing wrong, against real axes.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+from edoc_axis.config import AxisConfig
 from edoc_axis.core.compose import new_status
 from edoc_axis.edxml import StatusCode, build_status, read_package
 from edoc_axis.signature import sign_package
@@ -300,3 +302,30 @@ async def test_operators_peer_changes_keep_the_registry_honest(tmp_path: Path) -
         status, body = await admin("POST", "/admin/v1/peers/LGSP-H27/sync")
         assert (status, body["code"]) == (503, "unavailable"), body
         await fed.nodes["LGSP-H27"].start(port)
+
+
+async def test_a_peer_has_its_own_rate_not_an_agencys(tmp_path: Path) -> None:
+    def slow_agencies_slower_peers(name: str, config: AxisConfig) -> AxisConfig:
+        if name != "LGSP-H27":
+            return config
+        return dataclasses.replace(
+            config,
+            limits=dataclasses.replace(config.limits, rate_per_s=0.001, rate_burst=1),
+            federation=dataclasses.replace(
+                config.federation, peer_rate_per_s=0.001, peer_rate_burst=3
+            ),
+        )
+
+    async with federation(tmp_path, configure=slow_agencies_slower_peers) as fed:
+        sender, recipient = await _two_agencies(fed)
+        # an agency of LGSP-H27 submits once: its own bucket holds 1
+        raw = signed_document(recipient, H26_SENDER, 99)
+        assert (await fed.submit("LGSP-H27", recipient, raw))[0] == 202
+        assert (await fed.submit("LGSP-H27", recipient, raw))[0] == 429
+        # the peer gets its 3, far more than one agency's 1, then 429
+        statuses = []
+        for number in range(1, 5):
+            raw = signed_document(sender, H27_RECIPIENT, number)
+            statuses.append((await relay(fed, "LGSP-H27", "NGSP", raw, recipient=H27_RECIPIENT))[0])
+        assert statuses[:3] == [202, 202, 202]
+        assert statuses[3] == 429

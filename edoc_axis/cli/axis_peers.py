@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -129,7 +130,32 @@ def _describe(peer: dict[str, Any]) -> str:
 # -- add ------------------------------------------------------------------------------
 
 
+STDIN = "-"  # --token-file - : read the token from standard input
+
+
+def _token_given(args: argparse.Namespace) -> str | None:
+    """--token, or --token-file's first line (so the token stays out of shell history)."""
+    if args.token_file is None:
+        given: str | None = args.token
+        return given
+    try:
+        if args.token_file == STDIN:
+            text = sys.stdin.readline()
+        else:
+            with open(args.token_file, encoding="utf-8") as handle:
+                text = handle.readline()
+    except OSError as exc:
+        raise CliFailure(f"--token-file: {exc}", exit_code=EXIT_USAGE) from None
+    token = text.strip()
+    if not token:
+        raise CliFailure(
+            f"--token-file {args.token_file}: no token on its first line", exit_code=EXIT_USAGE
+        )
+    return token
+
+
 def cmd_peer_add(args: argparse.Namespace) -> int:
+    args.token = _token_given(args)
     pem = _read_cert(args.axis_cert)
     remote = remote_of(args)
     here: dict[str, str] = {}  # this axis's name and certificate, known locally only
@@ -183,6 +209,7 @@ def cmd_peer_add(args: argparse.Namespace) -> int:
 
 
 def cmd_peer_update(args: argparse.Namespace) -> int:
+    args.token = _token_given(args)
     if args.url is None and args.axis_cert is None and not args.serves and args.token is None:
         raise CliFailure(
             "say what to change: --url, --axis-cert, --serves or --token", exit_code=EXIT_USAGE
@@ -464,9 +491,16 @@ def add_commands(commands: Any) -> None:
             help="agencies the peer serves: a code, a glob like '*.H26', or '*' (everything "
             "not local); repeat for several" + ("" if required else "; replaces the whole list"),
         )
-        parser.add_argument(
+        given = parser.add_mutually_exclusive_group()
+        given.add_argument(
             "--token",
-            help="the token the peer's operator gave for this axis to present to the peer",
+            help="the token the peer's operator gave for this axis to present to the peer "
+            "(it stays in the shell's history: --token-file does not)",
+        )
+        given.add_argument(
+            "--token-file",
+            metavar="FILE",
+            help="read that token from FILE's first line ('-': standard input)",
         )
         parser.add_argument("--json", action="store_true", help="machine output")
     lst = _sub(

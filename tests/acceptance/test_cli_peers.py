@@ -232,3 +232,29 @@ def test_local_refusals_are_one_line_with_a_code(tmp_path: Path) -> None:
     actions = [json.loads(e["detail"])["action"] for e in events if e["event"] == "operator.action"]
     assert actions == ["peer.add", "peer.token", "peer.token", "peer.update", "peer.disable",
                        "peer.enable"]  # fmt: skip
+
+
+def test_a_token_can_come_from_a_file_and_stay_out_of_the_shell_history(tmp_path: Path) -> None:
+    home = _home(tmp_path, "LGSP-H26")
+    token_file = tmp_path / "ngsp.token"
+    token_file.write_text("edoc_from_the_ngsp_operator\n", "utf-8")
+    home.axis(
+        "peer",
+        "add",
+        "NGSP",
+        "--url",
+        "https://ngsp.example.vn",
+        "--axis-cert",
+        home.axis_cert,
+        "--serves",
+        "*",
+        "--token-file",
+        token_file,
+    ).ok()
+    (peer,) = home.axis("peer", "list", "--json").ok().json()
+    assert peer["token_to_peer_set"] is True
+    assert "edoc_from_the_ngsp_operator" not in json.dumps(peer)  # never shown
+    missing = home.axis("peer", "update", "NGSP", "--token-file", tmp_path / "nowhere")
+    assert "--token-file" in missing.refused("error", exit_code=2).stderr
+    both = home.axis("peer", "update", "NGSP", "--token", "x", "--token-file", token_file)
+    assert both.exit_code == 2  # one or the other

@@ -23,6 +23,14 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
+        # Peers are few and registered by an operator: the label stays bounded.
+        self.relays = Counter(
+            "edoc_relays_received_total",
+            "Documents, statuses and notices relayed by peer axes, by peer and outcome "
+            "(accepted, again for the same bytes, or the refusal's code)",
+            ["peer", "outcome"],
+            registry=self.registry,
+        )
         self.attempt_seconds = Histogram(
             "edoc_delivery_attempt_seconds", "Push attempt latency", registry=self.registry
         )

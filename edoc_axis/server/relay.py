@@ -93,7 +93,7 @@ async def relay_package(request: web.Request) -> web.Response:
         facts: list[DeliveryFacts] = []
         if kind == "status" and request.headers.get(peers.H_NOTICE) == "1":
             stored, created = await _relayed_notice(request, services, peer, path, facts)
-            return _status_answer(stored.status_id, created)
+            return _counted(services, peer, created, _status_answer(stored.status_id, created))
         async with admitted(
             request,
             services,
@@ -106,10 +106,12 @@ async def relay_package(request: web.Request) -> web.Response:
                 result = await relay.accept_relayed_document(
                     services, peer, examined, recipient=facts[0].recipient, path=path
                 )
-                return receipt_response(result.document, result.created)
+                response = receipt_response(result.document, result.created)
+                return _counted(services, peer, result.created, response)
             stored, created = await relay.accept_relayed_status(services, peer, examined, path=path)
     except EdocError as error:
         services.metrics.rejected.labels(code=error.code).inc()
+        services.metrics.relays.labels(peer=peer.name, outcome=error.code).inc()
         if not isinstance(error, RateLimited | Unavailable):
             await services.store.append_audit(
                 "relay.refused",
@@ -117,7 +119,15 @@ async def relay_package(request: web.Request) -> web.Response:
                 detail={"peer": peer.name, "code": error.code, "detail": error.detail[:500]},
             )
         raise
-    return _status_answer(stored.status_id, created)
+    return _counted(services, peer, created, _status_answer(stored.status_id, created))
+
+
+def _counted(
+    services: AxisServices, peer: Peer, created: bool, response: web.Response
+) -> web.Response:
+    outcome = "accepted" if created else "again"
+    services.metrics.relays.labels(peer=peer.name, outcome=outcome).inc()
+    return response
 
 
 def _status_answer(status_id: str, created: bool) -> web.Response:

@@ -124,6 +124,12 @@ async def test_a_document_crosses_three_axes_with_its_signature_and_comes_back_a
         assert last["state"] == "acknowledged"
         assert last["status_code"] == "03"
 
+        # NGSP's metrics count what each peer relayed to it
+        async with fed.session.get(fed.nodes["NGSP"].url + "/metrics") as response:
+            metrics = await response.text()
+        assert 'edoc_relays_received_total{outcome="accepted",peer="LGSP-H26"} 1.0' in metrics
+        assert 'edoc_relays_received_total{outcome="accepted",peer="LGSP-H27"} 2.0' in metrics
+
 
 @pytest.mark.parametrize("national", ["sqlite", "postgresql"])
 async def test_a_province_axis_down_for_a_while_gets_its_backlog_once(

@@ -246,6 +246,19 @@ async def endpoints(request: web.Request, _session: Session) -> dict[str, Any]:
     return {"rows": rows, "tracked": bool(services.endpoint_health)}
 
 
+@page("peers.html")
+async def peers_page(request: web.Request, _session: Session) -> dict[str, Any]:
+    services = request.app[SERVICES]
+    health = [h for hook in services.endpoint_health for h in hook()]
+    rows = watch.peer_rows(
+        await services.store.list_peers(),
+        await services.store.list_agencies(),
+        await _statistics(request),
+        health,
+    )
+    return {"rows": rows, "tracked": bool(services.endpoint_health)}
+
+
 @page("dead_letters.html")
 async def dead_letters(request: web.Request, _session: Session) -> dict[str, Any]:
     store = request.app[SERVICES].store
@@ -338,6 +351,7 @@ def add_routes(app: web.Application) -> None:
     r.add_post(LOGIN, login)
     r.add_post("/console/logout", logout_handler)
     r.add_get("/console/endpoints", endpoints)
+    r.add_get("/console/peers", peers_page)
     r.add_get("/console/dead-letters", dead_letters)
     r.add_post("/console/dead-letters/{id}/retry", retry)
     r.add_post("/console/dead-letters/{id}/discard", discard)

@@ -16,7 +16,24 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "title": ("Bảng điều khiển trục", "Axis console"),
     "nav.overview": ("Tổng quan", "Overview"),
     "nav.endpoints": ("Điểm nhận lỗi", "Failing endpoints"),
+    "nav.peers": ("Trục kết nối", "Peer axes"),
     "nav.dead_letters": ("Thư chết", "Dead letters"),
+    "peers.help": (
+        "Các trục khác (trục tỉnh, bộ, quốc gia) mà trục này chuyển tiếp văn bản đến và nhận "
+        "từ đó; mỗi trục phục vụ các cơ quan theo mẫu mã. Đang chờ và thư chết là các lần "
+        "chuyển tiếp đến trục đó.",
+        "The other axes (province, ministry, national) this axis relays documents to and "
+        "takes relays from; each serves agencies by code pattern. Pending and dead are "
+        "relays to that axis.",
+    ),
+    "peer": ("Trục", "Axis"),
+    "serves": ("Phục vụ", "Serves"),
+    "remote_agencies": ("Cơ quan (hoạt động / tắt)", "Agencies (active / disabled)"),
+    "directory_version": ("Phiên bản danh bạ", "Directory version"),
+    "dead": ("Thư chết", "Dead"),
+    "peer.state.active": ("hoạt động", "active"),
+    "peer.state.disabled": ("đã tắt", "disabled"),
+    "peer.test": ("thử nghiệm", "test"),
     "nav.refusals": ("Từ chối", "Refusals"),
     "nav.trace": ("Tra cứu", "Search"),
     "logout": ("Đăng xuất", "Log out"),

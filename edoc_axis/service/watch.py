@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from edoc_axis.core.health import EndpointHealth, endpoint_key
-from edoc_axis.store import Agency, Store, StoredDocument
+from edoc_axis.store import Agency, Peer, Store, StoredDocument
 
 MAX_QUERY = 200
 """The longest DocumentId (or axis id) a search takes."""
@@ -133,3 +133,51 @@ def endpoint_rows(
             )
         )
     return sorted(rows, key=lambda r: (not r.failing, r.agency))
+
+
+@dataclass(frozen=True, slots=True)
+class PeerRow:
+    """A peer axis as the console shows it: its registry, breaker and relays waiting."""
+
+    peer: Peer
+    remote_active: int
+    remote_disabled: int
+    pending: int
+    dead: int
+    health: EndpointHealth | None
+
+    @property
+    def failing(self) -> bool:
+        broken = self.health is not None and (
+            self.health.breaker != "closed" or self.health.consecutive_failures > 0
+        )
+        return broken or self.dead > 0 or self.peer.state != "active"
+
+
+def peer_rows(
+    peers: Sequence[Peer],
+    agencies: Sequence[Agency],
+    statistics: Mapping[str, Any],
+    health: Iterable[EndpointHealth],
+) -> list[PeerRow]:
+    """Every peer axis with its remote agencies and the relays to it that wait or died.
+
+    Relays to a peer are its remote agencies' deliveries; their breaker is the
+    peer's address (its remote agencies' endpoint).
+    """
+    by_endpoint = {h.endpoint: h for h in health}
+    figures = {row["agency"]: row.get("deliveries", {}) for row in statistics["agencies"]}
+    rows = []
+    for peer in peers:
+        remote = [a for a in agencies if a.peer == peer.name]
+        rows.append(
+            PeerRow(
+                peer=peer,
+                remote_active=sum(1 for a in remote if a.state == "active"),
+                remote_disabled=sum(1 for a in remote if a.state != "active"),
+                pending=sum(int(figures.get(a.code, {}).get("pending", 0)) for a in remote),
+                dead=sum(int(figures.get(a.code, {}).get("dead", 0)) for a in remote),
+                health=by_endpoint.get(endpoint_key(peer.url)),
+            )
+        )
+    return sorted(rows, key=lambda r: (not r.failing, r.peer.name))

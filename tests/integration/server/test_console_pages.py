@@ -30,6 +30,7 @@ G22, H49 = "000.00.00.G22", "000.00.00.H49"
 PAGES = (
     "/console",
     "/console/endpoints",
+    "/console/peers",
     "/console/dead-letters",
     "/console/refusals",
     "/console/trace",
@@ -317,6 +318,38 @@ async def test_failing_endpoints_show_their_breaker(axis: RunningAxis) -> None:
 
             row = await eventually(failing, what="the endpoint's failure on the console")
     assert H49 in row and f"127.0.0.1:{port}" in row
+
+
+async def test_a_peer_axis_that_does_not_answer_shows_with_its_waiting_relays(
+    axis: RunningAxis,
+) -> None:
+    sender = await axis.register(G22)
+    with held_port() as port:  # bound, not listening: every relay is refused
+        status_answer = await axis.call(
+            "POST",
+            "/admin/v1/peers",
+            token=axis.operator_token,
+            json_body={
+                "name": "LGSP-H31",
+                "url": f"http://127.0.0.1:{port}",
+                "axis_cert_pem": axis.config.axis_cert.read_text(),
+                "serves": ["*.H31"],
+            },
+        )
+        assert status_answer.status == 201, status_answer.body
+        accepted = await axis.submit(axis.signed(sender, ["000.00.00.H31"]), sender)
+        assert accepted.status == 202, accepted.body
+        async with browser(axis) as b:
+            await b.login(axis.operator_token)
+
+            async def failing() -> str | None:
+                _, text, _ = await b.get("/console/peers")
+                row = re.search(r'<tr class="failing">(.*?)</tr>', text, re.S)
+                return row.group(1) if row and "breaker-" in row.group(1) else None
+
+            row = await eventually(failing, what="the peer's failing relays on the console")
+    assert "LGSP-H31" in row and f"127.0.0.1:{port}" in row and "*.H31" in row
+    assert re.search(r'<td class="num">1 / 0</td>', row)  # its one remote agency
 
 
 async def test_no_agency_token_reaches_a_console_page(axis: RunningAxis) -> None:

@@ -82,9 +82,11 @@ def _dispatcher(services: AxisServices, poll_interval_s: float) -> PushDispatche
 
     async def relay_target(
         recipient: str, document: StoredDocument | None
-    ) -> tuple[str, dict[str, str]] | None:
+    ) -> tuple[str, dict[str, str]] | str | None:
         target = await peers.relay_target(services, recipient, document)
-        return None if target is None else (target.url, target.headers)
+        if target is None:
+            return None
+        return target.problem or (target.url, target.headers)
 
     dispatcher = PushDispatcher(
         services.store,

@@ -35,8 +35,11 @@ from edoc_axis.store import Claim, Store, StoredDocument
 
 AttemptHook = Callable[[str, float], None]
 # Where a push to a remote agency goes instead (a peer axis's relay resource) and
-# the headers it adds (token, relay path); None for a local agency's endpoint.
-RelayHook = Callable[[str, StoredDocument | None], Awaitable[tuple[str, dict[str, str]] | None]]
+# the headers it adds (token, relay path); None for a local agency's endpoint; a
+# text: why it cannot be pushed now (retried like an endpoint that is down).
+RelayHook = Callable[
+    [str, StoredDocument | None], Awaitable[tuple[str, dict[str, str]] | str | None]
+]
 # Called after an outcome is recorded (not for stale ones): the wiring records
 # status 01 for a delivery here and tells the sender of a dead letter.
 RecordedHook = Callable[[Claim, Outcome], Awaitable[None]]
@@ -109,6 +112,8 @@ class Pusher:
         relay = None
         if self._relay_target is not None:
             relay = await self._relay_target(claim.recipient_code, document)
+        if isinstance(relay, str):
+            return AttemptResult(AttemptKind.CONNECTION, detail=relay)
         url = relay[0] if relay is not None else claim.endpoint_url
         if not url:
             return AttemptResult(AttemptKind.CONNECTION, detail="the agency has no endpoint URL")

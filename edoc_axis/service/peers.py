@@ -223,16 +223,26 @@ class RelayTarget:
 
     url: str
     headers: dict[str, str]
+    problem: str | None = None  # why the push cannot be made now (it is retried)
 
 
 async def relay_target(
     ctx: AxisContext, recipient_code: str, document: StoredDocument | None
 ) -> RelayTarget | None:
-    """The relay resource, token and path for a push to a remote agency; None for a local one."""
+    """The relay resource, token and path for a push to a remote agency; None for a local one.
+
+    A peer whose token this axis does not know yet cannot take a relay: the
+    target says why (``problem``), and the push is retried later instead of
+    being refused for good by the peer (a 401 would make a dead letter).
+    """
     agency = await ctx.store.get_agency(recipient_code)
     if agency is None or agency.peer is None:
         return None
     peer = await require_peer(ctx.store, agency.peer)
+    token = peer_token(ctx.config, peer)
+    if not token:
+        problem = f"no token set for peer axis {peer.name} (edoc-axis peer update --token)"
+        return RelayTarget(peer.url + RELAY_PATH, {}, problem)
     path = (document.relay_path if document is not None else ()) + (ctx.config.axis_name,)
     headers = {H_PATH: ",".join(path)}
     if document is not None and document.kind == "status":
@@ -240,9 +250,7 @@ async def relay_target(
         status = await ctx.store.get_status(document.axis_id)
         if status is not None and status.kind == "notice":
             headers[H_NOTICE] = "1"
-    token = peer_token(ctx.config, peer)
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
+    headers["Authorization"] = f"Bearer {token}"
     return RelayTarget(peer.url + RELAY_PATH, headers)
 
 

@@ -10,6 +10,7 @@ along the path; a province axis that is down for a while gets its backlog once.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,11 +24,14 @@ from lxml import etree
 from edoc_axis.core.compose import new_document, new_status
 from edoc_axis.core.notice import read_notice
 from edoc_axis.edxml import StatusCode, build_document, build_status
+from edoc_axis.service import peers
 from edoc_axis.signature import VerificationPolicy, sign_package, verify_package
+from edoc_axis.store import NewPeer
 from tests.integration.server.federation_kit import (
     H26_SENDER,
     H27_RECIPIENT,
     VN,
+    Node,
     eventually,
     federation,
     inbox,
@@ -255,3 +259,57 @@ async def test_two_recipients_behind_one_peer_share_one_stored_copy_per_axis(
             assert [d["agency"] for d in at_national["deliveries"]] == [entry["agency"]]
             at_province = at_national["deliveries"][0]["relay"]["next"]
             assert [d["agency"] for d in at_province["deliveries"]] == [entry["agency"]]
+
+
+async def test_a_peer_without_its_token_yet_gets_the_relay_once_the_token_is_set(
+    tmp_path: Path,
+) -> None:
+    async with federation(tmp_path) as fed:
+        sender = await fed.register("LGSP-H26", H26_SENDER)
+        recipient = await fed.register("LGSP-H27", H27_RECIPIENT)
+        province = fed.nodes["LGSP-H26"]
+        # the uplink as first registered, before NGSP's operator gave its token
+        await province.store.update_peer(
+            dataclasses.replace(await _as_new(province, "NGSP"), sealed_token=None),
+            datetime.now(UTC),
+        )
+        status, body = await fed.submit(
+            "LGSP-H26", sender, signed_document(sender, H27_RECIPIENT, 1)
+        )
+        assert status == 202, body
+
+        async def retried() -> bool:
+            (delivery,) = await province.store.deliveries_of(_axis_id(body))
+            assert delivery.state != "dead", delivery.last_error  # retried, never dead
+            return delivery.attempts >= 2 and "no token set" in (delivery.last_error or "")
+
+        await eventually(retried, "the relay is retried while the token is missing")
+        await peers.update_peer(
+            province.store,
+            province.config,
+            "NGSP",
+            token=fed.tokens[("NGSP", "LGSP-H26")],
+            at=datetime.now(UTC),
+        )
+
+        async def arrived() -> bool:
+            return len(await inbox(fed, "LGSP-H27", recipient)) == 1
+
+        await eventually(arrived, "the relay went through once the token was set")
+
+
+async def _as_new(node: Node, name: str) -> NewPeer:
+    peer = await node.store.get_peer(name)
+    assert peer is not None
+    return NewPeer(
+        name=peer.name,
+        url=peer.url,
+        axis_cert_pem=peer.axis_cert_pem,
+        axis_cert_sha256=peer.axis_cert_sha256,
+        serves=peer.serves,
+        sealed_token=peer.sealed_token,
+    )
+
+
+def _axis_id(receipt: bytes) -> str:
+    return str(etree.fromstring(receipt).findtext("{urn:edoc-axis:receipt:1}AxisId"))

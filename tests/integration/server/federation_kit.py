@@ -48,6 +48,7 @@ class Node:
     store: Store
     operator_token: str
     server: TestServer | None = None
+    schema: str | None = None  # on PostgreSQL: the schema its tables are in
 
     @property
     def url(self) -> str:
@@ -154,6 +155,7 @@ async def _node(
         schema = f"fed_{secrets.token_hex(6)}"
         store = PostgresStore(dsn, migrate=True, schema=schema, min_size=1, max_size=5)
         await store.open()
+        return Node(name, config, store, home.operator_token, schema=schema)
     return Node(name, config, store, home.operator_token)
 
 

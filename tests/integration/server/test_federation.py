@@ -313,3 +313,61 @@ async def _as_new(node: Node, name: str) -> NewPeer:
 
 def _axis_id(receipt: bytes) -> str:
     return str(etree.fromstring(receipt).findtext("{urn:edoc-axis:receipt:1}AxisId"))
+
+
+async def test_the_national_axis_on_two_nodes_relays_each_document_once(
+    tmp_path: Path, postgres_dsn: str
+) -> None:
+    from edoc_axis.store.postgresql import PostgresStore
+
+    async with federation(tmp_path, postgres_dsn) as fed:
+        national = fed.nodes["NGSP"]
+        second = Node(
+            "NGSP",
+            national.config,
+            PostgresStore(postgres_dsn, schema=national.schema, min_size=1, max_size=5),
+            national.operator_token,
+        )
+        await second.store.open()
+        await second.start()
+        try:
+            # LGSP-H27 reaches the national axis through its second node
+            await peers.update_peer(
+                fed.nodes["LGSP-H27"].store,
+                fed.nodes["LGSP-H27"].config,
+                "NGSP",
+                url=second.url,
+                at=datetime.now(UTC),
+            )
+            sender = await fed.register("LGSP-H26", H26_SENDER)
+            recipient = await fed.register("LGSP-H27", H27_RECIPIENT)
+            sent = [signed_document(sender, H27_RECIPIENT, n) for n in range(1, 9)]
+            for raw in sent:
+                assert (await fed.submit("LGSP-H26", sender, raw))[0] == 202
+
+            async def all_arrived() -> bool:
+                return len(await inbox(fed, "LGSP-H27", recipient)) >= len(sent)
+
+            await eventually(all_arrived, "every document crossed the two national nodes")
+            await asyncio.sleep(0.5)  # time for a duplicate, if one were coming
+            items = await inbox(fed, "LGSP-H27", recipient)
+            assert len(items) == len(sent)
+            for item in items:  # acknowledged: the 01s go back through the second node
+                status, _ = await fed.call(
+                    "LGSP-H27", "POST", f"/api/v1/inbox/{item['id']}/ack", recipient.token
+                )
+                assert status in (200, 204)
+
+            async def all_answered() -> bool:
+                _, feed = await fed.call(
+                    "LGSP-H26", "GET", "/api/v1/statuses?limit=100", sender.token
+                )
+                return len(json.loads(feed)["items"]) >= len(sent)
+
+            await eventually(all_answered, "every 01 came back through the national nodes")
+            _, feed = await fed.call("LGSP-H26", "GET", "/api/v1/statuses?limit=100", sender.token)
+            codes = [s["status_code"] for s in json.loads(feed)["items"]]
+            assert codes == ["01"] * len(sent)  # each once
+        finally:
+            await second.stop()
+            await second.store.close()

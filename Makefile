@@ -15,8 +15,11 @@ $(STAMP): setup.cfg pyproject.toml
 demo: $(STAMP)
 	$(BIN)/edoc-axis demo
 
+# Two workers for the bulk (most tests wait on subprocesses and servers), then the
+# tests that compare CPU time alone, so another worker's load cannot skew them.
 test: check
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not serial"
+	$(BIN)/python -m pytest -q -m serial
 
 check: lint typecheck
 

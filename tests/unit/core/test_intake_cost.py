@@ -56,6 +56,9 @@ BASE_N = {
     "long-text": 3_000,
     "character-references": 4_000,
 }
+# CPU-time ratios: run alone (`make test` runs serial tests after the parallel run).
+pytestmark = pytest.mark.serial
+
 MAX_CALL_RATIO = 5.0
 MAX_CPU_RATIO = 8.0
 CPU_FLOOR_S = 0.005

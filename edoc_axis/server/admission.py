@@ -2,8 +2,9 @@
 
 The per-agency rate limit, the in-flight byte budget (held until the answer
 is ready), the body read with its size limit, and the CPU-bound examination
-(safe parse, schema, model, signature, certificate) on the worker pool, at
-most ``max_examinations_per_agency`` of one agency at once (server/fairness.py).
+(safe parse, schema, model, signature, certificate): on the event loop for a
+small body (``inline_examination_bytes``), else on the worker pool, at most
+``max_examinations_per_agency`` of one agency at once (server/fairness.py).
 """
 
 from __future__ import annotations
@@ -65,22 +66,26 @@ async def admitted(
             lease,
             BodyPace(limits.body_idle_timeout_s, limits.body_min_rate_bytes_per_s),
         )
-        # One agency's bodies wait for its own slots, never for another's.
-        async with slots.slot(key):
-            examined = await asyncio.get_running_loop().run_in_executor(
-                services.executor,
-                functools.partial(
-                    examine,
-                    raw,
-                    limits=services.xml_limits,
-                    policy=services.policy,
-                    trust=services.trust_files.current(),
-                    at=now,
-                    expect_kind=expect_kind,
-                    signature_required=signature_required,
-                    tolerances=services.tolerances,
-                ),
-            )
+        examination = functools.partial(
+            examine,
+            raw,
+            limits=services.xml_limits,
+            policy=services.policy,
+            trust=services.trust_files.current(),
+            at=now,
+            expect_kind=expect_kind,
+            signature_required=signature_required,
+            tolerances=services.tolerances,
+        )
+        if len(raw) <= limits.inline_examination_bytes:
+            # A small body costs less to examine here than a hop to a worker and back.
+            examined = examination()
+        else:
+            # One agency's bodies wait for its own slots, never for another's.
+            async with slots.slot(key):
+                examined = await asyncio.get_running_loop().run_in_executor(
+                    services.executor, examination
+                )
         if examined.package.warnings:  # what [interop] let through, for the operator
             log.info("package.tolerated", warnings=list(examined.package.warnings))
         yield examined

@@ -325,6 +325,8 @@ class PushDispatcher:
         finally:
             gate.in_flight -= 1
             self._pushing -= 1
+            # The slot is free now, not when the outcome is written: claim again at once.
+            self._wakeup.set()
         if key != NO_ENDPOINT:
             gate.observe(result, self._clock.now())
         write = self._pusher.conclude(claim, result, time.monotonic() - started)

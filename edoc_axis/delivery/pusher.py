@@ -31,6 +31,7 @@ from edoc_axis.core.retry import (
     RetryPolicy,
 )
 from edoc_axis.delivery.attempt import post_delivery
+from edoc_axis.errors import NotFound
 from edoc_axis.store import Claim, Store, StoredDocument
 
 AttemptHook = Callable[[str, float], None]
@@ -107,8 +108,13 @@ class Pusher:
         A remote agency's delivery goes to its peer axis's relay resource, with
         the token and relay path the hook adds, and keeps the peer's receipt.
         """
-        body = await self._store.document_bytes(claim.axis_id)
-        document = await self._store.get_document(claim.axis_id)
+        # The bytes and the document in one read (one hop to a reader, not two).
+        addressed = await self._store.addressed(
+            claim.axis_id, claim.recipient_code, with_bytes=True
+        )
+        if addressed is None or addressed.raw is None:
+            raise NotFound(f"no document {claim.axis_id} for {claim.recipient_code}")
+        body, document = addressed.raw, addressed.document
         relay = None
         if self._relay_target is not None:
             relay = await self._relay_target(claim.recipient_code, document)
@@ -119,7 +125,7 @@ class Pusher:
             return AttemptResult(AttemptKind.CONNECTION, detail="the agency has no endpoint URL")
         now = self._clock.now()
         facts = DeliveryFacts(
-            kind=document.kind if document is not None else "document",
+            kind=document.kind,
             axis_id=claim.axis_id,
             sender=claim.sender_code,
             recipient=claim.recipient_code,

@@ -1,18 +1,21 @@
 """The pull side: GET /api/v1/inbox, GET /api/v1/inbox/{id}, POST /api/v1/inbox/{id}/ack,
-and POST /api/v1/inbox/ack for many at once."""
+and POST /api/v1/inbox/fetch and POST /api/v1/inbox/ack for many at once."""
 
 from __future__ import annotations
 
+import json
+
 import structlog
-from aiohttp import web
+from aiohttp import MultipartWriter, web
 
 from edoc_axis import service
-from edoc_axis.errors import EdocError, NotFound, RequestInvalid, SchemaInvalid
+from edoc_axis.errors import EdocError, NotFound, RequestInvalid, SchemaInvalid, problem_object
+from edoc_axis.problems import PROBLEM_JSON
 from edoc_axis.server.auth import calling_agency
 from edoc_axis.server.bodies import read_json_object
 from edoc_axis.server.context import SERVICES
 from edoc_axis.server.listing import page_params
-from edoc_axis.store import Addressed, Delivery, InboxItem, InvalidCursor
+from edoc_axis.store import Addressed, Delivery, InboxItem, InvalidCursor, StoredDocument
 
 log = structlog.get_logger("edoc_axis.inbox")
 
@@ -61,6 +64,17 @@ async def _addressed(
     return found
 
 
+def _document_headers(document: StoredDocument, axis_name: str) -> dict[str, str]:
+    received = document.received_at.isoformat()
+    return {
+        "Edoc-Axis-Id": document.axis_id,
+        "Edoc-Sender": document.sender_code,
+        "Edoc-Sha256": document.sha256,
+        "Edoc-Received-At": received,
+        "Edoc-Hop": f'axis="{axis_name}"; received="{received}"',
+    }
+
+
 async def get_inbox_document(request: web.Request) -> web.Response:
     """The exact bytes; the axis's hop is told in headers, never by rewriting the package."""
     services = request.app[SERVICES]
@@ -69,18 +83,46 @@ async def get_inbox_document(request: web.Request) -> web.Response:
     document, raw = found.document, found.raw
     if raw is None:
         raise RuntimeError(f"the store gave no bytes for {document.axis_id}")
-    received = document.received_at.isoformat()
     return web.Response(
         body=raw,
         content_type="application/xml",
-        headers={
-            "Edoc-Axis-Id": document.axis_id,
-            "Edoc-Sender": document.sender_code,
-            "Edoc-Sha256": document.sha256,
-            "Edoc-Received-At": received,
-            "Edoc-Hop": f'axis="{services.config.axis_name}"; received="{received}"',
-        },
+        headers=_document_headers(document, services.config.axis_name),
     )
+
+
+MAX_BATCH_FETCH = 100
+"""Ids in one batch fetch."""
+MAX_FETCH_BYTES = 16 * 1024 * 1024
+"""Document bytes in one batch fetch answer; a larger first document still comes whole."""
+
+
+async def fetch_batch(request: web.Request) -> web.Response:
+    """Many inbox documents in one answer: ``multipart/mixed``, one part per id, in order.
+
+    A found document's part is its exact bytes (``application/xml``) with the
+    headers of ``GET /api/v1/inbox/{id}`` and its own Content-Length; an id not
+    in the caller's inbox gets a ``not-found`` problem part. When the bytes
+    would pass MAX_FETCH_BYTES the answer stops early: ``Edoc-Fetch-Left`` says
+    how many of the ids (the last ones) were left for another request.
+    Fetching acknowledges nothing: ``POST /api/v1/inbox/ack`` does.
+    """
+    services = request.app[SERVICES]
+    caller = await calling_agency(request)
+    ids = _batch_ids(await read_json_object(request), MAX_BATCH_FETCH)
+    found = await services.store.addressed_many(ids, caller.code, max_bytes=MAX_FETCH_BYTES)
+    answer = MultipartWriter("mixed")
+    for axis_id, one in zip(ids, found, strict=False):
+        if one is None or one.raw is None:
+            error = NotFound(f"no document {axis_id} in your inbox")
+            problem = problem_object(error.http_status, error.code, error.title, error.detail)
+            body = json.dumps(problem, ensure_ascii=False).encode("utf-8")
+            answer.append(body, {"Content-Type": PROBLEM_JSON, "Edoc-Axis-Id": axis_id})
+        else:
+            headers = _document_headers(one.document, services.config.axis_name)
+            answer.append(one.raw, {"Content-Type": "application/xml", **headers})
+    left = len(ids) - len(found)
+    log.info("delivery.fetched_batch", recipient=caller.code, ids=len(ids), left=left)
+    return web.Response(body=answer, headers={"Edoc-Fetch-Left": str(left)})
 
 
 async def acknowledge(request: web.Request) -> web.Response:
@@ -105,13 +147,13 @@ MAX_BATCH_ACK = 500
 """Ids in one batch acknowledgement: five pages of the inbox at its default size."""
 
 
-def _batch_ids(body: dict[str, object]) -> list[str]:
+def _batch_ids(body: dict[str, object], most: int) -> list[str]:
     ids = body.get("ids")
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
         raise SchemaInvalid('want {"ids": ["<axis id>", ...]}')
-    if not 1 <= len(ids) <= MAX_BATCH_ACK:
-        raise SchemaInvalid(f"ids must hold 1 to {MAX_BATCH_ACK} axis ids, not {len(ids)}")
-    return list(dict.fromkeys(ids))  # the same id twice is one acknowledgement
+    if not 1 <= len(ids) <= most:
+        raise SchemaInvalid(f"ids must hold 1 to {most} axis ids, not {len(ids)}")
+    return list(dict.fromkeys(ids))  # the same id twice is asked once
 
 
 def _outcome_json(axis_id: str, outcome: Delivery | EdocError) -> dict[str, object]:
@@ -128,7 +170,7 @@ async def acknowledge_batch(request: web.Request) -> web.Response:
     """
     services = request.app[SERVICES]
     caller = await calling_agency(request)
-    ids = _batch_ids(await read_json_object(request))
+    ids = _batch_ids(await read_json_object(request), MAX_BATCH_ACK)
     outcomes = await service.acknowledge_many(
         services, ids, caller.code, "acknowledged through the axis"
     )
@@ -142,5 +184,6 @@ async def acknowledge_batch(request: web.Request) -> web.Response:
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/v1/inbox", list_inbox)
     app.router.add_post("/api/v1/inbox/ack", acknowledge_batch)  # before {axis_id}
+    app.router.add_post("/api/v1/inbox/fetch", fetch_batch)
     app.router.add_get("/api/v1/inbox/{axis_id}", get_inbox_document)
     app.router.add_post("/api/v1/inbox/{axis_id}/ack", acknowledge)

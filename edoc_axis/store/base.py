@@ -214,6 +214,16 @@ class Store(Protocol):
         recipient's fetch and acknowledgement need, without three reads.
         """
 
+    async def addressed_many(
+        self, axis_ids: Sequence[str], recipient_code: str, *, max_bytes: int
+    ) -> list[Addressed | None]:
+        """``addressed(..., with_bytes=True)`` for several ids, in one read, in their order.
+
+        None for an id not addressed to the recipient. The bytes stop at
+        ``max_bytes``: the list ends before the document that would pass it
+        (the first found is always read), so it may be shorter than the ids.
+        """
+
     async def deliveries_of(self, axis_id: str) -> list[Delivery]:
         """Every delivery of a document, in recipient order of the envelope."""
 

@@ -6,6 +6,7 @@ what they wrote inside their transaction). Times come back as aware datetimes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from functools import partial
 from typing import TypeAlias
@@ -171,6 +172,22 @@ async def addressed(conn: Conn, axis_id: str, recipient: str, with_bytes: bool) 
         return None
     raw = await document_bytes(conn, axis_id) if with_bytes else None
     return Addressed(document, delivery, raw)
+
+
+async def addressed_many(
+    conn: Conn, axis_ids: Sequence[str], recipient: str, max_bytes: int
+) -> list[Addressed | None]:
+    found: list[Addressed | None] = []
+    total = 0
+    for axis_id in axis_ids:
+        one = await addressed(conn, axis_id, recipient, with_bytes=False)
+        if one is not None:
+            if total and total + one.document.size > max_bytes:
+                break
+            one = Addressed(one.document, one.delivery, await document_bytes(conn, axis_id))
+            total += one.document.size
+        found.append(one)
+    return found
 
 
 async def deliveries_of(conn: Conn, axis_id: str) -> list[Delivery]:

@@ -398,6 +398,13 @@ class PostgresStore:
     ) -> Addressed | None:
         return await self._read(lambda c: reads.addressed(c, axis_id, recipient_code, with_bytes))
 
+    async def addressed_many(
+        self, axis_ids: Sequence[str], recipient_code: str, *, max_bytes: int
+    ) -> list[Addressed | None]:
+        return await self._read(
+            lambda c: reads.addressed_many(c, axis_ids, recipient_code, max_bytes)
+        )
+
     async def deliveries_of(self, axis_id: str) -> list[Delivery]:
         return await self._read(lambda c: reads.deliveries_of(c, axis_id))
 

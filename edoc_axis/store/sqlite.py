@@ -266,6 +266,11 @@ class SqliteStore:
     ) -> Addressed | None:
         return await self._readers.run(reads.addressed, axis_id, recipient_code, with_bytes)
 
+    async def addressed_many(
+        self, axis_ids: Sequence[str], recipient_code: str, *, max_bytes: int
+    ) -> list[Addressed | None]:
+        return await self._readers.run(reads.addressed_many, axis_ids, recipient_code, max_bytes)
+
     async def deliveries_of(self, axis_id: str) -> list[Delivery]:
         return await self._readers.run(reads.deliveries_of, axis_id)
 

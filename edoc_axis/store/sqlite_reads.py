@@ -7,6 +7,7 @@ wrote inside their transaction), so each query is mapped to a record once.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from datetime import datetime
 from functools import partial
 
@@ -172,6 +173,22 @@ def addressed(
         return None
     raw = document_bytes(conn, axis_id) if with_bytes else None
     return Addressed(document, delivery, raw)
+
+
+def addressed_many(
+    conn: sqlite3.Connection, axis_ids: Sequence[str], recipient: str, max_bytes: int
+) -> list[Addressed | None]:
+    found: list[Addressed | None] = []
+    total = 0
+    for axis_id in axis_ids:
+        one = addressed(conn, axis_id, recipient, with_bytes=False)
+        if one is not None:
+            if total and total + one.document.size > max_bytes:
+                break
+            one = Addressed(one.document, one.delivery, document_bytes(conn, axis_id))
+            total += one.document.size
+        found.append(one)
+    return found
 
 
 def deliveries_of(conn: sqlite3.Connection, axis_id: str) -> list[Delivery]:

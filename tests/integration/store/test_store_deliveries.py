@@ -213,3 +213,27 @@ async def test_addressed_answers_a_recipients_document_with_its_delivery_in_one_
     assert await agencies.addressed(doc.axis_id, PUSH) is None  # not addressed to it
     assert await agencies.addressed(doc.axis_id, SENDER) is None
     assert await agencies.addressed("ax-unknown", PULL) is None
+
+
+async def test_addressed_many_reads_bytes_in_order_up_to_a_limit(
+    agencies: Store, make_doc: DocFactory
+) -> None:
+    docs = [make_doc(recipients=(PULL,)) for _ in range(3)]
+    elsewhere = make_doc(recipients=(PUSH,))
+    for doc in (*docs, elsewhere):
+        await agencies.accept_document(doc)
+    ids = [docs[0].axis_id, elsewhere.axis_id, "ax-unknown", docs[1].axis_id, docs[2].axis_id]
+    found = await agencies.addressed_many(ids, PULL, max_bytes=10**9)
+    assert [None if f is None else f.raw for f in found] == [
+        docs[0].raw,
+        None,
+        None,
+        docs[1].raw,
+        docs[2].raw,
+    ]
+    assert all(f is None or f.delivery.recipient_code == PULL for f in found)
+    two = len(docs[0].raw) + len(docs[1].raw)
+    capped = await agencies.addressed_many(ids, PULL, max_bytes=two)
+    assert [None if f is None else f.raw for f in capped] == [docs[0].raw, None, None, docs[1].raw]
+    first_only = await agencies.addressed_many(ids, PULL, max_bytes=1)
+    assert [None if f is None else f.raw for f in first_only] == [docs[0].raw, None, None]

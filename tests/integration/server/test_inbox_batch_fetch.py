@@ -1,0 +1,99 @@
+"""POST /api/v1/inbox/fetch: many inbox documents in one answer, each with its exact bytes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from edoc_axis.client import AxisClient, MultipartInvalid, split_multipart
+from edoc_axis.edxml import Attachment
+from edoc_axis.server import inbox as inbox_routes
+from tests.integration.server.conftest import RunningAxis
+
+A, B, C = "000.00.00.G22", "000.00.00.H49", "000.00.00.G14"
+
+
+async def test_a_batch_fetch_gives_each_documents_exact_bytes_in_order(axis: RunningAxis) -> None:
+    a, b, _ = [await axis.register(code) for code in (A, B, C)]
+    sent = [axis.signed(a, [B]) for _ in range(2)]
+    sent.append(
+        axis.signed(a, [B], attachments=[Attachment.from_bytes("cid:1", "x.bin", b"\0" * 3000)])
+    )
+    mine = [(await axis.submit(raw, a)).headers["Edoc-Axis-Id"] for raw in sent]
+    only_c = (await axis.submit(axis.signed(a, [C]), a)).headers["Edoc-Axis-Id"]
+
+    asked = [mine[0], only_c, *mine[1:], mine[0]]
+    async with AxisClient(axis.url, b.token) as client:
+        response, parts = await client.inbox_documents(asked)
+    assert response.status == 200 and response.headers["Edoc-Fetch-Left"] == "0"
+    assert [part.axis_id for part in parts] == [mine[0], only_c, *mine[1:]]  # twice: once
+    by_id = {part.axis_id: part for part in parts}
+    for axis_id, raw in zip(mine, sent, strict=True):
+        part = by_id[axis_id]
+        assert part.ok and part.body == raw
+        assert part.headers["edoc-sha256"] == hashlib.sha256(raw).hexdigest()
+        assert part.headers["edoc-sender"] == A
+    refused = by_id[only_c]  # C's document is not in B's inbox: refused alone, no bytes
+    assert not refused.ok and json.loads(refused.body)["code"] == "not-found"
+    assert refused.as_response().code == "not-found"
+
+    # fetching acknowledges nothing: the documents still wait, no 01 was made
+    waiting = (await axis.call("GET", "/api/v1/inbox", token=b.token)).json()["items"]
+    assert sorted(item["id"] for item in waiting) == sorted(mine)
+    feed = (await axis.call("GET", "/api/v1/statuses", token=a.token)).json()["items"]
+    assert feed == []
+
+
+async def test_an_answer_stops_at_its_byte_limit_and_says_what_is_left(
+    axis: RunningAxis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = await axis.register(A), await axis.register(B)
+    sent = [axis.signed(a, [B]) for _ in range(4)]
+    ids = [(await axis.submit(raw, a)).headers["Edoc-Axis-Id"] for raw in sent]
+    monkeypatch.setattr(inbox_routes, "MAX_FETCH_BYTES", len(sent[0]) + len(sent[1]) + 10)
+    async with AxisClient(axis.url, b.token) as client:
+        response, parts = await client.inbox_documents(ids)
+        assert response.headers["Edoc-Fetch-Left"] == "2"
+        assert [p.body for p in parts] == sent[:2]
+        monkeypatch.setattr(inbox_routes, "MAX_FETCH_BYTES", 1)  # the first always comes
+        response, parts = await client.inbox_documents(ids[2:])
+        assert response.headers["Edoc-Fetch-Left"] == "1"
+        assert [p.body for p in parts] == sent[2:3]
+
+
+async def test_a_malformed_fetch_is_refused_whole(axis: RunningAxis) -> None:
+    b = await axis.register(B)
+    for body in ({}, {"ids": []}, {"ids": "x"}, {"ids": [1]}, [], {"ids": ["x"] * 101}):
+        response = await axis.call(
+            "POST", "/api/v1/inbox/fetch", token=b.token, data=json.dumps(body).encode()
+        )
+        assert (response.status, response.code) == (400, "schema.invalid"), body
+    response = await axis.call("POST", "/api/v1/inbox/fetch", token=None, data=b'{"ids": ["x"]}')
+    assert response.status == 401
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"--b\r\nContent-Length: 3\r\n\r\nabc\r\n--b--\r\n", "application/json"),
+        (b"--b\r\nContent-Length: 3\r\n\r\nabc\r\n--b--\r\n", "multipart/mixed"),
+        (b"--b\r\nContent-Type: a/b\r\n\r\nabc\r\n--b--\r\n", "multipart/mixed; boundary=b"),
+        (b"--b\r\nContent-Length: 9\r\n\r\nabc\r\n--b--\r\n", "multipart/mixed; boundary=b"),
+        (b"--b\r\nno colon\r\n\r\nabc\r\n--b--\r\n", "multipart/mixed; boundary=b"),
+        (b"--c\r\nContent-Length: 3\r\n\r\nabc\r\n--b--\r\n", "multipart/mixed; boundary=b"),
+        (b"--b\r\nContent-Length: 3\r\n\r\nabc\r\n", "multipart/mixed; boundary=b"),
+    ],
+)
+def test_the_client_refuses_an_answer_it_cannot_take_apart_exactly(
+    body: bytes, content_type: str
+) -> None:
+    with pytest.raises(MultipartInvalid):
+        split_multipart(body, content_type)
+
+
+def test_the_client_takes_each_body_by_its_length() -> None:
+    body = b"--b\r\nContent-Length: 10\r\nEdoc-Axis-Id: 1\r\n\r\nx\r\n--b--\r\n\r\n--b--\r\n"
+    [part] = split_multipart(body, 'multipart/mixed; boundary="b"')
+    assert (part.axis_id, part.body) == ("1", b"x\r\n--b--\r\n")

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import aiohttp
 
+from edoc_axis.client import split_multipart
+
 XML = "application/xml"
 _STREAMED = 1024 * 1024
 
@@ -112,13 +114,16 @@ async def submit_all(
 
 ACK_BATCH = 100
 """Fetched documents the bench's pull recipient acknowledges in one request."""
+FETCH_BATCH = 50
+"""Documents the bench's pull recipient fetches in one request (``POST /api/v1/inbox/fetch``)."""
 
 
 class PullRecipient:
-    """Drains a pull agency's inbox as documents arrive: fetch the bytes, then ack the
-    fetched ones together (``POST /api/v1/inbox/ack``), as `edoc receive` does."""
+    """Drains a pull agency's inbox as documents arrive: fetch the bytes FETCH_BATCH at a
+    time (``POST /api/v1/inbox/fetch``), then ack the fetched ones together (``POST
+    /api/v1/inbox/ack``), as `edoc receive` does."""
 
-    def __init__(self, base_url: str, token: str, workers: int = 4) -> None:
+    def __init__(self, base_url: str, token: str, workers: int = 2) -> None:
         self.base_url = base_url.rstrip("/")
         self.headers = {"Authorization": f"Bearer {token}"}
         self.workers = workers
@@ -152,30 +157,39 @@ class PullRecipient:
 
     async def _take(self, session: aiohttp.ClientSession, ids: list[str]) -> None:
         self._claimed.update(ids)
-        queue: asyncio.Queue[str] = asyncio.Queue()
-        for axis_id in ids:
-            queue.put_nowait(axis_id)
+        queue: asyncio.Queue[list[str]] = asyncio.Queue()
+        for start in range(0, len(ids), FETCH_BATCH):
+            queue.put_nowait(ids[start : start + FETCH_BATCH])
 
         fetched: list[str] = []
 
         async def worker() -> None:
             while not queue.empty():
-                axis_id = queue.get_nowait()
-                if await self._fetch(session, axis_id):
-                    fetched.append(axis_id)
+                batch = queue.get_nowait()
+                while batch:  # an answer may stop at its byte limit: ask for the rest
+                    answered, saved = await self._fetch(session, batch)
+                    if not answered:
+                        break
+                    fetched.extend(saved)
+                    batch = batch[answered:]
 
         await asyncio.gather(*(worker() for _ in range(self.workers)))
         for start in range(0, len(fetched), ACK_BATCH):
             await self._ack(session, fetched[start : start + ACK_BATCH])
 
-    async def _fetch(self, session: aiohttp.ClientSession, axis_id: str) -> bool:
-        url = f"{self.base_url}/api/v1/inbox/{axis_id}"
-        async with session.get(url, headers=self.headers) as response:
-            await response.read()
+    async def _fetch(self, session: aiohttp.ClientSession, ids: list[str]) -> tuple[int, list[str]]:
+        """How many of ``ids`` were answered (the first ones), and those that came whole."""
+        url = f"{self.base_url}/api/v1/inbox/fetch"
+        async with session.post(url, headers=self.headers, json={"ids": ids}) as response:
+            body = await response.read()
             if response.status != 200:
-                self.errors[await _error_code(response)] += 1
-                return False
-        return True
+                self.errors[await _error_code(response)] += len(ids)
+                return 0, []
+            parts = split_multipart(body, response.headers.get("Content-Type", ""))
+        for part in parts:
+            if not part.ok:
+                self.errors[json.loads(part.body).get("code", "unknown")] += 1
+        return len(parts), [part.axis_id for part in parts if part.ok]
 
     async def _ack(self, session: aiohttp.ClientSession, ids: list[str]) -> None:
         url = f"{self.base_url}/api/v1/inbox/ack"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import signal
 from collections.abc import Awaitable, Callable
@@ -110,22 +111,28 @@ class Session:
         results: list[dict[str, Any]] = []
         saved: list[dict[str, Any]] = []
         try:
-            for axis_id in ids:
-                if stop.is_set():
-                    break
-                result = await self.receiver.receive(client, axis_id)
-                if result["outcome"] in SAVED:
-                    saved.append(result)
-                else:
-                    results.append(self.report(result))
-                if len(saved) >= ACK_BATCH:
-                    results += map(self.report, await acknowledge_saved(client, saved))
-                    saved = []
-                progress.advance()
+            async with contextlib.aclosing(self.receiver.receive_many(client, ids)) as received:
+                async for result in received:  # each one is saved (or refused) already
+                    self.hold_or_report(result, saved, results)
+                    if len(saved) >= ACK_BATCH:
+                        results += map(self.report, await acknowledge_saved(client, saved))
+                        saved = []
+                    progress.advance()
+                    if stop.is_set():
+                        break
             results += map(self.report, await acknowledge_saved(client, saved))
         finally:
             progress.close()
         return results
+
+    def hold_or_report(
+        self, result: dict[str, Any], saved: list[dict[str, Any]], results: list[dict[str, Any]]
+    ) -> None:
+        """A saved document waits for its acknowledgement; any other outcome is reported now."""
+        if result["outcome"] in SAVED:
+            saved.append(result)
+        else:
+            results.append(self.report(result))
 
     def report(self, result: dict[str, Any]) -> dict[str, Any]:
         self.failed.discard(result["id"])

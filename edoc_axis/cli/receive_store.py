@@ -18,14 +18,14 @@ import os
 import re
 import tempfile
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
 from edoc_axis.cli.common import CliFailure
-from edoc_axis.client import ApiResponse, AxisClient
+from edoc_axis.client import ApiResponse, AxisClient, MultipartInvalid
 from edoc_axis.edxml import (
     REAL_WORLD,
     DocumentPackage,
@@ -242,6 +242,10 @@ def _failed(axis_id: str, response: ApiResponse) -> dict[str, Any]:
     )
 
 
+FETCH_BATCH = 50
+"""Documents `edoc receive` asks for in one request."""
+
+
 @dataclass
 class Receiver:
     store: ReceiveStore
@@ -271,7 +275,42 @@ class Receiver:
         acknowledges what was saved (``acknowledge_saved``, many in one request)."""
         if not is_safe_id(axis_id):
             return outcome(axis_id, "refused", code="request.invalid", detail="unsafe axis id")
-        response = await client.inbox_document(axis_id)
+        return self.take(axis_id, await client.inbox_document(axis_id))
+
+    async def receive_many(
+        self, client: AxisClient, axis_ids: Sequence[str]
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        """``receive`` for each id, FETCH_BATCH documents per request
+        (``POST /api/v1/inbox/fetch``), yielding each outcome as it is saved.
+
+        An axis that answers the batch with an error (one without the batch
+        resource, say) or with parts that are not the ids asked, in order, is
+        asked one document at a time instead.
+        """
+        pending = [i for i in axis_ids if is_safe_id(i)]
+        for axis_id in axis_ids:
+            if not is_safe_id(axis_id):
+                yield outcome(axis_id, "refused", code="request.invalid", detail="unsafe axis id")
+        while pending:
+            chunk = pending[:FETCH_BATCH]
+            try:
+                response, parts = await client.inbox_documents(chunk)
+            except MultipartInvalid:
+                parts = []
+            else:
+                if not response.ok or [p.axis_id for p in parts] != chunk[: len(parts)]:
+                    parts = []
+            if not parts:
+                for axis_id in chunk:
+                    yield await self.receive(client, axis_id)
+                pending = pending[len(chunk) :]
+                continue
+            for part in parts:
+                yield self.take(part.axis_id, part.as_response())
+            pending = pending[len(parts) :]
+
+    def take(self, axis_id: str, response: ApiResponse) -> dict[str, Any]:
+        """Verify, save once and record one fetched document (see ``receive``)."""
         if not response.ok:
             return _failed(axis_id, response)
         raw = response.body

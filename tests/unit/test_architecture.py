@@ -53,7 +53,7 @@ ALLOWED: Mapping[str, frozenset[str]] = {
     "home": BASE | {"pki"},
     # Programs.
     "conformance": BASE | {"store", "client", "vdxp_client", "pki"},
-    "bench": BASE | {"store", "home", "pki", "terminal"},
+    "bench": BASE | {"store", "home", "pki", "terminal", "client"},
     "demo": BASE | {"store", "client", "endpoint", "home", "pki", "runtime", "terminal"},
     "demo_federation": BASE | {"store", "client", "home", "pki", "runtime", "terminal", "demo"},
     "cli": BASE

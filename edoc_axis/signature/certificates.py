@@ -10,6 +10,7 @@ except a CA basic constraint, and the document-signing requirement
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import time
@@ -37,6 +38,7 @@ from edoc_axis.errors import (
 )
 
 
+@functools.lru_cache(maxsize=1024)  # the same few certificates sign most documents
 def certificate_fingerprint(cert: x509.Certificate) -> str:
     """Lowercase hex SHA-256 of the certificate's DER encoding."""
     return hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()

@@ -24,7 +24,16 @@ from edoc_axis.server import make_http_app
 from edoc_axis.server.context import SERVICES, AxisServices
 from edoc_axis.server.relay import sync_periodically
 from edoc_axis.service import peers
-from edoc_axis.store import Claim, DeadLetter, Delivered, Outcome, Store, StoredDocument
+from edoc_axis.store import (
+    Claim,
+    DeadLetter,
+    Delivered,
+    NewDocument,
+    NewStatus,
+    Outcome,
+    Store,
+    StoredDocument,
+)
 from edoc_axis.tls import client_context
 
 
@@ -65,17 +74,21 @@ def _dispatcher(services: AxisServices, poll_interval_s: float) -> PushDispatche
         metrics.deliveries.labels(outcome=label).inc()
         metrics.attempt_seconds.observe(seconds)
 
+    async def arrival(
+        claim: Claim, document: StoredDocument
+    ) -> tuple[NewStatus, NewDocument | None] | None:
+        """The 01 a push to an agency's endpoint makes, written with its outcome."""
+        agency = await services.store.get_agency(claim.recipient_code)
+        if agency is not None and agency.peer is not None:
+            return None  # a relay reached the next axis; the agency's 01 comes back from it
+        how = "delivered to the agency's endpoint"
+        return await service.arrival_writes(services, document, claim.recipient_code, how)
+
     async def on_recorded(claim: Claim, outcome: Outcome) -> None:
         if isinstance(outcome, Delivered):
-            # A relay reached the next axis, not the agency: keep that axis's
-            # receipt; the agency's own 01 comes back from its axis.
-            relayed = await peers.record_relay_receipt(
+            # A relay reached the next axis, not the agency: keep that axis's receipt.
+            await peers.record_relay_receipt(
                 services, claim.delivery_id, claim.recipient_code, outcome.answer
-            )
-            if relayed:
-                return
-            await service.record_arrival(
-                services, claim.axis_id, claim.recipient_code, "delivered to the agency's endpoint"
             )
         elif isinstance(outcome, DeadLetter):
             await service.tell_sender(services, claim, outcome.error)
@@ -99,6 +112,7 @@ def _dispatcher(services: AxisServices, poll_interval_s: float) -> PushDispatche
         poll_interval_s=poll_interval_s,
         ssl_context=client_context(services.config.push_ca_file),
         relay_target=relay_target,
+        arrival=arrival,
         breaker_threshold=services.config.retry.breaker_threshold,
         breaker_cool_off_s=services.config.retry.breaker_cool_off_s,
     )

@@ -29,6 +29,7 @@ from edoc_axis.cli.edoc_remote import (
     unreachable,
 )
 from edoc_axis.cli.receive_store import (
+    FETCH_BATCH,
     SAVED,
     Receiver,
     ReceiveStore,
@@ -252,7 +253,8 @@ def add_commands(commands: Any) -> None:
     inbox.set_defaults(func=cmd_inbox)
 
     receive = _parser(commands, "receive", "download, verify, save and acknowledge",
-        "Download each waiting document, verify its signature (with --ca also the signer "
+        f"Download the waiting documents ({FETCH_BATCH} per request; one at a time from an "
+        "axis without batch fetch), verify each one's signature (with --ca also the signer "
         "certificate), save it as DIR/<id>.edxml with its attachments under DIR/<id>/, record "
         "it in DIR/received.jsonl, then acknowledge it (saved documents are acknowledged "
         f"{ACK_BATCH} at a time in one request). A document that fails verification is "

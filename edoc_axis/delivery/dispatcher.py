@@ -29,6 +29,7 @@ from edoc_axis.core.health import EndpointHealth
 from edoc_axis.delivery.breaker import CircuitBreaker
 from edoc_axis.delivery.gates import NO_ENDPOINT, EndpointGate, endpoint_key
 from edoc_axis.delivery.pusher import (
+    ArrivalHook,
     AttemptHook,
     Pusher,
     RecordedHook,
@@ -69,6 +70,7 @@ class PushDispatcher:
         max_held: int | None = None,
         ssl_context: ssl.SSLContext | None = None,
         relay_target: RelayHook | None = None,
+        arrival: ArrivalHook | None = None,
     ) -> None:
         self._store, self._clock, self._settings = store, clock, settings
         self._pusher = Pusher(
@@ -81,6 +83,7 @@ class PushDispatcher:
             on_attempt=on_attempt,
             on_recorded=on_recorded,
             relay_target=relay_target,
+            arrival=arrival,
         )
         self._session, self._own_session = session, session is None
         # https:// endpoints are verified: by this context's CAs, else the system's.

@@ -32,7 +32,7 @@ from edoc_axis.core.retry import (
 )
 from edoc_axis.delivery.attempt import post_delivery
 from edoc_axis.errors import NotFound
-from edoc_axis.store import Claim, Store, StoredDocument
+from edoc_axis.store import Claim, NewDocument, NewStatus, Store, StoredDocument
 
 AttemptHook = Callable[[str, float], None]
 # Where a push to a remote agency goes instead (a peer axis's relay resource) and
@@ -41,9 +41,14 @@ AttemptHook = Callable[[str, float], None]
 RelayHook = Callable[
     [str, StoredDocument | None], Awaitable[tuple[str, dict[str, str]] | str | None]
 ]
-# Called after an outcome is recorded (not for stale ones): the wiring records
-# status 01 for a delivery here and tells the sender of a dead letter.
+# Called after an outcome is recorded (not for stale ones): the wiring keeps a
+# relay's receipt here and tells the sender of a dead letter.
 RecordedHook = Callable[[Claim, Outcome], Awaitable[None]]
+# Composes the 01 a delivered push makes (and its push copy to the sender), which
+# the store writes in the outcome's own transaction; None for no 01 (a relay).
+ArrivalHook = Callable[
+    [Claim, StoredDocument], Awaitable[tuple[NewStatus, NewDocument | None] | None]
+]
 log = structlog.get_logger("edoc_axis.delivery")
 
 
@@ -89,8 +94,12 @@ class Pusher:
         on_attempt: AttemptHook | None,
         on_recorded: RecordedHook | None = None,
         relay_target: RelayHook | None = None,
+        arrival: ArrivalHook | None = None,
     ) -> None:
         self._store, self._clock = store, clock
+        self._arrival = arrival
+        # The document each attempt in flight pushed, for its 01 at the outcome.
+        self._pushed: dict[int, StoredDocument] = {}
         self._relay_target = relay_target
         self._key, self._cert = axis_key, axis_cert
         self._policy = RetryPolicy(
@@ -115,6 +124,7 @@ class Pusher:
         if addressed is None or addressed.raw is None:
             raise NotFound(f"no document {claim.axis_id} for {claim.recipient_code}")
         body, document = addressed.raw, addressed.document
+        self._pushed[claim.delivery_id] = document
         relay = None
         if self._relay_target is not None:
             relay = await self._relay_target(claim.recipient_code, document)
@@ -177,7 +187,16 @@ class Pusher:
             delivery_id=claim.delivery_id,
         )
         at = self._clock.now()
-        if not await self._store.record_outcome(claim.delivery_id, claim.attempt, outcome, at):
+        document = self._pushed.pop(claim.delivery_id, None)
+        arrival = forward = None
+        if isinstance(outcome, Delivered) and document is not None and self._arrival is not None:
+            writes = await self._arrival(claim, document)
+            if writes is not None:
+                arrival, forward = writes
+        recorded = await self._store.record_outcome(
+            claim.delivery_id, claim.attempt, outcome, at, arrival=arrival, forward=forward
+        )
+        if not recorded:
             # Our lease ran out and another attempt owns the delivery now.
             bound.warning("delivery.stale_outcome", outcome=outcome.label)
             return None

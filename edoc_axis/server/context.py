@@ -52,6 +52,9 @@ class AxisServices:
     )
     inflight: InflightBudget = field(default_factory=lambda: InflightBudget(128 * 1024 * 1024))
     examinations: ExaminationSlots = field(default_factory=lambda: ExaminationSlots(2))
+    # Batch fetches of one agency answered at once (each holds up to 16 MiB of
+    # documents until sent): the others wait, holding only their connection.
+    batch_fetches: ExaminationSlots = field(default_factory=lambda: ExaminationSlots(2))
     # Peer axes ([federation]): a province's traffic through one peer, not an agency's.
     peer_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(500.0, 2000.0))
     peer_examinations: ExaminationSlots = field(default_factory=lambda: ExaminationSlots(8))

@@ -15,6 +15,7 @@ from edoc_axis.server.auth import calling_agency
 from edoc_axis.server.bodies import read_json_object
 from edoc_axis.server.context import SERVICES
 from edoc_axis.server.listing import page_params
+from edoc_axis.server.problems import REQUEST_ID
 from edoc_axis.store import Addressed, Delivery, InboxItem, InvalidCursor, StoredDocument
 
 log = structlog.get_logger("edoc_axis.inbox")
@@ -109,7 +110,13 @@ async def fetch_batch(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     caller = await calling_agency(request)
     ids = _batch_ids(await read_json_object(request), MAX_BATCH_FETCH)
-    found = await services.store.addressed_many(ids, caller.code, max_bytes=MAX_FETCH_BYTES)
+    async with services.batch_fetches.slot(caller.code):
+        return await _fetch_answer(request, caller.code, ids)
+
+
+async def _fetch_answer(request: web.Request, caller: str, ids: list[str]) -> web.Response:
+    services = request.app[SERVICES]
+    found = await services.store.addressed_many(ids, caller, max_bytes=MAX_FETCH_BYTES)
     answer = MultipartWriter("mixed")
     for axis_id, one in zip(ids, found, strict=False):
         if one is None or one.raw is None:
@@ -121,8 +128,13 @@ async def fetch_batch(request: web.Request) -> web.Response:
             headers = _document_headers(one.document, services.config.axis_name)
             answer.append(one.raw, {"Content-Type": "application/xml", **headers})
     left = len(ids) - len(found)
-    log.info("delivery.fetched_batch", recipient=caller.code, ids=len(ids), left=left)
-    return web.Response(body=answer, headers={"Edoc-Fetch-Left": str(left)})
+    log.info("delivery.fetched_batch", recipient=caller, ids=len(ids), left=left)
+    response = web.Response(body=answer, headers={"Edoc-Fetch-Left": str(left)})
+    if REQUEST_ID in request:  # the middleware's header comes too late for a sent answer
+        response.headers["X-Request-Id"] = request[REQUEST_ID]
+    await response.prepare(request)  # sent within the slot: the bytes go while it is held
+    await response.write_eof()
+    return response
 
 
 async def acknowledge(request: web.Request) -> web.Response:

@@ -23,6 +23,10 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._:/+=@-]{1,128}")
 _CLOSE_AFTER = (PayloadTooLarge, RequestTimeout, Unavailable)
 
 
+REQUEST_ID = web.RequestKey("request_id", str)
+"""Where the request's id waits for a handler that sends its answer itself."""
+
+
 def request_id_of(request: web.Request) -> str:
     """The client's X-Request-Id when it is acceptable, else a fresh one."""
     given = request.headers.get("X-Request-Id", "")
@@ -32,7 +36,7 @@ def request_id_of(request: web.Request) -> str:
 @web.middleware
 async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Bind a request id to every log line and map refusals to problem+json."""
-    request_id = request_id_of(request)
+    request_id = request[REQUEST_ID] = request_id_of(request)
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(request_id=request_id)
     try:

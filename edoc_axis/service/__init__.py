@@ -11,6 +11,7 @@ from edoc_axis.service.intake import accept_document, accept_status
 from edoc_axis.service.statuses import (
     acknowledge,
     acknowledge_many,
+    arrival_writes,
     record_arrival,
     record_status,
     tell_sender,
@@ -22,6 +23,7 @@ __all__ = [
     "accept_status",
     "acknowledge",
     "acknowledge_many",
+    "arrival_writes",
     "record_arrival",
     "record_status",
     "tell_sender",

@@ -110,6 +110,15 @@ def arrival_status(
     )
 
 
+async def arrival_writes(
+    ctx: AxisContext, document: StoredDocument, recipient: str, how: str
+) -> tuple[NewStatus, NewDocument | None]:
+    """The 01 for ``recipient`` and its push copy to the sender (None if it pulls),
+    for the store to write with the acknowledgement or push outcome that makes it."""
+    arrival = arrival_status(ctx, document, recipient, how)
+    return arrival, await push_copy(ctx.store, arrival, document)
+
+
 async def record_arrival(
     ctx: AxisContext,
     axis_id: str,
@@ -159,8 +168,7 @@ async def acknowledge(
         document = await ctx.store.get_document(axis_id)
     arrival = forward = None
     if document is not None:
-        arrival = arrival_status(ctx, document, recipient, how)
-        forward = await push_copy(ctx.store, arrival, document)
+        arrival, forward = await arrival_writes(ctx, document, recipient, how)
     delivery = await ctx.store.acknowledge(
         axis_id, recipient, ctx.clock.now(), arrival=arrival, forward=forward
     )

@@ -249,9 +249,21 @@ class Store(Protocol):
         """Lease due push deliveries to one worker and count the attempt now."""
 
     async def record_outcome(
-        self, delivery_id: int, attempt: int, outcome: Outcome, at: datetime
+        self,
+        delivery_id: int,
+        attempt: int,
+        outcome: Outcome,
+        at: datetime,
+        *,
+        arrival: NewStatus | None = None,
+        forward: NewDocument | None = None,
     ) -> bool:
-        """Apply a push outcome; False (nothing written) if the attempt no longer owns it."""
+        """Apply a push outcome; False (nothing written) if the attempt no longer owns it.
+
+        ``arrival`` (the 01 a delivered push makes) and its ``forward`` push copy
+        are written in the same transaction, unless the delivery has a status
+        already: no delivered push without its 01, even across a crash.
+        """
 
     async def lease_owners(self, now: datetime) -> list[str]:
         """Workers that hold unexpired leases on pending deliveries."""

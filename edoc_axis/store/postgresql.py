@@ -440,11 +440,29 @@ class PostgresStore:
         return await run_write(self._require_pool(), job, self._timeout_s)
 
     async def record_outcome(
-        self, delivery_id: int, attempt: int, outcome: Outcome, at: datetime
+        self,
+        delivery_id: int,
+        attempt: int,
+        outcome: Outcome,
+        at: datetime,
+        *,
+        arrival: NewStatus | None = None,
+        forward: NewDocument | None = None,
     ) -> bool:
-        return await self._write(
-            lambda w: jobs.record_outcome(w, delivery_id, attempt, outcome, at)
-        )
+        async def job(w: PgWrite) -> bool:
+            if not await jobs.record_outcome(w, delivery_id, attempt, outcome, at):
+                return False
+            if arrival is not None:
+                try:  # a status another node recorded first: undone to the savepoint
+                    async with w.conn.transaction():
+                        await statuses.record_status(w, arrival, None, True)
+                except StatusTransition:
+                    return True
+                if forward is not None:
+                    await jobs.accept_document(w, forward)
+            return True
+
+        return await self._write(job)
 
     async def lease_owners(self, now: datetime) -> list[str]:
         return await self._read(lambda c: reads.lease_owners(c, now))

@@ -305,11 +305,28 @@ class SqliteStore:
         )
 
     async def record_outcome(
-        self, delivery_id: int, attempt: int, outcome: Outcome, at: datetime
+        self,
+        delivery_id: int,
+        attempt: int,
+        outcome: Outcome,
+        at: datetime,
+        *,
+        arrival: NewStatus | None = None,
+        forward: NewDocument | None = None,
     ) -> bool:
-        return await self._writer.submit(
-            lambda ctx: jobs.record_outcome(ctx, delivery_id, attempt, outcome, at)
-        )
+        def job(ctx: WriteContext) -> bool:
+            if not jobs.record_outcome(ctx, delivery_id, attempt, outcome, at):
+                return False
+            if arrival is not None:
+                try:  # nothing is written before a refused transition
+                    statuses.record_status(ctx, arrival, None, True)
+                except StatusTransition:
+                    return True
+                if forward is not None:
+                    jobs.accept_document(ctx, forward)
+            return True
+
+        return await self._writer.submit(job)
 
     async def lease_owners(self, now: datetime) -> list[str]:
         return await self._readers.run(reads.lease_owners, now)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
 
@@ -10,7 +12,7 @@ import pytest
 from edoc_axis.client import AxisClient, MultipartInvalid, split_multipart
 from edoc_axis.edxml import Attachment
 from edoc_axis.server import inbox as inbox_routes
-from tests.integration.server.conftest import RunningAxis
+from tests.integration.server.conftest import Response, RunningAxis
 
 A, B, C = "000.00.00.G22", "000.00.00.H49", "000.00.00.G14"
 
@@ -65,7 +67,8 @@ async def test_an_answer_stops_at_its_byte_limit_and_says_what_is_left(
 
 async def test_a_malformed_fetch_is_refused_whole(axis: RunningAxis) -> None:
     b = await axis.register(B)
-    for body in ({}, {"ids": []}, {"ids": "x"}, {"ids": [1]}, [], {"ids": ["x"] * 101}):
+    bodies: list[object] = [{}, {"ids": []}, {"ids": "x"}, {"ids": [1]}, [], {"ids": ["x"] * 101}]
+    for body in bodies:
         response = await axis.call(
             "POST", "/api/v1/inbox/fetch", token=b.token, data=json.dumps(body).encode()
         )
@@ -97,3 +100,34 @@ def test_the_client_takes_each_body_by_its_length() -> None:
     body = b"--b\r\nContent-Length: 10\r\nEdoc-Axis-Id: 1\r\n\r\nx\r\n--b--\r\n\r\n--b--\r\n"
     [part] = split_multipart(body, 'multipart/mixed; boundary="b"')
     assert (part.axis_id, part.body) == ("1", b"x\r\n--b--\r\n")
+
+
+async def test_an_answer_is_sent_within_its_agencys_slot_and_keeps_its_request_id(
+    axis: RunningAxis,
+) -> None:
+    a, b, c = [await axis.register(code) for code in (A, B, C)]
+    for_b = (await axis.submit(axis.signed(a, [B]), a)).headers["Edoc-Axis-Id"]
+    for_c = (await axis.submit(axis.signed(a, [C]), a)).headers["Edoc-Axis-Id"]
+    slots = axis.services.batch_fetches
+
+    async def fetch(token: str, axis_id: str) -> Response:
+        return await axis.call(
+            "POST",
+            "/api/v1/inbox/fetch",
+            token=token,
+            json_body={"ids": [axis_id]},
+            headers={"X-Request-Id": "fetch-" + axis_id},
+        )
+
+    async with contextlib.AsyncExitStack() as held:
+        for _ in range(slots.per_agency):  # B's batch fetches all busy
+            await held.enter_async_context(slots.slot(B))
+        waiting = asyncio.create_task(fetch(b.token, for_b))
+        other = await fetch(c.token, for_c)  # another agency is not held up
+        assert other.status == 200, other.headers
+        assert other.headers["X-Request-ID"] == "fetch-" + for_c, other.headers
+        assert not waiting.done()
+    answer = await waiting
+    assert answer.status == 200 and answer.headers["X-Request-ID"] == "fetch-" + for_b
+    [part] = split_multipart(answer.body, answer.headers["Content-Type"])
+    assert part.axis_id == for_b and part.ok

@@ -8,7 +8,15 @@ import pytest
 
 from edoc_axis.errors import NotFound
 from edoc_axis.store import DeadLetter, Delivered, InvalidCursor, RetryAt, Store
-from tests.integration.store.conftest import PULL, PUSH, SENDER, T0, DocFactory, at
+from tests.integration.store.conftest import (
+    PULL,
+    PUSH,
+    SENDER,
+    T0,
+    DocFactory,
+    at,
+    make_status,
+)
 
 
 async def _accept(store: Store, make_doc: DocFactory, n: int, **kw: object) -> list[str]:
@@ -237,3 +245,43 @@ async def test_addressed_many_reads_bytes_in_order_up_to_a_limit(
     assert [None if f is None else f.raw for f in capped] == [docs[0].raw, None, None, docs[1].raw]
     first_only = await agencies.addressed_many(ids, PULL, max_bytes=1)
     assert [None if f is None else f.raw for f in first_only] == [docs[0].raw, None, None]
+
+
+async def test_a_delivered_push_and_its_01_are_one_write(
+    agencies: Store, make_doc: DocFactory
+) -> None:
+    doc = make_doc(recipients=(PUSH,))
+    await agencies.accept_document(doc)
+    [claim] = await agencies.claim_due_deliveries(at(1), 10, 60, "w1")
+    arrival = make_status(doc.axis_id, "01", status_id="st-a", from_code=PUSH)
+    stale = make_status(doc.axis_id, "01", status_id="st-stale", from_code=PUSH)
+    # another attempt's outcome: nothing is written, neither outcome nor 01
+    assert not await agencies.record_outcome(
+        claim.delivery_id, claim.attempt + 1, Delivered(), at(2), arrival=stale
+    )
+    assert await agencies.statuses_of(doc.axis_id) == []
+    assert await agencies.record_outcome(
+        claim.delivery_id, claim.attempt, Delivered(), at(2), arrival=arrival
+    )
+    delivery = await agencies.delivery_for(doc.axis_id, PUSH)
+    assert delivery is not None
+    assert (delivery.state, delivery.status_code) == ("delivered", "01")
+    assert [s.status_id for s in await agencies.statuses_of(doc.axis_id)] == ["st-a"]
+
+
+async def test_an_outcome_keeps_a_status_that_came_first(
+    agencies: Store, make_doc: DocFactory
+) -> None:
+    doc = make_doc(recipients=(PUSH,))
+    await agencies.accept_document(doc)
+    [claim] = await agencies.claim_due_deliveries(at(1), 10, 60, "w1")
+    own = make_status(doc.axis_id, "03", status_id="st-own", from_code=PUSH)
+    await agencies.record_status(own, expected_current=None)  # the agency answered already
+    arrival = make_status(doc.axis_id, "01", status_id="st-a", from_code=PUSH)
+    assert await agencies.record_outcome(
+        claim.delivery_id, claim.attempt, Delivered(), at(2), arrival=arrival
+    )
+    delivery = await agencies.delivery_for(doc.axis_id, PUSH)
+    assert delivery is not None
+    assert (delivery.state, delivery.status_code) == ("delivered", "03")
+    assert [s.status_id for s in await agencies.statuses_of(doc.axis_id)] == ["st-own"]

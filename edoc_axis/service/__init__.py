@@ -12,7 +12,6 @@ from edoc_axis.service.statuses import (
     acknowledge,
     acknowledge_many,
     arrival_writes,
-    record_arrival,
     record_status,
     tell_sender,
 )
@@ -24,7 +23,6 @@ __all__ = [
     "acknowledge",
     "acknowledge_many",
     "arrival_writes",
-    "record_arrival",
     "record_status",
     "tell_sender",
     "wake",

@@ -2,7 +2,8 @@
 
 Every status the axis stores goes through ``record_status``: one an agency
 sent (``intake.accept_status``), the 01 the axis records on a recipient's
-behalf (``record_arrival``: an acknowledgement or a 2xx push) and the signed
+behalf (``arrival_writes``: written with the acknowledgement or the 2xx push
+outcome that makes it) and the signed
 notice that tells a sender its document could not be delivered
 (``tell_sender``). For an addressee that receives by push, the status travels
 like a document: in the same transaction it is stored as a document of kind
@@ -12,7 +13,6 @@ like a document: in the same transaction it is stored as a document of kind
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 from collections.abc import Sequence
 
@@ -23,7 +23,7 @@ from edoc_axis.core.compose import new_status
 from edoc_axis.core.ids import new_axis_id
 from edoc_axis.core.notice import DeliveryFailure, sign_delivery_failure
 from edoc_axis.edxml import StatusCode, build_status
-from edoc_axis.errors import EdocError, NotFound, StatusTransition
+from edoc_axis.errors import EdocError, NotFound
 from edoc_axis.service.context import AxisContext, wake
 from edoc_axis.store import (
     Claim,
@@ -117,36 +117,6 @@ async def arrival_writes(
     for the store to write with the acknowledgement or push outcome that makes it."""
     arrival = arrival_status(ctx, document, recipient, how)
     return arrival, await push_copy(ctx.store, arrival, document)
-
-
-async def record_arrival(
-    ctx: AxisContext,
-    axis_id: str,
-    recipient: str,
-    how: str,
-    *,
-    document: StoredDocument | None = None,
-    delivery: Delivery | None = None,
-) -> None:
-    """Record 01 on the recipient's behalf unless the delivery already has a status.
-
-    The status is composed by the axis and so unsigned; ``how`` says why it was
-    recorded. If the recipient's own status got there first, nothing is added:
-    the store's transition check decides (the 01 is recorded only over no
-    status), so the delivery is not read first; a ``delivery`` the caller has
-    read already with a status spares the write. ``document``, when the caller
-    has it, is not read again.
-    """
-    if delivery is not None and delivery.status_code is not None:
-        return
-    if document is None:
-        document = await ctx.store.get_document(axis_id)
-    if document is None:
-        return
-    status = arrival_status(ctx, document, recipient, how)
-    # StatusTransition: a status got there first; NotFound: no such delivery
-    with contextlib.suppress(StatusTransition, NotFound):
-        await record_status(ctx, status, document, None)
 
 
 async def acknowledge(

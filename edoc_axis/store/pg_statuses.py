@@ -8,10 +8,10 @@ import asyncpg
 
 from edoc_axis.errors import DocumentConflict, NotFound, StatusTransition
 from edoc_axis.store import pg_queries as q
-from edoc_axis.store.pg_jobs import insert_blob
+from edoc_axis.store.pg_jobs import accept_document, insert_blob
 from edoc_axis.store.pg_reads import delivery_for, get_document, status_by_id
 from edoc_axis.store.pg_writer import PgWrite
-from edoc_axis.store.records import Delivery, NewStatus, StoredStatus
+from edoc_axis.store.records import Delivery, NewDocument, NewStatus, StoredStatus
 from edoc_axis.store.shared import audit_status, check_digest, status_recipient
 
 
@@ -100,3 +100,17 @@ async def _insert_round_status(w: PgWrite, status: NewStatus, params: tuple[obje
             f"round {status.recall_round} already has its "
             f"{'recall' if status.status_code == '13' else 'answer'}"
         ) from exc
+
+
+async def record_arrival(w: PgWrite, arrival: NewStatus, forward: NewDocument | None) -> bool:
+    """The 01 (and its push copy) that an acknowledgement or a push outcome makes, in
+    that write's transaction; False when the delivery has a status already (a status
+    another node recorded first: undone to the savepoint)."""
+    try:
+        async with w.conn.transaction():
+            await record_status(w, arrival, None, True)
+    except StatusTransition:
+        return False
+    if forward is not None:
+        await accept_document(w, forward)
+    return True

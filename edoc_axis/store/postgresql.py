@@ -23,7 +23,7 @@ import asyncpg
 import structlog
 
 from edoc_axis.core.audit import AuditHead, AuditRow, verify_rows
-from edoc_axis.errors import StatusTransition, Unavailable
+from edoc_axis.errors import Unavailable
 from edoc_axis.store import pg_jobs as jobs
 from edoc_axis.store import pg_operators as operators
 from edoc_axis.store import pg_peers as peers
@@ -421,13 +421,8 @@ class PostgresStore:
             delivery = await jobs.acknowledge(w, axis_id, recipient_code, at)
             if arrival is None or delivery.status_code is not None:
                 return delivery
-            try:  # a status another node recorded first: undone to the savepoint
-                async with w.conn.transaction():
-                    await statuses.record_status(w, arrival, None, True)
-            except StatusTransition:
+            if not await statuses.record_arrival(w, arrival, forward):
                 return delivery
-            if forward is not None:
-                await jobs.accept_document(w, forward)
             return await reads.delivery_for(w.conn, axis_id, recipient_code) or delivery
 
         return await self._write(job)
@@ -453,13 +448,7 @@ class PostgresStore:
             if not await jobs.record_outcome(w, delivery_id, attempt, outcome, at):
                 return False
             if arrival is not None:
-                try:  # a status another node recorded first: undone to the savepoint
-                    async with w.conn.transaction():
-                        await statuses.record_status(w, arrival, None, True)
-                except StatusTransition:
-                    return True
-                if forward is not None:
-                    await jobs.accept_document(w, forward)
+                await statuses.record_arrival(w, arrival, forward)
             return True
 
         return await self._write(job)

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from edoc_axis.errors import StatusTransition, Unavailable
+from edoc_axis.errors import Unavailable
 from edoc_axis.files import create_private_file
 from edoc_axis.store import sqlite_jobs as jobs
 from edoc_axis.store import sqlite_operators as operators
@@ -287,12 +287,8 @@ class SqliteStore:
             delivery = jobs.acknowledge(ctx, axis_id, recipient_code, at)
             if arrival is None or delivery.status_code is not None:
                 return delivery
-            try:  # nothing is written before a refused transition
-                statuses.record_status(ctx, arrival, None, True)
-            except StatusTransition:
+            if not statuses.record_arrival(ctx, arrival, forward):
                 return delivery
-            if forward is not None:
-                jobs.accept_document(ctx, forward)
             return reads.delivery_for(ctx.conn, axis_id, recipient_code) or delivery
 
         return await self._writer.submit(job)
@@ -318,12 +314,7 @@ class SqliteStore:
             if not jobs.record_outcome(ctx, delivery_id, attempt, outcome, at):
                 return False
             if arrival is not None:
-                try:  # nothing is written before a refused transition
-                    statuses.record_status(ctx, arrival, None, True)
-                except StatusTransition:
-                    return True
-                if forward is not None:
-                    jobs.accept_document(ctx, forward)
+                statuses.record_arrival(ctx, arrival, forward)
             return True
 
         return await self._writer.submit(job)

@@ -8,9 +8,9 @@ from typing import Any
 from edoc_axis.errors import DocumentConflict, NotFound, StatusTransition
 from edoc_axis.store import queries as q
 from edoc_axis.store.codec import to_db
-from edoc_axis.store.records import Delivery, NewStatus, StoredStatus
+from edoc_axis.store.records import Delivery, NewDocument, NewStatus, StoredStatus
 from edoc_axis.store.shared import audit_status, check_digest, status_recipient
-from edoc_axis.store.sqlite_jobs import insert_blob
+from edoc_axis.store.sqlite_jobs import accept_document, insert_blob
 from edoc_axis.store.sqlite_reads import delivery_for, get_document, status_by_id
 from edoc_axis.store.sqlite_writer import WriteContext
 
@@ -89,3 +89,15 @@ def _status_params(status: NewStatus) -> dict[str, Any]:
         "received_at": to_db(status.received_at),
         "recall_round": status.recall_round,
     }
+
+
+def record_arrival(ctx: WriteContext, arrival: NewStatus, forward: NewDocument | None) -> bool:
+    """The 01 (and its push copy) that an acknowledgement or a push outcome makes, in
+    that write's job; False, writing nothing, when the delivery has a status already."""
+    try:
+        record_status(ctx, arrival, None, True)
+    except StatusTransition:
+        return False
+    if forward is not None:
+        accept_document(ctx, forward)
+    return True

@@ -123,8 +123,22 @@ class Pusher:
         )
         if addressed is None or addressed.raw is None:
             raise NotFound(f"no document {claim.axis_id} for {claim.recipient_code}")
-        body, document = addressed.raw, addressed.document
-        self._pushed[claim.delivery_id] = document
+        self._pushed[claim.delivery_id] = addressed.document  # until its outcome is recorded
+        try:
+            return await self._post(session, claim, addressed.document, addressed.raw)
+        except BaseException:
+            # No outcome from this attempt (the dispatcher records an interruption
+            # itself), so nothing to keep: the map holds only attempts in flight.
+            self._pushed.pop(claim.delivery_id, None)
+            raise
+
+    async def _post(
+        self,
+        session: aiohttp.ClientSession,
+        claim: Claim,
+        document: StoredDocument,
+        body: bytes,
+    ) -> AttemptResult:
         relay = None
         if self._relay_target is not None:
             relay = await self._relay_target(claim.recipient_code, document)

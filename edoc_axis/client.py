@@ -69,10 +69,18 @@ class FetchedPart:
 
     def as_response(self) -> ApiResponse:
         """The part as ``inbox_document`` would have answered it."""
-        status = 200 if self.ok else int(json.loads(self.body).get("status", 404))
+        status = 200 if self.ok else _problem_status(self.body)
         names = {k.lower(): k for k in ("Content-Type", "Edoc-Axis-Id", "Edoc-Sender")}
         headers = {names.get(k, k.title()): v for k, v in self.headers.items()}
         return ApiResponse(status, self.body, headers)
+
+
+def _problem_status(body: bytes) -> int:
+    try:
+        status = json.loads(body).get("status")
+    except (ValueError, AttributeError):
+        return 502  # not the problem part the axis writes
+    return status if isinstance(status, int) and 400 <= status < 600 else 502
 
 
 class MultipartInvalid(ValueError):

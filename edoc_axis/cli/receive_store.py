@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from edoc_axis.cli.common import CliFailure
-from edoc_axis.client import ApiResponse, AxisClient, MultipartInvalid
+from edoc_axis.client import ApiResponse, AxisClient, FetchedPart, MultipartInvalid
 from edoc_axis.edxml import (
     REAL_WORLD,
     DocumentPackage,
@@ -246,6 +246,18 @@ FETCH_BATCH = 50
 """Documents `edoc receive` asks for in one request."""
 
 
+async def _fetched(client: AxisClient, ids: list[str]) -> tuple[list[FetchedPart], bool]:
+    """The parts of one batch fetch, in the order asked (none if the answer is not
+    that), and whether the axis has batch fetch at all (no after a 404 or 405)."""
+    try:
+        response, parts = await client.inbox_documents(ids)
+    except MultipartInvalid:
+        return [], True
+    if not response.ok or [part.axis_id for part in parts] != ids[: len(parts)]:
+        return [], response.status not in (404, 405)
+    return parts, True
+
+
 @dataclass
 class Receiver:
     store: ReceiveStore
@@ -291,15 +303,10 @@ class Receiver:
         for axis_id in axis_ids:
             if not is_safe_id(axis_id):
                 yield outcome(axis_id, "refused", code="request.invalid", detail="unsafe axis id")
+        batches = True  # until the axis shows it has no batch fetch
         while pending:
-            chunk = pending[:FETCH_BATCH]
-            try:
-                response, parts = await client.inbox_documents(chunk)
-            except MultipartInvalid:
-                parts = []
-            else:
-                if not response.ok or [p.axis_id for p in parts] != chunk[: len(parts)]:
-                    parts = []
+            chunk = pending[: FETCH_BATCH if batches else 1]
+            parts, batches = await _fetched(client, chunk) if batches else ([], False)
             if not parts:
                 for axis_id in chunk:
                     yield await self.receive(client, axis_id)

@@ -225,10 +225,16 @@ class DeliveryWatch:
 
     offset: int = 0
     samples: list[tuple[float, int]] = field(default_factory=list)
+    # (time, pulled, pushed) at each sample: which way of delivery falls behind
+    ways: list[tuple[float, int, int]] = field(default_factory=list)
 
     @property
     def latest(self) -> int:
         return self.samples[-1][1] if self.samples else 0
+
+    def ways_by(self, moment: float) -> tuple[int, int]:
+        """(pulled, pushed) at the last sample taken by ``moment``."""
+        return max(((pl, ps) for t, pl, ps in self.ways if t <= moment), default=(0, 0))
 
     async def run(
         self,
@@ -240,7 +246,9 @@ class DeliveryWatch:
         """Sample every 0.1 s until ``expected`` is known and reached, or ``stop``."""
         while True:
             pushed = pushed_count(journal) - self.offset
-            self.samples.append((time.perf_counter(), len(pull.acked) + pushed))
+            now = time.perf_counter()
+            self.samples.append((now, len(pull.acked) + pushed))
+            self.ways.append((now, len(pull.acked), pushed))
             if expected.done() and self.latest >= expected.result():
                 return
             if stop.is_set():

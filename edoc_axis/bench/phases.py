@@ -36,6 +36,8 @@ class Phase:
     delivered_at: float | None
     axis_cpu_s: float
     pull_errors: dict[str, int]
+    pulled_during_intake: int = 0
+    pushed_during_intake: int = 0
 
     @property
     def delivery_rate(self) -> float:
@@ -45,6 +47,7 @@ class Phase:
 
     def summary(self) -> dict[str, Any]:
         intake = self.intake
+        seconds = max(intake.seconds, 1e-9)
         return {
             "documents": intake.sent,
             "accepted": intake.accepted,
@@ -54,6 +57,9 @@ class Phase:
             "errors": dict(intake.errors),
             "delivered": self.delivered,
             "delivered_per_s": round(self.delivery_rate, 1),
+            # while intake ran, by way of delivery: which one falls behind
+            "pulled_during_intake_per_s": round(self.pulled_during_intake / seconds, 1),
+            "pushed_during_intake_per_s": round(self.pushed_during_intake / seconds, 1),
             "backlog_at_intake_end": self.backlog_at_intake_end,
             "drained": self.delivered_at is not None,
             "axis_cpu_ms_per_document": round(1000 * self.axis_cpu_s / max(intake.accepted, 1), 3),
@@ -95,6 +101,7 @@ async def axis_phase(
     intake = await submit_all(urls, token, documents, concurrency, rate=rate, on_done=on_done)
     expected.set_result(intake.accepted)
     backlog = intake.accepted - watch.delivered_by(intake.finished)
+    pulled, pushed = watch.ways_by(intake.finished)
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(asyncio.shield(watching), DRAIN_TIMEOUT_S)
     stop.set()
@@ -107,4 +114,6 @@ async def axis_phase(
         delivered_at=delivered_at,
         axis_cpu_s=rig.axis.cpu_seconds() - cpu_before,
         pull_errors=dict(pull.errors),
+        pulled_during_intake=pulled,
+        pushed_during_intake=pushed,
     )

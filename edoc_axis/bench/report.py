@@ -4,7 +4,8 @@ JSON fields (all rates per second, latencies in milliseconds):
 ``settings`` (documents, concurrency, size_bytes, key_type, uvloop, cpus),
 ``ceiling`` (accepted_per_s, latency_ms, errors), ``intake`` and
 ``half_rate`` (accepted_per_s, latency_ms {p50, p95, p99}, errors, delivered,
-delivered_per_s, backlog_at_intake_end, drained, axis_cpu_ms_per_document),
+delivered_per_s, pulled_during_intake_per_s, pushed_during_intake_per_s,
+backlog_at_intake_end, drained, axis_cpu_ms_per_document),
 ``ratio_to_ceiling``, ``axis_peak_rss_bytes``, ``store_bytes_per_document``,
 and when asked ``scale`` and ``large``.
 """
@@ -44,6 +45,8 @@ def rows(report: dict[str, Any]) -> list[tuple[str, str]]:
         ("axis intake", f"{intake['accepted_per_s']:.0f} docs/s"),
         ("ratio axis / ceiling", f"{report['ratio_to_ceiling']:.0%}"),
         ("delivered end to end", f"{intake['delivered_per_s']:.0f} docs/s ({e2e:.0%} of intake)"),
+        ("  while intake ran: pull / push", f"{intake['pulled_during_intake_per_s']:.0f} / "
+                                            f"{intake['pushed_during_intake_per_s']:.0f} docs/s"),
         ("backlog when intake ended", f"{intake['backlog_at_intake_end']} "
                                       f"({'drained' if intake['drained'] else 'NOT drained'})"),
         ("intake latency p50/p95/p99", f"{_ms(intake['latency_ms'])} ms"),

@@ -24,6 +24,7 @@ def test_bench_runs_tiny_and_reports_every_figure(
     assert main(argv) == 0
     table = capsys.readouterr().out
     assert "ratio axis / ceiling" in table
+    assert "while intake ran: pull / push" in table
     report = json.loads(out.read_text(encoding="utf-8"))
     for section in ("ceiling", "intake", "half_rate"):
         assert report[section]["errors"] == {}, report[section]
@@ -34,6 +35,9 @@ def test_bench_runs_tiny_and_reports_every_figure(
         assert figures["drained"] and figures["delivered"] == figures["accepted"]
         assert figures["delivery_errors"] == {}
         assert set(figures["latency_ms"]) == {"p50", "p95", "p99"}
+        ways = (figures["pulled_during_intake_per_s"], figures["pushed_during_intake_per_s"])
+        assert min(ways) >= 0  # no more delivered while intake ran than was accepted:
+        assert sum(ways) * figures["seconds"] <= figures["accepted"] + 1  # (rounding)
     assert report["ratio_to_ceiling"] > 0
     assert report["axis_peak_rss_bytes"] > 0
     assert report["store_bytes_per_document"] > 0

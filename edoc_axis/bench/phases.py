@@ -84,8 +84,13 @@ async def axis_phase(
     *,
     rate: float | None = None,
     on_done: Callable[[], None] | None = None,
+    deliver_meanwhile: bool = True,
 ) -> Phase:
-    """Submit ``documents`` as the sender while the recipients take delivery."""
+    """Submit ``documents`` as the sender while the recipients take delivery.
+
+    Without ``deliver_meanwhile`` the pull recipient starts only when intake has
+    ended (documents addressed to it alone then measure intake by itself).
+    """
     assert rig.axis is not None
     journal = rig.folder / "received" / "received.jsonl"
     pushed_before = pushed_count(journal)
@@ -93,12 +98,14 @@ async def axis_phase(
     stop = asyncio.Event()
     pull = PullRecipient(rig.url, rig.tokens[PULLER[0]])
     watch = DeliveryWatch(offset=pushed_before)
-    pulling = asyncio.create_task(pull.run(stop))
+    pulling = asyncio.create_task(pull.run(stop)) if deliver_meanwhile else None
     expected = asyncio.get_running_loop().create_future()
     watching = asyncio.create_task(watch.run(journal, pull, expected, stop))
     urls = [node + "/api/v1/documents" for node in rig.urls]
     token = rig.tokens[rig.sender().code]
     intake = await submit_all(urls, token, documents, concurrency, rate=rate, on_done=on_done)
+    if pulling is None:
+        pulling = asyncio.create_task(pull.run(stop))
     expected.set_result(intake.accepted)
     backlog = intake.accepted - watch.delivered_by(intake.finished)
     pulled, pushed = watch.ways_by(intake.finished)

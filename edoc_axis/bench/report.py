@@ -6,6 +6,8 @@ JSON fields (all rates per second, latencies in milliseconds):
 ``half_rate`` (accepted_per_s, latency_ms {p50, p95, p99}, errors, delivered,
 delivered_per_s, pulled_during_intake_per_s, pushed_during_intake_per_s,
 backlog_at_intake_end, drained, axis_cpu_ms_per_document),
+``intake_alone`` (the same figures and its own ``ratio_to_ceiling``: documents to
+the pull recipient only, which starts pulling when intake has ended),
 ``ratio_to_ceiling``, ``axis_peak_rss_bytes``, ``store_bytes_per_document``,
 and when asked ``scale`` and ``large``.
 """
@@ -35,7 +37,7 @@ def _errors(*sections: dict[str, Any]) -> str:
 def rows(report: dict[str, Any]) -> list[tuple[str, str]]:
     """(figure, value) lines of the table."""
     settings, intake = report["settings"], report["intake"]
-    ceiling, half = report["ceiling"], report["half_rate"]
+    ceiling, half, alone = report["ceiling"], report["half_rate"], report["intake_alone"]
     e2e = intake["delivered_per_s"] / max(intake["accepted_per_s"], 1e-9)
     lines = [
         ("workload", f"{settings['documents']} docs of {settings['size_bytes']} B, "
@@ -44,6 +46,8 @@ def rows(report: dict[str, Any]) -> list[tuple[str, str]]:
         ("bare ceiling (parse + verify)", f"{ceiling['accepted_per_s']:.0f} docs/s"),
         ("axis intake", f"{intake['accepted_per_s']:.0f} docs/s"),
         ("ratio axis / ceiling", f"{report['ratio_to_ceiling']:.0%}"),
+        ("  intake alone (delivery after)", f"{alone['accepted_per_s']:.0f} docs/s "
+                                            f"({alone['ratio_to_ceiling']:.0%} of the ceiling)"),
         ("delivered end to end", f"{intake['delivered_per_s']:.0f} docs/s ({e2e:.0%} of intake)"),
         ("  while intake ran: pull / push", f"{intake['pulled_during_intake_per_s']:.0f} / "
                                             f"{intake['pushed_during_intake_per_s']:.0f} docs/s"),
@@ -55,7 +59,7 @@ def rows(report: dict[str, Any]) -> list[tuple[str, str]]:
         ("axis CPU per document", f"{intake['axis_cpu_ms_per_document']:.2f} ms"),
         ("axis peak RSS", f"{report['axis_peak_rss_bytes'] / MIB:.0f} MiB"),
         ("store per document", f"{report['store_bytes_per_document'] / 1024:.1f} KiB"),
-        ("errors", _errors(intake, half)),
+        ("errors", _errors(intake, half, alone)),
     ]  # fmt: skip
     return lines + _scale_rows(report) + _large_rows(report)
 

@@ -14,7 +14,7 @@ from typing import Any
 from edoc_axis.bench.large import large_phase
 from edoc_axis.bench.phases import axis_phase, ceiling_phase, latency_ms
 from edoc_axis.bench.processes import start_ceiling
-from edoc_axis.bench.rig import Rig, new_rig
+from edoc_axis.bench.rig import PULLER, Rig, new_rig
 from edoc_axis.bench.scale import preload
 from edoc_axis.bench.workload import signed_documents
 from edoc_axis.pki.authority import KeyType
@@ -39,21 +39,28 @@ class Workloads:
     main: list[bytes]
     half: list[bytes]
     scaled: list[bytes]
+    alone: list[bytes]  # to the pull recipient only, for intake without deliveries
 
 
 def _prepare(rig: Rig, options: BenchOptions) -> Workloads:
     counts = {"main": options.docs, "half": max(options.docs // 2, 1)}
     if options.scale:
         counts["scaled"] = options.docs
+    counts["alone"] = max(options.docs // 2, 1)
     progress = Progress(sum(counts.values()), "signing documents")
     sets = {
         name: signed_documents(
-            rig.sender(), rig.recipients(), count, options.size, tag=name, progress=progress.advance
+            rig.sender(),
+            [PULLER[0]] if name == "alone" else rig.recipients(),
+            count,
+            options.size,
+            tag=name,
+            progress=progress.advance,
         )
         for name, count in counts.items()
     }
     progress.close()
-    return Workloads(sets["main"], sets["half"], sets.get("scaled", []))
+    return Workloads(sets["main"], sets["half"], sets.get("scaled", []), sets["alone"])
 
 
 def _uvloop() -> bool:
@@ -84,6 +91,9 @@ async def _measure(rig: Rig, work: Workloads, options: BenchOptions) -> dict[str
         rig, work.half, max(2 * c, 64), rate=half_rate, on_done=progress.advance
     )
     progress.close()
+    progress = Progress(len(work.alone), "axis, intake alone")
+    alone = await axis_phase(rig, work.alone, c, on_done=progress.advance, deliver_meanwhile=False)
+    progress.close()
     assert rig.axis is not None
     report: dict[str, Any] = {
         "ceiling": {
@@ -93,6 +103,10 @@ async def _measure(rig: Rig, work: Workloads, options: BenchOptions) -> dict[str
         },
         "intake": full.summary(),
         "half_rate": {"target_per_s": round(half_rate, 1), **half.summary()},
+        "intake_alone": {
+            **alone.summary(),
+            "ratio_to_ceiling": round(alone.intake.rate / max(bare.rate, 1e-9), 3),
+        },
         "axis_peak_rss_bytes": rig.axis.peak_rss_bytes(),
     }
     if options.scale:
@@ -136,6 +150,7 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
     finally:
         rig.stop()
     stored = report["intake"]["accepted"] + report["half_rate"]["accepted"]
+    stored += report["intake_alone"]["accepted"]
     stored += report.get("scale", {}).get("accepted", 0) + report.get("scale", {}).get(
         "preloaded", 0
     )

@@ -25,11 +25,12 @@ def test_bench_runs_tiny_and_reports_every_figure(
     table = capsys.readouterr().out
     assert "ratio axis / ceiling" in table
     assert "while intake ran: pull / push" in table
+    assert "intake alone (delivery after)" in table
     report = json.loads(out.read_text(encoding="utf-8"))
-    for section in ("ceiling", "intake", "half_rate"):
+    for section in ("ceiling", "intake", "half_rate", "intake_alone"):
         assert report[section]["errors"] == {}, report[section]
         assert report[section]["accepted_per_s"] > 0
-    for section in ("intake", "half_rate"):
+    for section in ("intake", "half_rate", "intake_alone"):
         figures = report[section]
         assert figures["accepted"] == figures["documents"]
         assert figures["drained"] and figures["delivered"] == figures["accepted"]
@@ -39,6 +40,9 @@ def test_bench_runs_tiny_and_reports_every_figure(
         assert min(ways) >= 0  # no more delivered while intake ran than was accepted:
         assert sum(ways) * figures["seconds"] <= figures["accepted"] + 1  # (rounding)
     assert report["ratio_to_ceiling"] > 0
+    alone = report["intake_alone"]
+    assert alone["pulled_during_intake_per_s"] == alone["pushed_during_intake_per_s"] == 0
+    assert alone["ratio_to_ceiling"] > 0
     assert report["axis_peak_rss_bytes"] > 0
     assert report["store_bytes_per_document"] > 0
     assert report["intake"]["axis_cpu_ms_per_document"] > 0

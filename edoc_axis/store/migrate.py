@@ -55,16 +55,19 @@ def _only_comments(text: str) -> bool:
     return all(not line.strip() or line.strip().startswith("--") for line in text.splitlines())
 
 
+_BOOKKEEPING = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+)
+
+
 def apply_migrations(conn: sqlite3.Connection, migrations: list[Migration]) -> list[int]:
     """Apply what is missing; returns the versions applied now.
 
     Each migration runs under BEGIN IMMEDIATE and re-checks the recorded
     versions inside it, so two processes opening one file cannot both apply it.
     """
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-    )
+    conn.execute(_BOOKKEEPING)
     applied_now: list[int] = []
     for migration in migrations:
         conn.execute("BEGIN IMMEDIATE")
@@ -73,12 +76,7 @@ def apply_migrations(conn: sqlite3.Connection, migrations: list[Migration]) -> l
                 "SELECT 1 FROM schema_migrations WHERE version = ?", (migration.version,)
             ).fetchone()
             if done is None:
-                for statement in split_statements(migration.sql):
-                    conn.execute(statement)
-                conn.execute(
-                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                    (migration.version, migration.name, utc_iso(datetime.now(UTC))),
-                )
+                _run(conn, migration)
                 applied_now.append(migration.version)
             conn.execute("COMMIT")
         except BaseException:
@@ -86,6 +84,38 @@ def apply_migrations(conn: sqlite3.Connection, migrations: list[Migration]) -> l
                 conn.execute("ROLLBACK")
             raise
     return applied_now
+
+
+def create_if_empty(conn: sqlite3.Connection, migrations: list[Migration]) -> bool:
+    """Create a store with no table at all whole, in one transaction; True if it was empty.
+
+    The emptiness is judged under the write lock, so of several processes
+    opening one new file at once (``serve --processes N`` on a new home) one
+    creates it and the others wait for the lock, then find it complete: none
+    sees a store half created and takes it for one behind.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        empty = is_empty(conn)
+        if empty:
+            conn.execute(_BOOKKEEPING)
+            for migration in migrations:
+                _run(conn, migration)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return empty
+
+
+def _run(conn: sqlite3.Connection, migration: Migration) -> None:
+    for statement in split_statements(migration.sql):
+        conn.execute(statement)
+    conn.execute(
+        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+        (migration.version, migration.name, utc_iso(datetime.now(UTC))),
+    )
 
 
 class SchemaBehind(EdocError):

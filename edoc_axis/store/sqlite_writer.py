@@ -33,7 +33,7 @@ from edoc_axis.store.migrate import (
     SchemaBehind,
     apply_migrations,
     bundled_migrations,
-    is_empty,
+    create_if_empty,
     pending_migrations,
 )
 
@@ -158,11 +158,12 @@ class GroupCommitWriter:
             # A new (empty) file is created whole; an existing one is only
             # migrated when asked to (`edoc-axis migrate`), never behind an
             # operator's back by `serve`.
-            if not self._migrate and not is_empty(conn):
+            if self._migrate:
+                apply_migrations(conn, migrations)
+            elif not create_if_empty(conn, migrations):
                 pending = pending_migrations(conn, migrations)
                 if pending:
                     raise SchemaBehind(str(self._path), pending)
-            apply_migrations(conn, migrations)
         except BaseException:
             conn.close()
             raise

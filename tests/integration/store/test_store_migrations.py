@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import configparser
+import multiprocessing
 import sqlite3
 from fnmatch import fnmatch
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -106,3 +108,36 @@ async def test_a_store_behind_is_refused_unless_migrating(tmp_path: Path) -> Non
     async with SqliteStore(path, migrate=False) as store:
         await store.ping()
         assert (await store.verify_audit()).ok
+
+
+def _open_new_store(path: str, barrier: Any) -> str:
+    """In a child process: wait for the others, then open the store as `serve` does."""
+    import asyncio
+
+    async def open_and_close() -> None:
+        async with SqliteStore(Path(path), migrate=False) as store:
+            await store.ping()
+
+    barrier.wait()
+    try:
+        asyncio.run(open_and_close())
+    except SchemaBehind as exc:
+        return exc.code
+    return "ok"
+
+
+def test_processes_opening_one_new_file_at_once_all_find_it_whole(tmp_path: Path) -> None:
+    # `serve --processes N` on a new home: N processes open a file no one has
+    # created yet. One creates it; none may take the half-made store for one behind.
+    context = multiprocessing.get_context("spawn")
+    processes = 4
+    for attempt in range(3):
+        path = tmp_path / f"axis-{attempt}.sqlite"
+        barrier = context.Manager().Barrier(processes)
+        with context.Pool(processes) as pool:
+            outcomes = pool.starmap(_open_new_store, [(str(path), barrier)] * processes)
+        assert outcomes == ["ok"] * processes
+        db = sqlite3.connect(path)
+        versions = [row[0] for row in db.execute("SELECT version FROM schema_migrations")]
+        db.close()
+        assert sorted(versions) == [m.version for m in bundled_migrations("sqlite")]

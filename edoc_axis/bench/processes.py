@@ -93,7 +93,11 @@ def start_child(
     """Run ``python -m <args>``; wait for its "listening on URL" line on stdout."""
     out, log = folder / f"{name}.out", folder / f"{name}.log"
     child_env = {**os.environ, **(env or {})}
-    with out.open("wb") as stdout, log.open("wb") as stderr:
+    # Emptied, then opened to append: the workers of `serve --processes N` share
+    # these files, and without O_APPEND their lines overwrite each other.
+    out.write_bytes(b"")
+    log.write_bytes(b"")
+    with out.open("ab") as stdout, log.open("ab") as stderr:
         process = subprocess.Popen(  # noqa: S603  (our own interpreter and module)
             [sys.executable, "-m", *args], stdout=stdout, stderr=stderr, env=child_env
         )

@@ -21,9 +21,13 @@ from edoc_axis.store.records import (
     NewDocument,
     Outcome,
     RetryAt,
-    StoredDocument,
 )
-from edoc_axis.store.shared import audit_accepted, check_digest, outcome_event
+from edoc_axis.store.shared import (
+    audit_accepted,
+    check_digest,
+    outcome_event,
+    stored_as_written,
+)
 
 
 async def insert_blob(w: PgWrite, sha256: str, raw: bytes) -> None:
@@ -84,27 +88,7 @@ async def accept_document(w: PgWrite, doc: NewDocument) -> AcceptResult:
     if "push" in modes:
         w.work_became_due()
     audit_accepted(w, doc)
-    return AcceptResult(created=True, document=_as_stored(doc))
-
-
-def _as_stored(doc: NewDocument) -> StoredDocument:
-    """The record just written, from what was written (no read back: one round trip less)."""
-    return StoredDocument(
-        axis_id=doc.axis_id,
-        sender_code=doc.sender_code,
-        document_id=doc.document_id,
-        kind=doc.kind,
-        business_type=doc.business_type,
-        references_document_id=doc.references_document_id,
-        subject=doc.subject,
-        sha256=doc.sha256,
-        size=len(doc.raw),
-        received_at=doc.received_at,
-        receipt=doc.receipt,
-        recipients=doc.recipients,
-        legacy_policy=doc.legacy_policy,
-        relay_path=doc.relay_path,
-    )
+    return AcceptResult(created=True, document=stored_as_written(doc))
 
 
 async def _delivery(w: PgWrite, delivery_id: int) -> Delivery:

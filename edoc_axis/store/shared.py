@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from edoc_axis.store.codec import to_db
@@ -58,6 +58,26 @@ def audit_accepted(sink: AuditSink, doc: NewDocument) -> None:
         axis_id=doc.axis_id,
         agency=doc.sender_code,
         detail=detail,
+    )
+
+
+def stored_as_written(doc: NewDocument) -> StoredDocument:
+    """The record just written, from what was written: no read back inside the write."""
+    return StoredDocument(
+        axis_id=doc.axis_id,
+        sender_code=doc.sender_code,
+        document_id=doc.document_id,
+        kind=doc.kind,
+        business_type=doc.business_type,
+        references_document_id=doc.references_document_id,
+        subject=doc.subject,
+        sha256=doc.sha256,
+        size=len(doc.raw),
+        received_at=doc.received_at.astimezone(UTC),  # as a read gives it back
+        receipt=doc.receipt,
+        recipients=doc.recipients,
+        legacy_policy=doc.legacy_policy,
+        relay_path=doc.relay_path,
     )
 
 

@@ -23,14 +23,17 @@ from edoc_axis.store.records import (
     NewDocument,
     Outcome,
     RetryAt,
-    StoredDocument,
 )
-from edoc_axis.store.shared import audit_accepted, check_digest, outcome_event
+from edoc_axis.store.shared import (
+    audit_accepted,
+    check_digest,
+    outcome_event,
+    stored_as_written,
+)
 from edoc_axis.store.sqlite_reads import (
     delivery_by_id,
     delivery_for,
     find_document,
-    get_document,
 )
 from edoc_axis.store.sqlite_writer import WriteContext
 
@@ -98,14 +101,7 @@ def accept_document(ctx: WriteContext, doc: NewDocument) -> AcceptResult:
         params = {"seq": cursor.lastrowid, "recipient": recipient, "mode": mode, "at": at}
         ctx.conn.execute(q.INSERT_DELIVERY, params)
     audit_accepted(ctx, doc)
-    return AcceptResult(created=True, document=_stored(ctx, doc.axis_id))
-
-
-def _stored(ctx: WriteContext, axis_id: str) -> StoredDocument:
-    document = get_document(ctx.conn, axis_id)
-    if document is None:
-        raise RuntimeError(f"document {axis_id!r} vanished inside its own transaction")
-    return document
+    return AcceptResult(created=True, document=stored_as_written(doc))
 
 
 def _delivery(ctx: WriteContext, delivery_id: int) -> Delivery:

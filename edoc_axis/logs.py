@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from collections.abc import MutableMapping
@@ -17,10 +18,16 @@ def redact_secrets(
 ) -> MutableMapping[str, Any]:
     """Never let a token, password or key reach a log line, whatever the caller bound."""
     for name in list(event_dict):
-        lowered = name.lower()
-        if any(secret in lowered for secret in _SECRET_KEYS) and not lowered.endswith("_hash"):
+        if _is_secret(name):
             event_dict[name] = "[redacted]"
     return event_dict
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_secret(name: str) -> bool:
+    # Judged once per field name: the names come from the code, a few dozen in all.
+    lowered = name.lower()
+    return any(secret in lowered for secret in _SECRET_KEYS) and not lowered.endswith("_hash")
 
 
 def configure_logging(log_format: str = "auto", level: int = logging.INFO) -> None:

@@ -82,7 +82,7 @@ def _receipt_tree(receipt: Receipt) -> etree._Element:
         receipt.sha256,
         receipt.accepted_at.astimezone(UTC).isoformat(),
     )
-    for node, value in zip(root, values, strict=False):
+    for node, value in zip(root[: len(_FIELDS)], values, strict=True):
         node.text = value
     recipients = root[_RECIPIENTS]
     for code in receipt.recipients:

@@ -82,8 +82,8 @@ def _receipt_tree(receipt: Receipt) -> etree._Element:
         receipt.sha256,
         receipt.accepted_at.astimezone(UTC).isoformat(),
     )
-    for node, value in zip(root[: len(_FIELDS)], values, strict=True):
-        node.text = value
+    for index, value in enumerate(values):  # the skeleton's first len(_FIELDS) children
+        root[index].text = value
     recipients = root[_RECIPIENTS]
     for code in receipt.recipients:
         etree.SubElement(recipients, _RECIPIENT).text = code

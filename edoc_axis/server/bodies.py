@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from typing import Any
 
-from aiohttp import web
+from aiohttp import StreamReader, web
 
 from edoc_axis.errors import (
     MediaUnsupported,
@@ -125,7 +124,7 @@ def _too_large(limit: int) -> PayloadTooLarge:
 
 
 async def _read_stream(
-    read_chunk: Callable[[int], Awaitable[bytes]],
+    stream: StreamReader,
     limit: int,
     lease: BodyLease | None,
     pace: BodyPace,
@@ -138,11 +137,15 @@ async def _read_stream(
         wait = pace.wait_s(len(buffer), loop.time() - started)
         if wait <= 0:
             raise _too_slow(pace, len(buffer), loop.time() - started)
-        try:
-            async with asyncio.timeout(None if wait == float("inf") else wait):
-                chunk = await read_chunk(_CHUNK)
-        except TimeoutError:
-            raise _too_slow(pace, len(buffer), loop.time() - started) from None
+        # What has arrived already is taken without arming a timer: a small body
+        # is usually there whole with its headers.
+        chunk = stream.read_nowait(_CHUNK)
+        if not chunk and not stream.is_eof():
+            try:
+                async with asyncio.timeout(None if wait == float("inf") else wait):
+                    chunk = await stream.read(_CHUNK)
+            except TimeoutError:
+                raise _too_slow(pace, len(buffer), loop.time() - started) from None
         if not chunk:
             return bytes(buffer)
         if len(buffer) + len(chunk) > limit:
@@ -177,7 +180,7 @@ async def read_package_body(
         whole_limit = limit + MULTIPART_SLACK
         if request.content_length is not None and request.content_length > whole_limit:
             raise _too_large(whole_limit)
-        body = await _read_stream(request.content.read, whole_limit, lease, pace)
+        body = await _read_stream(request.content, whole_limit, lease, pace)
         package = multipart_package(body, request.headers.get("Content-Type", ""))
         if len(package) > limit:
             raise _too_large(limit)
@@ -185,7 +188,7 @@ async def read_package_body(
     if request.content_length is not None and request.content_length > limit:
         raise _too_large(limit)
     if content_type in XML_TYPES:
-        return await _read_stream(request.content.read, limit, lease, pace)
+        return await _read_stream(request.content, limit, lease, pace)
     raise MediaUnsupported(
         f"content type {content_type or '(none)'} not accepted; "
         "use application/xml or multipart/form-data with a file_doc part"
@@ -201,7 +204,7 @@ async def read_stream_body(
     """The whole body whatever its content type, within ``limit``, at the same pace rules."""
     if request.content_length is not None and request.content_length > limit:
         raise _too_large(limit)
-    return await _read_stream(request.content.read, limit, lease, pace or BodyPace())
+    return await _read_stream(request.content, limit, lease, pace or BodyPace())
 
 
 def _boundary(content_type: str) -> bytes:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -39,6 +40,31 @@ from edoc_axis.store.migrate import (
 
 T = TypeVar("T")
 log = structlog.get_logger(__name__)
+
+
+_WAL_RETRY_S = 0.01
+
+
+def enter_wal(
+    conn: sqlite3.Connection, timeout_s: float, sleep: Callable[[float], None] = time.sleep
+) -> str:
+    """``PRAGMA journal_mode=WAL``; the mode now in force.
+
+    On a new file the switch needs the exclusive lock, and when several processes
+    open the file at once (``serve --processes N`` on a new home) SQLite may
+    answer SQLITE_BUSY at once rather than wait: ``busy_timeout`` does not cover
+    it. So it is tried again until ``timeout_s`` has passed; once the file is in
+    WAL mode the switch needs no lock.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return str(conn.execute("PRAGMA journal_mode=WAL").fetchone()[0])
+        except sqlite3.OperationalError as exc:
+            busy = getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
+            if not busy or time.monotonic() >= deadline:
+                raise
+        sleep(_WAL_RETRY_S)
 
 
 @dataclass
@@ -147,8 +173,8 @@ class GroupCommitWriter:
         conn = sqlite3.connect(self._path, isolation_level=None, timeout=self._busy_timeout_s)
         try:
             conn.row_factory = sqlite3.Row
-            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
+            mode = enter_wal(conn, self._busy_timeout_s)
+            if mode.lower() != "wal":
                 raise RuntimeError(f"could not switch {self._path} to WAL (got {mode})")
             # FULL: a commit is on disk before any future is resolved.
             conn.execute("PRAGMA synchronous=FULL")

@@ -1,9 +1,11 @@
 """The operator's console at /console: server-rendered pages over the service layer.
 
 Login takes the operator token (the same check as /admin/v1) and gives a
-session cookie (console_session.py says why server-side); every POST carries
-the session's CSRF token. Pages are Jinja2 templates with autoescape on; the
-only scripts are files under /console/static (uPlot and console.js), which the
+session cookie; the session lives in the store (service/console_sessions.py
+says why), so every process and node serves it. Every POST carries a CSRF
+token: the session's, or before login the login form's (console_session.py).
+Pages are Jinja2 templates with autoescape on; the only scripts are files
+under /console/static (uPlot and console.js), which the
 Content-Security-Policy enforces. Dead-letter actions go through the same
 service functions as the operator API and land in the audit chain as
 ``operator.action`` with the operator's identity.
@@ -12,8 +14,6 @@ service functions as the operator API and land in the audit chain as
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +28,13 @@ from edoc_axis.server import console_pages as pages
 from edoc_axis.server.auth import OPERATOR, operator_named_by
 from edoc_axis.server.console_i18n import LANG_COOKIE, language, translator
 from edoc_axis.server.console_session import (
-    SESSIONS,
-    Session,
-    Sessions,
+    LOGIN_PATH,
+    clear_login_cookie,
     clear_session_cookie,
+    login_csrf_ok,
+    login_token,
     session_of,
+    set_login_cookie,
     set_session_cookie,
 )
 from edoc_axis.server.context import SERVICES
@@ -40,12 +42,18 @@ from edoc_axis.server.operator_api import operator_identity
 from edoc_axis.server.operator_metrics import OPERATOR_METRICS
 from edoc_axis.service import operator as ops
 from edoc_axis.service import watch
+from edoc_axis.service.console_sessions import (
+    ConsoleSession,
+    close_session,
+    open_session,
+    save_session,
+)
 from edoc_axis.service.context import wake
 from edoc_axis.service.trace import document_trace
 
 log = structlog.get_logger("edoc_axis.console")
 HERE = Path(__file__).parent
-LOGIN = "/console/login"
+LOGIN = LOGIN_PATH
 PAGE_SIZE = 50
 YEAR_S = 365 * 86400
 MAX_FORM_BYTES = 16 * 1024  # a console form is a token and a CSRF token, no more
@@ -60,24 +68,8 @@ SECURITY_HEADERS = {
 }
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-PageData = Callable[[web.Request, Session], Awaitable[dict[str, Any]]]
-Action = Callable[[web.Request, Session, MultiDictProxy[Any]], Awaitable[str]]
-
-
-@dataclass
-class Verification:
-    ok: bool
-    entries: int
-    reason: str | None
-    at: datetime
-
-
-@dataclass
-class ConsoleState:
-    verification: Verification | None = None  # the console's last whole-chain check
-
-
-CONSOLE = web.AppKey("console_state", ConsoleState)
+PageData = Callable[[web.Request, ConsoleSession], Awaitable[dict[str, Any]]]
+Action = Callable[[web.Request, ConsoleSession, MultiDictProxy[Any]], Awaitable[str]]
 
 
 @web.middleware
@@ -98,17 +90,19 @@ def redirect(location: str) -> web.Response:
 def render(
     request: web.Request,
     template: str,
-    session: Session | None,
+    session: ConsoleSession | None,
     context: dict[str, Any],
     status: int = 200,
+    csrf: str | None = None,
 ) -> web.Response:
+    """A page; the session's messages are shown once (the caller saves the emptied list)."""
     lang, chosen = language(request)
     flash = [] if session is None else session.flash
     base = {
         "t": translator(lang),
         "lang": lang,
         "lang_links": {code: str(request.rel_url.update_query(lang=code)) for code in ("vi", "en")},
-        "csrf": None if session is None else session.csrf,
+        "csrf": csrf if session is None else session.csrf,
         "actor": None if session is None else session.actor,
         "path": request.path,
         "flash": list(flash),
@@ -134,10 +128,14 @@ def page(template: str) -> Callable[[PageData], Handler]:
 
     def wrap(data: PageData) -> Handler:
         async def handler(request: web.Request) -> web.StreamResponse:
-            session = session_of(request)
-            if session is None or session.actor is None:
+            session = await session_of(request)
+            if session is None:
                 return redirect(LOGIN)
-            return render(request, template, session, await data(request, session))
+            shown = bool(session.flash)
+            response = render(request, template, session, await data(request, session))
+            if shown:  # shown once: the next page, in whatever process, must not show them
+                await save_session(request.app[SERVICES].store, session)
+            return response
 
         return handler
 
@@ -160,8 +158,8 @@ def action(act: Action) -> Handler:
     """A POST from a console form: a logged-in operator and the session's CSRF token."""
 
     async def handler(request: web.Request) -> web.StreamResponse:
-        session = session_of(request)
-        if session is None or session.actor is None:
+        session = await session_of(request)
+        if session is None:
             return redirect(LOGIN)
         form = await read_form(request)
         if not session.csrf_ok(str(form.get("csrf", ""))):
@@ -173,38 +171,39 @@ def action(act: Action) -> Handler:
 
 # -- logging in and out -------------------------------------------------------------
 async def login_form(request: web.Request) -> web.StreamResponse:
-    session = session_of(request)
-    if session is not None and session.actor is not None:
+    """The form, with a CSRF token in a cookie of its own: no store write before login."""
+    if await session_of(request) is not None:
         return redirect("/console")
-    if session is None:
-        session = request.app[SESSIONS].new()
-    response = render(request, "login.html", session, {"error": None})
-    set_session_cookie(request, response, session)
+    token = login_token(request)
+    response = render(request, "login.html", None, {"error": None}, csrf=token)
+    set_login_cookie(request, response, token)
     return response
 
 
 async def login(request: web.Request) -> web.StreamResponse:
-    session = session_of(request)
     form = await read_form(request)
-    if session is None or not session.csrf_ok(str(form.get("csrf", ""))):
+    presented = str(form.get("csrf", ""))
+    if not login_csrf_ok(request, presented):
         return csrf_refused(request)
     name = await operator_named_by(request, str(form.get("token", "")))
     if name is None:
         log.warning("console.login_refused", peer=request.remote)
-        return render(request, "login.html", session, {"error": "login.refused"}, status=401)
+        context = {"error": "login.refused"}
+        return render(request, "login.html", None, context, status=401, csrf=presented)
     request[OPERATOR] = name
-    sessions = request.app[SESSIONS]
-    sessions.drop(session.id)  # a new id once logged in: a planted one is never promoted
-    operator = sessions.new(actor=operator_identity(request))
-    log.info("console.login", actor=operator.actor, peer=request.remote)
+    services = request.app[SERVICES]
+    # Always a new id: an id planted in the browser beforehand is never promoted.
+    session = await open_session(services.store, operator_identity(request), services.clock.now())
+    log.info("console.login", actor=session.actor, peer=request.remote)
     response = redirect("/console")
-    set_session_cookie(request, response, operator)
+    set_session_cookie(request, response, session)
+    clear_login_cookie(response)
     return response
 
 
 @action
-async def logout(request: web.Request, session: Session, _form: MultiDictProxy[Any]) -> str:
-    request.app[SESSIONS].drop(session.id)
+async def logout(request: web.Request, session: ConsoleSession, _form: MultiDictProxy[Any]) -> str:
+    await close_session(request.app[SERVICES].store, session)
     log.info("console.logout", actor=session.actor)
     return LOGIN
 
@@ -225,20 +224,20 @@ async def _statistics(request: web.Request) -> dict[str, Any]:
 
 
 @page("overview.html")
-async def overview(request: web.Request, _session: Session) -> dict[str, Any]:
+async def overview(request: web.Request, session: ConsoleSession) -> dict[str, Any]:
     stats = await _statistics(request)
     head = await request.app[SERVICES].store.audit_head()
     charts = {"traffic": pages.traffic_chart(stats), "agencies": pages.agency_chart(stats)}
     return {
         "stats": stats,
         "head": head,
-        "verification": request.app[CONSOLE].verification,
+        "verification": session.verification,
         "charts": charts,
     }
 
 
 @page("endpoints.html")
-async def endpoints(request: web.Request, _session: Session) -> dict[str, Any]:
+async def endpoints(request: web.Request, _session: ConsoleSession) -> dict[str, Any]:
     services = request.app[SERVICES]
     health = [h for hook in services.endpoint_health for h in hook()]
     agencies = await services.store.list_agencies()
@@ -247,7 +246,7 @@ async def endpoints(request: web.Request, _session: Session) -> dict[str, Any]:
 
 
 @page("peers.html")
-async def peers_page(request: web.Request, _session: Session) -> dict[str, Any]:
+async def peers_page(request: web.Request, _session: ConsoleSession) -> dict[str, Any]:
     services = request.app[SERVICES]
     health = [h for hook in services.endpoint_health for h in hook()]
     rows = watch.peer_rows(
@@ -260,7 +259,7 @@ async def peers_page(request: web.Request, _session: Session) -> dict[str, Any]:
 
 
 @page("dead_letters.html")
-async def dead_letters(request: web.Request, _session: Session) -> dict[str, Any]:
+async def dead_letters(request: web.Request, _session: ConsoleSession) -> dict[str, Any]:
     store = request.app[SERVICES].store
     cursor = request.query.get("cursor") or None
     try:
@@ -275,14 +274,14 @@ async def dead_letters(request: web.Request, _session: Session) -> dict[str, Any
 
 
 @page("refusals.html")
-async def refusals(request: web.Request, _session: Session) -> dict[str, Any]:
+async def refusals(request: web.Request, _session: ConsoleSession) -> dict[str, Any]:
     stats = await _statistics(request)
     recent = await watch.recent_refusals(request.app[SERVICES].store)
     return {"by_code": watch.refusals_by_code(stats["agencies"]), "recent": recent}
 
 
 @page("trace.html")
-async def trace(request: web.Request, _session: Session) -> dict[str, Any]:
+async def trace(request: web.Request, _session: ConsoleSession) -> dict[str, Any]:
     store = request.app[SERVICES].store
     query = request.query.get("q", "").strip()[: watch.MAX_QUERY]
     traces = []
@@ -298,39 +297,48 @@ def _delivery_id(request: web.Request) -> int | None:
     return int(text) if text.isdigit() and len(text) <= 18 else None
 
 
-async def _dead_letter_action(request: web.Request, session: Session, name: str) -> str:
+async def _dead_letter_action(request: web.Request, session: ConsoleSession, name: str) -> str:
     services = request.app[SERVICES]
     delivery_id = _delivery_id(request)
-    actor = session.actor or "operator"  # action() lets only logged-in operators here
     try:
         if delivery_id is None:
             raise NotFound(f"no delivery {request.match_info['id']}")
-        await ops.act_on_dead_letter(services.store, name, delivery_id, services.clock.now(), actor)
+        at = services.clock.now()
+        await ops.act_on_dead_letter(services.store, name, delivery_id, at, session.actor)
     except EdocError as error:
         session.flash.append(("error", f"{error.code}: {error.detail}"))
-        return "/console/dead-letters"
-    wake(services)
-    session.flash.append(("ok", "dl.retried" if name == "retry" else "dl.discarded"))
+    else:
+        wake(services)
+        session.flash.append(("ok", "dl.retried" if name == "retry" else "dl.discarded"))
+    await save_session(services.store, session)
     return "/console/dead-letters"
 
 
 @action
-async def retry(request: web.Request, session: Session, _form: MultiDictProxy[Any]) -> str:
+async def retry(request: web.Request, session: ConsoleSession, _form: MultiDictProxy[Any]) -> str:
     return await _dead_letter_action(request, session, "retry")
 
 
 @action
-async def discard(request: web.Request, session: Session, _form: MultiDictProxy[Any]) -> str:
+async def discard(request: web.Request, session: ConsoleSession, _form: MultiDictProxy[Any]) -> str:
     return await _dead_letter_action(request, session, "discard")
 
 
 @action
-async def verify_audit(request: web.Request, _session: Session, _f: MultiDictProxy[Any]) -> str:
+async def verify_audit(
+    request: web.Request, session: ConsoleSession, _f: MultiDictProxy[Any]
+) -> str:
     services = request.app[SERVICES]
     report = await services.store.verify_audit()
     now = services.clock.now()
     request.app[OPERATOR_METRICS].audit_verified(report.ok, now)
-    request.app[CONSOLE].verification = Verification(report.ok, report.entries, report.reason, now)
+    session.verification = {
+        "ok": report.ok,
+        "entries": report.entries,
+        "reason": report.reason,
+        "at": now.isoformat(),
+    }
+    await save_session(services.store, session)
     return "/console"
 
 
@@ -342,8 +350,6 @@ def add_routes(app: web.Application) -> None:
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
-    app[SESSIONS] = Sessions()
-    app[CONSOLE] = ConsoleState()
     app.middlewares.append(console_headers)
     r = app.router
     r.add_get("/console", overview)

@@ -1,100 +1,40 @@
-"""The console's sessions: a random id in a cookie, the session itself in memory.
+"""The console's cookies: the logged-in session's id, and the login form's CSRF token.
 
-Why server-side and not a signed cookie: logging out and expiry then end a
-session for real (a stolen cookie is worth nothing afterwards), and there is
-no signing key to create, keep secret and rotate in the axis home. The price
-is that a restart logs operators out and, with several nodes, a session lives
-on the node that made it (sticky routing, or log in per node). Every session,
-anonymous ones included, carries its CSRF token; logging in makes a new
-session (a fixated id is never promoted).
+A logged-in session lives in the store (service/console_sessions.py says why),
+so that any process and any node serves it. Before login there is no session:
+the login form's CSRF token is a random value in its own cookie, repeated in
+the form, and the login POST must carry both, equal (a double-submit token).
+A page that cannot read the cookie (another site) cannot forge the form, and
+SameSite=Strict keeps the cookie off cross-site requests besides. So an
+anonymous visit costs no store write, however many come.
 """
 
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
-import time
-from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from edoc_axis.server.context import SERVICES
+from edoc_axis.service.console_sessions import ConsoleSession, find_session
+
 COOKIE = "edoc_console"
-IDLE_S = 30 * 60.0  # an operator session ends after 30 minutes without a request
-MAX_AGE_S = 8 * 3600.0  # and after 8 hours whatever happens
-ANONYMOUS_S = 15 * 60.0  # a login form is good for 15 minutes
-MAX_SESSIONS = 2000  # anonymous sessions beyond this push the oldest out
+LOGIN_COOKIE = "edoc_console_login"
+LOGIN_PATH = "/console/login"
+LOGIN_FORM_S = 15 * 60  # a login form is good for 15 minutes
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")  # what secrets.token_urlsafe(32) makes
 
 
-@dataclass
-class Session:
-    id: str
-    csrf: str
-    actor: str | None  # the operator's identity once logged in
-    created: float
-    seen: float
-    flash: list[tuple[str, str]] = field(default_factory=list)  # (kind, message key or text)
-
-    def expired(self, now: float) -> bool:
-        if self.actor is None:
-            return now - self.created > ANONYMOUS_S
-        return now - self.seen > IDLE_S or now - self.created > MAX_AGE_S
-
-    def csrf_ok(self, presented: str) -> bool:
-        return hmac.compare_digest(self.csrf.encode(), presented.encode())
-
-
-class Sessions:
-    """Sessions by id, oldest first; bounded so that anonymous visits cannot fill memory."""
-
-    def __init__(self, now: Callable[[], float] = time.monotonic) -> None:
-        self._items: OrderedDict[str, Session] = OrderedDict()
-        self._now = now
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def new(self, actor: str | None = None) -> Session:
-        now = self._now()
-        self._evict(now)
-        session = Session(secrets.token_urlsafe(32), secrets.token_urlsafe(32), actor, now, now)
-        self._items[session.id] = session
-        return session
-
-    def get(self, session_id: str | None) -> Session | None:
-        if not session_id:
-            return None
-        session = self._items.get(session_id)
-        now = self._now()
-        if session is None or session.expired(now):
-            self._items.pop(session_id, None)
-            return None
-        session.seen = now
-        return session
-
-    def drop(self, session_id: str) -> None:
-        self._items.pop(session_id, None)
-
-    def _evict(self, now: float) -> None:
-        for key in [k for k, s in self._items.items() if s.expired(now)]:
-            del self._items[key]
-        while len(self._items) >= MAX_SESSIONS:
-            oldest = next((k for k, s in self._items.items() if s.actor is None), None)
-            if oldest is None:
-                oldest = next(iter(self._items))
-            del self._items[oldest]
-
-
-SESSIONS = web.AppKey("console_sessions", Sessions)
-
-
-def session_of(request: web.Request) -> Session | None:
-    return request.app[SESSIONS].get(request.cookies.get(COOKIE))
+async def session_of(request: web.Request) -> ConsoleSession | None:
+    """The logged-in session the request's cookie names, if it is live."""
+    services = request.app[SERVICES]
+    return await find_session(services.store, request.cookies.get(COOKIE), services.clock.now())
 
 
 def set_session_cookie(
-    request: web.Request, response: web.StreamResponse, session: Session
+    request: web.Request, response: web.StreamResponse, session: ConsoleSession
 ) -> None:
     """HttpOnly, SameSite=Strict, scoped to /console; Secure when the axis speaks TLS."""
     response.set_cookie(
@@ -109,3 +49,33 @@ def set_session_cookie(
 
 def clear_session_cookie(response: web.StreamResponse) -> None:
     response.del_cookie(COOKIE, path="/console")
+
+
+def login_token(request: web.Request) -> str:
+    """The login form's CSRF token: the browser's own while it is well formed, else a new one."""
+    presented = request.cookies.get(LOGIN_COOKIE, "")
+    return presented if _TOKEN.match(presented) else secrets.token_urlsafe(32)
+
+
+def set_login_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
+    response.set_cookie(
+        LOGIN_COOKIE,
+        token,
+        path=LOGIN_PATH,
+        max_age=LOGIN_FORM_S,
+        httponly=True,
+        samesite="Strict",
+        secure=request.secure,
+    )
+
+
+def clear_login_cookie(response: web.StreamResponse) -> None:
+    response.del_cookie(LOGIN_COOKIE, path=LOGIN_PATH)
+
+
+def login_csrf_ok(request: web.Request, presented: str) -> bool:
+    """The login form's token came back both in the form and in its cookie, the same."""
+    cookie = request.cookies.get(LOGIN_COOKIE, "")
+    if not _TOKEN.match(cookie) or not presented:
+        return False
+    return hmac.compare_digest(cookie.encode(), presented.encode())

@@ -22,6 +22,7 @@ from edoc_axis.store.records import (
     AuditHead,
     AuditReport,
     Claim,
+    ConsoleSessionRow,
     Delivery,
     DeliveryMode,
     InboxItem,
@@ -443,6 +444,22 @@ class Store(Protocol):
 
     async def operator_for_token(self, token_hash: str) -> Operator | None:
         """The named operator whose token hashes to ``token_hash``."""
+
+    # -- console sessions -----------------------------------------------------
+    async def create_console_session(
+        self, row: ConsoleSessionRow, created_before: datetime, seen_before: datetime
+    ) -> None:
+        """Store a new session; in the same transaction drop every session made
+        before ``created_before`` or last seen before ``seen_before`` (expired)."""
+
+    async def console_session(self, id_hash: str) -> ConsoleSessionRow | None:
+        """The session whose id hashes to ``id_hash``, expired or not."""
+
+    async def update_console_session(self, id_hash: str, seen_at: datetime, notes: str) -> None:
+        """Set a session's last-seen time and notes (nothing if it is gone)."""
+
+    async def delete_console_session(self, id_hash: str) -> None:
+        """End a session (nothing if it is gone)."""
 
     # -- audit ------------------------------------------------------------
     async def append_audit(

@@ -125,7 +125,8 @@ def copied_columns() -> dict[str, set[str]]:
     """What the copy carries, table by table.
 
     The audit head is set from the source's; the registry version is not copied
-    (the target's triggers move it as the registry's rows arrive).
+    (the target's triggers move it as the registry's rows arrive); nor are the
+    console's sessions (operators log in again on the new store).
     """
     return {table: set(columns) for table, columns, _, _ in _TABLES}
 

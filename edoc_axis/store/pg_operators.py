@@ -1,4 +1,4 @@
-"""Named operators on PostgreSQL: the twin of sqlite_operators.py.
+"""Named operators and their console sessions on PostgreSQL: the twin of sqlite_operators.py.
 
 Two nodes adding the same name race on the primary key: one insert wins
 (ON CONFLICT DO NOTHING), the other answers ``OperatorExists``.
@@ -13,7 +13,7 @@ import asyncpg
 from edoc_axis.errors import NotFound
 from edoc_axis.store.base import OperatorExists
 from edoc_axis.store.pg_writer import PgWrite
-from edoc_axis.store.records import Operator
+from edoc_axis.store.records import ConsoleSessionRow, Operator
 
 _INSERT = """
 INSERT INTO operators (name, token_hash, created_at) VALUES ($1, $2, $3)
@@ -21,6 +21,13 @@ ON CONFLICT DO NOTHING RETURNING created_at"""
 _SELECT_ALL = "SELECT name, created_at FROM operators ORDER BY name"
 _SELECT_BY_HASH = "SELECT name, created_at FROM operators WHERE token_hash = $1"
 _DELETE = "DELETE FROM operators WHERE name = $1 RETURNING name"
+_SESSION_PURGE = "DELETE FROM console_sessions WHERE created_at < $1 OR seen_at < $2"
+_SESSION_INSERT = """
+INSERT INTO console_sessions (id_hash, actor, csrf, created_at, seen_at, notes)
+VALUES ($1, $2, $3, $4, $5, $6)"""
+_SESSION_SELECT = "SELECT * FROM console_sessions WHERE id_hash = $1"
+_SESSION_UPDATE = "UPDATE console_sessions SET seen_at = $2, notes = $3 WHERE id_hash = $1"
+_SESSION_DELETE = "DELETE FROM console_sessions WHERE id_hash = $1"
 
 
 async def create_operator(w: PgWrite, name: str, token_hash: str, at: datetime) -> Operator:
@@ -45,3 +52,35 @@ async def remove_operator(w: PgWrite, name: str, at: datetime) -> None:
 async def operator_for_token(conn: asyncpg.Connection, token_hash: str) -> Operator | None:
     row = await conn.fetchrow(_SELECT_BY_HASH, token_hash)
     return None if row is None else Operator(name=row["name"], created_at=row["created_at"])
+
+
+# -- console sessions ------------------------------------------------------------
+async def create_console_session(
+    w: PgWrite, row: ConsoleSessionRow, created_before: datetime, seen_before: datetime
+) -> None:
+    await w.conn.execute(_SESSION_PURGE, created_before, seen_before)
+    await w.conn.execute(
+        _SESSION_INSERT, row.id_hash, row.actor, row.csrf, row.created_at, row.seen_at, row.notes
+    )
+
+
+async def console_session(conn: asyncpg.Connection, id_hash: str) -> ConsoleSessionRow | None:
+    row = await conn.fetchrow(_SESSION_SELECT, id_hash)
+    if row is None:
+        return None
+    return ConsoleSessionRow(
+        id_hash=row["id_hash"],
+        actor=row["actor"],
+        csrf=row["csrf"],
+        created_at=row["created_at"],
+        seen_at=row["seen_at"],
+        notes=row["notes"],
+    )
+
+
+async def update_console_session(w: PgWrite, id_hash: str, seen_at: datetime, notes: str) -> None:
+    await w.conn.execute(_SESSION_UPDATE, id_hash, seen_at, notes)
+
+
+async def delete_console_session(w: PgWrite, id_hash: str) -> None:
+    await w.conn.execute(_SESSION_DELETE, id_hash)

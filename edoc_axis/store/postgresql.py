@@ -51,6 +51,7 @@ from edoc_axis.store.records import (
     AuditEntry,
     AuditReport,
     Claim,
+    ConsoleSessionRow,
     Delivery,
     DeliveryMode,
     InboxItem,
@@ -609,6 +610,23 @@ class PostgresStore:
 
     async def statuses_from(self, agency_code: str, limit: int) -> list[StoredStatus]:
         return await self._read(lambda c: vdxp.statuses_from(c, agency_code, limit))
+
+    # -- console sessions ----------------------------------------------------------
+    async def create_console_session(
+        self, row: ConsoleSessionRow, created_before: datetime, seen_before: datetime
+    ) -> None:
+        await self._write(
+            lambda w: operators.create_console_session(w, row, created_before, seen_before)
+        )
+
+    async def console_session(self, id_hash: str) -> ConsoleSessionRow | None:
+        return await self._read(lambda c: operators.console_session(c, id_hash))
+
+    async def update_console_session(self, id_hash: str, seen_at: datetime, notes: str) -> None:
+        await self._write(lambda w: operators.update_console_session(w, id_hash, seen_at, notes))
+
+    async def delete_console_session(self, id_hash: str) -> None:
+        await self._write(lambda w: operators.delete_console_session(w, id_hash))
 
     # -- audit -------------------------------------------------------------------
     async def append_audit(

@@ -314,6 +314,22 @@ class Operator:
     created_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class ConsoleSessionRow:
+    """A logged-in console session as stored: keyed by its id's hash, never the id.
+
+    ``notes`` is JSON the console owns (messages for the next page, the last
+    audit-chain check); the store keeps it as text.
+    """
+
+    id_hash: str
+    actor: str
+    csrf: str
+    created_at: datetime
+    seen_at: datetime
+    notes: str
+
+
 PeerState = Literal["active", "disabled"]
 
 

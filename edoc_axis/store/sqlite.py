@@ -34,6 +34,7 @@ from edoc_axis.store.records import (
     AuditHead,
     AuditReport,
     Claim,
+    ConsoleSessionRow,
     Delivery,
     DeliveryMode,
     InboxItem,
@@ -484,6 +485,25 @@ class SqliteStore:
 
     async def operator_for_token(self, token_hash: str) -> Operator | None:
         return await self._readers.run(operators.operator_for_token, token_hash)
+
+    # -- console sessions ----------------------------------------------------------
+    async def create_console_session(
+        self, row: ConsoleSessionRow, created_before: datetime, seen_before: datetime
+    ) -> None:
+        await self._writer.submit(
+            lambda ctx: operators.create_console_session(ctx, row, created_before, seen_before)
+        )
+
+    async def console_session(self, id_hash: str) -> ConsoleSessionRow | None:
+        return await self._readers.run(operators.console_session, id_hash)
+
+    async def update_console_session(self, id_hash: str, seen_at: datetime, notes: str) -> None:
+        await self._writer.submit(
+            lambda ctx: operators.update_console_session(ctx, id_hash, seen_at, notes)
+        )
+
+    async def delete_console_session(self, id_hash: str) -> None:
+        await self._writer.submit(lambda ctx: operators.delete_console_session(ctx, id_hash))
 
     # -- audit -------------------------------------------------------------------
     async def append_audit(

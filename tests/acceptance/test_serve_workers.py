@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import http.client
+import http.cookies
 import os
+import re
 import signal
 import subprocess
 import sys
+import urllib.parse
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -199,3 +204,126 @@ def test_workers_on_a_new_home_all_serve(tmp_path: Path) -> None:
             assert process.wait(timeout=60) == 0
             assert process.stdout is not None
             process.stdout.close()
+
+
+# -- the console with several workers ---------------------------------------------------
+_CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def _socket_inode(server_port: int, client_port: int) -> str | None:
+    """The inode of the server's end of the connection from ``client_port``."""
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote, inode = fields[1], fields[2], fields[9]
+        if (
+            int(local.split(":")[1], 16) == server_port
+            and int(remote.split(":")[1], 16) == client_port
+        ):
+            return inode
+    return None
+
+
+def _serving_worker(conn: http.client.HTTPConnection, server_port: int, workers: list[int]) -> int:
+    """Which worker holds the other end of this (still open) connection."""
+    assert conn.sock is not None
+    inode = _socket_inode(server_port, conn.sock.getsockname()[1])
+    assert inode is not None
+    for pid in workers:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                if os.readlink(fd) == f"socket:[{inode}]":
+                    return pid
+    raise AssertionError(f"no worker holds socket {inode}")
+
+
+class ConsoleVisitor:
+    """One browser: a cookie, and a new TCP connection per request unless told to keep one."""
+
+    def __init__(self, port: int, workers: list[int]) -> None:
+        self.port, self.workers = port, workers
+        self.cookies: dict[str, str] = {}
+
+    def request(
+        self, method: str, path: str, form: dict[str, str] | None = None
+    ) -> tuple[int, str, int]:
+        """(status, body, pid of the worker that answered), on a connection of its own."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+            body = None
+            if form is not None:
+                body = urllib.parse.urlencode(form)
+                headers["Content-Type"] = "application/x-www-form-urlencoded"
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            text = response.read().decode()
+            for header in response.headers.get_all("Set-Cookie") or []:
+                cookie = http.cookies.SimpleCookie(header)
+                for name, morsel in cookie.items():
+                    if morsel["max-age"] == "0" or not morsel.value:
+                        self.cookies.pop(name, None)
+                    else:
+                        self.cookies[name] = morsel.value
+            return response.status, text, _serving_worker(conn, self.port, self.workers)
+        finally:
+            conn.close()
+
+    def on_another_worker(self, than: int, path: str) -> tuple[int, str, int]:
+        """GET ``path`` on new connections until a worker other than ``than`` answers."""
+        for _ in range(200):
+            status, text, pid = self.request("GET", path)
+            if pid != than:
+                return status, text, pid
+        raise AssertionError(f"200 connections all went to worker {than}")
+
+
+def test_a_console_session_holds_on_every_worker(tmp_path: Path) -> None:
+    # Sessions were kept in each process's memory: a page served by any worker but the
+    # one that logged in sent the operator back to the login form.
+    home = init_home(tmp_path / "home")
+    log = tmp_path / "serve.stderr.log"
+    with log.open("ab") as stderr:
+        process = subprocess.Popen(
+            [str(BIN / "edoc-axis"), "serve", "--config", str(home.config), "--port", "0",
+             "--processes", "3"],
+            stdout=subprocess.PIPE, stderr=stderr, text=True,
+        )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert "listening on" in line, line
+        eventually_sync(
+            lambda: log.read_text().count('"server.listening"') == 3, 30.0, "three workers"
+        )
+        port = int(line.split()[-1].rsplit(":", 1)[1])
+        b = ConsoleVisitor(port, worker_pids(process.pid))
+        assert len(b.workers) == 3
+
+        status, text, _ = b.request("GET", "/console/login")
+        assert status == 200 and "edoc_console_login" in b.cookies
+        csrf = _CSRF.search(text).group(1)  # type: ignore[union-attr]
+        # The form came from one worker; the login is checked by whichever takes it.
+        status, _, logged_in_on = b.request(
+            "POST", "/console/login", {"csrf": csrf, "token": home.operator_token}
+        )
+        assert status == 303 and "edoc_console" in b.cookies
+
+        status, text, elsewhere = b.on_another_worker(logged_in_on, "/console")
+        assert status == 200, f"worker {elsewhere} did not know the session"
+        csrf = _CSRF.search(text).group(1)  # type: ignore[union-attr]
+        status, _, verified_on = b.request("POST", "/console/audit/verify", {"csrf": csrf})
+        assert status == 303
+        status, text, _ = b.on_another_worker(verified_on, "/console")
+        assert status == 200 and 'id="audit-result"' in text  # the check's result followed
+
+        stolen = b.cookies["edoc_console"]
+        status, _, logged_out_on = b.request("POST", "/console/logout", {"csrf": csrf})
+        assert status == 303 and "edoc_console" not in b.cookies
+        b.cookies["edoc_console"] = stolen  # a copy of the cookie, kept
+        status, _, _ = b.on_another_worker(logged_out_on, "/console")
+        assert status == 303  # the session ended for every worker
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+        assert process.stdout is not None
+        process.stdout.close()

@@ -1,4 +1,6 @@
-"""The console's pieces without a server: sessions, words, charts, the timeline."""
+"""The console's pieces without a server: words, charts, the timeline.
+
+Sessions live in the store: tests/integration/store/test_store_console_sessions.py."""
 
 from __future__ import annotations
 
@@ -8,24 +10,9 @@ from pathlib import Path
 
 from edoc_axis.server import console_pages as pages
 from edoc_axis.server.console_i18n import LANGUAGES, MESSAGES
-from edoc_axis.server.console_session import (
-    ANONYMOUS_S,
-    IDLE_S,
-    MAX_AGE_S,
-    MAX_SESSIONS,
-    Sessions,
-)
 
 TEMPLATES = Path(pages.__file__).parent / "console_templates"
 SOURCES = [Path(pages.__file__).parent / name for name in ("console.py", "console_pages.py")]
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_every_word_is_in_both_languages() -> None:
@@ -45,48 +32,6 @@ def test_every_key_the_templates_and_handlers_use_exists() -> None:
         used.update(k for k in found if not k.endswith(".html"))
     assert len(used) > 40
     assert sorted(used - set(MESSAGES)) == []
-
-
-def test_an_operator_session_ends_when_idle_or_old() -> None:
-    clock = Clock()
-    sessions = Sessions(clock)
-    session = sessions.new("operator")
-    clock.now += IDLE_S - 1
-    assert sessions.get(session.id) is session  # seen: the idle time starts again
-    clock.now += IDLE_S - 1
-    assert sessions.get(session.id) is session
-    clock.now += IDLE_S + 1
-    assert sessions.get(session.id) is None and len(sessions) == 0
-
-    busy = sessions.new("operator")
-    for _ in range(int(MAX_AGE_S // (IDLE_S / 2)) + 1):
-        clock.now += IDLE_S / 2
-        sessions.get(busy.id)
-    assert sessions.get(busy.id) is None  # 8 hours whatever happens
-
-
-def test_anonymous_sessions_are_short_and_bounded() -> None:
-    clock = Clock()
-    sessions = Sessions(clock)
-    operator = sessions.new("operator")
-    first = sessions.new()
-    for _ in range(MAX_SESSIONS + 10):
-        sessions.new()
-    assert len(sessions) == MAX_SESSIONS
-    assert sessions.get(first.id) is None  # pushed out, oldest anonymous first
-    assert sessions.get(operator.id) is operator  # operators are kept
-    late = sessions.new()
-    clock.now += ANONYMOUS_S + 1
-    assert sessions.get(late.id) is None
-    assert sessions.get(None) is None and sessions.get("") is None
-
-
-def test_csrf_and_ids_are_random_and_compared_whole() -> None:
-    sessions = Sessions(Clock())
-    a, b = sessions.new(), sessions.new()
-    assert a.id != b.id and a.csrf != b.csrf and len(a.csrf) >= 40
-    assert a.csrf_ok(a.csrf) and not a.csrf_ok(b.csrf) and not a.csrf_ok(a.csrf[:-1])
-    assert not a.csrf_ok("")
 
 
 def _stats() -> dict[str, object]:

@@ -3,8 +3,10 @@ escaping, dead-letter actions in the audit chain, languages, breakers."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -128,23 +130,62 @@ async def test_login_needs_the_forms_csrf_token_and_gives_a_strict_cookie(
     axis: RunningAxis,
 ) -> None:
     async with browser(axis) as b:
-        await b.csrf()
+        async with b.http.get(axis.url + "/console/login") as response:
+            form_csrf = _CSRF.search(await response.text()).group(1)  # type: ignore[union-attr]
+            login_cookie = response.headers["Set-Cookie"]
+        # Before login the form's token is double-submitted: in the form and in a cookie
+        # of its own, HttpOnly and Strict; there is no session yet.
+        assert f"edoc_console_login={form_csrf}" in login_cookie
+        assert "HttpOnly" in login_cookie and "SameSite=Strict" in login_cookie
+        assert "Path=/console/login" in login_cookie
         status, text, _ = await b.post(
             "/console/login", {"csrf": "forged", "token": axis.operator_token}
         )
         assert status == 403 and 'id="refused"' in text
-        planted = b.session_id()
+        # A token read off the attacker's own form is worth nothing without its cookie.
+        async with (
+            aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as other,
+            other.post(
+                axis.url + "/console/login",
+                data={"csrf": form_csrf, "token": axis.operator_token},
+                allow_redirects=False,
+            ) as response,
+        ):
+            assert response.status == 403
+        # An id planted in the browser beforehand is never promoted to a session.
+        planted = "p" * 43
+        b.http.cookie_jar.update_cookies({"edoc_console": planted}, URL(axis.url + "/console"))
         async with b.http.post(
             axis.url + "/console/login",
             data={"csrf": await b.csrf(), "token": axis.operator_token},
             allow_redirects=False,
         ) as response:
             assert response.status == 303 and response.headers["Location"] == "/console"
-            cookie = response.headers["Set-Cookie"]
+            cookie = response.headers.getall("Set-Cookie")[0]
+        assert cookie.startswith("edoc_console=")
         assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/console" in cookie
         assert "Secure" not in cookie  # plain HTTP here; over TLS the cookie is Secure
         fresh = b.session_id()
-        assert fresh != planted  # the anonymous id is never promoted
+        assert fresh != planted and len(fresh) >= 43
+        assert (await b.get("/console"))[0] == 200
+
+
+async def test_anonymous_visits_cost_no_store_write(axis: RunningAxis) -> None:
+    # A session per visit to the login form would let anyone who can reach the port
+    # queue a store write per request; only a logged-in operator makes a row.
+    def sessions_stored() -> int:
+        with contextlib.closing(sqlite3.connect(axis.config.store_path)) as db:
+            return int(db.execute("SELECT count(*) FROM console_sessions").fetchone()[0])
+
+    async with browser(axis) as b:
+        for _ in range(30):
+            assert (await b.get("/console/login"))[0] == 200
+            assert await b.login("not-the-token") == 401
+            assert (await b.get("/console"))[0] == 303
+    assert sessions_stored() == 0
+    async with browser(axis) as b:
+        assert await b.login(axis.operator_token) == 303
+    assert sessions_stored() == 1
 
 
 async def test_every_page_answers_an_operator(axis: RunningAxis) -> None:

@@ -12,16 +12,21 @@ included) wakes the worker's event loop with EOF; nothing polls.
 Each worker reports on a pipe of its own once it is serving: one that exits
 before that (a store it cannot open, a broken configuration) will not do better
 restarted, so the supervisor stops, however slowly the machine starts processes.
+The workers keep their Prometheus series in a directory the supervisor makes
+for this run and removes when it stops (server/metrics.py says how a scrape
+reads them); a dead worker's live gauges are dropped from it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,8 +34,10 @@ from pathlib import Path
 from types import FrameType
 
 import structlog
+from prometheus_client.multiprocess import mark_process_dead
 
 from edoc_axis.cli.common import EXIT_OK, EXIT_REFUSED, cannot_listen
+from edoc_axis.server.metrics import MULTIPROCESS_DIR
 
 log = structlog.get_logger("edoc_axis.serve")
 READY = b"r"  # what a worker writes on its ready pipe once it serves
@@ -83,13 +90,19 @@ class Supervisor:
         self.workers = workers
         self.children: list[Worker] = []
         self.stopping = False
+        # A new, empty directory each run: files left by an earlier run would add
+        # its counts to this one's.
+        self.metrics_dir = tempfile.mkdtemp(prefix="edoc-axis-metrics-")
+        self.env = os.environ | {MULTIPROCESS_DIR: self.metrics_dir}
 
     def spawn(self) -> Worker:
         read_end, write_end = os.pipe()
         argv = [*self.argv, "--ready-fd", str(write_end)]
         try:
             # Our own interpreter and module with arguments we built: no outside input.
-            child = subprocess.Popen(argv, pass_fds=(self.sock.fileno(), self.lifeline, write_end))  # noqa: S603
+            child = subprocess.Popen(  # noqa: S603
+                argv, pass_fds=(self.sock.fileno(), self.lifeline, write_end), env=self.env
+            )
         finally:
             os.close(write_end)  # the worker's copy is the only one left
         return Worker(child, read_end)
@@ -117,6 +130,8 @@ class Supervisor:
             if code is None or self.stopping:
                 continue
             log.warning("server.worker_exited", pid=worker.process.pid, exit_code=code)
+            # its live gauges go; its counters stay, so totals never go down
+            mark_process_dead(worker.process.pid, self.metrics_dir)  # type: ignore[no-untyped-call]
             if not worker.was_ready():
                 print(f"error: a worker process exited at start (code {code})", file=sys.stderr)
                 return True
@@ -137,6 +152,7 @@ class Supervisor:
         self.sock.close()
         os.close(self.lifeline)
         os.close(self._lifeline_write)
+        shutil.rmtree(self.metrics_dir, ignore_errors=True)
 
 
 def stop_with_supervisor(lifeline_fd: int, stop: asyncio.Event) -> Callable[[], None]:

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from aiohttp import web
 from cryptography import x509
-from prometheus_client import Gauge
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from edoc_axis import errors
 from edoc_axis.server.context import AxisServices
@@ -40,68 +42,73 @@ def refusal_codes() -> frozenset[str]:
     return frozenset(found)
 
 
-class OperatorMetrics:
+# (name, help, labels) of each series computed from the store.
+_SERIES: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "deliveries": (
+        "edoc_agency_deliveries",
+        "Deliveries to the agency by state, now",
+        ("agency", "state"),
+    ),
+    "oldest_pending": (
+        "edoc_agency_oldest_pending_age_seconds",
+        "Age of the agency's oldest pending delivery (0 when none)",
+        ("agency",),
+    ),
+    "accepted": (
+        "edoc_agency_accepted_last_hour",
+        "Documents the agency sent that were accepted in the last hour",
+        ("agency",),
+    ),
+    "refused": (
+        "edoc_agency_refused_last_hour",
+        "Documents of the agency refused in the last hour, by code",
+        ("agency", "code"),
+    ),
+    "retries": (
+        "edoc_agency_retries_last_hour",
+        "Push attempts to the agency that failed and were rescheduled in the last hour",
+        ("agency",),
+    ),
+    "dead_letters": (
+        "edoc_dead_letters",
+        "Dead-lettered deliveries now (test agencies excluded)",
+        (),
+    ),
+    "cert_expiry": (
+        "edoc_agency_certificate_expiry_seconds",
+        "Seconds until the agency's soonest-expiring registered certificate expires",
+        ("agency",),
+    ),
+}
+Reading = dict[str, dict[tuple[str, ...], float]]  # series -> label values -> value
+
+
+class OperatorMetrics(Collector):
+    """A collector, not gauges: its series are read from the store at scrape time, so
+    they are the same whichever process answers and need no per-process files."""
+
     def __init__(self, services: AxisServices) -> None:
         self._services = services
         self._codes = refusal_codes()
         self._read_at = 0.0
-        registry = services.metrics.registry
-        self.deliveries = Gauge(
-            "edoc_agency_deliveries",
-            "Deliveries to the agency by state, now",
-            ["agency", "state"],
-            registry=registry,
-        )
-        self.oldest_pending = Gauge(
-            "edoc_agency_oldest_pending_age_seconds",
-            "Age of the agency's oldest pending delivery (0 when none)",
-            ["agency"],
-            registry=registry,
-        )
-        self.accepted = Gauge(
-            "edoc_agency_accepted_last_hour",
-            "Documents the agency sent that were accepted in the last hour",
-            ["agency"],
-            registry=registry,
-        )
-        self.refused = Gauge(
-            "edoc_agency_refused_last_hour",
-            "Documents of the agency refused in the last hour, by code",
-            ["agency", "code"],
-            registry=registry,
-        )
-        self.retries = Gauge(
-            "edoc_agency_retries_last_hour",
-            "Push attempts to the agency that failed and were rescheduled in the last hour",
-            ["agency"],
-            registry=registry,
-        )
-        self.dead_letters = Gauge(
-            "edoc_dead_letters",
-            "Dead-lettered deliveries now (test agencies excluded)",
-            registry=registry,
-        )
-        self.cert_expiry = Gauge(
-            "edoc_agency_certificate_expiry_seconds",
-            "Seconds until the agency's soonest-expiring registered certificate expires",
-            ["agency"],
-            registry=registry,
-        )
-        self.audit_ok = Gauge(
-            "edoc_audit_chain_ok",
-            "1 if the last whole-chain verification in this process passed, 0 if it failed",
-            registry=registry,
-        )
-        self.audit_verified_at = Gauge(
-            "edoc_audit_last_verified_timestamp_seconds",
-            "When the whole chain was last verified in this process (Unix time; 0 never)",
-            registry=registry,
-        )
-        self.audit_ok.set(1)  # nothing found broken yet; the timestamp says if it was looked at
+        self._reading: Reading = {key: {} for key in _SERIES}
+        services.metrics.add_collector(self)
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        for name, help_text, labels in _SERIES.values():
+            yield GaugeMetricFamily(name, help_text, labels=labels)
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        for key, (name, help_text, labels) in _SERIES.items():
+            family = GaugeMetricFamily(name, help_text, labels=labels)
+            for label_values, value in self._reading[key].items():
+                family.add_metric(label_values, value)
+            yield family
 
     def audit_verified(self, ok: bool, at: datetime) -> None:
-        self.audit_ok.set(1 if ok else 0)
-        self.audit_verified_at.set(at.timestamp())
+        metrics = self._services.metrics
+        metrics.audit_ok.set(1 if ok else 0)
+        metrics.audit_verified_at.set(at.timestamp())
 
     def _label(self, code: str | None, known: list[str]) -> str:
         return code if code is not None and code in known else OTHER
@@ -116,49 +123,42 @@ class OperatorMetrics:
         known = [a.code for a in agencies][:MAX_AGENCY_LABELS]
         stats = await store.stats(now)
         activity = await store.activity(now - _WINDOW, now + timedelta(seconds=1))
-        for gauge in (
-            self.deliveries,
-            self.oldest_pending,
-            self.accepted,
-            self.refused,
-            self.retries,
-            self.cert_expiry,
-        ):
-            gauge.clear()
-        self._set_deliveries(stats, known)
-        self._set_oldest_and_counts(activity, known, now)
-        await self._set_certificate_expiry(store, [a for a in agencies if a.code in known], now)
+        reading: Reading = {key: defaultdict(float) for key in _SERIES}
+        self._read_deliveries(reading, stats, known)
+        self._read_oldest_and_counts(reading, activity, known, now)
+        expiring = [a for a in agencies if a.code in known]
+        await self._read_certificate_expiry(reading, store, expiring, now)
+        self._reading = reading
         self._read_at = time.monotonic()
 
-    def _set_deliveries(self, stats: Stats, known: list[str]) -> None:
-        states: dict[tuple[str, str], int] = defaultdict(int)
+    def _read_deliveries(self, reading: Reading, stats: Stats, known: list[str]) -> None:
         for (code, state), n in stats.by_agency_state.items():
-            states[(self._label(code, known), state)] += n
-        for (label, state), n in states.items():
-            self.deliveries.labels(label, state).set(n)
-        self.dead_letters.set(stats.by_state.get("dead", 0))
+            reading["deliveries"][(self._label(code, known), state)] += n
+        reading["dead_letters"][()] = stats.by_state.get("dead", 0)
 
-    def _set_oldest_and_counts(self, activity: Activity, known: list[str], now: datetime) -> None:
+    def _read_oldest_and_counts(
+        self, reading: Reading, activity: Activity, known: list[str], now: datetime
+    ) -> None:
         oldest: dict[str, float] = {}
         for code, (_, queued) in activity.pending.items():
             label = self._label(code, known)
             oldest[label] = max(oldest.get(label, 0.0), (now - queued).total_seconds())
         for label in known:
-            self.oldest_pending.labels(label).set(max(0.0, oldest.get(label, 0.0)))
-            self.accepted.labels(label).set(0)
-            self.retries.labels(label).set(0)
+            reading["oldest_pending"][(label,)] = max(0.0, oldest.get(label, 0.0))
+            reading["accepted"][(label,)] = 0
+            reading["retries"][(label,)] = 0
         for count in activity.counts:
             label = self._label(count.agency, known)
             if count.event == "document.accepted":
-                self.accepted.labels(label).inc(count.count)
+                reading["accepted"][(label,)] += count.count
             elif count.event == "delivery.retry_scheduled":
-                self.retries.labels(label).inc(count.count)
+                reading["retries"][(label,)] += count.count
             elif count.event == "document.refused":
                 code = count.code if count.code in self._codes else "other"
-                self.refused.labels(label, code).inc(count.count)
+                reading["refused"][(label, code)] += count.count
 
-    async def _set_certificate_expiry(
-        self, store: Store, agencies: list[Agency], now: datetime
+    async def _read_certificate_expiry(
+        self, reading: Reading, store: Store, agencies: list[Agency], now: datetime
     ) -> None:
         for agency in agencies:
             expiries = []
@@ -172,7 +172,7 @@ class OperatorMetrics:
                     continue
                 expiries.append((cert.not_valid_after_utc - now).total_seconds())
             if expiries:
-                self.cert_expiry.labels(agency.code).set(min(expiries))
+                reading["cert_expiry"][(agency.code,)] = min(expiries)
 
 
 OPERATOR_METRICS = web.AppKey("operator_metrics", OperatorMetrics)

@@ -11,6 +11,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import urllib.parse
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -206,7 +207,7 @@ def test_workers_on_a_new_home_all_serve(tmp_path: Path) -> None:
             process.stdout.close()
 
 
-# -- the console with several workers ---------------------------------------------------
+# -- the console and /metrics with several workers ---------------------------------------
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
@@ -236,8 +237,9 @@ def _serving_worker(conn: http.client.HTTPConnection, server_port: int, workers:
     raise AssertionError(f"no worker holds socket {inode}")
 
 
-class ConsoleVisitor:
-    """One browser: a cookie, and a new TCP connection per request unless told to keep one."""
+class Visitor:
+    """One client with its cookies, on a new TCP connection per request (so any worker
+    may take it), telling which worker answered."""
 
     def __init__(self, port: int, workers: list[int]) -> None:
         self.port, self.workers = port, workers
@@ -296,7 +298,7 @@ def test_a_console_session_holds_on_every_worker(tmp_path: Path) -> None:
             lambda: log.read_text().count('"server.listening"') == 3, 30.0, "three workers"
         )
         port = int(line.split()[-1].rsplit(":", 1)[1])
-        b = ConsoleVisitor(port, worker_pids(process.pid))
+        b = Visitor(port, worker_pids(process.pid))
         assert len(b.workers) == 3
 
         status, text, _ = b.request("GET", "/console/login")
@@ -327,3 +329,43 @@ def test_a_console_session_holds_on_every_worker(tmp_path: Path) -> None:
         assert process.wait(timeout=60) == 0
         assert process.stdout is not None
         process.stdout.close()
+
+
+def _accepted_total(metrics_text: str) -> float:
+    found = re.search(r"^edoc_documents_accepted_total (\S+)$", metrics_text, re.M)
+    assert found, metrics_text[:2000]
+    return float(found.group(1))
+
+
+def test_metrics_count_every_worker_whichever_answers(supervisor) -> None:  # type: ignore[no-untyped-def]
+    # Each process counted alone and a scrape described the one that answered it: the
+    # total went up and down from scrape to scrape, which Prometheus reads as resets.
+    process, url, _config, kits = supervisor
+    asyncio.run(submit_all(url, kits, 40))
+    workers = worker_pids(process.pid)
+    client = Visitor(int(url.rsplit(":", 1)[1]), workers)
+    answered: set[int] = set()
+    for _ in range(200):
+        status, text, pid = client.request("GET", "/metrics")
+        assert status == 200 and _accepted_total(text) == 40, f"worker {pid}"
+        answered.add(pid)
+        if len(answered) == 2:
+            break
+    assert answered == set(workers)
+    assert "edoc_agency_deliveries" in text and "edoc_audit_chain_ok 1.0" in text
+    assert re.search(r"^edoc_connections_open [1-9]", text, re.M)  # this scrape's, at least
+
+    # A worker killed and replaced: what it counted is still in the total.
+    os.kill(workers[0], signal.SIGKILL)
+    eventually_sync(
+        lambda: len(set(worker_pids(process.pid)) - set(workers)) == 1, 20.0, "a new worker"
+    )
+    client.workers = worker_pids(process.pid)
+    for _ in range(10):
+        status, text, _pid = client.request("GET", "/metrics")
+        assert status == 200 and _accepted_total(text) == 40
+
+    metrics_dirs = set(Path(tempfile.gettempdir()).glob("edoc-axis-metrics-*"))
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 0
+    assert set(Path(tempfile.gettempdir()).glob("edoc-axis-metrics-*")) < metrics_dirs

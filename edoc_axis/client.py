@@ -11,6 +11,8 @@ from urllib.parse import quote
 
 import aiohttp
 
+from edoc_axis import outgoing
+
 XML = "application/xml"
 
 
@@ -158,7 +160,7 @@ class AxisClient:
 
     async def __aenter__(self) -> AxisClient:
         self._session = aiohttp.ClientSession(
-            timeout=self._timeout, connector=aiohttp.TCPConnector(ssl=self._ssl)
+            timeout=self._timeout, connector=outgoing.connector(ssl=self._ssl)
         )
         return self
 

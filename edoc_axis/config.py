@@ -48,7 +48,9 @@ class Limits:
     rate_burst: float = 200.0
     # Connections (README "Connections, timeouts and budgets"); 0 disables a limit.
     header_timeout_s: float = 10.0  # a request's head, from its first byte or the connection
-    keepalive_timeout_s: float = 15.0  # an idle connection between requests
+    # An idle connection between requests; longer than clients reuse one (aiohttp 15 s,
+    # ours 10 s: outgoing.py), so that a client never sends on a connection being closed.
+    keepalive_timeout_s: float = 75.0
     max_requests_per_connection: int = 1000
     body_idle_timeout_s: float = 15.0  # no byte of a body for this long: 408
     body_min_rate_bytes_per_s: float = 8192.0  # after the first body_idle_timeout_s
@@ -366,7 +368,7 @@ inline_examination_bytes = 16384  # smaller bodies: examined on the event loop; 
 rate_per_s = 50.0            # per agency; 0 disables
 rate_burst = 200.0
 header_timeout_s = 10.0      # the request head must arrive within this (else the connection closes)
-keepalive_timeout_s = 15.0   # idle connections between requests are closed after this
+keepalive_timeout_s = 75.0   # idle connections are closed after this (clients stop reusing sooner)
 max_requests_per_connection = 1000
 body_idle_timeout_s = 15.0   # a body that stalls this long gets 408 request.timeout
 body_min_rate_bytes_per_s = 8192.0  # ... or that falls below 8 KiB/s after that grace

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import aiohttp
 
+from edoc_axis import outgoing
 from edoc_axis.client import split_multipart
 
 XML = "application/xml"
@@ -82,7 +83,7 @@ async def submit_all(
     urls = [url] if isinstance(url, str) else list(url)
     result = IntakeResult()
     headers = {"Authorization": f"Bearer {token}", "Content-Type": XML}
-    connector = aiohttp.TCPConnector(limit=concurrency, force_close=False)
+    connector = outgoing.connector(limit=concurrency)
     timeout = aiohttp.ClientTimeout(total=300)
     next_index = 0
 
@@ -134,7 +135,7 @@ class PullRecipient:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll, fetch and ack until ``stop`` is set and the inbox is empty."""
-        connector = aiohttp.TCPConnector(limit=self.workers + 1)
+        connector = outgoing.connector(limit=self.workers + 1)
         async with aiohttp.ClientSession(connector=connector) as session:
             while True:
                 ids = await self._waiting(session)

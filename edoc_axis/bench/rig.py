@@ -14,6 +14,7 @@ from pathlib import Path
 
 import aiohttp
 
+from edoc_axis import outgoing
 from edoc_axis.bench.processes import Child, NodeGroup, start_axis, start_endpoint, start_nodes
 from edoc_axis.bench.workload import Party, make_party
 from edoc_axis.home import Home, init_home
@@ -88,7 +89,9 @@ class Rig:
         """Register the four agencies through the operator API; keep their tokens."""
         assert self.endpoint is not None
         headers = {"Authorization": f"Bearer {self.home.operator_token}"}
-        async with aiohttp.ClientSession(headers=headers) as session:
+        async with aiohttp.ClientSession(
+            headers=headers, connector=outgoing.connector()
+        ) as session:
             for code, party in self.parties.items():
                 push = code == PUSHED[0]
                 body = {

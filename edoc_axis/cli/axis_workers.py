@@ -37,10 +37,11 @@ import structlog
 from prometheus_client.multiprocess import mark_process_dead
 
 from edoc_axis.cli.common import EXIT_OK, EXIT_REFUSED, cannot_listen
-from edoc_axis.server.metrics import MULTIPROCESS_DIR
 
 log = structlog.get_logger("edoc_axis.serve")
 READY = b"r"  # what a worker writes on its ready pipe once it serves
+# prometheus-client's own variable: set, it keeps series in files there (server/metrics.py).
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 
 @dataclass

@@ -23,6 +23,7 @@ import structlog
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 
+from edoc_axis import outgoing
 from edoc_axis.clock import Clock
 from edoc_axis.config import RetrySettings
 from edoc_axis.core.health import EndpointHealth
@@ -207,7 +208,7 @@ class PushDispatcher:
     def _open_session(self) -> None:
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._settings.workers, ssl=self._ssl)
+                connector=outgoing.connector(limit=self._settings.workers, ssl=self._ssl)
             )
 
     async def _close_session(self) -> None:

@@ -19,7 +19,9 @@ PACKAGE = Path(__file__).resolve().parents[2] / "edoc_axis"
 # The pure core: the edXML model, the signature, the rules. No I/O, no files.
 PURE = frozenset({"edxml", "signature", "core"})
 # Leaf helpers every layer may use; they import only the pure core and each other.
-SUPPORT = frozenset({"errors", "clock", "config", "files", "logs", "tls", "system_secrets"})
+SUPPORT = frozenset(
+    {"errors", "clock", "config", "files", "logs", "tls", "system_secrets", "outgoing"}
+)
 BASE = PURE | SUPPORT
 
 ALLOWED: Mapping[str, frozenset[str]] = {
@@ -37,7 +39,7 @@ ALLOWED: Mapping[str, frozenset[str]] = {
     "terminal": frozenset({"clock", "edxml"}),
     # HTTP clients of the two dialects (agency side; an axis also uses the native
     # one to call its peer axes).
-    "client": frozenset(),
+    "client": frozenset({"outgoing"}),
     "vdxp_client": frozenset(),
     "store": BASE,
     "service": BASE | {"store"},

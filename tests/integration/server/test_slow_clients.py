@@ -15,9 +15,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from structlog.testing import capture_logs
 
+from edoc_axis import outgoing
 from edoc_axis.config import AxisConfig, Limits, load_config
 from edoc_axis.core.compose import new_document
 from edoc_axis.edxml import build_document
@@ -258,6 +260,42 @@ async def test_keep_alive_ends_when_idle_or_after_the_request_limit(axis: Axis) 
     await idle.send(me)
     assert (await idle.response()).status == 200
     assert await idle.closed_within(5)  # nothing more for 0.5 s
+
+
+@pytest.mark.parametrize("limits", [{"keepalive_timeout_s": 1.0}])
+async def test_our_clients_leave_an_idle_connection_before_the_axis_closes_it(
+    axis: Axis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A request sent on a connection the axis is closing at that moment is lost
+    # ("Server disconnected"): our clients must stop reusing an idle connection well
+    # before the axis's limit (here both scaled down: 0.3 s against 1 s).
+    monkeypatch.setattr(outgoing, "REUSE_IDLE_S", 0.3)
+    ways: list[str] = []
+    trace = aiohttp.TraceConfig()
+
+    async def made(*_: Any) -> None:
+        ways.append("new")
+
+    async def reused(*_: Any) -> None:
+        ways.append("reused")
+
+    trace.on_connection_create_end.append(made)
+    trace.on_connection_reuseconn.append(reused)
+    async with aiohttp.ClientSession(connector=outgoing.connector(), trace_configs=[trace]) as http:
+        for pause in (0.0, 0.1, 0.5, 0.0):
+            await asyncio.sleep(pause)
+            async with http.get(axis.url + "/healthz") as response:
+                assert response.status == 200
+    assert ways == ["new", "reused", "new", "reused"]  # kept while fresh, left when idle
+    assert axis.guard.timed_out == 0  # the axis never had to close one under the client
+
+
+def test_the_axis_keeps_idle_connections_longer_than_clients_reuse_them(tmp_path: Path) -> None:
+    aiohttp_reuse_s = 15.0  # aiohttp's own default (TCPConnector keepalive_timeout)
+    limit = Limits().keepalive_timeout_s
+    assert limit >= 2 * max(outgoing.REUSE_IDLE_S, aiohttp_reuse_s)
+    home = init_home(tmp_path / "home")  # what a new home's axis.toml says
+    assert load_config(home.config).limits.keepalive_timeout_s == limit
 
 
 # -- connection counts --------------------------------------------------------

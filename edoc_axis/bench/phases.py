@@ -9,10 +9,13 @@ the reference endpoint.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Callable, Sequence
+from asyncio import FIRST_COMPLETED
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiohttp
 
 from edoc_axis.bench.loadgen import (
     DeliveryWatch,
@@ -24,6 +27,10 @@ from edoc_axis.bench.loadgen import (
 from edoc_axis.bench.rig import PULLER, Rig
 
 DRAIN_TIMEOUT_S = 120.0
+
+
+class PhaseFailed(Exception):
+    """A phase stopped on a connection error: which phase, and where the logs are."""
 
 
 @dataclass
@@ -109,8 +116,9 @@ async def axis_phase(
     expected.set_result(intake.accepted)
     backlog = intake.accepted - watch.delivered_by(intake.finished)
     pulled, pushed = watch.ways_by(intake.finished)
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(asyncio.shield(watching), DRAIN_TIMEOUT_S)
+    # Until every document is delivered, or the pull recipient fails (then at once,
+    # not after the drain timeout), or the timeout.
+    await asyncio.wait({watching, pulling}, timeout=DRAIN_TIMEOUT_S, return_when=FIRST_COMPLETED)
     stop.set()
     await asyncio.gather(pulling, watching)
     delivered_at = watch.completed_at(intake.accepted)
@@ -124,3 +132,17 @@ async def axis_phase(
         pulled_during_intake=pulled,
         pushed_during_intake=pushed,
     )
+
+
+T = TypeVar("T")
+
+
+async def named(name: str, phase: Awaitable[T], folder: Path) -> T:
+    """Run a phase; a lost connection says in which phase and where the logs are."""
+    try:
+        return await phase
+    except (aiohttp.ClientError, OSError) as exc:
+        raise PhaseFailed(
+            f"bench phase '{name}' lost a connection: {type(exc).__name__}: {exc}"
+            f" (the processes' logs are in {folder})"
+        ) from exc

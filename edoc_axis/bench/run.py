@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from edoc_axis.bench.large import large_phase
-from edoc_axis.bench.phases import axis_phase, ceiling_phase, latency_ms
+from edoc_axis.bench.phases import axis_phase, ceiling_phase, latency_ms, named
 from edoc_axis.bench.processes import start_ceiling
 from edoc_axis.bench.rig import PULLER, Rig, new_rig
 from edoc_axis.bench.scale import preload
@@ -76,23 +76,33 @@ async def _measure(rig: Rig, work: Workloads, options: BenchOptions) -> dict[str
     ceiling = start_ceiling(rig.folder)
     try:
         progress = Progress(len(work.main), "bare ceiling")
-        bare = await ceiling_phase(ceiling.url, work.main, c, progress.advance)
+        bare = await named(
+            "bare ceiling", ceiling_phase(ceiling.url, work.main, c, progress.advance), rig.folder
+        )
         progress.close()
     finally:
         ceiling.stop()
     rig.start_processes()
     await rig.register()
     progress = Progress(len(work.main), "axis, full rate")
-    full = await axis_phase(rig, work.main, c, on_done=progress.advance)
+    full = await named(
+        "axis, full rate", axis_phase(rig, work.main, c, on_done=progress.advance), rig.folder
+    )
     progress.close()
     half_rate = max(full.intake.rate / 2, 1.0)
     progress = Progress(len(work.half), "axis, half rate")
-    half = await axis_phase(
-        rig, work.half, max(2 * c, 64), rate=half_rate, on_done=progress.advance
+    half = await named(
+        "axis, half rate",
+        axis_phase(rig, work.half, max(2 * c, 64), rate=half_rate, on_done=progress.advance),
+        rig.folder,
     )
     progress.close()
     progress = Progress(len(work.alone), "axis, intake alone")
-    alone = await axis_phase(rig, work.alone, c, on_done=progress.advance, deliver_meanwhile=False)
+    alone = await named(
+        "axis, intake alone",
+        axis_phase(rig, work.alone, c, on_done=progress.advance, deliver_meanwhile=False),
+        rig.folder,
+    )
     progress.close()
     assert rig.axis is not None
     report: dict[str, Any] = {

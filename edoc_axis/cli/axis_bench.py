@@ -17,6 +17,7 @@ def _positive(value: str) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    from edoc_axis.bench.phases import PhaseFailed
     from edoc_axis.bench.report import render, write_json
     from edoc_axis.bench.run import BenchOptions, run_bench
 
@@ -37,7 +38,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         folder=Path(args.dir) if args.dir else None,
         keep=bool(args.dir),
     )
-    report = run_bench(options)
+    try:
+        report = run_bench(options)
+    except PhaseFailed as failed:
+        raise CliFailure(str(failed)) from failed
     print(render(report))
     if args.json:
         write_json(report, Path(args.json))

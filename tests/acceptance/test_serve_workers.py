@@ -369,3 +369,58 @@ def test_metrics_count_every_worker_whichever_answers(supervisor) -> None:  # ty
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 0
     assert set(Path(tempfile.gettempdir()).glob("edoc-axis-metrics-*")) < metrics_dirs
+
+
+def test_a_client_under_its_connection_limit_is_served_however_the_kernel_spreads_it(
+    tmp_path: Path,
+) -> None:
+    # Each process allowed 1/N of max_connections_per_client, and the kernel does not
+    # spread connections evenly (an idle process takes whatever arrives): a client with
+    # 4 connections of the 4 allowed, all taken by one of two processes, had 2 refused.
+    # Here one worker is stopped so that the other takes every connection.
+    home = init_home(tmp_path / "home")
+    text = home.config.read_text()
+    assert "max_connections_per_client = 100" in text
+    home.config.write_text(
+        text.replace("max_connections_per_client = 100", "max_connections_per_client = 4")
+    )
+    log = tmp_path / "serve.stderr.log"
+    with log.open("ab") as stderr:
+        process = subprocess.Popen(
+            [str(BIN / "edoc-axis"), "serve", "--config", str(home.config), "--port", "0",
+             "--processes", "2"],
+            stdout=subprocess.PIPE, stderr=stderr, text=True,
+        )  # fmt: skip
+    held: list[http.client.HTTPConnection] = []
+    workers: list[int] = []
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert "listening on" in line, line
+        eventually_sync(
+            lambda: log.read_text().count('"server.listening"') == 2, 30.0, "two workers"
+        )
+        port = int(line.split()[-1].rsplit(":", 1)[1])
+        workers = worker_pids(process.pid)
+        os.kill(workers[0], signal.SIGSTOP)
+        for _ in range(4):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            held.append(conn)
+            conn.request("GET", "/healthz")
+            response = conn.getresponse()
+            assert response.status == 200, response.read()
+            response.read()
+            assert _serving_worker(conn, port, workers) == workers[1]
+        extra = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        held.append(extra)
+        extra.request("GET", "/healthz")
+        assert extra.getresponse().status == 503  # the fifth: over the client's limit
+    finally:
+        for conn in held:
+            conn.close()
+        if workers:
+            os.kill(workers[0], signal.SIGCONT)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+        assert process.stdout is not None
+        process.stdout.close()

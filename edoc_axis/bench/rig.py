@@ -3,7 +3,11 @@
 Three agencies: the sender (pull), a pull recipient the load generator drains,
 and a push recipient behind the reference endpoint. The home's rate limit is
 switched off (``rate_per_s = 0``): the benchmark measures throughput, and the
-per-agency limiter would otherwise answer 429 after the burst.
+per-agency limiter would otherwise answer 429 after the burst. So is the limit
+of connections per client address (``max_connections_per_client = 0``): every
+client of the bench comes from 127.0.0.1, where a real axis sees each agency
+from its own address, and the half-rate phase alone opens 64 connections
+beside the pull recipient's (with the last phase's still closing, near 100).
 """
 
 from __future__ import annotations
@@ -122,7 +126,10 @@ def tune_config(config: Path, settings: dict[str, str]) -> None:
 def new_rig(folder: Path, key_type: KeyType = "rsa", processes: int = 1) -> Rig:
     """Create the home (a development CA, the axis key) and the agencies' keys."""
     home = init_home(folder / "axis", axis_name="edoc-axis bench")
-    tune_config(home.config, {"rate_per_s": "0.0", "processes": str(processes)})
+    tune_config(
+        home.config,
+        {"rate_per_s": "0.0", "max_connections_per_client": "0", "processes": str(processes)},
+    )
     pki = home.root / "pki"
     ca = Issued(key=load_key(pki / "ca.key.pem"), cert=load_certs(pki / "ca.cert.pem")[0])
     parties = {

@@ -24,6 +24,7 @@ from edoc_axis.store.records import (
     Agency,
     AgencyState,
     Claim,
+    ConsoleSessionRow,
     Delivery,
     DeliveryMode,
     DeliveryState,
@@ -282,3 +283,14 @@ def page_of(
         return Page(items, more)
     resume = encode_cursor(listing, page[-1][position] if page else resume_after)
     return Page(items, resume if len(rows) > limit else None, resume)
+
+
+def console_session_record(row: Row, d: Decoder) -> ConsoleSessionRow:
+    return ConsoleSessionRow(
+        id_hash=row["id_hash"],
+        actor=row["actor"],
+        csrf=row["csrf"],
+        created_at=d.time(row["created_at"]),
+        seen_at=d.time(row["seen_at"]),
+        notes=row["notes"],
+    )

@@ -12,6 +12,7 @@ import asyncpg
 
 from edoc_axis.errors import NotFound
 from edoc_axis.store.base import OperatorExists
+from edoc_axis.store.codec import POSTGRES, console_session_record
 from edoc_axis.store.pg_writer import PgWrite
 from edoc_axis.store.records import ConsoleSessionRow, Operator
 
@@ -66,16 +67,7 @@ async def create_console_session(
 
 async def console_session(conn: asyncpg.Connection, id_hash: str) -> ConsoleSessionRow | None:
     row = await conn.fetchrow(_SESSION_SELECT, id_hash)
-    if row is None:
-        return None
-    return ConsoleSessionRow(
-        id_hash=row["id_hash"],
-        actor=row["actor"],
-        csrf=row["csrf"],
-        created_at=row["created_at"],
-        seen_at=row["seen_at"],
-        notes=row["notes"],
-    )
+    return None if row is None else console_session_record(row, POSTGRES)
 
 
 async def update_console_session(w: PgWrite, id_hash: str, seen_at: datetime, notes: str) -> None:

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from edoc_axis.errors import NotFound
 from edoc_axis.store.base import OperatorExists
-from edoc_axis.store.codec import from_db, to_db
+from edoc_axis.store.codec import SQLITE, console_session_record, from_db, to_db
 from edoc_axis.store.records import ConsoleSessionRow, Operator
 from edoc_axis.store.sqlite_writer import WriteContext
 
@@ -82,16 +82,7 @@ def create_console_session(
 
 def console_session(conn: sqlite3.Connection, id_hash: str) -> ConsoleSessionRow | None:
     row = conn.execute(_SESSION_SELECT, {"id_hash": id_hash}).fetchone()
-    if row is None:
-        return None
-    return ConsoleSessionRow(
-        id_hash=row["id_hash"],
-        actor=row["actor"],
-        csrf=row["csrf"],
-        created_at=from_db(row["created_at"]),
-        seen_at=from_db(row["seen_at"]),
-        notes=row["notes"],
-    )
+    return None if row is None else console_session_record(row, SQLITE)
 
 
 def update_console_session(ctx: WriteContext, id_hash: str, seen_at: datetime, notes: str) -> None:

@@ -175,6 +175,32 @@ def test_supervisor_gives_up_when_workers_die_at_start(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
+@contextlib.contextmanager
+def serving(config: Path, processes: int, log: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    """`serve --processes N` on port 0 until every worker serves; stopped (exit 0) after."""
+    with log.open("ab") as stderr:
+        process = subprocess.Popen(
+            [str(BIN / "edoc-axis"), "serve", "--config", str(config), "--port", "0",
+             "--processes", str(processes)],
+            stdout=subprocess.PIPE, stderr=stderr, text=True,
+        )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert "listening on" in line, line
+        eventually_sync(
+            lambda: log.read_text().count('"server.listening"') == processes,
+            30.0,
+            f"{processes} workers serving",
+        )
+        yield process, int(line.split()[-1].rsplit(":", 1)[1])
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+        assert process.stdout is not None
+        process.stdout.close()
+
+
 def test_workers_on_a_new_home_all_serve(tmp_path: Path) -> None:
     # No store yet: every worker opens a file none has created. Before the file was
     # created under its write lock, one of them could find it half made, take it for
@@ -184,27 +210,9 @@ def test_workers_on_a_new_home_all_serve(tmp_path: Path) -> None:
     for attempt in range(2):
         home = init_home(tmp_path / f"home-{attempt}")
         log = tmp_path / f"serve-{attempt}.stderr.log"
-        with log.open("ab") as stderr:
-            process = subprocess.Popen(
-                [str(BIN / "edoc-axis"), "serve", "--config", str(home.config), "--port", "0",
-                 "--processes", "3"],
-                stdout=subprocess.PIPE, stderr=stderr, text=True,
-            )  # fmt: skip
-        try:
-            assert process.stdout is not None
-            assert "listening on" in process.stdout.readline()
-            eventually_sync(
-                lambda log=log: log.read_text().count('"server.listening"') == 3,
-                30.0,
-                "three workers serving",
-            )
+        with serving(home.config, 3, log) as (process, _port):
             assert process.poll() is None
             assert "worker_exited" not in log.read_text()
-        finally:
-            process.send_signal(signal.SIGTERM)
-            assert process.wait(timeout=60) == 0
-            assert process.stdout is not None
-            process.stdout.close()
 
 
 # -- the console and /metrics with several workers ---------------------------------------
@@ -283,21 +291,7 @@ def test_a_console_session_holds_on_every_worker(tmp_path: Path) -> None:
     # Sessions were kept in each process's memory: a page served by any worker but the
     # one that logged in sent the operator back to the login form.
     home = init_home(tmp_path / "home")
-    log = tmp_path / "serve.stderr.log"
-    with log.open("ab") as stderr:
-        process = subprocess.Popen(
-            [str(BIN / "edoc-axis"), "serve", "--config", str(home.config), "--port", "0",
-             "--processes", "3"],
-            stdout=subprocess.PIPE, stderr=stderr, text=True,
-        )  # fmt: skip
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        assert "listening on" in line, line
-        eventually_sync(
-            lambda: log.read_text().count('"server.listening"') == 3, 30.0, "three workers"
-        )
-        port = int(line.split()[-1].rsplit(":", 1)[1])
+    with serving(home.config, 3, tmp_path / "serve.stderr.log") as (process, port):
         b = Visitor(port, worker_pids(process.pid))
         assert len(b.workers) == 3
 
@@ -324,11 +318,6 @@ def test_a_console_session_holds_on_every_worker(tmp_path: Path) -> None:
         b.cookies["edoc_console"] = stolen  # a copy of the cookie, kept
         status, _, _ = b.on_another_worker(logged_out_on, "/console")
         assert status == 303  # the session ended for every worker
-    finally:
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=60) == 0
-        assert process.stdout is not None
-        process.stdout.close()
 
 
 def _accepted_total(metrics_text: str) -> float:
@@ -384,43 +373,24 @@ def test_a_client_under_its_connection_limit_is_served_however_the_kernel_spread
     home.config.write_text(
         text.replace("max_connections_per_client = 100", "max_connections_per_client = 4")
     )
-    log = tmp_path / "serve.stderr.log"
-    with log.open("ab") as stderr:
-        process = subprocess.Popen(
-            [str(BIN / "edoc-axis"), "serve", "--config", str(home.config), "--port", "0",
-             "--processes", "2"],
-            stdout=subprocess.PIPE, stderr=stderr, text=True,
-        )  # fmt: skip
     held: list[http.client.HTTPConnection] = []
-    workers: list[int] = []
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        assert "listening on" in line, line
-        eventually_sync(
-            lambda: log.read_text().count('"server.listening"') == 2, 30.0, "two workers"
-        )
-        port = int(line.split()[-1].rsplit(":", 1)[1])
+    with serving(home.config, 2, tmp_path / "serve.stderr.log") as (process, port):
         workers = worker_pids(process.pid)
         os.kill(workers[0], signal.SIGSTOP)
-        for _ in range(4):
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            held.append(conn)
-            conn.request("GET", "/healthz")
-            response = conn.getresponse()
-            assert response.status == 200, response.read()
-            response.read()
-            assert _serving_worker(conn, port, workers) == workers[1]
-        extra = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        held.append(extra)
-        extra.request("GET", "/healthz")
-        assert extra.getresponse().status == 503  # the fifth: over the client's limit
-    finally:
-        for conn in held:
-            conn.close()
-        if workers:
+        try:
+            for _ in range(4):
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                held.append(conn)
+                conn.request("GET", "/healthz")
+                response = conn.getresponse()
+                assert response.status == 200, response.read()
+                response.read()
+                assert _serving_worker(conn, port, workers) == workers[1]
+            extra = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            held.append(extra)
+            extra.request("GET", "/healthz")
+            assert extra.getresponse().status == 503  # the fifth: over the client's limit
+        finally:
+            for conn in held:
+                conn.close()
             os.kill(workers[0], signal.SIGCONT)
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=60) == 0
-        assert process.stdout is not None
-        process.stdout.close()

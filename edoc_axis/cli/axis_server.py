@@ -197,22 +197,22 @@ async def serve(
 
 
 def _share_of_limits(config: AxisConfig, processes: int) -> AxisConfig:
-    """Each of N processes enforces 1/N of the per-agency rate and of the budgets.
+    """Each of N processes enforces 1/N of the in-flight byte budgets.
 
-    The sums are the configured limits. Connection counts are not divided: they
-    guard each process's own descriptors and memory, and the kernel does not
-    spread connections evenly between processes sharing a socket (an idle
-    process takes whatever arrives). Divided, a client well under its limit was
-    refused by the process that happened to hold most of its connections (bench
-    --processes 2: 64 clients of one address, 50 allowed per process).
+    The sums are the configured budgets. The per-agency rate is not divided: the
+    processes share its buckets (server/shared_rates.py). Nor are connection
+    counts: they guard each process's own descriptors and memory, and the kernel
+    does not spread connections evenly between processes sharing a socket (an
+    idle process takes whatever arrives). Divided, a client well under its
+    limit was refused by the process that happened to hold most of its
+    connections (bench --processes 2: 64 clients of one address, 50 allowed per
+    process), and an agency with one connection had 1/N of its rate.
     """
     limits = config.limits
     return dataclasses.replace(
         config,
         limits=dataclasses.replace(
             limits,
-            rate_per_s=limits.rate_per_s / processes,
-            rate_burst=max(1.0, limits.rate_burst / processes),
             max_inflight_bytes=limits.max_inflight_bytes // processes,
             max_inflight_bytes_per_agency=limits.max_inflight_bytes_per_agency // processes,
         ),

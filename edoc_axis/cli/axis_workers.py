@@ -12,9 +12,10 @@ included) wakes the worker's event loop with EOF; nothing polls.
 Each worker reports on a pipe of its own once it is serving: one that exits
 before that (a store it cannot open, a broken configuration) will not do better
 restarted, so the supervisor stops, however slowly the machine starts processes.
-The workers keep their Prometheus series in a directory the supervisor makes
-for this run and removes when it stops (server/metrics.py says how a scrape
-reads them); a dead worker's live gauges are dropped from it.
+The workers share a directory the supervisor makes for this run and removes
+when it stops: their Prometheus series (server/metrics.py says how a scrape
+reads them; a dead worker's live gauges are dropped) and the per-agency rate
+buckets (server/shared_rates.py).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ log = structlog.get_logger("edoc_axis.serve")
 READY = b"r"  # what a worker writes on its ready pipe once it serves
 # prometheus-client's own variable: set, it keeps series in files there (server/metrics.py).
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+SHARED_RATES_DIR = "EDOC_AXIS_SHARED_RATES"  # read by server/shared_rates.py
 
 
 @dataclass
@@ -93,8 +95,13 @@ class Supervisor:
         self.stopping = False
         # A new, empty directory each run: files left by an earlier run would add
         # its counts to this one's.
-        self.metrics_dir = tempfile.mkdtemp(prefix="edoc-axis-metrics-")
-        self.env = os.environ | {MULTIPROCESS_DIR: self.metrics_dir}
+        self.run_dir = Path(tempfile.mkdtemp(prefix="edoc-axis-run-"))
+        self.metrics_dir = self.run_dir / "metrics"
+        self.metrics_dir.mkdir()
+        self.env = os.environ | {
+            MULTIPROCESS_DIR: str(self.metrics_dir),
+            SHARED_RATES_DIR: str(self.run_dir),
+        }
 
     def spawn(self) -> Worker:
         read_end, write_end = os.pipe()
@@ -153,7 +160,7 @@ class Supervisor:
         self.sock.close()
         os.close(self.lifeline)
         os.close(self._lifeline_write)
-        shutil.rmtree(self.metrics_dir, ignore_errors=True)
+        shutil.rmtree(self.run_dir, ignore_errors=True)
 
 
 def stop_with_supervisor(lifeline_fd: int, stop: asyncio.Event) -> Callable[[], None]:

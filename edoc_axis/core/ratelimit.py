@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,12 @@ class TokenBucket:
         missing = cost - self.tokens
         wait = missing / self.rate_per_s if self.rate_per_s > 0 else 3600.0
         return RateDecision(False, max(1, math.ceil(wait)))
+
+
+class Limiter(Protocol):
+    def take(self, key: str, now_s: float) -> RateDecision:
+        """Take one token of ``key``'s bucket at ``now_s``, or say how long to wait."""
+        ...
 
 
 @dataclass

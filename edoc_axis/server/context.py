@@ -14,12 +14,13 @@ from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPri
 from edoc_axis.clock import Clock
 from edoc_axis.config import AxisConfig
 from edoc_axis.core.health import EndpointHealth
-from edoc_axis.core.ratelimit import RateLimiter
+from edoc_axis.core.ratelimit import Limiter, RateLimiter
 from edoc_axis.edxml import STRICT, Tolerances, XmlLimits
 from edoc_axis.keyfiles import load_certs, load_key
 from edoc_axis.server.bodies import InflightBudget
 from edoc_axis.server.fairness import ExaminationSlots
 from edoc_axis.server.metrics import Metrics
+from edoc_axis.server.shared_rates import rate_limiter
 from edoc_axis.service.registry import hash_token
 from edoc_axis.signature import VerificationPolicy
 from edoc_axis.store import Store
@@ -36,7 +37,7 @@ class AxisServices:
     axis_key: CertificateIssuerPrivateKeyTypes
     axis_cert: x509.Certificate
     xml_limits: XmlLimits
-    limiter: RateLimiter
+    limiter: Limiter
     operator_token_hash: str
     metrics: Metrics
     # The [interop] tolerances intake reads packages with.
@@ -56,7 +57,7 @@ class AxisServices:
     # documents until sent): the others wait, holding only their connection.
     batch_fetches: ExaminationSlots = field(default_factory=lambda: ExaminationSlots(2))
     # Peer axes ([federation]): a province's traffic through one peer, not an agency's.
-    peer_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(500.0, 2000.0))
+    peer_limiter: Limiter = field(default_factory=lambda: RateLimiter(500.0, 2000.0))
     peer_examinations: ExaminationSlots = field(default_factory=lambda: ExaminationSlots(8))
 
 
@@ -85,14 +86,14 @@ def load_services(config: AxisConfig, store: Store, clock: Clock) -> AxisService
             max_namespace_declarations=limits.max_xml_namespace_declarations,
             max_comments=limits.max_xml_comments,
         ),
-        limiter=RateLimiter(limits.rate_per_s, limits.rate_burst),
+        limiter=rate_limiter(limits.rate_per_s, limits.rate_burst, "agency-rates"),
         operator_token_hash=hash_token(operator_token),
         metrics=Metrics(),
         tolerances=Tolerances(**dataclasses.asdict(config.interop)),
         inflight=InflightBudget(limits.max_inflight_bytes, limits.max_inflight_bytes_per_agency),
         examinations=ExaminationSlots(limits.max_examinations_per_agency),
-        peer_limiter=RateLimiter(
-            config.federation.peer_rate_per_s, config.federation.peer_rate_burst
+        peer_limiter=rate_limiter(
+            config.federation.peer_rate_per_s, config.federation.peer_rate_burst, "peer-rates"
         ),
         peer_examinations=ExaminationSlots(config.federation.peer_examinations),
     )

@@ -23,7 +23,7 @@ import pytest
 from edoc_axis.config import load_config
 from edoc_axis.core.compose import new_document
 from edoc_axis.edxml import build_document
-from edoc_axis.home import init_home
+from edoc_axis.home import Home, init_home
 from edoc_axis.pki import Issued, cert_to_pem, issue_certificate, load_certs, load_key
 from edoc_axis.service.registry import register_agency
 from edoc_axis.signature import sign_package
@@ -48,10 +48,8 @@ def alive(pid: int) -> bool:
     return True
 
 
-@pytest.fixture
-def supervisor(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str, Path, dict]]:
-    """The supervisor with two workers, once both serve (each logs server.listening)."""
-    home = init_home(tmp_path / "home")
+def register_agencies(home: Home) -> dict:
+    """G22 and H49, pull agencies with certificates of the home's CA: code -> (issued, token)."""
     pki = home.root / "pki"
     ca = Issued(load_key(pki / "ca.key.pem"), load_certs(pki / "ca.cert.pem")[0])
     kits: dict = {}
@@ -73,6 +71,26 @@ def supervisor(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str, Pat
         await store.close()
 
     asyncio.run(register())
+    return kits
+
+
+def signed_document(kits: dict, n: int) -> bytes:
+    sender, _token = kits[G22]
+    package = new_document(
+        sender=G22,
+        recipients=[H49],
+        subject=f"Song song {n}",
+        code_number=str(n),
+        at=datetime(2026, 11, 23, 9),
+    )
+    return sign_package(build_document(package), sender.key, sender.cert)
+
+
+@pytest.fixture
+def supervisor(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str, Path, dict]]:
+    """The supervisor with two workers, once both serve (each logs server.listening)."""
+    home = init_home(tmp_path / "home")
+    kits = register_agencies(home)
     log = tmp_path / "serve.stderr.log"
     with log.open("wb") as stderr:  # the processes keep their own copies
         process = subprocess.Popen(
@@ -106,24 +124,12 @@ def supervisor(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str, Pat
 
 
 async def submit_all(url: str, kits: dict, count: int) -> list[str]:
-    sender, token = kits[G22]
+    _sender, token = kits[G22]
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/xml"}
     async with aiohttp.ClientSession() as http:
 
         async def one(n: int) -> str:
-            raw = sign_package(
-                build_document(
-                    new_document(
-                        sender=G22,
-                        recipients=[H49],
-                        subject=f"Song song {n}",
-                        code_number=str(n),
-                        at=datetime(2026, 11, 23, 9),
-                    )
-                ),
-                sender.key,
-                sender.cert,
-            )
+            raw = signed_document(kits, n)
             async with http.post(f"{url}/api/v1/documents", data=raw, headers=headers) as r:
                 assert r.status == 202, await r.text()
                 return r.headers["Edoc-Axis-Id"]
@@ -354,10 +360,10 @@ def test_metrics_count_every_worker_whichever_answers(supervisor) -> None:  # ty
         status, text, _pid = client.request("GET", "/metrics")
         assert status == 200 and _accepted_total(text) == 40
 
-    metrics_dirs = set(Path(tempfile.gettempdir()).glob("edoc-axis-metrics-*"))
+    run_dirs = set(Path(tempfile.gettempdir()).glob("edoc-axis-run-*"))
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 0
-    assert set(Path(tempfile.gettempdir()).glob("edoc-axis-metrics-*")) < metrics_dirs
+    assert set(Path(tempfile.gettempdir()).glob("edoc-axis-run-*")) < run_dirs
 
 
 def test_a_client_under_its_connection_limit_is_served_however_the_kernel_spreads_it(
@@ -394,3 +400,42 @@ def test_a_client_under_its_connection_limit_is_served_however_the_kernel_spread
             for conn in held:
                 conn.close()
             os.kill(workers[0], signal.SIGCONT)
+
+
+def test_an_agency_has_its_whole_rate_whichever_process_takes_its_requests(
+    tmp_path: Path,
+) -> None:
+    # Each process enforced 1/N of rate_per_s and rate_burst: an agency whose
+    # connections landed on one process (one keep-alive connection, the usual case)
+    # had 1/N of its rate. The processes now share the buckets.
+    home = init_home(tmp_path / "home")
+    text = home.config.read_text()
+    for old, new in (
+        ("rate_per_s = 50.0", "rate_per_s = 0.01"),
+        ("rate_burst = 200.0", "rate_burst = 3.0"),
+    ):
+        assert old in text
+        text = text.replace(old, new)
+    home.config.write_text(text)
+    kits = register_agencies(home)
+    _sender, token = kits[G22]
+    with serving(home.config, 2, tmp_path / "serve.stderr.log") as (process, port):
+        workers = worker_pids(process.pid)
+        answers: dict[int, list[int]] = {}
+        for n in range(8):  # a new connection each: either worker may take it
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            try:
+                conn.request(
+                    "POST",
+                    "/api/v1/documents",
+                    body=signed_document(kits, n),
+                    headers={"Authorization": f"Bearer {token}", "Content-Type": "application/xml"},
+                )
+                response = conn.getresponse()
+                response.read()
+                pid = _serving_worker(conn, port, workers)
+            finally:
+                conn.close()
+            answers.setdefault(pid, []).append(response.status)
+    statuses = sorted(status for found in answers.values() for status in found)
+    assert statuses == [202] * 3 + [429] * 5, answers  # the burst of 3, in all

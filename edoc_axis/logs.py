@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import sys
 from collections.abc import MutableMapping
 from typing import Any
@@ -30,10 +31,24 @@ def _is_secret(name: str) -> bool:
     return any(secret in lowered for secret in _SECRET_KEYS) and not lowered.endswith("_hash")
 
 
-def configure_logging(log_format: str = "auto", level: int = logging.INFO) -> None:
+def _process_id(pid: int) -> Any:
+    def add(
+        _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        event_dict["pid"] = pid
+        return event_dict
+
+    return add
+
+
+def configure_logging(
+    log_format: str = "auto", level: int = logging.INFO, *, with_pid: bool = False
+) -> None:
     """Configure structlog once for the process.
 
     ``auto`` writes readable lines on a terminal and JSON lines otherwise.
+    ``with_pid``: each line names the process that wrote it (the processes of
+    `serve --processes N` share stderr).
     """
     use_json = log_format == "json" or (log_format == "auto" and not sys.stderr.isatty())
     renderer: Any = (
@@ -41,9 +56,11 @@ def configure_logging(log_format: str = "auto", level: int = logging.INFO) -> No
         if use_json
         else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     )
+    tag_pid: list[Any] = [_process_id(os.getpid())] if with_pid else []
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            *tag_pid,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             redact_secrets,

@@ -228,7 +228,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     host = args.host or config.host
     port = config.port if args.port is None else args.port
     if args.inherit_fd is not None:
-        configure_logging(config.log_format)
+        configure_logging(config.log_format, with_pid=True)
         sock = socket.socket(fileno=args.inherit_fd)
         shared = _share_of_limits(config, processes)
         worker = serve(shared, host, port, sock=sock, lifeline_fd=args.lifeline_fd,
@@ -236,7 +236,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         run_event_loop(worker)
         return EXIT_OK
     if processes > 1:
-        configure_logging(config.log_format)
+        configure_logging(config.log_format, with_pid=True)
         supervisor = Supervisor(
             find_config(args.config), host, port, processes, scheme=config.scheme
         )

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import http.client
 import http.cookies
+import json
 import os
 import re
 import signal
@@ -219,6 +220,11 @@ def test_workers_on_a_new_home_all_serve(tmp_path: Path) -> None:
         with serving(home.config, 3, log) as (process, _port):
             assert process.poll() is None
             assert "worker_exited" not in log.read_text()
+            # The processes share stderr: each line says which one wrote it.
+            lines = [json.loads(line) for line in log.read_text().splitlines()]
+            serving_pids = {e["pid"] for e in lines if e["event"] == "server.listening"}
+            assert serving_pids == set(worker_pids(process.pid))
+            assert all(isinstance(e.get("pid"), int) for e in lines)
 
 
 # -- the console and /metrics with several workers ---------------------------------------

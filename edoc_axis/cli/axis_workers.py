@@ -14,8 +14,9 @@ before that (a store it cannot open, a broken configuration) will not do better
 restarted, so the supervisor stops, however slowly the machine starts processes.
 The workers share a directory the supervisor makes for this run and removes
 when it stops: their Prometheus series (server/metrics.py says how a scrape
-reads them; a dead worker's live gauges are dropped) and the per-agency rate
-buckets (server/shared_rates.py).
+reads them; a dead worker's live gauges are dropped), the per-agency rate
+buckets (server/shared_rates.py) and what each knows of the push endpoints
+(server/shared_health.py).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ log = structlog.get_logger("edoc_axis.serve")
 READY = b"r"  # what a worker writes on its ready pipe once it serves
 # prometheus-client's own variable: set, it keeps series in files there (server/metrics.py).
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
-SHARED_RATES_DIR = "EDOC_AXIS_SHARED_RATES"  # read by server/shared_rates.py
+RUN_DIR = "EDOC_AXIS_RUN_DIR"  # read by server/run_dir.py
 
 
 @dataclass
@@ -100,7 +101,7 @@ class Supervisor:
         self.metrics_dir.mkdir()
         self.env = os.environ | {
             MULTIPROCESS_DIR: str(self.metrics_dir),
-            SHARED_RATES_DIR: str(self.run_dir),
+            RUN_DIR: str(self.run_dir),
         }
 
     def spawn(self) -> Worker:

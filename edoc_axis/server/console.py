@@ -23,6 +23,7 @@ import structlog
 from aiohttp import web
 from multidict import MultiDictProxy
 
+from edoc_axis.core.health import EndpointHealth
 from edoc_axis.errors import EdocError, NotFound, PayloadTooLarge
 from edoc_axis.server import console_pages as pages
 from edoc_axis.server.auth import OPERATOR, operator_named_by
@@ -37,9 +38,11 @@ from edoc_axis.server.console_session import (
     set_login_cookie,
     set_session_cookie,
 )
-from edoc_axis.server.context import SERVICES
+from edoc_axis.server.context import SERVICES, AxisServices
 from edoc_axis.server.operator_api import operator_identity
 from edoc_axis.server.operator_metrics import OPERATOR_METRICS
+from edoc_axis.server.run_dir import shared_run_dir
+from edoc_axis.server.shared_health import gather
 from edoc_axis.service import operator as ops
 from edoc_axis.service import watch
 from edoc_axis.service.console_sessions import (
@@ -236,10 +239,18 @@ async def overview(request: web.Request, session: ConsoleSession) -> dict[str, A
     }
 
 
+def _endpoint_health(services: AxisServices) -> list[EndpointHealth]:
+    """What push delivery knows of its endpoints: of every process, when there are several."""
+    run_dir = shared_run_dir()
+    if run_dir is not None:
+        return gather(run_dir)
+    return [h for hook in services.endpoint_health for h in hook()]
+
+
 @page("endpoints.html")
 async def endpoints(request: web.Request, _session: ConsoleSession) -> dict[str, Any]:
     services = request.app[SERVICES]
-    health = [h for hook in services.endpoint_health for h in hook()]
+    health = _endpoint_health(services)
     agencies = await services.store.list_agencies()
     rows = watch.endpoint_rows(agencies, await _statistics(request), health)
     return {"rows": rows, "tracked": bool(services.endpoint_health)}
@@ -248,7 +259,7 @@ async def endpoints(request: web.Request, _session: ConsoleSession) -> dict[str,
 @page("peers.html")
 async def peers_page(request: web.Request, _session: ConsoleSession) -> dict[str, Any]:
     services = request.app[SERVICES]
-    health = [h for hook in services.endpoint_health for h in hook()]
+    health = _endpoint_health(services)
     rows = watch.peer_rows(
         await services.store.list_peers(),
         await services.store.list_agencies(),

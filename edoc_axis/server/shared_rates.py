@@ -5,7 +5,7 @@ connections evenly between processes that share a socket, and an agency's
 document system usually keeps one connection: all of its requests then went to
 one process, which let it have 1/N of its rate (25 of 50 documents/s with two
 processes). So the processes keep their token buckets in one file instead, in
-the directory the supervisor makes for the run (``EDOC_AXIS_SHARED_RATES``):
+the run's shared directory (server/run_dir.py):
 a table of fixed-size slots, mapped into every process, found by a hash of the
 key, read and written under an OS lock held for a few microseconds. Whichever
 process takes a request, the agency has its whole rate and no more. The bucket
@@ -24,9 +24,9 @@ from pathlib import Path
 import structlog
 
 from edoc_axis.core.ratelimit import Limiter, RateDecision, RateLimiter, TokenBucket
+from edoc_axis.server.run_dir import shared_run_dir
 
 log = structlog.get_logger(__name__)
-SHARED_RATES_DIR = "EDOC_AXIS_SHARED_RATES"  # set by the supervisor (cli/axis_workers.py)
 _SLOT = struct.Struct("<16sdd")  # the key's digest, tokens, when they were counted
 _EMPTY = bytes(16)
 
@@ -78,7 +78,7 @@ class SharedRateLimiter:
 
 def rate_limiter(rate_per_s: float, burst: float, table: str) -> Limiter:
     """This process's own buckets, or with several processes the run's shared ``table``."""
-    directory = os.environ.get(SHARED_RATES_DIR)
-    if not directory:
+    directory = shared_run_dir()
+    if directory is None:
         return RateLimiter(rate_per_s, burst)
-    return SharedRateLimiter(Path(directory) / table, rate_per_s, burst)
+    return SharedRateLimiter(directory / table, rate_per_s, burst)

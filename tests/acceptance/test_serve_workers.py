@@ -367,6 +367,14 @@ def test_metrics_count_every_worker_whichever_answers(supervisor) -> None:  # ty
         assert status == 200 and _accepted_total(text) == 40
 
     run_dirs = set(Path(tempfile.gettempdir()).glob("edoc-axis-run-*"))
+    # Each worker also writes what it knows of the push endpoints there, every second,
+    # for the console pages any of them may answer.
+    live = worker_pids(process.pid)
+    eventually_sync(
+        lambda: any(all((d / "health" / f"{pid}.json").exists() for pid in live) for d in run_dirs),
+        10.0,
+        "each worker's endpoint picture in the run's folder",
+    )
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 0
     assert set(Path(tempfile.gettempdir()).glob("edoc-axis-run-*")) < run_dirs

@@ -8,7 +8,8 @@ import pytest
 from structlog.testing import capture_logs
 
 from edoc_axis.core.ratelimit import RateLimiter
-from edoc_axis.server.shared_rates import SHARED_RATES_DIR, SharedRateLimiter, rate_limiter
+from edoc_axis.server.run_dir import RUN_DIR
+from edoc_axis.server.shared_rates import SharedRateLimiter, rate_limiter
 
 T0 = 1_800_000_000.0
 
@@ -59,9 +60,9 @@ def test_no_limit_when_the_rate_is_zero(tmp_path: Path) -> None:
 def test_one_process_keeps_its_buckets_in_memory_and_several_share_a_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv(SHARED_RATES_DIR, raising=False)
+    monkeypatch.delenv(RUN_DIR, raising=False)
     assert isinstance(rate_limiter(50.0, 200.0, "agency-rates"), RateLimiter)
-    monkeypatch.setenv(SHARED_RATES_DIR, str(tmp_path))
+    monkeypatch.setenv(RUN_DIR, str(tmp_path))
     shared = rate_limiter(50.0, 200.0, "agency-rates")
     assert isinstance(shared, SharedRateLimiter)
     assert (tmp_path / "agency-rates").stat().st_size == SharedRateLimiter.SLOTS * 32

@@ -51,3 +51,9 @@ def test_a_new_picture_replaces_the_last_one(tmp_path: Path) -> None:
     publish(tmp_path, os.getpid(), [health(H49, "closed", 0)])
     assert gather(tmp_path) == [health(H49, "closed", 0)]
     assert [p.name for p in (tmp_path / "health").iterdir()] == [f"{os.getpid()}.json"]
+
+
+def test_a_picture_caught_half_written_is_skipped_not_fatal(tmp_path: Path) -> None:
+    publish(tmp_path, os.getppid(), [health(H49, "open", 5)])
+    (tmp_path / "health" / f"{os.getpid()}.json").write_text('[{"endpoint": "https://h4')
+    assert gather(tmp_path) == [health(H49, "open", 5)]

@@ -39,12 +39,22 @@ import structlog
 from prometheus_client.multiprocess import mark_process_dead
 
 from edoc_axis.cli.common import EXIT_OK, EXIT_REFUSED, cannot_listen
+from edoc_axis.processes import alive
 
 log = structlog.get_logger("edoc_axis.serve")
 READY = b"r"  # what a worker writes on its ready pipe once it serves
 # prometheus-client's own variable: set, it keeps series in files there (server/metrics.py).
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 RUN_DIR = "EDOC_AXIS_RUN_DIR"  # read by server/run_dir.py
+RUN_DIR_PREFIX = "edoc-axis-run-"
+
+
+def sweep_stale_run_dirs(folder: Path) -> None:
+    """Remove the run folders of supervisors that are gone (killed, so they could not)."""
+    for path in folder.glob(f"{RUN_DIR_PREFIX}*-*"):
+        pid = path.name[len(RUN_DIR_PREFIX) :].split("-", 1)[0]
+        if pid.isdigit() and not alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
 
 
 @dataclass
@@ -95,8 +105,10 @@ class Supervisor:
         self.children: list[Worker] = []
         self.stopping = False
         # A new, empty directory each run: files left by an earlier run would add
-        # its counts to this one's.
-        self.run_dir = Path(tempfile.mkdtemp(prefix="edoc-axis-run-"))
+        # its counts to this one's. Its name carries this supervisor's pid, so that
+        # the next one can remove it if this one is killed before it could.
+        sweep_stale_run_dirs(Path(tempfile.gettempdir()))
+        self.run_dir = Path(tempfile.mkdtemp(prefix=f"{RUN_DIR_PREFIX}{os.getpid()}-"))
         self.metrics_dir = self.run_dir / "metrics"
         self.metrics_dir.mkdir()
         self.env = os.environ | {

@@ -12,12 +12,12 @@ consecutive failures, the work in flight and waiting summed.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
 from edoc_axis.core.health import EndpointHealth
+from edoc_axis.processes import alive
 
 _WORST = {"closed": 0, "half_open": 1, "open": 2}
 
@@ -47,7 +47,7 @@ def gather(run_dir: Path) -> list[EndpointHealth]:
     """The live processes' pictures, one row per endpoint, the worst state first seen."""
     merged: dict[str, EndpointHealth] = {}
     for path in sorted((run_dir / "health").glob("*.json")):
-        if not _alive(int(path.stem)):
+        if not alive(int(path.stem)):
             continue  # a worker that died: its breakers died with it
         try:
             rows = json.loads(path.read_text(encoding="utf-8"))
@@ -83,13 +83,3 @@ def _worse_of(a: EndpointHealth, b: EndpointHealth) -> EndpointHealth:
         in_flight=a.in_flight + b.in_flight,
         waiting=a.waiting + b.waiting,
     )
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

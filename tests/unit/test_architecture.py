@@ -20,7 +20,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "edoc_axis"
 PURE = frozenset({"edxml", "signature", "core"})
 # Leaf helpers every layer may use; they import only the pure core and each other.
 SUPPORT = frozenset(
-    {"errors", "clock", "config", "files", "logs", "tls", "system_secrets", "outgoing"}
+    {"errors", "clock", "config", "files", "logs", "tls", "system_secrets", "outgoing", "processes"}
 )
 BASE = PURE | SUPPORT
 

@@ -11,6 +11,7 @@ consecutive failures, the work in flight and waiting summed.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable
 from datetime import datetime
@@ -27,15 +28,8 @@ def publish(run_dir: Path, pid: int, health: Iterable[EndpointHealth]) -> None:
     folder = run_dir / "health"
     folder.mkdir(exist_ok=True)
     rows = [
-        {
-            "endpoint": h.endpoint,
-            "breaker": h.breaker,
-            "consecutive_failures": h.consecutive_failures,
-            "last_failure": h.last_failure,
-            "open_until": None if h.open_until is None else h.open_until.isoformat(),
-            "in_flight": h.in_flight,
-            "waiting": h.waiting,
-        }
+        dataclasses.asdict(h)
+        | {"open_until": None if h.open_until is None else h.open_until.isoformat()}
         for h in health
     ]
     partial = folder / f".{pid}.json.partial"
@@ -44,7 +38,7 @@ def publish(run_dir: Path, pid: int, health: Iterable[EndpointHealth]) -> None:
 
 
 def gather(run_dir: Path) -> list[EndpointHealth]:
-    """The live processes' pictures, one row per endpoint, the worst state first seen."""
+    """The live processes' pictures merged: one row per endpoint, the worst of them."""
     merged: dict[str, EndpointHealth] = {}
     for path in sorted((run_dir / "health").glob("*.json")):
         if not alive(int(path.stem)):
@@ -54,16 +48,9 @@ def gather(run_dir: Path) -> list[EndpointHealth]:
         except (OSError, ValueError):
             continue  # replaced while read: the next page has it
         for row in rows:
+            until = row["open_until"]
             mine = EndpointHealth(
-                endpoint=row["endpoint"],
-                breaker=row["breaker"],
-                consecutive_failures=row["consecutive_failures"],
-                last_failure=row["last_failure"],
-                open_until=None
-                if row["open_until"] is None
-                else datetime.fromisoformat(row["open_until"]),
-                in_flight=row["in_flight"],
-                waiting=row["waiting"],
+                **row | {"open_until": None if until is None else datetime.fromisoformat(until)}
             )
             seen = merged.get(mine.endpoint)
             merged[mine.endpoint] = mine if seen is None else _worse_of(seen, mine)

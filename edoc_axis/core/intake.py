@@ -22,9 +22,9 @@ from edoc_axis.edxml import (
     XmlLimits,
     package_from_tree,
     package_kind,
-    safe_parse,
     validate,
 )
+from edoc_axis.edxml.aside import check_aside, parse_setting_aside
 from edoc_axis.errors import SchemaInvalid, SignatureMissing
 from edoc_axis.signature import (
     PreparedSignature,
@@ -73,8 +73,10 @@ def examine(
     refuses is ``schema.invalid`` whether or not it was changed after signing.
     Each step is linear in the input (tests/unit/core/test_intake_cost.py).
     """
-    root = safe_parse(raw, limits)
+    # A large attachment's text stays in ``raw``: the tree holds a marker.
+    root, aside = parse_setting_aside(raw, limits)
     validate(root, tolerances)
+    check_aside(root, aside)
     kind = package_kind(root)
     if kind != expect_kind:
         raise SchemaInvalid(
@@ -85,7 +87,7 @@ def examine(
         trust.check(prepared.certificate, at, prepared.chain)
     # Routing reads the header only: the attachments' text is checked, not kept.
     package = package_from_tree(root, raw, tolerances, keep_attachment_text=False, limits=limits)
-    verified = None if prepared is None else prepared.verify(document_size=len(raw))
+    verified = None if prepared is None else prepared.verify(document_size=len(raw), aside=aside)
     fingerprint = None if verified is None else certificate_fingerprint(verified.certificate)
     return Examined(package, verified, fingerprint, hashlib.sha256(raw).hexdigest())
 

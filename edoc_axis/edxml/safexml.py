@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import itertools
 import re
+import secrets
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -46,6 +47,10 @@ _CHUNK = 64 * 1024
 _ONE_SHOT_MAX = 1024 * 1024
 _XINCLUDE = (f"{{{XINCLUDE_NS}}}", f"{{{XINCLUDE_OLD_NS}}}")
 _XMLNS = b"xmlns"
+# Text runs of this many bytes or more may be left out of the tree
+# (safe_parse_setting_aside); more than _ONE_SHOT_MAX, so only streamed
+# documents can hold one.
+SET_ASIDE_MIN = _ONE_SHOT_MAX + 1
 
 
 @dataclass(frozen=True)
@@ -327,11 +332,13 @@ def _check_counts(root: etree._Element, limits: XmlLimits) -> None:
         raise XmlForbidden(_too_many_comments(extra.sourceline, limits))
 
 
-def _parse_streaming(raw: bytes, limits: XmlLimits) -> etree._Element:
+def _parse_streaming(
+    raw: bytes, limits: XmlLimits, set_aside: Iterable[_SetAside] = ()
+) -> etree._Element:
     parser = _new_parser()
     guard = _Guard(limits)
-    for start in range(0, len(raw), _CHUNK):
-        parser.feed(raw[start : start + _CHUNK])
+    for piece in _pieces(raw, set_aside):
+        parser.feed(piece)
         for kind, node in parser.read_events():
             guard.event(kind, node)
     root = parser.close()
@@ -370,6 +377,75 @@ def _one_shot(raw: bytes, limits: XmlLimits) -> bool:
     return raw.count(_XMLNS) <= fewest
 
 
+@dataclass(frozen=True)
+class _SetAside:
+    """A large text run of the bytes, fed to the parser as ``marker`` instead."""
+
+    start: int
+    end: int
+    marker: str
+
+
+# A run of base64 (and the spaces, tabs and line feeds it is wrapped with)
+# between markup. A carriage return ends a run: the parser would turn it into
+# a line feed, and the text would no longer be the bytes as they stand.
+_LARGE_RUN = re.compile(rb">([A-Za-z0-9+/=\t\n ]{%d,})<" % SET_ASIDE_MIN)
+
+
+def _pieces(raw: bytes, set_aside: Iterable[_SetAside]) -> Iterator[bytes]:
+    """The bytes to parse, a chunk at a time, each run set aside replaced by its marker."""
+    position = 0
+    for run in (*set_aside, _SetAside(len(raw), len(raw), "")):
+        for start in range(position, run.start, _CHUNK):
+            yield raw[start : min(start + _CHUNK, run.start)]
+        if run.marker:
+            yield run.marker.encode("ascii")
+        position = run.end
+
+
+def _marker(raw: bytes, start: int, end: int) -> str:
+    # Valid base64 (alphanumeric, a multiple of four long), so the schema
+    # accepts it where base64 is expected; followed by the run's line feeds,
+    # so every line number after it stays the one of the bytes received.
+    return f"EdocAxisSetAside{secrets.token_hex(16)}" + "\n" * raw.count(b"\n", start, end)
+
+
+def safe_parse_setting_aside(
+    raw: bytes, limits: XmlLimits, tags: frozenset[str]
+) -> tuple[etree._Element, dict[str, memoryview]]:
+    """``safe_parse``, with the large texts of ``tags`` elements left in ``raw``.
+
+    A 50 MiB attachment's base64 would otherwise live in the tree for as long
+    as it is examined, beside the body it was parsed from. Each run of base64
+    of ``SET_ASIDE_MIN`` bytes or more between markup is fed to the parser as
+    a short marker instead; when every marker is then the whole text of an
+    element of one of ``tags`` with no children, the tree holds the markers
+    and the answer maps each marker to its text, a view of ``raw`` that is
+    also the text's canonical form (base64, spaces, tabs, line feeds: nothing
+    C14N escapes). The checks the schema would have made on that text fall to
+    the caller (``attachments.check_base64_binary``). Anywhere else (a
+    comment, a tail, mixed content, another element), the document is parsed
+    again whole and the map is empty. Linear in ``raw`` either way.
+    """
+    if len(raw) <= _ONE_SHOT_MAX or len(raw) > limits.max_bytes:
+        return safe_parse(raw, limits), {}
+    runs = [
+        _SetAside(found.start(1), found.end(1), _marker(raw, found.start(1), found.end(1)))
+        for found in _LARGE_RUN.finditer(raw)
+    ]
+    if not runs:
+        return safe_parse(raw, limits), {}
+    root = _safe_parse(raw, limits, runs)
+    texts = {run.marker: memoryview(raw)[run.start : run.end] for run in runs}
+    placed = 0
+    for element in root.iter(*tags):
+        if len(element) == 0 and element.text in texts:
+            placed += 1
+    if placed != len(texts):
+        return safe_parse(raw, limits), {}
+    return root, texts
+
+
 def safe_parse(raw: bytes, limits: XmlLimits = DEFAULT_LIMITS) -> etree._Element:
     """Parse untrusted bytes into an lxml root element, or refuse them.
 
@@ -377,6 +453,10 @@ def safe_parse(raw: bytes, limits: XmlLimits = DEFAULT_LIMITS) -> etree._Element
     DOCTYPE/ENTITY, processing instruction, XInclude or a depth/element limit,
     and ``XmlMalformed`` for anything not well-formed or not UTF-8.
     """
+    return _safe_parse(raw, limits, ())
+
+
+def _safe_parse(raw: bytes, limits: XmlLimits, set_aside: Iterable[_SetAside]) -> etree._Element:
     if len(raw) > limits.max_bytes:
         raise PayloadTooLarge(
             f"document of {len(raw)} bytes exceeds the limit of {limits.max_bytes}"
@@ -390,7 +470,7 @@ def safe_parse(raw: bytes, limits: XmlLimits = DEFAULT_LIMITS) -> etree._Element
             root = etree.fromstring(raw, _new_one_shot_parser())
             _check_tree(root, limits)
         else:
-            root = _parse_streaming(raw, limits)
+            root = _parse_streaming(raw, limits, set_aside)
     except etree.XMLSyntaxError as exc:
         raise XmlMalformed(_syntax_message(exc)) from None
     _assert_clean(root)

@@ -11,6 +11,7 @@ one linear pass; only the reference part ``file_doc`` is accepted.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
@@ -129,14 +130,20 @@ async def _read_stream(
     lease: BodyLease | None,
     pace: BodyPace,
 ) -> bytes:
-    """The body; the lease grows with the bytes received."""
+    """The body; the lease grows with the bytes received.
+
+    Gathered in a BytesIO, whose ``getvalue()`` hands over its own buffer
+    (shrunk in place) when nothing else holds a view of it: a bytearray
+    turned into bytes would be copied, the body held twice for a moment.
+    """
     loop = asyncio.get_running_loop()
     started = loop.time()
-    buffer = bytearray()
+    buffer = io.BytesIO()
+    received = 0
     while True:
-        wait = pace.wait_s(len(buffer), loop.time() - started)
+        wait = pace.wait_s(received, loop.time() - started)
         if wait <= 0:
-            raise _too_slow(pace, len(buffer), loop.time() - started)
+            raise _too_slow(pace, received, loop.time() - started)
         # What has arrived already is taken without arming a timer: a small body
         # is usually there whole with its headers.
         chunk = stream.read_nowait(_CHUNK)
@@ -145,14 +152,15 @@ async def _read_stream(
                 async with asyncio.timeout(None if wait == float("inf") else wait):
                     chunk = await stream.read(_CHUNK)
             except TimeoutError:
-                raise _too_slow(pace, len(buffer), loop.time() - started) from None
+                raise _too_slow(pace, received, loop.time() - started) from None
         if not chunk:
-            return bytes(buffer)
-        if len(buffer) + len(chunk) > limit:
+            return buffer.getvalue()
+        if received + len(chunk) > limit:
             raise _too_large(limit)
         if lease is not None:
             lease.take(len(chunk))
-        buffer += chunk
+        buffer.write(chunk)
+        received += len(chunk)
 
 
 def _too_slow(pace: BodyPace, received: int, elapsed_s: float) -> RequestTimeout:

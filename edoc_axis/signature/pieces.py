@@ -11,6 +11,10 @@ time. The digest is the one of the plain path, byte for byte (C14N renders a
 text node as its characters with ``&``, ``<``, ``>`` and carriage return
 escaped, whatever canonicalization is used), and the tree is restored.
 
+A text the tree never held (``aside``: a marker in the tree, the text a view
+of the document's bytes, already in canonical form) is hashed the same way,
+straight from those bytes.
+
 Peak memory is about the tree plus the largest text node once more (its
 ``str`` while it is read, its UTF-8 ``bytes`` while it is put back); the plain
 path costs the tree plus about three times the canonical document at peak.
@@ -21,10 +25,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from dataclasses import dataclass
 
 from lxml import etree
+
+from edoc_axis.errors import SignatureInvalid
 
 LARGE_TEXT = 1 << 20  # characters: smaller text nodes stay in the canonical bytes
 _PIECE = 1 << 20  # characters escaped, encoded and hashed at a time
@@ -49,7 +55,10 @@ class _Taken:
 
 
 def digest_in_pieces(
-    root: etree._Element, digest_name: str, canonicalize: Callable[[], bytes]
+    root: etree._Element,
+    digest_name: str,
+    canonicalize: Callable[[], bytes],
+    aside: Mapping[str, memoryview] | None = None,
 ) -> tuple[bytes, bytes | None]:
     """(digest of ``canonicalize()``, the canonical bytes or None when hashed in pieces).
 
@@ -57,40 +66,48 @@ def digest_in_pieces(
     called once, while the large text nodes (if any) are replaced by markers.
     The tree is modified while this runs and restored before it returns,
     whatever happens: do not share it with another thread meanwhile.
+    ``aside`` maps the markers the tree already holds to their texts, in
+    canonical form (nothing in them for C14N to escape).
     """
-    taken = _take_large_texts(root)
-    if not taken:
+    aside = aside or {}
+    taken = _take_large_texts(root, skip=aside)
+    if not taken and not aside:
         plain = canonicalize()
         return hashlib.new(digest_name, plain).digest(), plain
     try:
         compact = canonicalize()
-        digest = _hash_with_texts(compact, taken, digest_name)
+        texts = [(item.marker, item.text) for item in taken] + list(aside.items())
+        digest = _hash_with_texts(compact, texts, digest_name)
     finally:
         _restore(taken)
-    if digest is None:  # a marker's text occurs elsewhere: never in practice
-        plain = canonicalize()
-        return hashlib.new(digest_name, plain).digest(), plain
-    return digest, None
+    if digest is not None:
+        return digest, None
+    if aside:  # the tree does not hold these texts: there is no plain path
+        raise SignatureInvalid("a text set aside while parsing occurs more than once")
+    plain = canonicalize()  # a marker's text occurs elsewhere: never in practice
+    return hashlib.new(digest_name, plain).digest(), plain
 
 
-def _take_large_texts(root: etree._Element) -> list[_Taken]:
+def _take_large_texts(root: etree._Element, skip: Container[str]) -> list[_Taken]:
     stem = f"edoc-axis-c14n-{secrets.token_hex(16)}-"
     taken: list[_Taken] = []
     try:
         for node in root.iter():
             if isinstance(node.tag, str):  # an element's text; a comment's is no text node
-                _take(node, False, stem, taken)
+                _take(node, False, stem, taken, skip)
             if node is not root:
-                _take(node, True, stem, taken)
+                _take(node, True, stem, taken, skip)
     except BaseException:
         _restore(taken)
         raise
     return taken
 
 
-def _take(node: etree._Element, tail: bool, stem: str, taken: list[_Taken]) -> None:
+def _take(
+    node: etree._Element, tail: bool, stem: str, taken: list[_Taken], skip: Container[str]
+) -> None:
     text = node.tail if tail else node.text
-    if text is None or len(text) < LARGE_TEXT:
+    if text is None or len(text) < LARGE_TEXT or text in skip:
         return
     marker = f"{stem}{len(taken)}-"
     # Swap first, so the tree's copy is freed before a second one is made.
@@ -111,36 +128,43 @@ def _restore(taken: Sequence[_Taken]) -> None:
         item.text = ""  # the tree holds it again: drop this copy now, not at the end
 
 
-def _hash_with_texts(compact: bytes, taken: Sequence[_Taken], digest_name: str) -> bytes | None:
+def _hash_with_texts(
+    compact: bytes, texts: Sequence[tuple[str, str | bytes | memoryview]], digest_name: str
+) -> bytes | None:
     """The digest of ``compact`` with each marker replaced by its escaped text.
 
-    None when a marker does not occur exactly once or not at all (a marker is
-    missing when its node is not covered, e.g. inside the enveloped Signature).
+    None when a marker occurs more than once. A marker that does not occur is
+    a text the reference does not cover (e.g. inside the enveloped Signature).
     """
-    found: list[tuple[int, _Taken]] = []
-    for item in taken:
-        marker = item.marker.encode("ascii")
-        count = compact.count(marker)
+    found: list[tuple[int, str, str | bytes | memoryview]] = []
+    for marker, text in texts:
+        encoded = marker.encode("ascii")
+        count = compact.count(encoded)
         if count > 1:
             return None
         if count == 1:
-            found.append((compact.index(marker), item))
-    found.sort(key=lambda pair: pair[0])
+            found.append((compact.index(encoded), marker, text))
+    found.sort(key=lambda entry: entry[0])
     hasher = hashlib.new(digest_name)
     position = 0
-    for start, item in found:
+    for start, marker, text in found:
         hasher.update(compact[position:start])
-        _feed_escaped(hasher, item.text)
-        position = start + len(item.marker)
+        _feed_escaped(hasher, text)
+        position = start + len(marker)
     hasher.update(compact[position:])
     return hasher.digest()
 
 
-def _feed_escaped(hasher: hashlib._Hash, text: str | bytes) -> None:
-    """C14N's rendering of a text node (``&``, ``<``, ``>``, CR escaped; UTF-8), in pieces."""
+def _feed_escaped(hasher: hashlib._Hash, text: str | bytes | memoryview) -> None:
+    """C14N's rendering of a text node (``&``, ``<``, ``>``, CR escaped; UTF-8), in pieces.
+
+    A memoryview is a text set aside while parsing: canonical as it stands.
+    """
     for start in range(0, len(text), _PIECE):
         piece = text[start : start + _PIECE]
-        if isinstance(piece, bytes):
+        if isinstance(piece, memoryview):
+            hasher.update(piece)
+        elif isinstance(piece, bytes):
             for char, escaped in _ESCAPES:
                 if char.encode() in piece:
                     piece = piece.replace(char.encode(), escaped.encode())

@@ -30,6 +30,7 @@ import functools
 import hashlib
 import hmac
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -193,7 +194,12 @@ class PreparedSignature:
     parsed: _Parsed
     legacy_namespace: bool
 
-    def verify(self, *, document_size: int | None = None) -> VerifiedSignature:
+    def verify(
+        self,
+        *,
+        document_size: int | None = None,
+        aside: Mapping[str, memoryview] | None = None,
+    ) -> VerifiedSignature:
         """Digest over the canonical document, then the value over SignedInfo.
 
         Text nodes of ``pieces.LARGE_TEXT`` characters or more (a large
@@ -201,7 +207,9 @@ class PreparedSignature:
         canonicalised whole, so the canonical document is never held at once;
         the digest is the same. ``document_size``, the byte length of the
         document the tree was parsed from, lets a document too small to hold
-        such a node skip looking for one.
+        such a node skip looking for one. ``aside`` maps the markers the tree
+        holds in place of texts left in the document's bytes to those texts
+        (``edxml.aside``), hashed in pieces too.
         """
         parsed = self.parsed
         reference_c14n, signed_info_c14n = parsed.reference_c14n, parsed.signed_info_c14n
@@ -214,12 +222,12 @@ class PreparedSignature:
             )
 
         signed_bytes: bytes | None
-        if document_size is not None and document_size < LARGE_TEXT:
+        if not aside and document_size is not None and document_size < LARGE_TEXT:
             signed_bytes = plain = canonical()
             actual = hashlib.new(parsed.digest.name, plain).digest()
         else:
             root = self.signature.getroottree().getroot()
-            actual, signed_bytes = digest_in_pieces(root, parsed.digest.name, canonical)
+            actual, signed_bytes = digest_in_pieces(root, parsed.digest.name, canonical, aside)
         if not hmac.compare_digest(actual, parsed.digest_value):
             raise SignatureInvalid("digest mismatch: the signed content was changed")
         signed_info = alg.canonicalize(

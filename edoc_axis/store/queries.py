@@ -58,6 +58,9 @@ LIVE_TOKENS_OF = "SELECT token_hash FROM tokens WHERE agency_code = :code AND re
 INSERT_BLOB = """
 INSERT INTO blobs (sha256, size, data) VALUES (:sha256, :size, :data)
 ON CONFLICT (sha256) DO NOTHING"""
+INSERT_EMPTY_BLOB = """
+INSERT INTO blobs (sha256, size, data) VALUES (:sha256, :size, zeroblob(:size))
+ON CONFLICT (sha256) DO NOTHING"""
 INSERT_DOCUMENT = """
 INSERT INTO documents (axis_id, sender_code, document_id, idempotency_key, kind, business_type,
     references_document_id, subject, sha256, received_at, receipt, legacy_policy, relay_path)

@@ -37,9 +37,29 @@ from edoc_axis.store.sqlite_reads import (
 )
 from edoc_axis.store.sqlite_writer import WriteContext
 
+# Bodies at least this big are written through an incremental blob handle.
+STREAMED_BLOB_BYTES = 1024 * 1024
+_BLOB_PIECE = 1024 * 1024
+
 
 def insert_blob(conn: sqlite3.Connection, sha256: str, raw: bytes) -> None:
-    conn.execute(q.INSERT_BLOB, {"sha256": sha256, "size": len(raw), "data": raw})
+    """The exact bytes, once per digest (an identical body is already there).
+
+    A bound parameter is copied by SQLite when bound and again into the row
+    it builds: a 50 MiB body would cost 100 MiB more for a moment. A large
+    one is therefore inserted as a zeroblob of its size and written into
+    the row a piece at a time, inside the same transaction.
+    """
+    if len(raw) < STREAMED_BLOB_BYTES:
+        conn.execute(q.INSERT_BLOB, {"sha256": sha256, "size": len(raw), "data": raw})
+        return
+    cursor = conn.execute(q.INSERT_EMPTY_BLOB, {"sha256": sha256, "size": len(raw)})
+    if cursor.rowcount == 0 or cursor.lastrowid is None:
+        return  # ON CONFLICT DO NOTHING: the same bytes are stored
+    whole = memoryview(raw)
+    with conn.blobopen("blobs", "data", cursor.lastrowid) as blob:
+        for start in range(0, len(raw), _BLOB_PIECE):
+            blob.write(whole[start : start + _BLOB_PIECE])
 
 
 def _document_params(doc: NewDocument) -> dict[str, Any]:

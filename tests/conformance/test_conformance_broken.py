@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -54,7 +55,9 @@ class _CertificateOnly:
         self.certificate = cert
         self.chain: tuple[x509.Certificate, ...] = ()
 
-    def verify(self, *, document_size: int | None = None) -> VerifiedSignature:
+    def verify(
+        self, *, document_size: int | None = None, aside: Mapping[str, memoryview] | None = None
+    ) -> VerifiedSignature:
         return VerifiedSignature(
             certificate=self.certificate,
             chain=(),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 
 import pytest
 
@@ -125,3 +126,18 @@ async def test_documents_sent_by_pages_oldest_first(agencies: Store, make_doc: D
     assert cursor is None
     with pytest.raises(InvalidCursor):
         await agencies.documents_sent_by(SENDER, limit=2, cursor="not-a-cursor")
+
+
+async def test_a_large_body_is_stored_exactly_and_once(
+    agencies: Store, make_doc: DocFactory
+) -> None:
+    # Over 1 MiB: SQLite writes it into the row a piece at a time.
+    body = os.urandom(1_600_000).hex()
+    first = make_doc("1/CV", body=body)
+    second = make_doc("2/CV", body=body)  # the same bytes under another DocumentId
+    assert len(first.raw) > 3 * 1024 * 1024 and first.raw == second.raw
+    for doc in (first, second):
+        assert (await agencies.accept_document(doc)).created
+    for doc in (first, second):
+        assert await agencies.document_bytes(doc.axis_id) == first.raw
+        assert (await agencies.get_document(doc.axis_id)).size == len(first.raw)  # type: ignore[union-attr]

@@ -179,3 +179,23 @@ async def test_closed_store_refuses_writes(tmp_path: Path) -> None:
         await store.append_audit("late", at(0))
     with pytest.raises(Unavailable):
         await store.ping()
+
+
+async def test_a_large_body_written_in_pieces_is_rolled_back_with_its_job(
+    sqlite_store: SqliteStore, make_doc: DocFactory
+) -> None:
+    await register(sqlite_store, SENDER)
+    await register(sqlite_store, PUSH, mode="push")
+    await sqlite_store.accept_document(make_doc("7/CV", recipients=(PUSH,)))
+    large = make_doc("7/CV", recipients=(PUSH,), body="x" * (2 * 1024 * 1024))
+    with pytest.raises(DocumentConflict):
+        await sqlite_store.accept_document(large)
+    db = sqlite3.connect(sqlite_store.path)
+    try:
+        left = db.execute("SELECT count(*) FROM blobs WHERE sha256 = ?", (large.sha256,))
+        assert left.fetchone() == (0,)
+    finally:
+        db.close()
+    accepted = await sqlite_store.accept_document(dataclasses.replace(large, document_id="8/CV"))
+    assert accepted.created
+    assert await sqlite_store.document_bytes(large.axis_id) == large.raw

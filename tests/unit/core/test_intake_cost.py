@@ -32,7 +32,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from lxml import etree
 
-from edoc_axis.conformance.shapes import SHAPES, Shape, shaped
+from edoc_axis.conformance.shapes import ANCHOR, SHAPES, Shape, shaped
 from edoc_axis.core.compose import new_status
 from edoc_axis.core.intake import examine
 from edoc_axis.edxml import DEFAULT_LIMITS, StatusCode, build_status
@@ -223,5 +223,33 @@ def test_cost_of_streamed_bodies_grows_at_most_linearly(
     at_n = _cost(_examiner(small, "unsigned-document", trust_store), count_calls=False)
     at_4n = _cost(_examiner(large, "unsigned-document", trust_store), count_calls=False)
     assert at_n.outcome in {"xml.forbidden", "signature.missing"}, at_n
+    cpu_ratio = max(at_4n.cpu_s, CPU_FLOOR_S) / max(at_n.cpu_s, CPU_FLOOR_S)
+    assert cpu_ratio < MAX_CPU_RATIO, f"{at_n.cpu_s:.4f} s -> {at_4n.cpu_s:.4f} s for 4x"
+
+
+def _runs(count: int, where: bytes) -> bytes:
+    """A package carrying ``count`` × 1.1 MB of base64: runs in comments, or one attachment."""
+    if where == b"attachment":
+        return build_package(attachment=b"\0" * (825_000 * count))
+    run = base64.b64encode(b"\0" * 825_000)
+    raw = build_package()
+    at = raw.index(ANCHOR)
+    return raw[:at] + b"".join(b"<!-->" + run + b"<-->" for _ in range(count)) + raw[at:]
+
+
+@pytest.mark.parametrize("where", [b"comment", b"attachment"])
+def test_cost_of_texts_set_aside_grows_at_most_linearly(
+    where: bytes, agency_g22: Issued, trust_store: TrustStore
+) -> None:
+    """Runs the parse may set aside (edxml.aside): one in a comment forces a whole parse again."""
+    small, large = _runs(2, where), _runs(8, where)
+    if where == b"attachment":
+        small, large = (
+            sign_package(raw, agency_g22.key, agency_g22.cert) for raw in (small, large)
+        )
+    at_n = _cost(_examiner(small, "signed-document", trust_store), count_calls=False)
+    at_4n = _cost(_examiner(large, "signed-document", trust_store), count_calls=False)
+    expected = "accepted" if where == b"attachment" else SignatureMissing.code
+    assert at_n.outcome == at_4n.outcome == expected
     cpu_ratio = max(at_4n.cpu_s, CPU_FLOOR_S) / max(at_n.cpu_s, CPU_FLOOR_S)
     assert cpu_ratio < MAX_CPU_RATIO, f"{at_n.cpu_s:.4f} s -> {at_4n.cpu_s:.4f} s for 4x"

@@ -1,33 +1,37 @@
 """A large attachment through ``examine``: accepted, its text read from the bytes when asked.
 
-The intake keeps no second copy of a large attachment: the model reads the
-text again from the package's bytes, and the signature's digest is hashed in
-pieces (``VerifiedSignature.signed_bytes`` is None). The memory target itself
-is measured by ``edoc-axis bench --large-mb``, not here.
+The intake keeps no copy of a large attachment: the parsed tree holds a
+marker in its place (``edxml.aside``), the schema's base64 check and the
+signature's digest read the text from the package's bytes, and so does the
+model when asked (``VerifiedSignature.signed_bytes`` is None). The memory
+target itself is measured by ``edoc-axis bench --large-mb``, not here.
 """
 
 from __future__ import annotations
 
+import base64
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
 
 from edoc_axis.core.intake import Examined, examine
 from edoc_axis.edxml import DEFAULT_LIMITS, DocumentPackage, read_package
-from edoc_axis.errors import SignatureInvalid
+from edoc_axis.errors import SchemaInvalid, SignatureInvalid
 from edoc_axis.pki import Issued
 from edoc_axis.signature import TrustStore, VerificationPolicy, sign_package
 from tests.conftest import build_package
+from tests.unit.signature import C14N, ENVELOPED, EXC_C14N, custom_sign, legacy_sign
 
 DATA = os.urandom(1_200_000)  # 1.6 MB of base64: above the 1 MiB piecewise threshold
 
 
-def _examine(raw: bytes, trust: TrustStore) -> Examined:
+def _examine(raw: bytes, trust: TrustStore, policy: VerificationPolicy | None = None) -> Examined:
     return examine(
         raw,
         limits=DEFAULT_LIMITS,
-        policy=VerificationPolicy(),
+        policy=policy or VerificationPolicy(),
         trust=trust,
         at=datetime.now(UTC),
         expect_kind="document",
@@ -68,3 +72,55 @@ def test_a_small_document_still_reports_its_signed_bytes(
     assert examined.signature is not None
     assert examined.signature.signed_bytes is not None
     assert b"000.00.00.G22,2026/01/02,7816/VPCP-TT" in examined.signature.signed_bytes
+
+
+def _wrapped(raw: bytes) -> bytes:
+    """The package with its attachment's base64 in 76-character lines, as MIME writes it."""
+    start = raw.index(b">", raw.index(b"<edXML:ContentTransferEncoded")) + 1
+    end = raw.index(b"</edXML:ContentTransferEncoded>")
+    return raw[:start] + base64.encodebytes(base64.b64decode(raw[start:end])) + raw[end:]
+
+
+@pytest.mark.parametrize(
+    "sign",
+    [
+        lambda raw, who: sign_package(raw, who.key, who.cert),
+        lambda raw, who: custom_sign(raw, who.key, who.cert, transforms=(ENVELOPED,)),
+        lambda raw, who: custom_sign(raw, who.key, who.cert, transforms=(ENVELOPED, C14N)),
+        lambda raw, who: custom_sign(raw, who.key, who.cert, transforms=(ENVELOPED, EXC_C14N)),
+        lambda raw, who: custom_sign(raw, who.key, who.cert, inclusive_prefixes="edXML"),
+        lambda raw, who: legacy_sign(raw, who.key, who.cert),
+    ],
+    ids=["ours", "implicit c14n", "c14n 1.0", "exclusive", "inclusive prefixes", "reference SDK"],
+)
+@pytest.mark.parametrize("lines", [False, True], ids=["one line", "76-character lines"])
+def test_every_signature_form_over_a_large_attachment(
+    sign: Callable[[bytes, Issued], bytes],
+    lines: bool,
+    agency_g22: Issued,
+    trust_store: TrustStore,
+) -> None:
+    unsigned = build_package(attachment=DATA)
+    raw = sign(_wrapped(unsigned) if lines else unsigned, agency_g22)
+    examined = _examine(raw, trust_store, VerificationPolicy(allow_legacy=True))
+    (attachment,) = examined.package.attachments  # type: ignore[union-attr]
+    assert attachment.data() == DATA
+    assert examined.signature is not None and examined.signature.signed_bytes is None
+    middle = raw.index(b"<edXML:ContentTransferEncoded") + 900_000
+    changed = (
+        raw[:middle] + (b"B" if raw[middle : middle + 1] != b"B" else b"C") + raw[middle + 1 :]
+    )
+    with pytest.raises(SignatureInvalid, match="digest mismatch"):
+        _examine(changed, trust_store, VerificationPolicy(allow_legacy=True))
+
+
+def test_a_large_attachment_that_is_not_base64_is_refused_before_the_signature(
+    agency_g22: Issued, trust_store: TrustStore
+) -> None:
+    raw = sign_package(build_package(attachment=DATA), agency_g22.key, agency_g22.cert)
+    end = raw.index(b"</edXML:ContentTransferEncoded>")
+    # "QR==" leaves bits over: the schema's base64Binary refuses it, Python's decoder would not.
+    broken = raw[: end - 4] + b"QR==" + raw[end:]
+    line = broken[:end].count(b"\n") + 1
+    with pytest.raises(SchemaInvalid, match=f"ContentTransferEncoded at line {line}: not valid"):
+        _examine(broken, trust_store)

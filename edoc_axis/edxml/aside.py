@@ -1,0 +1,54 @@
+"""Large attachment texts left in the package's bytes while the package is examined.
+
+A package carrying a 50 MiB attachment would otherwise hold it three times
+during intake: the body, the parsed tree and, while the model checks the
+base64 or the digest reads the node, one more ``str`` copy. Here the tree
+holds a marker in its place and the text is read from the body itself: the
+schema sees the marker, ``check_aside`` then makes the schema's
+``xs:base64Binary`` check (and the model's) on the text, and the signature's
+digest hashes it from the body (``signature.pieces``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from lxml import etree
+
+from edoc_axis.errors import SchemaInvalid
+
+from .attachments import check_base64_binary
+from .namespaces import qname
+from .safexml import XmlLimits, safe_parse_setting_aside
+
+ATTACHMENT_TEXT = qname("ContentTransferEncoded")
+
+
+def parse_setting_aside(
+    raw: bytes, limits: XmlLimits
+) -> tuple[etree._Element, dict[str, memoryview]]:
+    """The tree with each large attachment text replaced by a marker, and marker -> text.
+
+    Read a model from this tree only with ``keep_attachment_text=False``
+    (the marker is not the text). Documents of 1 MiB or less, and any
+    document whose large texts are not all attachments' whole content, come
+    back parsed whole with an empty map.
+    """
+    return safe_parse_setting_aside(raw, limits, frozenset({ATTACHMENT_TEXT}))
+
+
+def check_aside(root: etree._Element, aside: Mapping[str, memoryview]) -> None:
+    """The schema's check of each text set aside: ``schema.invalid`` unless valid base64."""
+    if not aside:
+        return
+    for element in root.iter(ATTACHMENT_TEXT):
+        text = aside.get(element.text or "")
+        if text is None:
+            continue
+        try:
+            check_base64_binary(text)
+        except SchemaInvalid as exc:
+            reason = exc.detail.removeprefix("ContentTransferEncoded: ")
+            raise SchemaInvalid(
+                f"ContentTransferEncoded at line {element.sourceline}: {reason}"
+            ) from None

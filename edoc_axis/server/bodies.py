@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from typing import Any
@@ -130,11 +132,21 @@ async def _read_stream(
     lease: BodyLease | None,
     pace: BodyPace,
 ) -> bytes:
-    """The body; the lease grows with the bytes received.
+    """The body; the lease grows with the bytes received."""
+    return (await _gather(stream, limit, lease, pace)).getvalue()
 
-    Gathered in a BytesIO, whose ``getvalue()`` hands over its own buffer
-    (shrunk in place) when nothing else holds a view of it: a bytearray
-    turned into bytes would be copied, the body held twice for a moment.
+
+async def _gather(
+    stream: StreamReader,
+    limit: int,
+    lease: BodyLease | None,
+    pace: BodyPace,
+) -> io.BytesIO:
+    """The body in a BytesIO; the lease grows with the bytes received.
+
+    A BytesIO's ``getvalue()`` hands over its own buffer (shrunk in place)
+    when nothing else holds a view of it: a bytearray turned into bytes
+    would be copied, the body held twice for a moment.
     """
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -154,7 +166,7 @@ async def _read_stream(
             except TimeoutError:
                 raise _too_slow(pace, received, loop.time() - started) from None
         if not chunk:
-            return buffer.getvalue()
+            return buffer
         if received + len(chunk) > limit:
             raise _too_large(limit)
         if lease is not None:
@@ -188,11 +200,15 @@ async def read_package_body(
         whole_limit = limit + MULTIPART_SLACK
         if request.content_length is not None and request.content_length > whole_limit:
             raise _too_large(whole_limit)
-        body = await _read_stream(request.content, whole_limit, lease, pace)
-        package = multipart_package(body, request.headers.get("Content-Type", ""))
-        if len(package) > limit:
-            raise _too_large(limit)
-        return package
+        buffer = await _gather(request.content, whole_limit, lease, pace)
+        with buffer.getbuffer() as body:
+            start, end = multipart_bounds(body, request.headers.get("Content-Type", ""))
+            if end - start > limit:
+                raise _too_large(limit)
+            # The part moved to the front and the rest cut off in place: no copy of it.
+            body[: end - start] = body[start:end]
+        buffer.truncate(end - start)
+        return buffer.getvalue()
     if request.content_length is not None and request.content_length > limit:
         raise _too_large(limit)
     if content_type in XML_TYPES:
@@ -203,16 +219,25 @@ async def read_package_body(
     )
 
 
-async def read_stream_body(
+async def read_cut_body(
     request: web.Request,
     limit: int,
-    lease: BodyLease | None = None,
-    pace: BodyPace | None = None,
+    lease: BodyLease | None,
+    pace: BodyPace | None,
+    length_of: Callable[[memoryview], int],
 ) -> bytes:
-    """The whole body whatever its content type, within ``limit``, at the same pace rules."""
+    """The whole body whatever its content type, within ``limit``, at the same pace rules,
+    cut to the length ``length_of`` picks from a view of it.
+
+    The cut is made in place: a 50 MiB body is not copied to drop a trailer.
+    """
     if request.content_length is not None and request.content_length > limit:
         raise _too_large(limit)
-    return await _read_stream(request.content, limit, lease, pace or BodyPace())
+    buffer = await _gather(request.content, limit, lease, pace or BodyPace())
+    with buffer.getbuffer() as view:
+        length = length_of(view)
+    buffer.truncate(length)
+    return buffer.getvalue()
 
 
 def _boundary(content_type: str) -> bytes:
@@ -233,7 +258,24 @@ def _part_name(head: bytes) -> str | None:
 
 
 def multipart_package(body: bytes, content_type: str) -> bytes:
-    """The ``file_doc`` part of a multipart/form-data body, in one pass over it.
+    """The ``file_doc`` part of a multipart/form-data body (see ``multipart_bounds``)."""
+    start, end = multipart_bounds(body, content_type)
+    return body[start:end]
+
+
+def _find(body: bytes | memoryview, needle: bytes, start: int, end: int | None = None) -> int:
+    # A compiled pattern searches any buffer, a memoryview included (bytes.find would
+    # need the bytes copied out of it); re caches the compilation.
+    found = re.compile(re.escape(needle)).search(body, start, len(body) if end is None else end)
+    return -1 if found is None else found.start()
+
+
+def _at(body: bytes | memoryview, prefix: bytes, position: int) -> bool:
+    return bytes(body[position : position + len(prefix)]) == prefix
+
+
+def multipart_bounds(body: bytes | memoryview, content_type: str) -> tuple[int, int]:
+    """Where the ``file_doc`` part of a multipart/form-data body lies, in one pass over it.
 
     Refuses (400 ``request.invalid``) a missing boundary, a body without parts
     or without its closing boundary, a part of any other name, and a second
@@ -241,33 +283,33 @@ def multipart_package(body: bytes, content_type: str) -> bytes:
     """
     delimiter = b"--" + _boundary(content_type)
     separator = b"\r\n" + delimiter
-    if body.startswith(delimiter):
+    if _at(body, delimiter, 0):
         position = len(delimiter)
     else:
-        found = body.find(separator)
+        found = _find(body, separator, 0)
         if found < 0:
             raise RequestInvalid("the multipart body has no part (its boundary never appears)")
         position = found + len(separator)
-    package: bytes | None = None
-    while not body.startswith(b"--", position):
-        line_end = body.find(b"\r\n", position)
-        if line_end < 0 or body[position:line_end].strip(b" \t"):
+    package: tuple[int, int] | None = None
+    while not _at(body, b"--", position):
+        line_end = _find(body, b"\r\n", position)
+        if line_end < 0 or bytes(body[position:line_end]).strip(b" \t"):
             raise RequestInvalid("the multipart body has a malformed boundary line")
-        head_end = body.find(b"\r\n\r\n", line_end, line_end + _MAX_PART_HEAD)
+        head_end = _find(body, b"\r\n\r\n", line_end, min(len(body), line_end + _MAX_PART_HEAD))
         if head_end < 0:
             raise RequestInvalid("a multipart part has no end to its headers (or too long ones)")
         content_start = head_end + 4
-        content_end = body.find(separator, content_start)
+        content_end = _find(body, separator, content_start)
         if content_end < 0:
             raise RequestInvalid("the multipart body ends without its closing boundary")
-        name = _part_name(body[line_end + 2 : head_end])
+        name = _part_name(bytes(body[line_end + 2 : head_end]))
         if name != REFERENCE_PART:
             raise RequestInvalid(
                 f"unexpected multipart part {name!r}: only {REFERENCE_PART} is accepted"
             )
         if package is not None:
             raise RequestInvalid(f"more than one {REFERENCE_PART} part")
-        package = body[content_start:content_end]
+        package = (content_start, content_end)
         position = content_end + len(separator)
     if package is None:
         raise RequestInvalid(f"the multipart body has no {REFERENCE_PART} part")

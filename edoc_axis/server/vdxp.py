@@ -21,8 +21,8 @@ from edoc_axis.server.bodies import (
     MULTIPART,
     BodyLease,
     BodyPace,
+    read_cut_body,
     read_package_body,
-    read_stream_body,
 )
 from edoc_axis.server.context import SERVICES, AxisServices
 from edoc_axis.server.intake import intake_document
@@ -51,10 +51,19 @@ from edoc_axis.server.vdxp_sent import agencies, agencies_qd20, sent_list
 # -- sendEdoc --------------------------------------------------------------------
 
 
-def _hex_forms(raw: bytes) -> set[str]:
+def _hex_forms(raw: bytes | memoryview) -> set[str]:
     digest = hashlib.sha256(raw).digest()
     # The client writes each byte with Integer.toHexString, without zero padding.
     return {digest.hex(), "".join(format(b, "x") for b in digest)}
+
+
+def _file_length(body: memoryview, wanted: str) -> int:
+    """The length of the file: the body, or the body without a final CRLF (by its SHA-256)."""
+    lengths = [len(body), len(body) - 2] if body[-2:].tobytes() == b"\r\n" else [len(body)]
+    for length in lengths:
+        if wanted in _hex_forms(body[:length]):
+            return length
+    raise VdxpHashFile(f"hash-file {wanted} is not the SHA-256 of the {len(body)}-byte file sent")
 
 
 def file_reader(hash_file: str) -> BodyReader:
@@ -67,18 +76,14 @@ def file_reader(hash_file: str) -> BodyReader:
     """
     wanted = hash_file.strip().lower()
 
+    def length_of(body: memoryview) -> int:
+        return _file_length(body, wanted)
+
     async def read(request: web.Request, limit: int, lease: BodyLease, pace: BodyPace) -> bytes:
         if request.content_type == MULTIPART:
             body = await read_package_body(request, limit, lease, pace)
-        else:
-            body = await read_stream_body(request, limit + 2, lease, pace)
-        candidates = [body, body[:-2]] if body.endswith(b"\r\n") else [body]
-        for candidate in candidates:
-            if wanted in _hex_forms(candidate):
-                return candidate
-        raise VdxpHashFile(
-            f"hash-file {wanted} is not the SHA-256 of the {len(body)}-byte file sent"
-        )
+            return body[: length_of(memoryview(body))]
+        return await read_cut_body(request, limit + 2, lease, pace, length_of)
 
     return read
 

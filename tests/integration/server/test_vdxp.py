@@ -182,6 +182,18 @@ async def test_a_multipart_file_doc_and_a_padded_hash_are_accepted(pair: VdxpPai
     assert await pair.axis.store.document_bytes(answer["DocId"]) == raw
 
 
+@pytest.mark.parametrize("trailer", [b"", b"\r\n"], ids=["no trailer", "CRLF trailer"])
+@pytest.mark.parametrize("ending", [b"", b"\r\n"], ids=["file", "file ending in CRLF"])
+async def test_the_file_is_cut_from_the_body_by_its_hash(
+    pair: VdxpPair, trailer: bytes, ending: bytes
+) -> None:
+    raw = pair.axis.signed(pair.a, [B]) + ending
+    headers = pair.client_a.send_headers(raw, A)
+    answer = await pair.client_a.raw_call("sendEdoc", headers, body=raw + trailer)
+    assert answer.json()["status"] == "OK", answer.json()
+    assert await pair.axis.store.document_bytes(answer.json()["DocId"]) == raw
+
+
 async def test_a_file_that_does_not_match_its_hash_is_refused(pair: VdxpPair) -> None:
     raw = pair.axis.signed(pair.a, [B])
     headers = pair.client_a.send_headers(raw, A)

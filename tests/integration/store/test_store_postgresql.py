@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import secrets
 import sqlite3
 from collections.abc import AsyncIterator
@@ -313,6 +314,27 @@ async def test_a_twenty_megabyte_document_is_readable_from_every_node(
     await nodes[0].accept_document(doc)
     for store in nodes[1:]:
         assert await store.document_bytes(doc.axis_id) == raw
+
+
+async def test_the_same_large_bytes_sent_on_every_node_at_once_are_stored_once(
+    nodes: list[PostgresStore], make_doc: DocFactory, postgres_dsn: str
+) -> None:
+    # Large bodies go by COPY: a twin another node commits meanwhile undoes only that COPY.
+    raw = secrets.token_bytes(3 * 1024 * 1024)
+    digest = hashlib.sha256(raw).hexdigest()
+    docs = [dataclasses.replace(make_doc(f"{i}/CV-twin"), raw=raw, sha256=digest) for i in range(6)]
+    results = await asyncio.gather(
+        *(nodes[i % NODES].accept_document(doc) for i, doc in enumerate(docs))
+    )
+    assert all(result.created for result in results)
+    for i, doc in enumerate(docs):
+        assert await nodes[(i + 1) % NODES].document_bytes(doc.axis_id) == raw
+    schema = nodes[0]._schema
+    conn = await asyncpg.connect(postgres_dsn, server_settings={"search_path": schema})
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM blobs WHERE sha256 = $1", digest) == 1
+    finally:
+        await conn.close()
 
 
 async def test_both_backends_have_the_same_tables_and_store_copy_covers_them(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import ssl
 from dataclasses import dataclass
@@ -192,9 +193,12 @@ class AxisClient:
         if json_body is not None:
             data = json.dumps(json_body).encode()
             all_headers["Content-Type"] = "application/json"
+        # aiohttp writes a bytes body in one call, and warns past 1 MiB: a file
+        # object is written a chunk at a time.
+        body_data = io.BytesIO(data) if data is not None and len(data) > 1 << 20 else data
         try:
             async with self._session.request(
-                method, self.base_url + path, data=data, headers=all_headers
+                method, self.base_url + path, data=body_data, headers=all_headers
             ) as response:
                 body = await response.read()
                 return ApiResponse(response.status, body, dict(response.headers))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -93,8 +94,11 @@ class VdxpClient:
         body: bytes | None = None,
         http: str = "POST",
     ) -> VdxpAnswer:
+        # aiohttp writes a bytes body in one call, and warns past 1 MiB: a file
+        # object is written a chunk at a time.
+        data = io.BytesIO(body) if body is not None and len(body) > 1 << 20 else body
         async with self.session.request(
-            http, f"{self.endpoint}/{method}", data=body, headers=dict(headers)
+            http, f"{self.endpoint}/{method}", data=data, headers=dict(headers)
         ) as response:
             return VdxpAnswer(response.status, await response.read(), dict(response.headers))
 

@@ -14,6 +14,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+
+from edoc_axis import outgoing
 from edoc_axis.bench.loadgen import submit_all
 from edoc_axis.bench.processes import Child
 from edoc_axis.bench.rig import PULLER, Rig
@@ -31,6 +34,26 @@ def _reset_peak(pid: int) -> bool:
     return True
 
 
+async def _fetch(rig: Rig, axis_id: str, sent: bytes) -> dict[str, Any]:
+    """The pull recipient fetches the document: its exact bytes, and what that cost the axis."""
+    assert isinstance(rig.axis, Child)
+    reset = _reset_peak(rig.axis.pid)
+    before = rig.axis.rss_bytes()
+    headers = {"Authorization": f"Bearer {rig.tokens[PULLER[0]]}"}
+    started = time.perf_counter()
+    async with (
+        aiohttp.ClientSession(connector=outgoing.connector(limit=1)) as session,
+        session.get(f"{rig.url}/api/v1/inbox/{axis_id}", headers=headers) as response,
+    ):
+        body = await response.read()
+    return {
+        "status": response.status,
+        "exact": body == sent,
+        "seconds": round(time.perf_counter() - started, 2),
+        "peak_rss_growth_bytes": rig.axis.peak_rss_bytes() - before if reset else None,
+    }
+
+
 async def large_phase(rig: Rig, size: int) -> dict[str, Any]:
     """Send one ``size``-byte document, then CONCURRENT copies at once."""
     assert isinstance(rig.axis, Child), "the large-document phase runs on one axis"
@@ -46,6 +69,7 @@ async def large_phase(rig: Rig, size: int) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     growth = rig.axis.peak_rss_bytes() - before
     body = len(document[0])
+    fetched = await _fetch(rig, one.axis_ids[0], document[0]) if one.accepted else None
     several = await submit_all(url, token, document * CONCURRENT, CONCURRENT)
     return {
         "size_bytes": body,
@@ -55,6 +79,7 @@ async def large_phase(rig: Rig, size: int) -> dict[str, Any]:
         "rss_before_bytes": before,
         "peak_rss_growth_bytes": growth if reset else None,
         "growth_limit_bytes": 2 * body + 64 * MIB,
+        "fetch": fetched,
         "concurrent": {
             "sent": CONCURRENT,
             "accepted": several.accepted,

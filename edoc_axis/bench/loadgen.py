@@ -34,6 +34,7 @@ class IntakeResult:
     accepted: int = 0
     errors: Counter[str] = field(default_factory=Counter)
     latencies: list[float] = field(default_factory=list)
+    axis_ids: list[str] = field(default_factory=list)  # of the accepted, as they came
     started: float = 0.0
     finished: float = 0.0
 
@@ -99,6 +100,7 @@ async def submit_all(
                 if response.status in (200, 202):
                     await response.read()
                     result.accepted += 1
+                    result.axis_ids.append(response.headers.get("Edoc-Axis-Id", ""))
                 else:
                     result.errors[await _error_code(response)] += 1
             result.latencies.append(time.perf_counter() - due)

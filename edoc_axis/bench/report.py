@@ -88,7 +88,17 @@ def _large_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
          f"peak RSS +{shown} (limit {large['growth_limit_bytes'] / MIB:.0f} MiB)"),
         (f"  {large['concurrent']['sent']} at once",
          f"{large['concurrent']['accepted']} accepted, refused {refused}"),
+        *_fetch_rows(large.get("fetch")),
     ]  # fmt: skip
+
+
+def _fetch_rows(fetch: dict[str, Any] | None) -> list[tuple[str, str]]:
+    if fetch is None:
+        return []
+    growth = fetch["peak_rss_growth_bytes"]
+    shown = "unknown" if growth is None else f"+{growth / MIB:.0f} MiB"
+    what = "its exact bytes" if fetch["status"] == 200 and fetch["exact"] else "NOT its bytes"
+    return [("  fetched by its recipient", f"{what} in {fetch['seconds']:.1f} s, peak RSS {shown}")]
 
 
 def render(report: dict[str, Any]) -> str:

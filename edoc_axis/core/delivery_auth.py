@@ -76,8 +76,17 @@ def delivery_headers(
     facts: DeliveryFacts, body: bytes, key: CertificateIssuerPrivateKeyTypes, cert: x509.Certificate
 ) -> dict[str, str]:
     """The headers of one signed push."""
-    digest = hashlib.sha256(body)
-    signature = _sign(key, facts.signature_base(digest.hexdigest()))
+    return delivery_headers_for_digest(facts, hashlib.sha256(body).digest(), key, cert)
+
+
+def delivery_headers_for_digest(
+    facts: DeliveryFacts,
+    digest: bytes,
+    key: CertificateIssuerPrivateKeyTypes,
+    cert: x509.Certificate,
+) -> dict[str, str]:
+    """``delivery_headers`` for a body known by its SHA-256 (a large one, sent in pieces)."""
+    signature = _sign(key, facts.signature_base(digest.hex()))
     return {
         H_ID: facts.axis_id,
         H_SENDER: facts.sender,
@@ -85,7 +94,7 @@ def delivery_headers(
         H_ATTEMPT: str(facts.attempt),
         H_KIND: facts.kind,
         H_TIME: str(facts.timestamp),
-        H_DIGEST: "sha-256=:" + base64.b64encode(digest.digest()).decode() + ":",
+        H_DIGEST: "sha-256=:" + base64.b64encode(digest).decode() + ":",
         H_SIGNATURE: base64.b64encode(signature).decode(),
         H_KEY: certificate_fingerprint(cert),
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from datetime import datetime
 
 import aiohttp
@@ -33,7 +34,7 @@ def _detail_of(body: bytes, content_type: str) -> str:
 async def post_delivery(
     session: aiohttp.ClientSession,
     url: str,
-    body: bytes,
+    body: bytes | AsyncIterator[bytes],
     headers: dict[str, str],
     client_timeout: aiohttp.ClientTimeout,
     now: datetime,

@@ -10,7 +10,7 @@ import os
 import random
 import secrets
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 
 import aiohttp
@@ -20,7 +20,11 @@ from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPri
 
 from edoc_axis.clock import Clock
 from edoc_axis.config import RetrySettings
-from edoc_axis.core.delivery_auth import DeliveryFacts, delivery_headers
+from edoc_axis.core.delivery_auth import (
+    DeliveryFacts,
+    delivery_headers,
+    delivery_headers_for_digest,
+)
 from edoc_axis.core.retry import (
     AttemptKind,
     AttemptResult,
@@ -33,6 +37,7 @@ from edoc_axis.core.retry import (
 from edoc_axis.delivery.attempt import post_delivery
 from edoc_axis.errors import NotFound
 from edoc_axis.store import Claim, NewDocument, NewStatus, Store, StoredDocument
+from edoc_axis.store.base import document_pieces
 
 AttemptHook = Callable[[str, float], None]
 # Where a push to a remote agency goes instead (a peer axis's relay resource) and
@@ -121,11 +126,12 @@ class Pusher:
         addressed = await self._store.addressed(
             claim.axis_id, claim.recipient_code, with_bytes=True
         )
-        if addressed is None or addressed.raw is None:
+        if addressed is None:
             raise NotFound(f"no document {claim.axis_id} for {claim.recipient_code}")
-        self._pushed[claim.delivery_id] = addressed.document  # until its outcome is recorded
+        document = addressed.document
+        self._pushed[claim.delivery_id] = document  # until its outcome is recorded
         try:
-            return await self._post(session, claim, addressed.document, addressed.raw)
+            return await self._post(session, claim, document, addressed.raw)
         except BaseException:
             # No outcome from this attempt (the dispatcher records an interruption
             # itself), so nothing to keep: the map holds only attempts in flight.
@@ -137,8 +143,9 @@ class Pusher:
         session: aiohttp.ClientSession,
         claim: Claim,
         document: StoredDocument,
-        body: bytes,
+        raw: bytes | None,
     ) -> AttemptResult:
+        """POST ``raw``, or for a large document (``raw`` None) its pieces as they are read."""
         relay = None
         if self._relay_target is not None:
             relay = await self._relay_target(claim.recipient_code, document)
@@ -156,7 +163,15 @@ class Pusher:
             attempt=claim.attempt,
             timestamp=int(now.timestamp()),
         )
-        headers = delivery_headers(facts, body, self._key, self._cert)
+        body: bytes | AsyncIterator[bytes]
+        if raw is not None:
+            body = raw
+            headers = delivery_headers(facts, raw, self._key, self._cert)
+        else:
+            body = document_pieces(self._store, document)
+            digest = bytes.fromhex(document.sha256)
+            headers = delivery_headers_for_digest(facts, digest, self._key, self._cert)
+            headers["Content-Length"] = str(document.size)
         headers["Content-Type"] = "application/xml"
         if relay is not None:
             headers.update(relay[1])

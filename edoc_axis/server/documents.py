@@ -7,6 +7,7 @@ from aiohttp import web
 from edoc_axis.errors import NotFound
 from edoc_axis.server.auth import calling_agency
 from edoc_axis.server.context import SERVICES
+from edoc_axis.server.document_answers import send_document
 from edoc_axis.store import Agency, StoredDocument
 
 
@@ -41,12 +42,14 @@ async def whoami(request: web.Request) -> web.Response:
     )
 
 
-async def get_document(request: web.Request) -> web.Response:
+async def get_document(request: web.Request) -> web.StreamResponse:
     caller = await calling_agency(request)
     document = await visible_document(request, caller)
-    raw = await request.app[SERVICES].store.document_bytes(document.axis_id)
-    return web.Response(
-        body=raw,
+    return await send_document(
+        request,
+        request.app[SERVICES].store,
+        document,
+        None,
         content_type="application/xml",
         headers={"Edoc-Axis-Id": document.axis_id, "Edoc-Sha256": document.sha256},
     )

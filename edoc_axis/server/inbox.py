@@ -4,6 +4,7 @@ and POST /api/v1/inbox/fetch and POST /api/v1/inbox/ack for many at once."""
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 
 import structlog
 from aiohttp import MultipartWriter, web
@@ -14,9 +15,11 @@ from edoc_axis.problems import PROBLEM_JSON
 from edoc_axis.server.auth import calling_agency
 from edoc_axis.server.bodies import read_json_object
 from edoc_axis.server.context import SERVICES
+from edoc_axis.server.document_answers import is_large, send_document
 from edoc_axis.server.listing import page_params
 from edoc_axis.server.problems import REQUEST_ID
 from edoc_axis.store import Addressed, Delivery, InboxItem, InvalidCursor, StoredDocument
+from edoc_axis.store.base import document_pieces
 
 log = structlog.get_logger("edoc_axis.inbox")
 
@@ -76,18 +79,18 @@ def _document_headers(document: StoredDocument, axis_name: str) -> dict[str, str
     }
 
 
-async def get_inbox_document(request: web.Request) -> web.Response:
+async def get_inbox_document(request: web.Request) -> web.StreamResponse:
     """The exact bytes; the axis's hop is told in headers, never by rewriting the package."""
     services = request.app[SERVICES]
     caller = await calling_agency(request)
     found = await _addressed(request, caller.code, with_bytes=True)
-    document, raw = found.document, found.raw
-    if raw is None:
-        raise RuntimeError(f"the store gave no bytes for {document.axis_id}")
-    return web.Response(
-        body=raw,
+    return await send_document(
+        request,
+        services.store,
+        found.document,
+        found.raw,
         content_type="application/xml",
-        headers=_document_headers(document, services.config.axis_name),
+        headers=_document_headers(found.document, services.config.axis_name),
     )
 
 
@@ -119,14 +122,20 @@ async def _fetch_answer(request: web.Request, caller: str, ids: list[str]) -> we
     found = await services.store.addressed_many(ids, caller, max_bytes=MAX_FETCH_BYTES)
     answer = MultipartWriter("mixed")
     for axis_id, one in zip(ids, found, strict=False):
-        if one is None or one.raw is None:
+        part: bytes | AsyncIterator[bytes] | None = None
+        if one is not None and is_large(one.document):  # read a piece at a time as it is sent
+            part = document_pieces(services.store, one.document)
+        elif one is not None:
+            part = one.raw
+        if one is None or part is None:
             error = NotFound(f"no document {axis_id} in your inbox")
             problem = problem_object(error.http_status, error.code, error.title, error.detail)
             body = json.dumps(problem, ensure_ascii=False).encode("utf-8")
             answer.append(body, {"Content-Type": PROBLEM_JSON, "Edoc-Axis-Id": axis_id})
         else:
             headers = _document_headers(one.document, services.config.axis_name)
-            answer.append(one.raw, {"Content-Type": "application/xml", **headers})
+            headers["Content-Length"] = str(one.document.size)
+            answer.append(part, {"Content-Type": "application/xml", **headers})
     left = len(ids) - len(found)
     log.info("delivery.fetched_batch", recipient=caller, ids=len(ids), left=left)
     response = web.Response(body=answer, headers={"Edoc-Fetch-Left": str(left)})

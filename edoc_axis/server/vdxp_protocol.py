@@ -65,10 +65,13 @@ class Caller:
         return tuple(a.code for a in self.agencies)
 
 
+def answer_fields(desc: str = "Success") -> dict[str, Any]:
+    """What every OK answer starts with."""
+    return {"status": "OK", "ErrorCode": "0", "ErrorDesc": desc}
+
+
 def answer(payload: dict[str, Any] | None = None, desc: str = "Success") -> web.Response:
-    return web.json_response(
-        {"status": "OK", "ErrorCode": "0", "ErrorDesc": desc, **(payload or {})}
-    )
+    return web.json_response({**answer_fields(desc), **(payload or {})})
 
 
 def refusal(error: EdocError, empty: dict[str, Any] | None = None) -> web.Response:

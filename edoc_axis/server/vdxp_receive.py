@@ -17,11 +17,13 @@ from aiohttp import web
 from edoc_axis.edxml import StatusCode
 from edoc_axis.errors import NotFound, RequestInvalid, StatusTransition
 from edoc_axis.server.context import AxisServices
+from edoc_axis.server.document_answers import send_document, send_document_base64_in_json
 from edoc_axis.server.vdxp_protocol import (
     REPORTS,
     SERVICE_TYPE,
     Caller,
     answer,
+    answer_fields,
     check_service_type,
     doc_id_param,
     iso,
@@ -161,16 +163,34 @@ async def _message_bytes(services: AxisServices, message: _Message) -> bytes:
     return await services.store.status_bytes(message.message_id)
 
 
-async def get_edoc(_request: web.Request, services: AxisServices, caller: Caller) -> web.Response:
+async def get_edoc(
+    request: web.Request, services: AxisServices, caller: Caller
+) -> web.StreamResponse:
     message = await _addressed(services, caller, doc_id_param(caller))
+    if message.document is not None:  # a large one is encoded as it is sent
+        return await send_document_base64_in_json(
+            request, services.store, message.document, answer_fields(), "data", {"filePath": ""}
+        )
     raw = await _message_bytes(services, message)
     return answer({"data": base64.b64encode(raw).decode("ascii"), "filePath": ""})
 
 
 async def download_edoc(
-    _request: web.Request, services: AxisServices, caller: Caller
-) -> web.Response:
+    request: web.Request, services: AxisServices, caller: Caller
+) -> web.StreamResponse:
     message = await _addressed(services, caller, doc_id_param(caller))
+    if message.document is not None:
+        return await send_document(
+            request,
+            services.store,
+            message.document,
+            None,
+            content_type="application/octet-stream",
+            headers={
+                "Content-Disposition": f'attachment; filename="{message.message_id}.edxml"',
+                "Edoc-Sha256": message.document.sha256,
+            },
+        )
     raw = await _message_bytes(services, message)
     return web.Response(
         body=raw,

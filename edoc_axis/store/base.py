@@ -11,8 +11,9 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from edoc_axis.errors import EdocError
+from edoc_axis.errors import EdocError, NotFound
 from edoc_axis.store.records import (
+    PIECE_BYTES,
     AcceptResult,
     Activity,
     Addressed,
@@ -187,6 +188,13 @@ class Store(Protocol):
 
     async def document_bytes(self, axis_id: str) -> bytes:
         """The exact bytes received (``NotFound`` if unknown)."""
+
+    async def document_piece(self, sha256: str, offset: int, length: int) -> bytes:
+        """``length`` of the stored bytes with this digest from ``offset`` (fewer at the end).
+
+        ``NotFound`` if no bytes have that digest. A large document is sent on
+        a piece at a time (``document_pieces``) rather than read whole.
+        """
 
     async def documents_sent_by(
         self, sender_code: str, limit: int, cursor: str | None = None
@@ -480,3 +488,17 @@ class Store(Protocol):
 
     async def verify_audit(self) -> AuditReport:
         """Check the whole chain and its head in one consistent snapshot."""
+
+
+async def document_pieces(store: Store, document: StoredDocument) -> AsyncIterator[bytes]:
+    """The document's exact bytes, PIECE_BYTES at a time, each read when the last is sent on.
+
+    What a large document costs an answer or a push: one piece, not the body
+    (SQLite's read of a 50 MiB blob cost 100 MiB for a moment).
+    """
+    for offset in range(0, document.size, PIECE_BYTES):
+        length = min(PIECE_BYTES, document.size - offset)
+        piece = await store.document_piece(document.sha256, offset, length)
+        if len(piece) != length:
+            raise NotFound(f"the stored bytes of {document.axis_id} end at {offset + len(piece)}")
+        yield piece

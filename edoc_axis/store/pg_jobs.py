@@ -14,6 +14,8 @@ from edoc_axis.store.codec import POSTGRES, claim_record, join_path
 from edoc_axis.store.pg_reads import delivery_by_id, delivery_for, find_document
 from edoc_axis.store.pg_writer import PgWrite
 from edoc_axis.store.records import (
+    PIECE_BYTES,
+    PIECEWISE_BYTES,
     AcceptResult,
     Claim,
     Delivered,
@@ -29,9 +31,6 @@ from edoc_axis.store.shared import (
     stored_as_written,
 )
 
-# Bodies at least this big are streamed to the server with COPY.
-STREAMED_BLOB_BYTES = 1024 * 1024
-_COPY_PIECE = 1024 * 1024
 _COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
 _COPY_TRAILER = (-1).to_bytes(2, "big", signed=True)
 
@@ -44,7 +43,7 @@ async def insert_blob(w: PgWrite, sha256: str, raw: bytes) -> None:
     one is sent with COPY instead, a piece at a time, in a savepoint of its
     own so that a twin committed meanwhile by another node only undoes it.
     """
-    if len(raw) < STREAMED_BLOB_BYTES:
+    if len(raw) < PIECEWISE_BYTES:
         await w.conn.execute(q.INSERT_BLOB, sha256, len(raw), raw)
         return
     if await w.conn.fetchval(q.BLOB_EXISTS, sha256):
@@ -74,8 +73,8 @@ async def _copy_rows(sha256: str, raw: bytes) -> AsyncIterator[bytes | memoryvie
         + len(raw).to_bytes(4, "big")
     )
     whole = memoryview(raw)
-    for start in range(0, len(raw), _COPY_PIECE):
-        yield whole[start : start + _COPY_PIECE]
+    for start in range(0, len(raw), PIECE_BYTES):
+        yield whole[start : start + PIECE_BYTES]
     yield _COPY_TRAILER
 
 

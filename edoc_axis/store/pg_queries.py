@@ -68,6 +68,7 @@ LIVE_TOKENS_OF = "SELECT token_hash FROM tokens WHERE agency_code = $1 AND revok
 INSERT_BLOB = """
 INSERT INTO blobs (sha256, size, data) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING"""
 BLOB_EXISTS = "SELECT EXISTS (SELECT 1 FROM blobs WHERE sha256 = $1)"
+BLOB_PIECE = "SELECT substring(data FROM $2 FOR $3) FROM blobs WHERE sha256 = $1"
 # Two nodes inserting the same (sender, key): the second waits for the first to
 # commit, then inserts nothing and reads the original.
 INSERT_DOCUMENT = """

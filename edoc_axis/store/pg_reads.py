@@ -19,6 +19,7 @@ from edoc_axis.store import codec
 from edoc_axis.store import pg_queries as q
 from edoc_axis.store.codec import POSTGRES, Row, decode_cursor, page_of
 from edoc_axis.store.records import (
+    PIECEWISE_BYTES,
     Activity,
     Addressed,
     Agency,
@@ -131,6 +132,14 @@ async def business_followups(
     return [document_from_row(r) for r in rows]
 
 
+async def document_piece(conn: Conn, sha256: str, offset: int, length: int) -> bytes:
+    # The column is stored uncompressed (STORAGE EXTERNAL): substring reads only its chunks.
+    data = await conn.fetchval(q.BLOB_PIECE, sha256, offset + 1, length)
+    if data is None:
+        raise NotFound(f"no stored bytes with digest {sha256}")
+    return bytes(data)
+
+
 async def document_bytes(conn: Conn, axis_id: str) -> bytes:
     data = await conn.fetchval(q.DOCUMENT_BYTES, axis_id)
     if data is None:
@@ -170,7 +179,8 @@ async def addressed(conn: Conn, axis_id: str, recipient: str, with_bytes: bool) 
     document = await get_document(conn, axis_id) if delivery is not None else None
     if delivery is None or document is None:
         return None
-    raw = await document_bytes(conn, axis_id) if with_bytes else None
+    inline = with_bytes and document.size < PIECEWISE_BYTES
+    raw = await document_bytes(conn, axis_id) if inline else None
     return Addressed(document, delivery, raw)
 
 
@@ -184,7 +194,8 @@ async def addressed_many(
         if one is not None:
             if total and total + one.document.size > max_bytes:
                 break
-            one = Addressed(one.document, one.delivery, await document_bytes(conn, axis_id))
+            if one.document.size < PIECEWISE_BYTES:
+                one = Addressed(one.document, one.delivery, await document_bytes(conn, axis_id))
             total += one.document.size
         found.append(one)
     return found

@@ -380,6 +380,9 @@ class PostgresStore:
     async def document_bytes(self, axis_id: str) -> bytes:
         return await self._read(lambda c: reads.document_bytes(c, axis_id))
 
+    async def document_piece(self, sha256: str, offset: int, length: int) -> bytes:
+        return await self._read(lambda c: reads.document_piece(c, sha256, offset, length))
+
     async def documents_sent_by(
         self, sender_code: str, limit: int, cursor: str | None = None
     ) -> Page[StoredDocument]:

@@ -58,6 +58,7 @@ LIVE_TOKENS_OF = "SELECT token_hash FROM tokens WHERE agency_code = :code AND re
 INSERT_BLOB = """
 INSERT INTO blobs (sha256, size, data) VALUES (:sha256, :size, :data)
 ON CONFLICT (sha256) DO NOTHING"""
+BLOB_ROWID = "SELECT rowid FROM blobs WHERE sha256 = :sha256"
 INSERT_EMPTY_BLOB = """
 INSERT INTO blobs (sha256, size, data) VALUES (:sha256, :size, zeroblob(:size))
 ON CONFLICT (sha256) DO NOTHING"""

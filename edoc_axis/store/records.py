@@ -369,9 +369,20 @@ class Peer:
     test: bool = False
 
 
+PIECEWISE_BYTES = 1024 * 1024
+"""Documents of this many bytes or more are written and read a piece at a time:
+``Addressed.raw`` is None for them and ``Store.document_piece`` reads them."""
+PIECE_BYTES = 1024 * 1024
+"""The size of one such piece."""
+
+
 @dataclass(frozen=True, slots=True)
 class Addressed:
-    """A document as one recipient gets it: its record, its delivery, its bytes if asked."""
+    """A document as one recipient gets it: its record, its delivery, its bytes if asked.
+
+    ``raw`` stays None for a document of PIECEWISE_BYTES or more, bytes asked
+    or not: it is read a piece at a time (``store.document_pieces``).
+    """
 
     document: StoredDocument
     delivery: Delivery

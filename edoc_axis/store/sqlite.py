@@ -248,6 +248,9 @@ class SqliteStore:
     async def document_bytes(self, axis_id: str) -> bytes:
         return await self._readers.run(reads.document_bytes, axis_id)
 
+    async def document_piece(self, sha256: str, offset: int, length: int) -> bytes:
+        return await self._readers.run(reads.document_piece, sha256, offset, length)
+
     async def documents_sent_by(
         self, sender_code: str, limit: int, cursor: str | None = None
     ) -> Page[StoredDocument]:

@@ -15,6 +15,8 @@ from edoc_axis.errors import DocumentConflict, NotFound, RecipientUnknown
 from edoc_axis.store import queries as q
 from edoc_axis.store.codec import SQLITE, claim_record, join_path, to_db
 from edoc_axis.store.records import (
+    PIECE_BYTES,
+    PIECEWISE_BYTES,
     AcceptResult,
     Claim,
     DeadLetter,
@@ -37,10 +39,6 @@ from edoc_axis.store.sqlite_reads import (
 )
 from edoc_axis.store.sqlite_writer import WriteContext
 
-# Bodies at least this big are written through an incremental blob handle.
-STREAMED_BLOB_BYTES = 1024 * 1024
-_BLOB_PIECE = 1024 * 1024
-
 
 def insert_blob(conn: sqlite3.Connection, sha256: str, raw: bytes) -> None:
     """The exact bytes, once per digest (an identical body is already there).
@@ -50,7 +48,7 @@ def insert_blob(conn: sqlite3.Connection, sha256: str, raw: bytes) -> None:
     one is therefore inserted as a zeroblob of its size and written into
     the row a piece at a time, inside the same transaction.
     """
-    if len(raw) < STREAMED_BLOB_BYTES:
+    if len(raw) < PIECEWISE_BYTES:
         conn.execute(q.INSERT_BLOB, {"sha256": sha256, "size": len(raw), "data": raw})
         return
     cursor = conn.execute(q.INSERT_EMPTY_BLOB, {"sha256": sha256, "size": len(raw)})
@@ -58,8 +56,8 @@ def insert_blob(conn: sqlite3.Connection, sha256: str, raw: bytes) -> None:
         return  # ON CONFLICT DO NOTHING: the same bytes are stored
     whole = memoryview(raw)
     with conn.blobopen("blobs", "data", cursor.lastrowid) as blob:
-        for start in range(0, len(raw), _BLOB_PIECE):
-            blob.write(whole[start : start + _BLOB_PIECE])
+        for start in range(0, len(raw), PIECE_BYTES):
+            blob.write(whole[start : start + PIECE_BYTES])
 
 
 def _document_params(doc: NewDocument) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from edoc_axis.store import codec
 from edoc_axis.store import queries as q
 from edoc_axis.store.codec import SQLITE, decode_cursor, page_of, to_db
 from edoc_axis.store.records import (
+    PIECEWISE_BYTES,
     Activity,
     Addressed,
     Agency,
@@ -127,6 +128,16 @@ def business_followups(
     return [_document(conn, row) for row in rows]
 
 
+def document_piece(conn: sqlite3.Connection, sha256: str, offset: int, length: int) -> bytes:
+    # Through a blob handle: a column read would bring the whole blob each time.
+    row = conn.execute(q.BLOB_ROWID, {"sha256": sha256}).fetchone()
+    if row is None:
+        raise NotFound(f"no stored bytes with digest {sha256}")
+    with conn.blobopen("blobs", "data", row[0], readonly=True) as blob:
+        blob.seek(offset)
+        return blob.read(length)
+
+
 def document_bytes(conn: sqlite3.Connection, axis_id: str) -> bytes:
     row = conn.execute(q.DOCUMENT_BYTES, {"axis_id": axis_id}).fetchone()
     if row is None:
@@ -171,7 +182,8 @@ def addressed(
     document = get_document(conn, axis_id) if delivery is not None else None
     if delivery is None or document is None:
         return None
-    raw = document_bytes(conn, axis_id) if with_bytes else None
+    inline = with_bytes and document.size < PIECEWISE_BYTES
+    raw = document_bytes(conn, axis_id) if inline else None
     return Addressed(document, delivery, raw)
 
 
@@ -185,7 +197,8 @@ def addressed_many(
         if one is not None:
             if total and total + one.document.size > max_bytes:
                 break
-            one = Addressed(one.document, one.delivery, document_bytes(conn, axis_id))
+            if one.document.size < PIECEWISE_BYTES:
+                one = Addressed(one.document, one.delivery, document_bytes(conn, axis_id))
             total += one.document.size
         found.append(one)
     return found

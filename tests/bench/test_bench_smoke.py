@@ -48,6 +48,8 @@ def test_bench_runs_tiny_and_reports_every_figure(
     assert report["intake"]["axis_cpu_ms_per_document"] > 0
     assert report["scale"]["preloaded"] == 50 and report["scale"]["errors"] == {}
     assert report["large"]["accepted"] and report["large"]["errors"] == {}
+    fetch = report["large"]["fetch"]  # by its pull recipient, read a piece at a time
+    assert (fetch["status"], fetch["exact"]) == (200, True)
     assert report["settings"]["documents"] == 20
 
 

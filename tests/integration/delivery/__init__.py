@@ -25,7 +25,7 @@ from edoc_axis.config import RetrySettings
 from edoc_axis.core.compose import new_document
 from edoc_axis.core.ids import new_axis_id
 from edoc_axis.delivery import PushDispatcher
-from edoc_axis.edxml import build_document
+from edoc_axis.edxml import Attachment, build_document
 from edoc_axis.endpoint import ReceivedStore, make_endpoint_app
 from edoc_axis.pki import Issued, cert_to_pem
 from edoc_axis.signature import TrustStore, certificate_fingerprint, sign_package
@@ -49,7 +49,9 @@ Fault = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 _numbers = itertools.count(1)
 
 
-def signed_document(sender: Issued, recipient: str, *, subject: str = "Kiểm thử") -> bytes:
+def signed_document(
+    sender: Issued, recipient: str, *, subject: str = "Kiểm thử", attachment: bytes = b""
+) -> bytes:
     """A new signed document package with a document id no other test uses."""
     number = next(_numbers)
     package = new_document(
@@ -58,6 +60,7 @@ def signed_document(sender: Issued, recipient: str, *, subject: str = "Kiểm th
         subject=f"{subject} {number}",
         at=datetime(2026, 1, 2, 8, 0),
         code_number=str(number),
+        attachments=[Attachment.from_bytes("cid:1", "a.bin", attachment)] if attachment else (),
     )
     return sign_package(build_document(package), sender.key, sender.cert)
 
@@ -73,11 +76,11 @@ class Axis:
         agency = NewAgency(code, f"Agency {code}", (), mode, url)  # type: ignore[arg-type]
         await self.store.create_agency(agency, f"hash-{code}", [], datetime.now(UTC))
 
-    async def post(self, recipient: str, count: int = 1) -> list[str]:
+    async def post(self, recipient: str, count: int = 1, *, attachment: bytes = b"") -> list[str]:
         """Accept ``count`` signed documents for ``recipient``; their axis ids."""
         ids = []
         for _ in range(count):
-            raw = signed_document(self.sender, recipient)
+            raw = signed_document(self.sender, recipient, attachment=attachment)
             now = datetime.now(UTC)
             number = next(_numbers)
             document = NewDocument(

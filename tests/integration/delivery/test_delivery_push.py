@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from aiohttp import web
 
 from edoc_axis.pki import Issued
 from edoc_axis.signature import TrustStore
+from edoc_axis.store.records import PIECEWISE_BYTES
 from tests.integration.delivery import (
     Handler,
     drop_connection,
@@ -44,6 +46,26 @@ async def test_a_document_is_delivered_once_with_the_exact_bytes(
         assert endpoint.answered == [201]
         assert [label for label, _ in hook] == ["delivered"]
         assert hook[0][1] >= 0
+
+
+async def test_a_large_document_is_pushed_a_piece_at_a_time_with_the_exact_bytes(
+    tmp_path: Path, agency_g22: Issued, axis_signer: Issued, trust_store: TrustStore
+) -> None:
+    # Over PIECEWISE_BYTES: read from the store and sent a piece at a time, its
+    # delivery signature made over the stored digest; the endpoint checks both.
+    async with (
+        open_axis(tmp_path, agency_g22) as axis,
+        running_endpoint(tmp_path / "inbox", axis_signer, trust_store) as endpoint,
+    ):
+        await axis.add_recipient(H49, endpoint.url)
+        (axis_id,) = await axis.post(H49, attachment=os.urandom(2_500_000))
+        raw = await axis.store.document_bytes(axis_id)
+        assert len(raw) >= PIECEWISE_BYTES * 3
+        await make_dispatcher(axis, axis_signer).run_until_idle(timeout_s=20)
+        delivery = await axis.delivery(axis_id, H49)
+        assert (delivery.state, delivery.attempts, delivery.last_error) == ("delivered", 1, None)
+        assert (tmp_path / "inbox" / "documents" / f"{axis_id}.xml").read_bytes() == raw
+        assert endpoint.answered == [201]
 
 
 async def test_per_endpoint_concurrency_is_respected_and_used(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -117,7 +118,7 @@ class RunningAxis:
         path: str,
         *,
         token: str | None = None,
-        data: bytes | aiohttp.FormData | None = None,
+        data: bytes | io.BytesIO | aiohttp.FormData | None = None,
         content_type: str | None = "application/xml",
         json_body: Any = None,
         headers: dict[str, str] | None = None,
@@ -130,6 +131,8 @@ class RunningAxis:
             content_type = "application/json"
         if content_type and not isinstance(data, aiohttp.FormData):
             all_headers["Content-Type"] = content_type
+        if isinstance(data, bytes) and len(data) > 1 << 20:
+            data = io.BytesIO(data)  # aiohttp writes large bytes in one call, and warns
         async with self.session.request(
             method, self.url + path, data=data, headers=all_headers
         ) as response:

@@ -6,12 +6,14 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import os
 
 import pytest
 
 from edoc_axis.client import AxisClient, MultipartInvalid, split_multipart
 from edoc_axis.edxml import Attachment
 from edoc_axis.server import inbox as inbox_routes
+from edoc_axis.store.records import PIECEWISE_BYTES
 from tests.integration.server.conftest import Response, RunningAxis
 
 A, B, C = "000.00.00.G22", "000.00.00.H49", "000.00.00.G14"
@@ -131,3 +133,25 @@ async def test_an_answer_is_sent_within_its_agencys_slot_and_keeps_its_request_i
     assert answer.status == 200 and answer.headers["X-Request-ID"] == "fetch-" + for_b
     [part] = split_multipart(answer.body, answer.headers["Content-Type"])
     assert part.axis_id == for_b and part.ok
+
+
+async def test_a_large_document_comes_whole_by_every_way_of_fetching_it(axis: RunningAxis) -> None:
+    # Over PIECEWISE_BYTES: each answer reads it from the store a piece at a time.
+    a, b = await axis.register(A), await axis.register(B)
+    attachment = Attachment.from_bytes("cid:1", "big.bin", os.urandom(2_500_000))
+    large = axis.signed(a, [B], attachments=[attachment])
+    small = axis.signed(a, [B])
+    assert len(large) >= 3 * PIECEWISE_BYTES
+    large_id = (await axis.submit(large, a)).headers["Edoc-Axis-Id"]
+    small_id = (await axis.submit(small, a)).headers["Edoc-Axis-Id"]
+
+    got = await axis.call("GET", f"/api/v1/inbox/{large_id}", token=b.token)
+    assert got.status == 200 and got.body == large
+    assert got.headers["Content-Length"] == str(len(large))
+    assert got.headers["Edoc-Sha256"] == hashlib.sha256(large).hexdigest()
+    own = await axis.call("GET", f"/api/v1/documents/{large_id}", token=a.token)
+    assert own.status == 200 and own.body == large
+    async with AxisClient(axis.url, b.token) as client:
+        response, parts = await client.inbox_documents([large_id, small_id])
+    assert response.status == 200 and response.headers["Edoc-Fetch-Left"] == "0"
+    assert [(p.axis_id, p.body) for p in parts] == [(large_id, large), (small_id, small)]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
+import json
+import os
 import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -14,7 +16,9 @@ import pytest
 
 from edoc_axis.config import AxisConfig
 from edoc_axis.core.receipt import verify_receipt
+from edoc_axis.edxml import Attachment
 from edoc_axis.store import Store
+from edoc_axis.store.records import PIECEWISE_BYTES
 from edoc_axis.vdxp_client import VdxpClient, sdk_timestamp
 from tests.integration.server.conftest import (
     ConfigTweak,
@@ -192,6 +196,24 @@ async def test_the_file_is_cut_from_the_body_by_its_hash(
     answer = await pair.client_a.raw_call("sendEdoc", headers, body=raw + trailer)
     assert answer.json()["status"] == "OK", answer.json()
     assert await pair.axis.store.document_bytes(answer.json()["DocId"]) == raw
+
+
+async def test_a_large_document_goes_through_vdxp_whole(pair: VdxpPair) -> None:
+    # Over PIECEWISE_BYTES: getEdoc's base64 and downloadEdoc's bytes are written a
+    # piece at a time, getEdoc's JSON exactly as for a small document.
+    attachment = Attachment.from_bytes("cid:1", "big.bin", os.urandom(2_500_000))
+    raw = pair.axis.signed(pair.a, [B], attachments=[attachment])
+    assert len(raw) >= 3 * PIECEWISE_BYTES
+    sent = await pair.client_a.send(raw, A)
+    assert sent.ok, sent.body
+    doc_id = sent.json()["DocId"]
+    got = await pair.client_b.get(doc_id)
+    expected = {"status": "OK", "ErrorCode": "0", "ErrorDesc": "Success"}
+    expected |= {"data": base64.b64encode(raw).decode("ascii"), "filePath": ""}
+    assert got.body == json.dumps(expected).encode("ascii")
+    download = await pair.client_b.call("downloadEdoc", {"docId": doc_id}, http="GET")
+    assert download.body == raw
+    assert download.headers["Edoc-Sha256"] == hashlib.sha256(raw).hexdigest()
 
 
 async def test_a_file_that_does_not_match_its_hash_is_refused(pair: VdxpPair) -> None:

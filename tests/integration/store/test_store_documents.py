@@ -10,6 +10,8 @@ import pytest
 
 from edoc_axis.errors import DocumentConflict, NotFound, RecipientUnknown
 from edoc_axis.store import InvalidCursor, Store
+from edoc_axis.store.base import document_pieces
+from edoc_axis.store.records import PIECE_BYTES, PIECEWISE_BYTES
 from tests.integration.store.conftest import PULL, PUSH, SENDER, T0, DocFactory, at, sha
 
 
@@ -141,3 +143,30 @@ async def test_a_large_body_is_stored_exactly_and_once(
     for doc in (first, second):
         assert await agencies.document_bytes(doc.axis_id) == first.raw
         assert (await agencies.get_document(doc.axis_id)).size == len(first.raw)  # type: ignore[union-attr]
+
+
+async def test_a_large_document_is_read_a_piece_at_a_time(
+    agencies: Store, make_doc: DocFactory
+) -> None:
+    large = make_doc("1/CV", body=os.urandom(1_600_000).hex(), recipients=(PULL,))
+    small = make_doc("2/CV", recipients=(PULL,))
+    for doc in (large, small):
+        await agencies.accept_document(doc)
+    size = len(large.raw)
+    assert size >= PIECEWISE_BYTES
+    for offset, length in ((0, 10), (size // 2, 1000), (size - 5, 5), (size - 5, 100), (size, 10)):
+        piece = await agencies.document_piece(large.sha256, offset, length)
+        assert piece == large.raw[offset : offset + length]
+    stored = await agencies.get_document(large.axis_id)
+    assert stored is not None
+    pieces = [piece async for piece in document_pieces(agencies, stored)]
+    assert b"".join(pieces) == large.raw and len(pieces) == -(-size // PIECE_BYTES)
+    with pytest.raises(NotFound):
+        await agencies.document_piece(sha(b"never stored"), 0, 10)
+    # Asked with its bytes, a large document comes without them; a small one with them.
+    found = await agencies.addressed(large.axis_id, PULL, with_bytes=True)
+    assert found is not None and found.raw is None
+    found = await agencies.addressed(small.axis_id, PULL, with_bytes=True)
+    assert found is not None and found.raw == small.raw
+    many = await agencies.addressed_many([large.axis_id, small.axis_id], PULL, max_bytes=1 << 30)
+    assert [one.raw if one else "missing" for one in many] == [None, small.raw]

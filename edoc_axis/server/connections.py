@@ -43,7 +43,10 @@ class _State(enum.Enum):
 
 # How long aiohttp drains a refused request's unread body (so that the client
 # can read the answer) before it closes the connection; its default is 10 s.
+# A connection refused by the guard lingers as long.
 LINGER_S = 1.0
+# Refused connections lingering at once; past it one is closed at once.
+MAX_LINGERING = 256
 
 
 class _Connection:
@@ -68,6 +71,7 @@ class ConnectionGuard:
         self.open = 0
         self.by_client: dict[str, int] = {}
         self.refused = 0
+        self.lingering = 0
         self.timed_out = 0
         self._connections: dict[asyncio.BaseTransport, _Connection] = {}
 
@@ -174,6 +178,7 @@ class _GuardedProtocol(asyncio.Protocol):
         self._guard = guard
         self._inner_factory = inner_factory
         self._connection: _Connection | None = None
+        self._linger_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, base: asyncio.BaseTransport) -> None:
         # A stream transport: uvloop's are not asyncio.Transport subclasses, but have its verbs.
@@ -186,28 +191,51 @@ class _GuardedProtocol(asyncio.Protocol):
             self._guard._on_close("refused")
             log.debug("connection.refused", client=client, reason=refusal)
             transport.write(_refusal_bytes(refusal))
-            transport.close()
+            self._linger(transport)
             return
         inner: asyncio.Protocol = self._inner_factory()
         self._connection = _Connection(transport, client, inner)
         self._guard._opened(self._connection)
         inner.connection_made(transport)
 
+    def _linger(self, transport: asyncio.Transport) -> None:
+        """Close a refused connection once the client has had time to read the answer.
+
+        Closed with the client's request unread, the socket would answer it
+        with a reset, which can destroy the 503 before the client reads it:
+        a client that writes its whole request before reading (the official
+        Java client does) saw only "connection reset". So the answer is
+        followed by a FIN where the transport allows, and what the client
+        still sends is read and dropped until it closes or LINGER_S passes.
+        """
+        if self._guard.lingering >= MAX_LINGERING:
+            transport.close()
+            return
+        self._guard.lingering += 1
+        if transport.can_write_eof():
+            transport.write_eof()
+        loop = asyncio.get_running_loop()
+        self._linger_timer = loop.call_later(LINGER_S, transport.close)
+
     def data_received(self, data: bytes) -> None:
         connection = self._connection
         if connection is None:
-            return  # refused: the answer is on its way, the request is not read
+            return  # refused: the answer is on its way, the request is dropped
         self._guard._data(connection)
         connection.inner.data_received(data)
 
     def eof_received(self) -> bool | None:
         if self._connection is None:
-            return None
+            return False  # refused, and the client is done: close
         return self._connection.inner.eof_received()
 
     def connection_lost(self, exc: Exception | None) -> None:
         connection = self._connection
         if connection is None:
+            if self._linger_timer is not None:
+                self._linger_timer.cancel()
+                self._linger_timer = None
+                self._guard.lingering -= 1
             return
         self._guard._closed(connection)
         connection.inner.connection_lost(exc)

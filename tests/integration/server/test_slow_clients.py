@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import resource
+import socket
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
@@ -26,7 +28,7 @@ from edoc_axis.edxml import build_document
 from edoc_axis.home import init_home
 from edoc_axis.pki import Issued, cert_to_pem, issue_certificate, load_certs, load_key
 from edoc_axis.runtime import AxisRuntime
-from edoc_axis.server.connections import CONNECTIONS, ConnectionGuard
+from edoc_axis.server.connections import CONNECTIONS, LINGER_S, ConnectionGuard
 from edoc_axis.service.registry import register_agency
 from edoc_axis.signature import sign_package
 from edoc_axis.store.factory import open_store
@@ -320,6 +322,44 @@ async def test_connections_per_client_address_at_the_limit_and_one_past(axis: Ax
     assert again.status == 202, again.body
     for client in held:
         client.close()
+
+
+@pytest.mark.parametrize("limits", [{"max_connections_per_client": 1, "header_timeout_s": 30}])
+async def test_a_refused_client_that_already_sent_its_request_reads_the_503(axis: Axis) -> None:
+    # Closing a socket with unread data makes the kernel answer with a reset,
+    # which can reach the client before it reads the 503 and destroys it.
+    held = await axis.connect("127.0.0.2")
+    await eventually(lambda: axis.guard.by_client.get("127.0.0.2") == 1)
+    body = b"<edXML/>" * 1_000_000  # 8 MB: still being written when the axis refuses
+    request = request_head("POST", DOCUMENTS, content_length=len(body)) + body
+    for _ in range(5):
+        past = await axis.connect("127.0.0.2")
+        past.writer.write(request)
+        answer = await past.response()
+        assert (answer.status, answer.code) == (503, "unavailable")
+        assert await past.closed_within(5)
+        past.close()
+    # A client that writes its whole request before it reads (as many blocking ones do).
+    for _ in range(5):
+        status_line = await asyncio.to_thread(_write_all_then_read, axis.url, request)
+        assert status_line.startswith(b"HTTP/1.1 503 "), status_line
+    # One that neither sends nor closes is let go of after LINGER_S.
+    silent = await axis.connect("127.0.0.2")
+    assert (await silent.response()).status == 503
+    await eventually(lambda: axis.guard.lingering == 1)
+    await eventually(lambda: axis.guard.lingering == 0, timeout_s=LINGER_S + 3)
+    silent.close()
+    held.close()
+
+
+def _write_all_then_read(url: str, request: bytes) -> bytes:
+    parts = urlsplit(url)
+    with socket.create_connection(
+        (parts.hostname, parts.port), source_address=("127.0.0.2", 0)
+    ) as sock:
+        sock.settimeout(10)
+        sock.sendall(request)
+        return sock.makefile("rb").readline()
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -225,6 +226,24 @@ def test_two_systems_exchange_a_document_and_statuses(systems: Systems) -> None:
         assert {agency["code"] for agency in agencies} == {G22, H49}
     qd20 = b.ok("agencies-qd20", "1")["agencies"]
     assert {agency["code102"] for agency in qd20} == {G22, H49}
+
+
+def test_a_large_document_through_the_official_client(systems: Systems) -> None:
+    # Over 1 MiB: the axis keeps its attachment text out of the parsed tree on the
+    # way in, and writes getEdoc's base64 and downloadEdoc's bytes a piece at a time.
+    a, b = systems.a, systems.b
+    raw = signed_document(systems.home.agencies[G22], to=(H49,), attachment=os.urandom(2_500_000))
+    assert len(raw) > 3 * 1024 * 1024
+    document_file = a.store / "large.edxml"
+    document_file.write_bytes(raw)
+    doc_id = a.ok("send", document_file, G22, "edoc")["docID"]
+    got = b.ok("get", doc_id)
+    assert got["data"].encode() == raw
+    (b.store / got["filePath"]).unlink()
+    downloaded = b.run("download", doc_id)
+    assert downloaded.status == "SUCCESS", downloaded.result
+    assert (b.store / downloaded.result["filePath"]).read_bytes() == raw
+    b.ok("update", doc_id, "done")
 
 
 def check_receipt(home: AxisHome, receipt: bytes, doc_id: str, raw: bytes) -> None:

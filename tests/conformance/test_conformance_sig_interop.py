@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,8 +13,6 @@ from edoc_axis.conformance.corpus import CODE_STATUS
 from edoc_axis.conformance.runner import axis_catalogue, run_cases
 from edoc_axis.conformance.setup import set_up
 from edoc_axis.core import intake
-from edoc_axis.core.intake import examine
-from edoc_axis.edxml import DEFAULT_LIMITS
 from edoc_axis.errors import EdocError, SignatureWrapping
 from edoc_axis.pki import Issued, create_ca, issue_certificate
 from edoc_axis.signature import (
@@ -26,6 +23,7 @@ from edoc_axis.signature import (
 )
 from edoc_axis.signature.algorithms import DSIG_NS
 from tests.conformance import explain, failed_ids, running_axis
+from tests.examining import examine_document
 
 
 @pytest.fixture(scope="module")
@@ -44,17 +42,6 @@ def offline() -> tuple[RunContext, TrustStore]:
     return RunContext(AxisTarget("http://unused", agencies)), TrustStore([ca.cert])
 
 
-def _examine(raw: bytes, trust: TrustStore) -> object:
-    return examine(
-        raw,
-        limits=DEFAULT_LIMITS,
-        policy=VerificationPolicy(),
-        trust=trust,
-        at=datetime.now(UTC),
-        expect_kind="document",
-    )
-
-
 def test_the_cases_are_in_the_axis_catalogue() -> None:
     ids = {case.id for case in axis_catalogue()}
     assert {form.id for form in FORMS} <= ids
@@ -69,10 +56,10 @@ def test_each_form_gets_its_answer_from_the_pure_intake(
     ctx, trust = offline
     raw = form.forge(ctx)
     if form.refused_with is None:
-        _examine(raw, trust)
+        examine_document(raw, trust)
         return
     with pytest.raises(EdocError) as caught:
-        _examine(raw, trust)
+        examine_document(raw, trust)
     expected = (CODE_STATUS[form.refused_with], form.refused_with)
     assert (caught.value.http_status, caught.value.code) == expected, caught.value.detail
 

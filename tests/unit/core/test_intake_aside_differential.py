@@ -11,38 +11,21 @@ from __future__ import annotations
 
 import os
 import random
-from datetime import UTC, datetime
 
 import pytest
 
 from edoc_axis.core import intake
-from edoc_axis.core.intake import examine
-from edoc_axis.edxml import DEFAULT_LIMITS, safe_parse
-from edoc_axis.errors import EdocError
+from edoc_axis.edxml import safe_parse
 from edoc_axis.pki import Issued
-from edoc_axis.signature import TrustStore, VerificationPolicy, sign_package
+from edoc_axis.signature import TrustStore, sign_package
 from tests.conftest import build_package
+from tests.examining import outcome
 
 INSERTS = [
     b"<!--x-->", b"<![CDATA[QUJD]]>", b"&#65;", b"<a/>", b"\r\n", b"\r", b"=", b"==", b"QR==",
     b"\t", b" ", b"\n", b"A", b"AAAA", b">", b"<", b"]]>", b"&amp;", b"\xc3\xa1",
 ]  # fmt: skip
 REPLACEMENTS = b"A=\r\n <>&]!Q+/9"
-
-
-def _outcome(raw: bytes, trust: TrustStore) -> str:
-    try:
-        examine(
-            raw,
-            limits=DEFAULT_LIMITS,
-            policy=VerificationPolicy(),
-            trust=trust,
-            at=datetime.now(UTC),
-            expect_kind="document",
-        )
-    except EdocError as exc:
-        return exc.code
-    return "accepted"
 
 
 def _mutations(raw: bytes, count: int, rng: random.Random) -> list[bytes]:
@@ -78,11 +61,11 @@ def test_every_change_near_a_large_attachment_is_decided_as_by_the_whole_parse(
         raw = sign_package(raw, agency_g22.key, agency_g22.cert)
     rng = random.Random(20261129 + signed)
     cases = [raw, *_mutations(raw, 60, rng)]
-    aside = [_outcome(case, trust_store) for case in cases]
+    aside = [outcome(case, trust_store) for case in cases]
     monkeypatch.setattr(
         intake, "parse_setting_aside", lambda body, limits: (safe_parse(body, limits), {})
     )
-    whole = [_outcome(case, trust_store) for case in cases]
+    whole = [outcome(case, trust_store) for case in cases]
     assert aside[0] == whole[0] == ("accepted" if signed else "signature.missing")
     differ = [(i, a, w) for i, (a, w) in enumerate(zip(aside, whole, strict=True)) if a != w]
     assert differ == []

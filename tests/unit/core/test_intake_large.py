@@ -12,37 +12,25 @@ from __future__ import annotations
 import base64
 import os
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import pytest
 
-from edoc_axis.core.intake import Examined, examine
-from edoc_axis.edxml import DEFAULT_LIMITS, DocumentPackage, read_package
+from edoc_axis.edxml import DocumentPackage, read_package
 from edoc_axis.errors import SchemaInvalid, SignatureInvalid
 from edoc_axis.pki import Issued
 from edoc_axis.signature import TrustStore, VerificationPolicy, sign_package
 from tests.conftest import build_package
+from tests.examining import examine_document
 from tests.unit.signature import C14N, ENVELOPED, EXC_C14N, custom_sign, legacy_sign
 
 DATA = os.urandom(1_200_000)  # 1.6 MB of base64: above the 1 MiB piecewise threshold
-
-
-def _examine(raw: bytes, trust: TrustStore, policy: VerificationPolicy | None = None) -> Examined:
-    return examine(
-        raw,
-        limits=DEFAULT_LIMITS,
-        policy=policy or VerificationPolicy(),
-        trust=trust,
-        at=datetime.now(UTC),
-        expect_kind="document",
-    )
 
 
 def test_a_large_document_is_accepted_without_keeping_its_attachment(
     agency_g22: Issued, trust_store: TrustStore
 ) -> None:
     raw = sign_package(build_package(attachment=DATA), agency_g22.key, agency_g22.cert)
-    examined = _examine(raw, trust_store)
+    examined = examine_document(raw, trust_store)
     package = examined.package
     assert isinstance(package, DocumentPackage)
     assert package.raw is raw
@@ -61,14 +49,14 @@ def test_a_changed_large_document_is_refused(agency_g22: Issued, trust_store: Tr
     middle = raw.index(b"<edXML:ContentTransferEncoded") + 800_000
     swapped = b"B" if raw[middle : middle + 1] == b"A" else b"A"
     with pytest.raises(SignatureInvalid, match="digest mismatch"):
-        _examine(raw[:middle] + swapped + raw[middle + 1 :], trust_store)
+        examine_document(raw[:middle] + swapped + raw[middle + 1 :], trust_store)
 
 
 def test_a_small_document_still_reports_its_signed_bytes(
     agency_g22: Issued, trust_store: TrustStore
 ) -> None:
     raw = sign_package(build_package(), agency_g22.key, agency_g22.cert)
-    examined = _examine(raw, trust_store)
+    examined = examine_document(raw, trust_store)
     assert examined.signature is not None
     assert examined.signature.signed_bytes is not None
     assert b"000.00.00.G22,2026/01/02,7816/VPCP-TT" in examined.signature.signed_bytes
@@ -102,7 +90,7 @@ def test_every_signature_form_over_a_large_attachment(
 ) -> None:
     unsigned = build_package(attachment=DATA)
     raw = sign(_wrapped(unsigned) if lines else unsigned, agency_g22)
-    examined = _examine(raw, trust_store, VerificationPolicy(allow_legacy=True))
+    examined = examine_document(raw, trust_store, VerificationPolicy(allow_legacy=True))
     (attachment,) = examined.package.attachments  # type: ignore[union-attr]
     assert attachment.data() == DATA
     assert examined.signature is not None and examined.signature.signed_bytes is None
@@ -111,7 +99,7 @@ def test_every_signature_form_over_a_large_attachment(
         raw[:middle] + (b"B" if raw[middle : middle + 1] != b"B" else b"C") + raw[middle + 1 :]
     )
     with pytest.raises(SignatureInvalid, match="digest mismatch"):
-        _examine(changed, trust_store, VerificationPolicy(allow_legacy=True))
+        examine_document(changed, trust_store, VerificationPolicy(allow_legacy=True))
 
 
 def test_a_large_attachment_that_is_not_base64_is_refused_before_the_signature(
@@ -123,4 +111,4 @@ def test_a_large_attachment_that_is_not_base64_is_refused_before_the_signature(
     broken = raw[: end - 4] + b"QR==" + raw[end:]
     line = broken[:end].count(b"\n") + 1
     with pytest.raises(SchemaInvalid, match=f"ContentTransferEncoded at line {line}: not valid"):
-        _examine(broken, trust_store)
+        examine_document(broken, trust_store)

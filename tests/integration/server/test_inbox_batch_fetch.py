@@ -155,3 +155,4 @@ async def test_a_large_document_comes_whole_by_every_way_of_fetching_it(axis: Ru
         response, parts = await client.inbox_documents([large_id, small_id])
     assert response.status == 200 and response.headers["Edoc-Fetch-Left"] == "0"
     assert [(p.axis_id, p.body) for p in parts] == [(large_id, large), (small_id, small)]
+    assert response.headers.get("Transfer-Encoding") == "chunked"  # a part of unknown size

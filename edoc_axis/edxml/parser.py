@@ -91,12 +91,18 @@ def read_package(
     *,
     validate_schema: bool = True,
     tolerances: Tolerances = STRICT,
+    keep_attachment_text: bool = True,
 ) -> Package:
-    """Safely parse, schema-validate and read one edXML package; ``.raw`` is ``raw``."""
+    """Safely parse, schema-validate and read one edXML package; ``.raw`` is ``raw``.
+
+    ``keep_attachment_text=False``: see ``package_from_tree``.
+    """
     root = safe_parse(raw, limits)
     if validate_schema:
         schema.validate(root, tolerances)
-    return package_from_tree(root, raw, tolerances)
+    return package_from_tree(
+        root, raw, tolerances, keep_attachment_text=keep_attachment_text, limits=limits
+    )
 
 
 def package_kind(root: etree._Element) -> str:

@@ -22,7 +22,8 @@ from edoc_axis.clock import Clock, SystemClock
 from edoc_axis.core.delivery_auth import DeliveryFacts, verify_delivery
 from edoc_axis.core.ids import is_conformance_id
 from edoc_axis.core.notice import NOTICE_NS
-from edoc_axis.edxml import DEFAULT_LIMITS, REAL_WORLD, XmlLimits, package_from_tree, safe_parse
+from edoc_axis.edxml import DEFAULT_LIMITS, REAL_WORLD, XmlLimits, package_from_tree
+from edoc_axis.edxml.aside import check_aside, parse_setting_aside
 from edoc_axis.endpoint.storage import FOLDERS, ReceivedStore, StoredItem
 from edoc_axis.errors import EdocError, PayloadTooLarge, SignatureInvalid, SignatureMissing
 from edoc_axis.files import is_safe_id
@@ -79,14 +80,16 @@ def _check_document(body: bytes, state: EndpointState, kind: str) -> str:
     records 01 itself), but a signature that is there must verify; the axis's
     own delivery-failure notice must carry the axis's signature.
     """
-    root = safe_parse(body, state.limits)
+    # A large attachment's text stays in ``body`` (edxml.aside), as at the axis.
+    root, aside = parse_setting_aside(body, state.limits)
+    check_aside(root, aside)
     if kind == "status" and root.tag == f"{{{NOTICE_NS}}}DeliveryFailure":
         signed = verify_enveloped(root, state.policy, expected_parent=root)
         if signed.certificate not in state.axis_certs:
             raise SignatureInvalid("a delivery-failure notice not signed by the axis")
         return "axis"
     try:
-        verified = verify_package(root, state.policy)
+        verified = verify_package(root, state.policy, document_size=len(body), aside=aside)
     except SignatureMissing:
         if kind != "status":
             raise
@@ -95,7 +98,10 @@ def _check_document(body: bytes, state: EndpointState, kind: str) -> str:
             state.trust.check(verified.certificate, state.clock.now(), verified.chain)
     # The sender comes from the document, not from the Edoc-Sender header,
     # which the axis's delivery signature does not cover.
-    return package_from_tree(root, body, REAL_WORLD).sender.organ_id
+    package = package_from_tree(
+        root, body, REAL_WORLD, keep_attachment_text=False, limits=state.limits
+    )
+    return package.sender.organ_id
 
 
 async def receive(request: web.Request) -> web.Response:

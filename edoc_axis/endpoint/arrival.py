@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from datetime import UTC, datetime
+from pathlib import Path
 
 import structlog
 from cryptography import x509
@@ -12,11 +14,23 @@ from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPri
 from edoc_axis.client import AxisClient, AxisUnreachable
 from edoc_axis.clock import to_vietnam_local
 from edoc_axis.core.compose import new_status
-from edoc_axis.edxml import REAL_WORLD, DocumentPackage, StatusCode, build_status, read_package
+from edoc_axis.edxml import (
+    REAL_WORLD,
+    DocumentPackage,
+    Package,
+    StatusCode,
+    build_status,
+    read_package,
+)
 from edoc_axis.endpoint.app import OnStored, Received
 from edoc_axis.signature import sign_package
 
 log = structlog.get_logger("edoc_axis.endpoint")
+
+
+def _header_of(path: Path) -> Package:
+    """The stored package, read off the event loop, its attachments' text not kept."""
+    return read_package(path.read_bytes(), tolerances=REAL_WORLD, keep_attachment_text=False)
 
 
 def arrival_notifier(
@@ -31,7 +45,7 @@ def arrival_notifier(
     """An ``on_stored`` hook that posts a (signed, given key and cert) status 01."""
 
     async def notify(received: Received) -> None:
-        package = read_package(received.absolute_path.read_bytes(), tolerances=REAL_WORLD)
+        package = await asyncio.to_thread(_header_of, received.absolute_path)
         if not isinstance(package, DocumentPackage):
             return
         status = new_status(

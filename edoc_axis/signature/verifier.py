@@ -60,6 +60,7 @@ def verify_package(
     policy: VerificationPolicy = _DEFAULT_POLICY,
     *,
     document_size: int | None = None,
+    aside: Mapping[str, memoryview] | None = None,
 ) -> VerifiedSignature:
     """Verify the signature of an edXML package tree without changing the tree.
 
@@ -71,7 +72,7 @@ def verify_package(
     The certificate is returned unchecked: pass it to ``TrustStore.check``.
     ``document_size``: see ``PreparedSignature.verify``.
     """
-    return prepare_package(root, policy).verify(document_size=document_size)
+    return prepare_package(root, policy).verify(document_size=document_size, aside=aside)
 
 
 def prepare_package(

@@ -22,7 +22,12 @@ from edoc_axis.server import (
     vdxp,
     vdxp_admin,
 )
-from edoc_axis.server.connections import CONNECTIONS, ConnectionGuard, connection_middleware
+from edoc_axis.server.connections import (
+    CONNECTIONS,
+    ConnectionGuard,
+    close_after_the_last,
+    connection_middleware,
+)
 from edoc_axis.server.context import SERVICES, load_services
 from edoc_axis.server.documents import get_document, get_receipt, whoami
 from edoc_axis.server.intake import submit_document
@@ -41,6 +46,7 @@ def make_http_app(config: AxisConfig, store: Store, clock: Clock | None = None) 
         middlewares=[connection_middleware, problem_middleware],
         client_max_size=config.limits.max_body_bytes + _AIOHTTP_SLACK,
     )
+    app.on_response_prepare.append(close_after_the_last)
     services = load_services(config, store, clock or SystemClock())
     app[SERVICES] = services
     app[CONNECTIONS] = ConnectionGuard(

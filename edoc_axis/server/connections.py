@@ -305,16 +305,30 @@ class GuardedSite(web.BaseSite):
 CONNECTIONS = web.AppKey("connections", ConnectionGuard)
 
 
+LAST_ON_CONNECTION = web.RequestKey("last_on_connection", bool)
+"""Set on the connection's last request (``max_requests_per_connection``)."""
+
+
 @web.middleware
 async def connection_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Tell the guard a request runs (no head timeout) and when it ends (keep-alive timer)."""
     guard = request.app[CONNECTIONS]
     transport = request.transport
-    keep = guard.request_started(transport)
+    request[LAST_ON_CONNECTION] = not guard.request_started(transport)
     try:
-        response = await handler(request)
+        return await handler(request)
     finally:
         guard.request_finished(transport)
-    if not keep:
+
+
+async def close_after_the_last(request: web.Request, response: web.StreamResponse) -> None:
+    """``on_response_prepare``: the connection's last answer says ``Connection: close``.
+
+    Here, not in the middleware once the handler returns: a handler that sends
+    its answer itself (a batch fetch, a large document) has sent the headers by
+    then, and the connection would be closed under a client told to keep it.
+    """
+    if request.get(LAST_ON_CONNECTION):
         response.force_close()
-    return response
+        # aiohttp has made the headers by now; it writes them after this hook.
+        response.headers["Connection"] = "close"

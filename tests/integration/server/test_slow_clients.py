@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import resource
 import socket
 from collections.abc import AsyncIterator, Callable
@@ -262,6 +263,33 @@ async def test_keep_alive_ends_when_idle_or_after_the_request_limit(axis: Axis) 
     await idle.send(me)
     assert (await idle.response()).status == 200
     assert await idle.closed_within(5)  # nothing more for 0.5 s
+
+
+@pytest.mark.parametrize("limits", [{"max_requests_per_connection": 2}])
+async def test_the_last_answer_says_close_also_when_its_handler_sends_it_itself(
+    axis: Axis,
+) -> None:
+    # A batch fetch is sent by its handler (within its slot): the connection's last
+    # answer must still carry "Connection: close", or the client reuses a
+    # connection the axis then closes ("Server disconnected", seen in bench runs).
+    sent = await axis.send_document(G22)
+    axis_id = sent.headers["edoc-axis-id"]
+    client = await axis.connect()
+    me = request_head("GET", "/api/v1/me", token=axis.tokens[H49], content_type=None)
+    await client.send(me)
+    assert (await client.response()).headers.get("connection", "").lower() != "close"
+    body = json.dumps({"ids": [axis_id]}).encode()
+    fetch = request_head(
+        "POST",
+        "/api/v1/inbox/fetch",
+        token=axis.tokens[H49],
+        content_type="application/json",
+        content_length=len(body),
+    )
+    await client.send(fetch + body)
+    last = await client.response()
+    assert last.status == 200 and last.headers["connection"].lower() == "close"
+    assert await client.closed_within(5)
 
 
 @pytest.mark.parametrize("limits", [{"keepalive_timeout_s": 1.0}])

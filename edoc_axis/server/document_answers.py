@@ -16,12 +16,15 @@ import json
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
+import structlog
 from aiohttp import web
 
 from edoc_axis.server.problems import REQUEST_ID
 from edoc_axis.store import Store, StoredDocument
 from edoc_axis.store.base import document_pieces
 from edoc_axis.store.records import PIECEWISE_BYTES
+
+log = structlog.get_logger(__name__)
 
 
 def is_large(document: StoredDocument) -> bool:
@@ -105,7 +108,22 @@ async def _stream(
     if REQUEST_ID in request:  # the middleware's header comes too late for a sent answer
         response.headers["X-Request-Id"] = request[REQUEST_ID]
     await response.prepare(request)
-    async for piece in pieces:
-        await response.write(piece)
+    try:
+        async for piece in pieces:
+            await response.write(piece)
+    except Exception as exc:
+        cut_short(request, exc)
+        return response
     await response.write_eof()
     return response
+
+
+def cut_short(request: web.Request, exc: Exception) -> None:
+    """An answer failed after its head went: close the connection short of its end.
+
+    No refusal can follow a head already sent (aiohttp would write it into the
+    body), and a client must not take what came for the whole answer.
+    """
+    log.warning("answer.cut_short", path=request.path, error=repr(exc))
+    if request.transport is not None:
+        request.transport.abort()

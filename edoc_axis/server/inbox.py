@@ -15,7 +15,7 @@ from edoc_axis.problems import PROBLEM_JSON
 from edoc_axis.server.auth import calling_agency
 from edoc_axis.server.bodies import read_json_object
 from edoc_axis.server.context import SERVICES
-from edoc_axis.server.document_answers import is_large, send_document
+from edoc_axis.server.document_answers import cut_short, is_large, send_document
 from edoc_axis.server.listing import page_params
 from edoc_axis.server.problems import REQUEST_ID
 from edoc_axis.store import Addressed, Delivery, InboxItem, InvalidCursor, StoredDocument
@@ -142,7 +142,10 @@ async def _fetch_answer(request: web.Request, caller: str, ids: list[str]) -> we
     if REQUEST_ID in request:  # the middleware's header comes too late for a sent answer
         response.headers["X-Request-Id"] = request[REQUEST_ID]
     await response.prepare(request)  # sent within the slot: the bytes go while it is held
-    await response.write_eof()
+    try:
+        await response.write_eof()  # a large document's part is read as it goes
+    except Exception as exc:
+        cut_short(request, exc)
     return response
 
 

@@ -8,10 +8,12 @@ import hashlib
 import json
 import os
 
+import aiohttp
 import pytest
 
 from edoc_axis.client import AxisClient, MultipartInvalid, split_multipart
 from edoc_axis.edxml import Attachment
+from edoc_axis.errors import NotFound
 from edoc_axis.server import inbox as inbox_routes
 from edoc_axis.store.records import PIECEWISE_BYTES
 from tests.integration.server.conftest import Response, RunningAxis
@@ -156,3 +158,29 @@ async def test_a_large_document_comes_whole_by_every_way_of_fetching_it(axis: Ru
     assert response.status == 200 and response.headers["Edoc-Fetch-Left"] == "0"
     assert [(p.axis_id, p.body) for p in parts] == [(large_id, large), (small_id, small)]
     assert response.headers.get("Transfer-Encoding") == "chunked"  # a part of unknown size
+
+
+async def test_a_large_answer_the_store_fails_midway_is_cut_short(
+    axis: RunningAxis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its head has gone with a Content-Length; a refusal cannot follow, so the
+    # connection is cut short of it and the client cannot mistake it for whole.
+    a, b = await axis.register(A), await axis.register(B)
+    attachment = Attachment.from_bytes("cid:1", "big.bin", os.urandom(2_500_000))
+    large = axis.signed(a, [B], attachments=[attachment])
+    large_id = (await axis.submit(large, a)).headers["Edoc-Axis-Id"]
+    real_piece = axis.store.document_piece
+
+    async def failing_after_the_first(sha256: str, offset: int, length: int) -> bytes:
+        if offset > 0:
+            raise NotFound("the stored bytes are gone")  # a refusal, after the head
+        return await real_piece(sha256, offset, length)
+
+    monkeypatch.setattr(axis.store, "document_piece", failing_after_the_first)
+    with pytest.raises(aiohttp.ClientPayloadError):
+        await axis.call("GET", f"/api/v1/inbox/{large_id}", token=b.token)
+    with pytest.raises(aiohttp.ClientPayloadError):  # its part in a batch fetch, the same
+        await axis.call("POST", "/api/v1/inbox/fetch", token=b.token, json_body={"ids": [large_id]})
+    monkeypatch.undo()
+    again = await axis.call("GET", f"/api/v1/inbox/{large_id}", token=b.token)
+    assert again.status == 200 and again.body == large

@@ -20,11 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPri
 
 from edoc_axis.clock import Clock
 from edoc_axis.config import RetrySettings
-from edoc_axis.core.delivery_auth import (
-    DeliveryFacts,
-    delivery_headers,
-    delivery_headers_for_digest,
-)
+from edoc_axis.core.delivery_auth import DeliveryFacts, delivery_headers_for_digest
 from edoc_axis.core.retry import (
     AttemptKind,
     AttemptResult,
@@ -163,14 +159,14 @@ class Pusher:
             attempt=claim.attempt,
             timestamp=int(now.timestamp()),
         )
+        # Signed over the stored digest: the bytes sent are the ones it was taken of.
+        digest = bytes.fromhex(document.sha256)
+        headers = delivery_headers_for_digest(facts, digest, self._key, self._cert)
         body: bytes | AsyncIterator[bytes]
         if raw is not None:
             body = raw
-            headers = delivery_headers(facts, raw, self._key, self._cert)
         else:
             body = document_pieces(self._store, document)
-            digest = bytes.fromhex(document.sha256)
-            headers = delivery_headers_for_digest(facts, digest, self._key, self._cert)
             headers["Content-Length"] = str(document.size)
         headers["Content-Type"] = "application/xml"
         if relay is not None:

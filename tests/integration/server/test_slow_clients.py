@@ -29,6 +29,7 @@ from edoc_axis.edxml import build_document
 from edoc_axis.home import init_home
 from edoc_axis.pki import Issued, cert_to_pem, issue_certificate, load_certs, load_key
 from edoc_axis.runtime import AxisRuntime
+from edoc_axis.server import connections
 from edoc_axis.server.connections import CONNECTIONS, LINGER_S, ConnectionGuard
 from edoc_axis.service.registry import register_agency
 from edoc_axis.signature import sign_package
@@ -378,6 +379,26 @@ async def test_a_refused_client_that_already_sent_its_request_reads_the_503(axis
     await eventually(lambda: axis.guard.lingering == 0, timeout_s=LINGER_S + 3)
     silent.close()
     held.close()
+
+
+@pytest.mark.parametrize("limits", [{"max_connections_per_client": 1, "header_timeout_s": 30}])
+async def test_past_the_lingering_limit_a_refused_connection_is_closed_at_once(
+    axis: Axis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held = await axis.connect("127.0.0.2")
+    await eventually(lambda: axis.guard.by_client.get("127.0.0.2") == 1)
+    monkeypatch.setattr(connections, "MAX_LINGERING", 1)
+    monkeypatch.setattr(connections, "LINGER_S", 30.0)  # the first lingers through the test
+    lingering = await axis.connect("127.0.0.2")
+    assert (await lingering.response()).status == 503
+    await eventually(lambda: axis.guard.lingering == 1)
+    closed = await axis.connect("127.0.0.2")  # the second, past the limit of 1
+    assert (await closed.response()).status == 503
+    assert await closed.closed_within(1)
+    assert axis.guard.lingering == 1  # the first only: the second was not kept
+    for client in (held, lingering, closed):
+        client.close()
+    await eventually(lambda: axis.guard.lingering == 0)  # the client's close ends it
 
 
 def _write_all_then_read(url: str, request: bytes) -> bytes:

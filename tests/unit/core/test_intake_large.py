@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import pytest
 
-from edoc_axis.edxml import DocumentPackage, read_package
+from edoc_axis.edxml import DocumentPackage, read_package, safexml
 from edoc_axis.errors import SchemaInvalid, SignatureInvalid
 from edoc_axis.pki import Issued
 from edoc_axis.signature import TrustStore, VerificationPolicy, sign_package
@@ -112,3 +112,16 @@ def test_a_large_attachment_that_is_not_base64_is_refused_before_the_signature(
     line = broken[:end].count(b"\n") + 1
     with pytest.raises(SchemaInvalid, match=f"ContentTransferEncoded at line {line}: not valid"):
         examine_document(broken, trust_store)
+
+
+def test_a_marker_found_elsewhere_in_the_document_is_refused_not_misread(
+    agency_g22: Issued, trust_store: TrustStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The marker standing for a set-aside text is random; were it in the document
+    # already, the digest could not tell the two apart: the package is refused.
+    monkeypatch.setattr(safexml.secrets, "token_hex", lambda _n: "f" * 32)
+    marker = b"EdocAxisSetAside" + b"f" * 32
+    unsigned = build_package(attachment=DATA, subject="V/v " + marker.decode())
+    raw = sign_package(unsigned, agency_g22.key, agency_g22.cert)
+    with pytest.raises(SignatureInvalid, match="set aside while parsing occurs more than once"):
+        examine_document(raw, trust_store)

@@ -68,6 +68,33 @@ async def test_a_large_document_is_pushed_a_piece_at_a_time_with_the_exact_bytes
         assert endpoint.answered == [201]
 
 
+async def test_a_large_push_the_store_fails_midway_is_tried_again(
+    tmp_path: Path, agency_g22: Issued, axis_signer: Issued, trust_store: TrustStore
+) -> None:
+    async with (
+        open_axis(tmp_path, agency_g22) as axis,
+        running_endpoint(tmp_path / "inbox", axis_signer, trust_store) as endpoint,
+    ):
+        await axis.add_recipient(H49, endpoint.url)
+        (axis_id,) = await axis.post(H49, attachment=os.urandom(2_500_000))
+        raw = await axis.store.document_bytes(axis_id)
+        real_piece = axis.store.document_piece
+        failed: list[int] = []
+
+        async def failing_once(sha256: str, offset: int, length: int) -> bytes:
+            if offset > 0 and not failed:
+                failed.append(offset)
+                raise OSError("disk I/O error")
+            return await real_piece(sha256, offset, length)
+
+        axis.store.document_piece = failing_once  # type: ignore[method-assign]
+        await make_dispatcher(axis, axis_signer).run_until_idle(timeout_s=20)
+        delivery = await axis.delivery(axis_id, H49)
+        assert failed and (delivery.state, delivery.attempts) == ("delivered", 2)
+        assert (tmp_path / "inbox" / "documents" / f"{axis_id}.xml").read_bytes() == raw
+        assert endpoint.journal_ids() == [axis_id]  # the cut push stored nothing
+
+
 async def test_per_endpoint_concurrency_is_respected_and_used(
     tmp_path: Path, agency_g22: Issued, axis_signer: Issued, trust_store: TrustStore
 ) -> None:

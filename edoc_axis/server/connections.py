@@ -203,8 +203,8 @@ class _GuardedProtocol(asyncio.Protocol):
 
         Closed with the client's request unread, the socket would answer it
         with a reset, which can destroy the 503 before the client reads it:
-        a client that writes its whole request before reading (the official
-        Java client does) saw only "connection reset". So the answer is
+        a client that writes its whole request before reading (as blocking
+        clients commonly do) saw only "connection reset". So the answer is
         followed by a FIN where the transport allows, and what the client
         still sends is read and dropped until it closes or LINGER_S passes.
         """

@@ -15,6 +15,7 @@ import aiohttp
 from edoc_axis import outgoing
 
 XML = "application/xml"
+_PIECE = 1 << 20
 
 
 class AxisUnreachable(Exception):
@@ -141,6 +142,22 @@ def _part_at(body: bytes, at: int) -> tuple[FetchedPart, int]:
     return FetchedPart(headers.get("edoc-axis-id", ""), headers, body[start:end]), end + 2
 
 
+async def _read_body(response: aiohttp.ClientResponse) -> bytes:
+    """The answer's body, held once.
+
+    ``response.read()`` joins the pieces it has gathered into new bytes, so a
+    large document would be held twice for a moment. A BytesIO's ``getvalue()``
+    hands over its own buffer instead.
+    """
+    length = response.content_length
+    if length is not None and length <= _PIECE:
+        return await response.read()
+    buffer = io.BytesIO()
+    async for piece in response.content.iter_chunked(_PIECE):
+        buffer.write(piece)
+    return buffer.getvalue()
+
+
 class AxisClient:
     """An agency's (or operator's) connection to one axis."""
 
@@ -195,12 +212,12 @@ class AxisClient:
             all_headers["Content-Type"] = "application/json"
         # aiohttp writes a bytes body in one call, and warns past 1 MiB: a file
         # object is written a chunk at a time.
-        body_data = io.BytesIO(data) if data is not None and len(data) > 1 << 20 else data
+        body_data = io.BytesIO(data) if data is not None and len(data) > _PIECE else data
         try:
             async with self._session.request(
                 method, self.base_url + path, data=body_data, headers=all_headers
             ) as response:
-                body = await response.read()
+                body = await _read_body(response)
                 return ApiResponse(response.status, body, dict(response.headers))
         except aiohttp.ClientConnectorCertificateError as exc:
             error = exc.certificate_error

@@ -6,7 +6,9 @@ import contextlib
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 # Axis ids become file names: nothing that could climb out of the folder.
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
@@ -31,10 +33,16 @@ def write_atomically(target: Path, data: bytes) -> None:
     Temp file beside ``target``, fsync, rename over it, fsync the directory
     so that the rename itself is durable.
     """
+    write_atomically_with(target, lambda handle: handle.write(data))
+
+
+def write_atomically_with(target: Path, write: Callable[[BinaryIO], object]) -> None:
+    """``write_atomically`` of what ``write`` writes to the file it is given (a
+    piece at a time, say); nothing is left of it if ``write`` raises."""
     fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+        with os.fdopen(fd, "w+b") as handle:
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, target)

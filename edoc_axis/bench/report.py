@@ -89,6 +89,7 @@ def _large_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
         (f"  {large['concurrent']['sent']} at once",
          f"{large['concurrent']['accepted']} accepted, refused {refused}"),
         *_fetch_rows(large.get("fetch")),
+        *_agency_rows(large),
     ]  # fmt: skip
 
 
@@ -99,6 +100,37 @@ def _fetch_rows(fetch: dict[str, Any] | None) -> list[tuple[str, str]]:
     shown = "unknown" if growth is None else f"+{growth / MIB:.0f} MiB"
     what = "its exact bytes" if fetch["status"] == 200 and fetch["exact"] else "NOT its bytes"
     return [("  fetched by its recipient", f"{what} in {fetch['seconds']:.1f} s, peak RSS {shown}")]
+
+
+def _agency_rows(large: dict[str, Any]) -> list[tuple[str, str]]:
+    """What the same size cost the agencies' own tools (``edoc receive``, ``edoc endpoint``)."""
+    rows = []
+    received = large.get("edoc_receive")
+    if received is not None:
+        idle = received["idle_peak_rss_bytes"]
+        growth = "unknown" if idle is None else f"+{(received['peak_rss_bytes'] - idle) / MIB:.0f}"
+        what = (
+            "saved its exact bytes"
+            if received["exit_code"] == 0 and received["exact"]
+            else (f"FAILED (exit {received['exit_code']})")
+        )
+        rows.append(
+            (
+                "  saved by `edoc receive`",
+                f"{what} in {received['seconds']:.1f} s, peak RSS {growth} MiB over an idle run",
+            )
+        )
+    pushed = large.get("endpoint")
+    if pushed is not None:
+        growth = pushed["peak_rss_growth_bytes"]
+        shown = "unknown" if growth is None else f"+{growth / MIB:.0f} MiB"
+        rows.append(
+            (
+                "  pushed to `edoc endpoint`",
+                f"{pushed['state']} in {pushed['seconds']:.1f} s, its peak RSS {shown}",
+            )
+        )
+    return rows
 
 
 def render(report: dict[str, Any]) -> str:

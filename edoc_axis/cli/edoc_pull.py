@@ -107,12 +107,16 @@ class Session:
         Saved documents are acknowledged ACK_BATCH at a time in one request (and
         at the end of the pass, or when stopped), then reported.
         """
-        ids = [item["id"] for item in await waiting(client) if item["id"] not in self.given_up]
+        items = [item for item in await waiting(client) if item["id"] not in self.given_up]
+        ids = [item["id"] for item in items]
+        sizes = {item["id"]: int(item.get("size") or 0) for item in items}
         progress = Progress(len(ids), "receiving")
         results: list[dict[str, Any]] = []
         saved: list[dict[str, Any]] = []
         try:
-            async with contextlib.aclosing(self.receiver.receive_many(client, ids)) as received:
+            async with contextlib.aclosing(
+                self.receiver.receive_many(client, ids, sizes)
+            ) as received:
                 async for result in received:  # each one is saved (or refused) already
                     self.hold_or_report(result, saved, results)
                     if len(saved) >= ACK_BATCH:

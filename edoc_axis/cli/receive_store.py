@@ -16,13 +16,15 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import tempfile
 import unicodedata
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, BinaryIO, NoReturn
 
 from edoc_axis.cli.common import CliFailure
 from edoc_axis.client import ApiResponse, AxisClient, FetchedPart, MultipartInvalid
@@ -31,12 +33,13 @@ from edoc_axis.edxml import (
     DocumentPackage,
     StatusPackage,
     XmlLimits,
-    safe_parse,
     validate,
 )
+from edoc_axis.edxml.aside import attachment_texts, check_aside, parse_setting_aside
+from edoc_axis.edxml.attachments import ZIP_MAGIC, decoded_pieces, is_zip_name, unwrap_zip_into
 from edoc_axis.edxml.parser import package_from_tree
 from edoc_axis.errors import EdocError, SignatureMissing
-from edoc_axis.files import fsync_dir, is_safe_id, write_atomically
+from edoc_axis.files import fsync_dir, is_safe_id, write_atomically, write_atomically_with
 from edoc_axis.signature import TrustStore, VerificationPolicy, verify_package
 
 JOURNAL = "received.jsonl"
@@ -46,8 +49,42 @@ MAX_NAME_BYTES = 200
 _UNSAFE_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"|?*]')
 
 
+_COPY_CHUNK = 1024 * 1024
+SINGLE_FETCH_BYTES = 1024 * 1024
+"""Documents this large are fetched alone (``GET``), never in a batch: a batch
+answer would be held whole, and each of its parts copied out of it."""
+
+AttachmentText = str | memoryview
+"""An attachment's base64 text: as the tree held it, or a view of the package's bytes."""
+
+
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def write_attachment(text: AttachmentText, name: str, scratch_dir: Path, out: BinaryIO) -> None:
+    """The attachment's file (``Attachment.data()``) written to ``out`` a piece at a time.
+
+    The file is never whole in memory: base64 is decoded 1 MiB at a time, and
+    the reference SDK's one-entry ZIP is unwrapped from a scratch file in
+    ``scratch_dir``. A file the sender named ``*.zip`` is written as it is.
+    """
+    pieces = decoded_pieces(text)
+    head = b""
+    while len(head) < len(ZIP_MAGIC) and (piece := next(pieces, None)) is not None:
+        head += piece
+    if is_zip_name(name) or not head.startswith(ZIP_MAGIC):
+        out.write(head)
+        for piece in pieces:
+            out.write(piece)
+        return
+    with tempfile.TemporaryFile(dir=scratch_dir, prefix=".unzip-") as scratch:
+        scratch.write(head)
+        for piece in pieces:
+            scratch.write(piece)
+        if not unwrap_zip_into(scratch, out):  # starts like a ZIP but is not one
+            scratch.seek(0)
+            shutil.copyfileobj(scratch, out, _COPY_CHUNK)
 
 
 def safe_basename(name: str, fallback: str) -> str:
@@ -110,21 +147,34 @@ class ReceiveStore:
     def existing_digest(self, axis_id: str) -> str | None:
         """The sha256 of the copy already saved under this id, if any."""
         path = self.document_path(axis_id)
-        return sha256(path.read_bytes()) if path.is_file() else None
+        if not path.is_file():
+            return None
+        with path.open("rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
 
     def save(
-        self, axis_id: str, raw: bytes, attachments: Sequence[tuple[str, bytes]]
+        self, axis_id: str, raw: bytes, attachments: Sequence[tuple[str, AttachmentText]]
     ) -> list[Path]:
-        """Attachments first, then the document (its presence means 'complete')."""
+        """Attachments first, then the document (its presence means 'complete').
+
+        Each attachment is decoded as it is written (``write_attachment``); one
+        that cannot be (a ZIP bomb, say) raises, and the attachments written
+        for this document so far are removed.
+        """
         folder = self.root / axis_id
         written: list[Path] = []
         if attachments:
             folder.mkdir(exist_ok=True)
             names = unique_names([name for name, _ in attachments])
-            for name, (_, data) in zip(names, attachments, strict=True):
-                target = folder / name
-                write_atomically(target, data)
-                written.append(target)
+            try:
+                for name, (_, text) in zip(names, attachments, strict=True):
+                    target = folder / name
+                    write_atomically_with(target, partial(write_attachment, text, name, folder))
+                    written.append(target)
+            except EdocError:
+                for path in written:
+                    path.unlink(missing_ok=True)
+                raise
         write_atomically(self.document_path(axis_id), raw)
         return written
 
@@ -258,20 +308,39 @@ async def _fetched(client: AxisClient, ids: list[str]) -> tuple[list[FetchedPart
     return parts, True
 
 
+def _next_batch(pending: Sequence[str], large: set[str]) -> list[str]:
+    """The ids to ask in one batch: up to FETCH_BATCH, ending before a large one."""
+    batch = []
+    for axis_id in pending[:FETCH_BATCH]:
+        if axis_id in large:
+            break
+        batch.append(axis_id)
+    return batch
+
+
 @dataclass
 class Receiver:
     store: ReceiveStore
     policy: VerificationPolicy
     trust: TrustStore | None = None
 
-    def check(self, raw: bytes) -> list[tuple[str, bytes]]:
-        """Verify the signature (and with a trust store the signer); the attachments."""
-        root = safe_parse(raw, XmlLimits(max_bytes=max(len(raw), XmlLimits.max_bytes)))
+    def check(self, raw: bytes) -> list[tuple[str, AttachmentText]]:
+        """Verify the signature (and with a trust store the signer); each attachment's
+        name and base64 text, already checked, for ``ReceiveStore.save`` to decode.
+
+        A large attachment's text stays in ``raw`` (``edxml.aside``), as on the
+        axis: the tree, the digest and the decoding read it from there.
+        """
+        limits = XmlLimits(max_bytes=max(len(raw), XmlLimits.max_bytes))
+        root, aside = parse_setting_aside(raw, limits)
         # The axis accepted it: read it as real traffic is (see edxml.interop).
         validate(root, REAL_WORLD)
-        package = package_from_tree(root, raw, REAL_WORLD)
+        check_aside(root, aside)
+        package = package_from_tree(
+            root, raw, REAL_WORLD, keep_attachment_text=False, limits=limits
+        )
         try:
-            verified = verify_package(root, self.policy)
+            verified = verify_package(root, self.policy, document_size=len(raw), aside=aside)
         except SignatureMissing:
             if isinstance(package, StatusPackage):
                 return []  # statuses may travel unsigned
@@ -279,7 +348,8 @@ class Receiver:
         if self.trust is not None:
             self.trust.check(verified.certificate, datetime.now(UTC), verified.chain)
         if isinstance(package, DocumentPackage):
-            return [(a.attachment_name, a.data()) for a in package.attachments]
+            names = [a.attachment_name for a in package.attachments]
+            return list(zip(names, attachment_texts(root, aside), strict=True))
         return []
 
     async def receive(self, client: AxisClient, axis_id: str) -> dict[str, Any]:
@@ -290,23 +360,29 @@ class Receiver:
         return self.take(axis_id, await client.inbox_document(axis_id))
 
     async def receive_many(
-        self, client: AxisClient, axis_ids: Sequence[str]
+        self,
+        client: AxisClient,
+        axis_ids: Sequence[str],
+        sizes: Mapping[str, int] | None = None,
     ) -> AsyncGenerator[dict[str, Any], None]:
         """``receive`` for each id, FETCH_BATCH documents per request
         (``POST /api/v1/inbox/fetch``), yielding each outcome as it is saved.
 
-        An axis that answers the batch with an error (one without the batch
-        resource, say) or with parts that are not the ids asked, in order, is
-        asked one document at a time instead.
+        A document of SINGLE_FETCH_BYTES or more by ``sizes`` (the inbox's
+        ``size``) is fetched alone, in its turn. An axis that answers the batch
+        with an error (one without the batch resource, say) or with parts that
+        are not the ids asked, in order, is asked one document at a time instead.
         """
+        large = {i for i, size in (sizes or {}).items() if size >= SINGLE_FETCH_BYTES}
         pending = [i for i in axis_ids if is_safe_id(i)]
         for axis_id in axis_ids:
             if not is_safe_id(axis_id):
                 yield outcome(axis_id, "refused", code="request.invalid", detail="unsafe axis id")
         batches = True  # until the axis shows it has no batch fetch
         while pending:
-            chunk = pending[: FETCH_BATCH if batches else 1]
-            parts, batches = await _fetched(client, chunk) if batches else ([], False)
+            alone = not batches or pending[0] in large
+            chunk = pending[:1] if alone else _next_batch(pending, large)
+            parts, batches = ([], batches) if alone else await _fetched(client, chunk)
             if not parts:
                 for axis_id in chunk:
                     yield await self.receive(client, axis_id)
@@ -331,7 +407,11 @@ class Receiver:
             detail = f"{path} holds different bytes; kept it, not acknowledged"
             return outcome(axis_id, "refused", code="document.conflict", detail=detail)
         if existing is None or (attachments and not self.store.attachment_paths(axis_id)):
-            files = self.store.save(axis_id, raw, attachments)  # (again: attachments missing)
+            try:
+                files = self.store.save(axis_id, raw, attachments)  # (again: attachments missing)
+            except EdocError as error:  # an attachment that cannot be decoded: a ZIP bomb
+                where = str(self.store.refuse(axis_id, raw, error.code, error.detail))
+                return outcome(axis_id, "refused", code=error.code, detail=error.detail, path=where)
         else:
             files = self.store.attachment_paths(axis_id)
         names = [str(f) for f in files]

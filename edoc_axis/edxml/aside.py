@@ -19,6 +19,7 @@ from edoc_axis.errors import SchemaInvalid
 
 from .attachments import check_base64_binary
 from .namespaces import qname
+from .parser import attachment_text_elements
 from .safexml import XmlLimits, safe_parse_setting_aside
 
 ATTACHMENT_TEXT = qname("ContentTransferEncoded")
@@ -52,3 +53,18 @@ def check_aside(root: etree._Element, aside: Mapping[str, memoryview]) -> None:
             raise SchemaInvalid(
                 f"ContentTransferEncoded at line {element.sourceline}: {reason}"
             ) from None
+
+
+def attachment_texts(
+    root: etree._Element, aside: Mapping[str, memoryview]
+) -> list[str | memoryview]:
+    """Each attachment's base64 text, in the order of ``package.attachments``: a text
+    set aside as its view of the package's bytes, any other as the tree holds it.
+
+    For a tree the model has been read from and ``check_aside`` has passed.
+    """
+    texts: list[str | memoryview] = []
+    for element in attachment_text_elements(root):
+        text = element.text or ""
+        texts.append(aside.get(text, text))
+    return texts

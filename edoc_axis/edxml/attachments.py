@@ -12,8 +12,8 @@ import binascii
 import io
 import re
 import zipfile
-from collections.abc import Iterable
-from typing import Final
+from collections.abc import Iterable, Iterator
+from typing import BinaryIO, Final
 
 from edoc_axis.errors import SchemaInvalid
 
@@ -24,6 +24,7 @@ MAX_ZIP_RATIO: Final = 200
 _READ_CHUNK = 1024 * 1024
 _CHECK_CHUNK = 1024 * 1024  # characters of base64 text checked at a time
 _BASE64_QUADS = re.compile(r"[A-Za-z0-9+/]*")
+_BASE64_QUAD_BYTES = re.compile(rb"[A-Za-z0-9+/]*")
 _PADDED_END = re.compile(r"([A-Za-z0-9+/]*)(={0,2})")
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
@@ -92,11 +93,36 @@ def _check_chunks(chunks: Iterable[str]) -> str:
     return pending
 
 
-def _is_one_entry_zip(data: bytes) -> zipfile.ZipInfo | None:
-    if not data.startswith(ZIP_MAGIC):
+def decoded_pieces(encoded: str | memoryview) -> Iterator[bytes]:
+    """``decode_base64(encoded)`` a piece of at most 768 KiB at a time.
+
+    The pieces joined are the decoded bytes, and the same texts are refused,
+    but neither the compacted text nor the decoded file exists in full. As in
+    ``check_base64``, every piece but the last is whole quads of the alphabet,
+    held back until more than two characters follow it; the rest goes through
+    ``decode_base64`` itself.
+    """
+    pending = b""
+    for start in range(0, len(encoded), _CHECK_CHUNK):
+        piece = encoded[start : start + _CHECK_CHUNK]
+        raw = piece.encode("ascii", "replace") if isinstance(piece, str) else bytes(piece)
+        pending += b"".join(raw.split())
+        cut = (len(pending) - 8) // 4 * 4
+        if cut <= 0:
+            continue
+        if _BASE64_QUAD_BYTES.fullmatch(pending, 0, cut) is None:
+            raise SchemaInvalid("ContentTransferEncoded: not valid base64 (Non-base64 digit found)")
+        yield binascii.a2b_base64(memoryview(pending)[:cut])
+        pending = pending[cut:]
+    yield decode_base64(pending.decode("ascii", "replace"))
+
+
+def _is_one_entry_zip(source: BinaryIO) -> zipfile.ZipInfo | None:
+    source.seek(0)
+    if source.read(len(ZIP_MAGIC)) != ZIP_MAGIC:
         return None
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        with zipfile.ZipFile(source) as archive:
             entries = archive.infolist()
     except (zipfile.BadZipFile, ValueError):
         return None  # starts like a ZIP but is not one: the file itself
@@ -131,24 +157,47 @@ def unwrap_zip(
     Declared sizes are checked first, then the actual output is counted while
     inflating, since a ZIP header can lie. Raises ``SchemaInvalid`` on a bomb.
     """
-    entry = _is_one_entry_zip(data)
-    if entry is None:
+    out = io.BytesIO()
+    if not unwrap_zip_into(io.BytesIO(data), out, max_bytes=max_bytes, max_ratio=max_ratio):
         return None
+    return out.getvalue()
+
+
+def unwrap_zip_into(
+    source: BinaryIO,
+    target: BinaryIO,
+    *,
+    max_bytes: int = MAX_UNZIPPED_BYTES,
+    max_ratio: int = MAX_ZIP_RATIO,
+) -> bool:
+    """``unwrap_zip`` from a seekable file to another, 1 MiB at a time.
+
+    False, with nothing written, when ``source`` is not a one-entry ZIP.
+    """
+    entry = _is_one_entry_zip(source)
+    if entry is None:
+        return False
     _check_entry(entry, max_bytes, max_ratio)
     limit = min(max_bytes, entry.file_size)
-    out = bytearray()
+    written = 0
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open(entry) as member:
+        with zipfile.ZipFile(source) as archive, archive.open(entry) as member:
             while chunk := member.read(_READ_CHUNK):
-                out += chunk
-                if len(out) > limit:
+                written += len(chunk)
+                if written > limit:
                     raise SchemaInvalid(
                         f"ContentTransferEncoded: ZIP entry {entry.filename!r} inflates "
                         "beyond its declared size"
                     )
+                target.write(chunk)
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise SchemaInvalid(f"ContentTransferEncoded: broken ZIP entry ({exc})") from None
-    return bytes(out)
+    return True
+
+
+def is_zip_name(attachment_name: str | None) -> bool:
+    """A file the sender named ``*.zip`` is a real ZIP, sent as is, never unwrapped."""
+    return attachment_name is not None and attachment_name.lower().endswith(".zip")
 
 
 def decode_content(encoded: str, attachment_name: str | None = None) -> bytes:
@@ -158,7 +207,7 @@ def decode_content(encoded: str, attachment_name: str | None = None) -> bytes:
     send, so it is returned as is.
     """
     data = decode_base64(encoded)
-    if attachment_name is not None and attachment_name.lower().endswith(".zip"):
+    if is_zip_name(attachment_name):
         return data
     inner = unwrap_zip(data)
     return data if inner is None else inner

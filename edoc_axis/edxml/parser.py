@@ -331,11 +331,23 @@ class _AttachmentText:
 
     def read(self) -> str:
         root = safe_parse(self.source.raw, self.source.limits)
-        encoded = Node(root, _ROOT).opt("AttachmentEncoded")
-        if encoded is None:
+        texts = attachment_text_elements(root)
+        if not texts:
             raise ValueError("the package's bytes carry no AttachmentEncoded")
-        attachment = Node(encoded, _ATTACHMENT_ENCODED).many("Attachment")[self.index]
-        return Node(attachment, _ATTACHMENT).one("ContentTransferEncoded").text or ""
+        return texts[self.index].text or ""
+
+
+def attachment_text_elements(root: etree._Element) -> list[etree._Element]:
+    """Each Attachment's ``ContentTransferEncoded``, in the order of ``package.attachments``.
+
+    For a tree the model has already been read from (which refuses a missing
+    or repeated one).
+    """
+    encoded = Node(root, _ROOT).opt("AttachmentEncoded")
+    if encoded is None:
+        return []
+    attachments = Node(encoded, _ATTACHMENT_ENCODED).many("Attachment")
+    return [Node(att, _ATTACHMENT).one("ContentTransferEncoded") for att in attachments]
 
 
 def _attachments(encoded: etree._Element | None, source: _Source | None) -> tuple[Attachment, ...]:

@@ -10,6 +10,7 @@ new, 200 for a re-delivery of the same bytes, 409 for other bytes.
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ from edoc_axis.problems import problem, problem_response
 from edoc_axis.signature import TrustStore, VerificationPolicy, verify_enveloped, verify_package
 
 log = structlog.get_logger("edoc_axis.endpoint")
+_PIECE = 1024 * 1024
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -56,6 +58,7 @@ class EndpointState:
     limits: XmlLimits
     on_stored: OnStored | None
     lock: asyncio.Lock
+    max_body_bytes: int
 
 
 STATE = web.AppKey("edoc_endpoint_state", EndpointState)
@@ -107,7 +110,7 @@ def _check_document(body: bytes, state: EndpointState, kind: str) -> str:
 async def receive(request: web.Request) -> web.Response:
     """``POST /``: one push delivery from the axis."""
     state = request.app[STATE]
-    body = await request.read()
+    body = await _read_body(request, state.max_body_bytes)
     try:
         facts = verify_delivery(request.headers, body, state.axis_certs, state.clock.now())
     except (SignatureMissing, SignatureInvalid) as exc:
@@ -128,6 +131,23 @@ async def receive(request: web.Request) -> web.Response:
         await _notify(state.on_stored, Received(item, facts, state.store.root / item.path))
     answer = {"stored": item.path, "duplicate": item.duplicate}
     return web.json_response(answer, status=200 if item.duplicate else 201)
+
+
+async def _read_body(request: web.Request, limit: int) -> bytes:
+    """The body, held once, refused past ``limit`` bytes.
+
+    aiohttp's ``request.read()`` gathers a body in a bytearray and then copies
+    it into bytes: a large push would be held twice for a moment. A BytesIO's
+    ``getvalue()`` hands over its own buffer instead.
+    """
+    if (request.content_length or 0) > limit:
+        raise PayloadTooLarge(f"the body is over this endpoint's limit of {limit} bytes")
+    buffer = io.BytesIO()
+    async for piece in request.content.iter_chunked(_PIECE):
+        if buffer.tell() + len(piece) > limit:
+            raise PayloadTooLarge(f"the body is over this endpoint's limit of {limit} bytes")
+        buffer.write(piece)
+    return buffer.getvalue()
 
 
 async def _notify(on_stored: OnStored, received: Received) -> None:
@@ -170,6 +190,7 @@ def make_endpoint_app(
         limits=limits,
         on_stored=on_stored,
         lock=asyncio.Lock(),
+        max_body_bytes=max_body_bytes,
     )
     app.router.add_post("/", receive)
     app.router.add_get("/healthz", healthz)

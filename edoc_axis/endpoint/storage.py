@@ -67,7 +67,9 @@ class ReceivedStore:
         target = self.root / relative
         digest = hashlib.sha256(body).hexdigest()
         if target.exists():
-            if hashlib.sha256(target.read_bytes()).hexdigest() != digest:
+            with target.open("rb") as stored:
+                same = hashlib.file_digest(stored, "sha256").hexdigest() == digest
+            if not same:
                 raise DocumentConflict(
                     f"{kind} {axis_id} was already stored with other content", document_id=axis_id
                 )

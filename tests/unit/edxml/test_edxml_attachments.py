@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import io
+import os
+import random
 import zipfile
 
 import pytest
@@ -12,8 +14,10 @@ from edoc_axis.edxml import Attachment
 from edoc_axis.edxml.attachments import (
     decode_base64,
     decode_content,
+    decoded_pieces,
     encode_content,
     unwrap_zip,
+    unwrap_zip_into,
 )
 from edoc_axis.errors import SchemaInvalid
 
@@ -102,3 +106,64 @@ def test_attachment_helpers() -> None:
         "application/msword",
         "qd.doc",
     )
+
+
+def _wrapped(text: str, width: int, newline: str) -> str:
+    return newline.join(text[i : i + width] for i in range(0, len(text), width))
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 3, 767_999, 786_432, 3 * 1024 * 1024 + 7])
+@pytest.mark.parametrize(("width", "newline"), [(0, ""), (76, "\n"), (64, "\r\n"), (77, "\n\t ")])
+def test_decoded_pieces_join_to_the_whole_decoding(size: int, width: int, newline: str) -> None:
+    data = random.Random(size).randbytes(size)
+    text = base64.b64encode(data).decode()
+    text = _wrapped(text, width, newline) if width else text
+    pieces = list(decoded_pieces(text))
+    assert b"".join(pieces) == decode_base64(text) == data
+    assert b"".join(decoded_pieces(memoryview(text.encode()))) == data
+    # Never the whole file at once: pieces of about 1 MiB of text (768 KiB decoded).
+    assert max(map(len, pieces), default=0) <= 786_432
+
+
+BIG = "A" * 2_000_000  # spans two pieces of text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "abc", "ab$d", "YWJj=ZA==", "QQ=", "QQ==", "AAAA=", BIG + "A", BIG + "=", BIG + "QQ==",
+        BIG + "QQ=", BIG + "$AAA", "AA==" + BIG, BIG[:1_048_574] + "==" + BIG, BIG + "QQ==AAAA",
+        BIG + "\u00e9AAA", "\n".join([BIG] * 2),
+    ],
+)  # fmt: skip
+def test_decoded_pieces_accept_and_refuse_exactly_as_decode_base64(text: str) -> None:
+    try:
+        whole: bytes | None = decode_base64(text)
+    except SchemaInvalid:
+        whole = None
+    try:
+        pieces: bytes | None = b"".join(decoded_pieces(text))
+    except SchemaInvalid:
+        pieces = None
+    assert pieces == whole
+
+
+def test_unwrap_zip_into_writes_what_unwrap_zip_answers() -> None:
+    content = os.urandom(3 * 1024 * 1024)  # several 1 MiB pieces
+    archive = _zip({"qd.pdf": content})
+    out = io.BytesIO()
+    assert unwrap_zip_into(io.BytesIO(archive), out)
+    assert out.getvalue() == unwrap_zip(archive) == content
+
+
+@pytest.mark.parametrize("data", [DATA, b"PK\x03\x04 but no archive", _zip({"a": DATA, "b": DATA})])
+def test_unwrap_zip_into_leaves_anything_else_alone(data: bytes) -> None:
+    out = io.BytesIO()
+    assert not unwrap_zip_into(io.BytesIO(data), out)
+    assert out.getvalue() == b""
+
+
+def test_unwrap_zip_into_refuses_a_bomb() -> None:
+    bomb = _zip({"x.doc": bytes(50 * 1024 * 1024)})
+    with pytest.raises(SchemaInvalid, match="expands more than"):
+        unwrap_zip_into(io.BytesIO(bomb), io.BytesIO())

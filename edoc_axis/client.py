@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import ssl
 from dataclasses import dataclass
@@ -15,7 +14,6 @@ import aiohttp
 from edoc_axis import outgoing
 
 XML = "application/xml"
-_PIECE = 1 << 20
 
 
 class AxisUnreachable(Exception):
@@ -142,22 +140,6 @@ def _part_at(body: bytes, at: int) -> tuple[FetchedPart, int]:
     return FetchedPart(headers.get("edoc-axis-id", ""), headers, body[start:end]), end + 2
 
 
-async def _read_body(response: aiohttp.ClientResponse) -> bytes:
-    """The answer's body, held once.
-
-    ``response.read()`` joins the pieces it has gathered into new bytes, so a
-    large document would be held twice for a moment. A BytesIO's ``getvalue()``
-    hands over its own buffer instead.
-    """
-    length = response.content_length
-    if length is not None and length <= _PIECE:
-        return await response.read()
-    buffer = io.BytesIO()
-    async for piece in response.content.iter_chunked(_PIECE):
-        buffer.write(piece)
-    return buffer.getvalue()
-
-
 class AxisClient:
     """An agency's (or operator's) connection to one axis."""
 
@@ -210,14 +192,13 @@ class AxisClient:
         if json_body is not None:
             data = json.dumps(json_body).encode()
             all_headers["Content-Type"] = "application/json"
-        # aiohttp writes a bytes body in one call, and warns past 1 MiB: a file
-        # object is written a chunk at a time.
-        body_data = io.BytesIO(data) if data is not None and len(data) > _PIECE else data
+        body_data, body_headers = outgoing.request_body(data)
+        all_headers.update(body_headers)
         try:
             async with self._session.request(
                 method, self.base_url + path, data=body_data, headers=all_headers
             ) as response:
-                body = await _read_body(response)
+                body = await outgoing.read_body(response)
                 return ApiResponse(response.status, body, dict(response.headers))
         except aiohttp.ClientConnectorCertificateError as exc:
             error = exc.certificate_error

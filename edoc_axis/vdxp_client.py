@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import io
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,6 +18,8 @@ from datetime import datetime
 from typing import Any
 
 import aiohttp
+
+from edoc_axis import outgoing
 
 PREFIX = "XroadVnpt-"
 USER_AGENT = "JAVASDKAgent/1.0.0 XRoad/VPCP"
@@ -94,13 +95,12 @@ class VdxpClient:
         body: bytes | None = None,
         http: str = "POST",
     ) -> VdxpAnswer:
-        # aiohttp writes a bytes body in one call, and warns past 1 MiB: a file
-        # object is written a chunk at a time.
-        data = io.BytesIO(body) if body is not None and len(body) > 1 << 20 else body
+        data, body_headers = outgoing.request_body(body)
         async with self.session.request(
-            http, f"{self.endpoint}/{method}", data=data, headers=dict(headers)
+            http, f"{self.endpoint}/{method}", data=data, headers={**headers, **body_headers}
         ) as response:
-            return VdxpAnswer(response.status, await response.read(), dict(response.headers))
+            answer = await outgoing.read_body(response)
+            return VdxpAnswer(response.status, answer, dict(response.headers))
 
     async def call(
         self, method: str, params: Mapping[str, str] | None = None, *, http: str = "POST"

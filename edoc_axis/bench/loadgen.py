@@ -9,7 +9,6 @@ due, so a stalled server cannot hide its queueing from the figures.
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import time
 from collections import Counter
@@ -23,7 +22,6 @@ from edoc_axis import outgoing
 from edoc_axis.client import split_multipart
 
 XML = "application/xml"
-_STREAMED = 1024 * 1024
 
 
 @dataclass
@@ -62,11 +60,6 @@ async def _error_code(response: aiohttp.ClientResponse) -> str:
     return str(code) if code else f"http.{response.status}"
 
 
-def _body(document: bytes) -> bytes | io.BytesIO:
-    # aiohttp streams a file-like object in pieces; a big bytes body would be one write.
-    return document if len(document) < _STREAMED else io.BytesIO(document)
-
-
 async def submit_all(
     url: str | Sequence[str],
     token: str,
@@ -96,7 +89,8 @@ async def submit_all(
             if rate is not None:
                 due = result.started + index / rate
                 await asyncio.sleep(max(0.0, due - time.perf_counter()))
-            async with session.post(url, data=_body(documents[index]), headers=headers) as response:
+            body, body_headers = outgoing.request_body(documents[index])
+            async with session.post(url, data=body, headers=headers | body_headers) as response:
                 if response.status in (200, 202):
                     await response.read()
                     result.accepted += 1

@@ -40,7 +40,7 @@ ALLOWED: Mapping[str, frozenset[str]] = {
     # HTTP clients of the two dialects (agency side; an axis also uses the native
     # one to call its peer axes).
     "client": frozenset({"outgoing"}),
-    "vdxp_client": frozenset(),
+    "vdxp_client": frozenset({"outgoing"}),
     "store": BASE,
     "service": BASE | {"store"},
     # Adapters: they call the service layer and never each other.

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import random
 import time
-from collections.abc import Callable
+import tracemalloc
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from edoc_axis.endpoint import JOURNAL_NAME, Received, ReceivedStore
 from edoc_axis.pki import Issued
 from edoc_axis.signature import TrustStore, sign_package
 from tests.integration.endpoint import AXIS_ID, G22, serve_endpoint, signed_delivery
+
+MIB = 1024 * 1024
 
 
 def tamper(signed: bytes) -> bytes:
@@ -188,3 +192,29 @@ async def test_on_stored_hears_of_new_documents_only_and_cannot_break_the_answer
     assert received.item.axis_id == AXIS_ID
     assert received.facts.attempt == 1
     assert received.absolute_path.read_bytes() == signed_package
+
+
+async def test_a_large_push_is_held_about_once(
+    tmp_path: Path, make_package: Callable[..., bytes], agency_g22: Issued, axis_signer: Issued,
+    trust_store: TrustStore,
+) -> None:  # fmt: skip
+    attachment = random.Random(7).randbytes(8 * MIB)  # its base64 set aside while parsing
+    signed = sign_package(make_package(attachment=attachment), agency_g22.key, agency_g22.cert)
+    out = tmp_path / "inbox"
+    async with serve_endpoint(out, axis_signer, trust_store, max_body_bytes=64 * MIB) as client:
+        headers = signed_delivery(signed, axis_signer)
+
+        async def pieces() -> AsyncIterator[bytes]:  # a BytesIO body is copied whole by aiohttp
+            for start in range(0, len(signed), MIB):
+                yield signed[start : start + MIB]
+
+        tracemalloc.start()
+        try:
+            response = await client.post("/", data=pieces(), headers=headers)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert response.status == 201
+    assert (out / f"documents/{AXIS_ID}.xml").read_bytes() == signed
+    # The body once and pieces of it; aiohttp's request.read() held it twice.
+    assert peak < len(signed) + 4 * MIB

@@ -257,9 +257,9 @@ def add_commands(commands: Any) -> None:
     inbox.set_defaults(func=cmd_inbox)
 
     receive = _parser(commands, "receive", "download, verify, save and acknowledge",
-        f"Download the waiting documents ({FETCH_BATCH} per request; one at a time from an "
-        "axis without batch fetch), verify each one's signature (with --ca also the signer "
-        "certificate), save it as DIR/<id>.edxml with its attachments under DIR/<id>/, record "
+        f"Download the waiting documents ({FETCH_BATCH} per request, a document of 1 MiB or "
+        "more alone; one at a time from an axis without batch fetch), verify each one's "
+        "signature (with --ca also the signer certificate), save it as DIR/<id>.edxml with its attachments under DIR/<id>/, record "
         "it in DIR/received.jsonl, then acknowledge it (saved documents are acknowledged "
         f"{ACK_BATCH} at a time in one request). A document that fails verification is "
         "kept in DIR/refused/ and not acknowledged; the exit code is then 1. --follow keeps "

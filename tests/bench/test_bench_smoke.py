@@ -50,6 +50,11 @@ def test_bench_runs_tiny_and_reports_every_figure(
     assert report["large"]["accepted"] and report["large"]["errors"] == {}
     fetch = report["large"]["fetch"]  # by its pull recipient, read a piece at a time
     assert (fetch["status"], fetch["exact"]) == (200, True)
+    received = report["large"]["edoc_receive"]  # the agencies' tools, measured the same way
+    assert (received["exit_code"], received["exact"]) == (0, True)
+    assert received["peak_rss_bytes"] > 0 and received["idle_peak_rss_bytes"] > 0
+    assert report["large"]["endpoint"]["state"] == "delivered"
+    assert "saved by `edoc receive`" in table and "pushed to `edoc endpoint`" in table
     assert report["settings"]["documents"] == 20
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import random
 import tracemalloc
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -156,3 +159,35 @@ async def test_a_large_document_is_received_holding_it_about_once(
     # The document once, and pieces of 1 MiB. It was held about 4 times (its
     # answer read and joined, its attachment's text, decoded, then unzipped).
     assert peak < size + 8 * MIB
+
+
+async def test_an_attachment_that_cannot_be_unwrapped_refuses_the_document_leaving_nothing(
+    axis: RunningAxis, tmp_path: Path
+) -> None:
+    a, b = await axis.register(A), await axis.register(B)
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("qd.doc", bytes(64 * MIB))  # 64 MiB of zeros in ~64 KB
+    axis_id = await _send_with(
+        axis,
+        a,
+        Attachment.from_bytes("cid:1", "fine.txt", b"written first"),
+        # Named .doc, so read as the SDK's one-entry ZIP: the bomb is found while saving.
+        Attachment("cid:2", "application/msword", "qd.doc", None, encode_base64(bomb)),
+    )
+    out = tmp_path / "out"
+    receiver = Receiver(_out_folder(out), VerificationPolicy())
+    receiver.store.prepare()  # as `edoc receive` does: refused/ too
+    async with AxisClient(axis.url, b.token) as client:
+        (result,) = [r async for r in receiver.receive_many(client, [axis_id])]
+        still_waiting = [item["id"] for item in await receive_store.waiting(client)]
+    assert (result["outcome"], result["code"]) == ("refused", "schema.invalid")
+    assert "expands more than" in result["detail"]
+    assert Path(result["path"]) == out / "refused" / f"{axis_id}.edxml"
+    assert sorted(p.name for p in (out / axis_id).iterdir()) == []  # "fine.txt" taken back
+    assert not (out / f"{axis_id}.edxml").exists()
+    assert still_waiting == [axis_id]  # not acknowledged: the caller acks only what it saved
+
+
+def encode_base64(buffer: io.BytesIO) -> str:
+    return base64.b64encode(buffer.getvalue()).decode("ascii")

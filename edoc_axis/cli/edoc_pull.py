@@ -259,11 +259,12 @@ def add_commands(commands: Any) -> None:
     receive = _parser(commands, "receive", "download, verify, save and acknowledge",
         f"Download the waiting documents ({FETCH_BATCH} per request, a document of 1 MiB or "
         "more alone; one at a time from an axis without batch fetch), verify each one's "
-        "signature (with --ca also the signer certificate), save it as DIR/<id>.edxml with its attachments under DIR/<id>/, record "
-        "it in DIR/received.jsonl, then acknowledge it (saved documents are acknowledged "
-        f"{ACK_BATCH} at a time in one request). A document that fails verification is "
-        "kept in DIR/refused/ and not acknowledged; the exit code is then 1. --follow keeps "
-        "polling until SIGINT/SIGTERM (--json then prints one JSON line per document).",
+        "signature (with --ca also the signer certificate), save it as DIR/<id>.edxml with "
+        "its attachments under DIR/<id>/, record it in DIR/received.jsonl, then acknowledge "
+        f"it (saved documents are acknowledged {ACK_BATCH} at a time in one request). A "
+        "document that fails verification is kept in DIR/refused/ and not acknowledged; the "
+        "exit code is then 1. --follow keeps polling until SIGINT/SIGTERM (--json then prints "
+        "one JSON line per document).",
         f"edoc receive {url} --out inbox/ --ca ca.cert.pem --follow")  # fmt: skip
     receive.add_argument("--out", required=True, metavar="DIR", help="where to save")
     receive.add_argument("--follow", action="store_true", help="keep polling")

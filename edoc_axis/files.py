@@ -41,7 +41,7 @@ def write_atomically_with(target: Path, write: Callable[[BinaryIO], object]) -> 
     piece at a time, say); nothing is left of it if ``write`` raises."""
     fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w+b") as handle:
+        with os.fdopen(fd, "wb") as handle:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())

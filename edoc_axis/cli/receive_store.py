@@ -400,8 +400,7 @@ class Receiver:
         try:
             attachments = self.check(raw)
         except EdocError as error:
-            where = str(self.store.refuse(axis_id, raw, error.code, error.detail))
-            return outcome(axis_id, "refused", code=error.code, detail=error.detail, path=where)
+            return self._refused(axis_id, raw, error)
         path, existing = self.store.document_path(axis_id), self.store.existing_digest(axis_id)
         if existing is not None and existing != sha256(raw):
             detail = f"{path} holds different bytes; kept it, not acknowledged"
@@ -410,8 +409,7 @@ class Receiver:
             try:
                 files = self.store.save(axis_id, raw, attachments)  # (again: attachments missing)
             except EdocError as error:  # an attachment that cannot be decoded: a ZIP bomb
-                where = str(self.store.refuse(axis_id, raw, error.code, error.detail))
-                return outcome(axis_id, "refused", code=error.code, detail=error.detail, path=where)
+                return self._refused(axis_id, raw, error)
         else:
             files = self.store.attachment_paths(axis_id)
         names = [str(f) for f in files]
@@ -423,6 +421,11 @@ class Receiver:
         )
         kind = "saved" if existing is None else "already-saved"
         return outcome(axis_id, kind, path=str(path), attachments=names)
+
+    def _refused(self, axis_id: str, raw: bytes, error: EdocError) -> dict[str, Any]:
+        """Kept in refused/ with its reason, and not acknowledged."""
+        where = str(self.store.refuse(axis_id, raw, error.code, error.detail))
+        return outcome(axis_id, "refused", code=error.code, detail=error.detail, path=where)
 
 
 SAVED = ("saved", "already-saved")

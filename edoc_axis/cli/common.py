@@ -276,8 +276,16 @@ def read_bytes(path: str) -> bytes:
 
 
 def write_bytes(path: str, data: bytes) -> None:
+    write_pieces(path, [data])
+
+
+def write_pieces(path: str, pieces: Iterable[bytes | memoryview]) -> None:
+    """Write the pieces to ``path`` (``-``: stdout) one after the other, never joined."""
     if path == "-":
-        sys.stdout.buffer.write(data)
+        for piece in pieces:
+            sys.stdout.buffer.write(piece)
         sys.stdout.flush()
-    else:
-        Path(path).write_bytes(data)
+        return
+    with Path(path).open("wb") as handle:
+        for piece in pieces:
+            handle.write(piece)

@@ -2,27 +2,48 @@
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
+from edoc_axis.cli.receive_store import AttachmentText, write_attachment
 from edoc_axis.edxml import DocumentPackage, StatusPackage
 
 
-def _attachments(package: DocumentPackage) -> list[dict[str, Any]]:
+def _attachments(package: DocumentPackage, texts: Sequence[AttachmentText]) -> list[dict[str, Any]]:
     described = []
-    for attachment in package.attachments:
-        data = attachment.data()
+    for attachment, text in zip(package.attachments, texts, strict=True):
+        size = _Counted()
+        with tempfile.TemporaryDirectory(prefix="edoc-show-") as scratch:
+            write_attachment(text, attachment.attachment_name, Path(scratch), size)
         described.append(
             {
                 "content_id": attachment.content_id,
                 "name": attachment.attachment_name,
                 "content_type": attachment.content_type,
-                "size": len(data),
+                "size": size.count,
             }
         )
     return described
 
 
-def describe_package(package: DocumentPackage | StatusPackage) -> dict[str, Any]:
+class _Counted:
+    """Takes bytes and keeps nothing but their number."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def write(self, data: bytes, /) -> int:
+        self.count += len(data)
+        return len(data)
+
+
+def describe_package(
+    package: DocumentPackage | StatusPackage, texts: Sequence[AttachmentText] = ()
+) -> dict[str, Any]:
+    """``texts``: each attachment's base64 text (``edxml.aside.attachment_texts``); the
+    size shown is the file's, counted a piece at a time as ``edoc receive`` writes it."""
     if isinstance(package, StatusPackage):
         return {
             "kind": "status",
@@ -47,7 +68,7 @@ def describe_package(package: DocumentPackage | StatusPackage) -> dict[str, Any]
         "subject": package.subject,
         "business_type": package.business_type.name.lower(),
         "business_type_code": int(package.business_type),
-        "attachments": _attachments(package),
+        "attachments": _attachments(package, texts),
     }
 
 

@@ -27,6 +27,7 @@ from edoc_axis.cli.common import (
     read_bytes,
     setting,
     write_bytes,
+    write_pieces,
 )
 from edoc_axis.cli.describe import describe_package, print_description
 from edoc_axis.clock import vietnam_now
@@ -41,14 +42,11 @@ from edoc_axis.edxml import (
     Tolerances,
     XmlLimits,
     build_document,
-    package_from_tree,
-    read_package,
-    safe_parse,
-    validate,
 )
+from edoc_axis.edxml.aside import attachment_texts, parse_setting_aside, read_setting_aside
 from edoc_axis.errors import CertificateUntrusted, EdocError
 from edoc_axis.keyfiles import load_certs, load_trust_store
-from edoc_axis.signature import VerificationPolicy, sign_package, verify_package
+from edoc_axis.signature import VerificationPolicy, sign_parsed, verify_package
 
 
 def _attachment(index: int, path: Path, zip_form: bool) -> Attachment:
@@ -173,13 +171,16 @@ def cmd_sign(args: argparse.Namespace) -> int:
     assert key_path is not None and cert_path is not None
     key = key_file(key_path)
     cert = cert_files(cert_path)[0]
+    raw = read_bytes(args.input)
+    # A large attachment's text stays in ``raw`` (edxml.aside): hashed and written from there.
+    root, aside = parse_setting_aside(raw, XmlLimits())
     try:
-        signed = sign_package(read_bytes(args.input), key, cert)
+        signed = sign_parsed(root, key, cert, aside)
     except ValueError as exc:  # the key is not the certificate's
         raise CliFailure(
             f"{key_path} (--key) and {cert_path} (--cert): {exc}", code="key.mismatch"
         ) from exc
-    write_bytes(args.output, signed)
+    write_pieces(args.output, signed)
     if args.output != "-":
         print(f"signed {args.input} -> {args.output}")
     return EXIT_OK
@@ -197,13 +198,13 @@ def _warn(warnings: tuple[str, ...]) -> None:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     raw = read_bytes(args.input)
-    root = safe_parse(raw, XmlLimits())
-    tolerances = _tolerances(args)
-    validate(root, tolerances)
     # The model is read for its checks and warnings; the signature below covers
-    # the exact bytes whatever the tolerances let through.
-    warnings = package_from_tree(root, raw, tolerances).warnings
-    verified = verify_package(root, VerificationPolicy(allow_legacy=args.legacy))
+    # the exact bytes whatever the tolerances let through. A large attachment's
+    # text stays in ``raw`` (edxml.aside), as at the axis.
+    root, aside, package = read_setting_aside(raw, XmlLimits(), _tolerances(args))
+    warnings = package.warnings
+    policy = VerificationPolicy(allow_legacy=args.legacy)
+    verified = verify_package(root, policy, document_size=len(raw), aside=aside)
     cert = verified.certificate
     trust_line = "not checked (no --ca)"
     if args.ca:
@@ -253,8 +254,10 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.repair:
         start = raw.find(b"<")
         raw = raw[start:] if start > 0 else raw
-    package = read_package(raw, tolerances=_tolerances(args))
-    description = describe_package(package)
+    # A large attachment's text stays in ``raw``; its size is counted a piece at a time.
+    root, aside, package = read_setting_aside(raw, XmlLimits(), _tolerances(args))
+    texts = attachment_texts(root, aside) if isinstance(package, DocumentPackage) else []
+    description = describe_package(package, texts)
     if args.json:
         print_json({**description, "warnings": list(package.warnings)})
     else:

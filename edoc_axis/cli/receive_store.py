@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, BinaryIO, NoReturn
+from typing import Any, NoReturn
 
 from edoc_axis.cli.common import CliFailure
 from edoc_axis.client import ApiResponse, AxisClient, FetchedPart, MultipartInvalid
@@ -33,11 +33,15 @@ from edoc_axis.edxml import (
     DocumentPackage,
     StatusPackage,
     XmlLimits,
-    validate,
 )
-from edoc_axis.edxml.aside import attachment_texts, check_aside, parse_setting_aside
-from edoc_axis.edxml.attachments import ZIP_MAGIC, decoded_pieces, is_zip_name, unwrap_zip_into
-from edoc_axis.edxml.parser import package_from_tree
+from edoc_axis.edxml.aside import attachment_texts, read_setting_aside
+from edoc_axis.edxml.attachments import (
+    ZIP_MAGIC,
+    Writable,
+    decoded_pieces,
+    is_zip_name,
+    unwrap_zip_into,
+)
 from edoc_axis.errors import EdocError, SignatureMissing
 from edoc_axis.files import fsync_dir, is_safe_id, write_atomically, write_atomically_with
 from edoc_axis.signature import TrustStore, VerificationPolicy, verify_package
@@ -62,7 +66,7 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def write_attachment(text: AttachmentText, name: str, scratch_dir: Path, out: BinaryIO) -> None:
+def write_attachment(text: AttachmentText, name: str, scratch_dir: Path, out: Writable) -> None:
     """The attachment's file (``Attachment.data()``) written to ``out`` a piece at a time.
 
     The file is never whole in memory: base64 is decoded 1 MiB at a time, and
@@ -332,13 +336,8 @@ class Receiver:
         axis: the tree, the digest and the decoding read it from there.
         """
         limits = XmlLimits(max_bytes=max(len(raw), XmlLimits.max_bytes))
-        root, aside = parse_setting_aside(raw, limits)
         # The axis accepted it: read it as real traffic is (see edxml.interop).
-        validate(root, REAL_WORLD)
-        check_aside(root, aside)
-        package = package_from_tree(
-            root, raw, REAL_WORLD, keep_attachment_text=False, limits=limits
-        )
+        root, aside, package = read_setting_aside(raw, limits, REAL_WORLD)
         try:
             verified = verify_package(root, self.policy, document_size=len(raw), aside=aside)
         except SignatureMissing:

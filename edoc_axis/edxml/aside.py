@@ -18,9 +18,12 @@ from lxml import etree
 from edoc_axis.errors import SchemaInvalid
 
 from .attachments import check_base64_binary
+from .interop import Tolerances
+from .model import Package
 from .namespaces import qname
-from .parser import attachment_text_elements
+from .parser import attachment_text_elements, package_from_tree
 from .safexml import XmlLimits, safe_parse_setting_aside
+from .schema import validate
 
 ATTACHMENT_TEXT = qname("ContentTransferEncoded")
 
@@ -68,3 +71,17 @@ def attachment_texts(
         text = element.text or ""
         texts.append(aside.get(text, text))
     return texts
+
+
+def read_setting_aside(
+    raw: bytes, limits: XmlLimits, tolerances: Tolerances
+) -> tuple[etree._Element, dict[str, memoryview], Package]:
+    """``read_package`` for a document that may be large: the tree (for its signature),
+    the texts set aside (``parse_setting_aside``) and the package, read without
+    its attachments' text (``attachment_texts`` gives them).
+    """
+    root, aside = parse_setting_aside(raw, limits)
+    validate(root, tolerances)
+    check_aside(root, aside)
+    package = package_from_tree(root, raw, tolerances, keep_attachment_text=False, limits=limits)
+    return root, aside, package

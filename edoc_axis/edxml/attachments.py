@@ -13,7 +13,7 @@ import io
 import re
 import zipfile
 from collections.abc import Iterable, Iterator
-from typing import BinaryIO, Final
+from typing import BinaryIO, Final, Protocol
 
 from edoc_axis.errors import SchemaInvalid
 
@@ -27,6 +27,12 @@ _BASE64_QUADS = re.compile(r"[A-Za-z0-9+/]*")
 _BASE64_QUAD_BYTES = re.compile(rb"[A-Za-z0-9+/]*")
 _PADDED_END = re.compile(r"([A-Za-z0-9+/]*)(={0,2})")
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+class Writable(Protocol):
+    """Where decoded or unzipped bytes go: a file, or anything that takes bytes."""
+
+    def write(self, data: bytes, /) -> object: ...
 
 
 def decode_base64(encoded: str) -> bytes:
@@ -165,7 +171,7 @@ def unwrap_zip(
 
 def unwrap_zip_into(
     source: BinaryIO,
-    target: BinaryIO,
+    target: Writable,
     *,
     max_bytes: int = MAX_UNZIPPED_BYTES,
     max_ratio: int = MAX_ZIP_RATIO,

@@ -6,7 +6,7 @@ from edoc_axis.signature.certificates import (
     check_agency_certificate,
 )
 from edoc_axis.signature.policy import VerificationPolicy, VerifiedSignature
-from edoc_axis.signature.signer import sign_enveloped, sign_package
+from edoc_axis.signature.signer import sign_enveloped, sign_package, sign_parsed
 from edoc_axis.signature.verifier import (
     PreparedSignature,
     prepare_package,
@@ -24,6 +24,7 @@ __all__ = [
     "prepare_package",
     "sign_enveloped",
     "sign_package",
+    "sign_parsed",
     "verify_enveloped",
     "verify_package",
 ]

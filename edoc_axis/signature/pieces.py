@@ -174,3 +174,29 @@ def _feed_escaped(hasher: hashlib._Hash, text: str | bytes | memoryview) -> None
                 if char in piece:
                     piece = piece.replace(char, escaped)
             hasher.update(piece.encode("utf-8"))
+
+
+def with_texts_back(serialized: bytes, aside: Mapping[str, memoryview]) -> list[bytes | memoryview]:
+    """``serialized`` (a tree holding the markers of ``aside``) as pieces, each marker
+    replaced by its text: the whole document, never joined into one copy.
+
+    A text set aside is canonical as it stands (nothing in it for a serialiser to
+    escape), so it stands in the output exactly as it stood in the input.
+    """
+    if not aside:
+        return [serialized]
+    found: list[tuple[int, int, memoryview]] = []
+    for marker, text in aside.items():
+        encoded = marker.encode("ascii")
+        at = serialized.find(encoded)
+        if at < 0 or serialized.find(encoded, at + 1) >= 0:
+            raise ValueError("a text set aside does not stand exactly once in the document")
+        found.append((at, len(encoded), text))
+    view = memoryview(serialized)
+    pieces: list[bytes | memoryview] = []
+    position = 0
+    for at, length, text in sorted(found, key=lambda entry: entry[0]):
+        pieces += [view[position:at], text]
+        position = at + length
+    pieces.append(view[position:])
+    return pieces

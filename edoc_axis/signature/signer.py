@@ -12,7 +12,9 @@ import base64
 import copy
 import hashlib
 import importlib
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from cryptography import x509
@@ -22,6 +24,7 @@ from lxml import etree
 
 from edoc_axis.errors import SchemaInvalid, SignatureWrapping, XmlForbidden, XmlMalformed
 from edoc_axis.signature import algorithms as alg
+from edoc_axis.signature.pieces import digest_in_pieces, with_texts_back
 
 XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 _SIGNATURE_TAGS = (f"{{{alg.DSIG_NS}}}Signature", f"{{{alg.EDXML_NS}}}Signature")
@@ -38,9 +41,26 @@ def sign_package(
     SignatureWrapping, because a second signature would be refused as that.
     """
     root = copy.deepcopy(raw) if isinstance(raw, etree._Element) else _parse(raw)
-    sign_enveloped(root, key, cert, _package_header(root))
+    return b"".join(sign_parsed(root, key, cert))
+
+
+def sign_parsed(
+    root: etree._Element,
+    key: CertificateIssuerPrivateKeyTypes,
+    cert: x509.Certificate,
+    aside: Mapping[str, memoryview] | None = None,
+) -> list[bytes | memoryview]:
+    """Sign a parsed edXML package in place; the signed package's bytes, as pieces.
+
+    ``aside`` (``edxml.aside``) maps the markers the tree holds in place of
+    large attachment texts to those texts, views of the package's bytes: the
+    digest reads them from there, and the pieces put each back where its
+    marker stands, so a large document is never copied whole.
+    """
+    aside = aside or {}
+    sign_enveloped(root, key, cert, _package_header(root), aside=aside)
     body = etree.tostring(root.getroottree(), encoding="UTF-8", xml_declaration=False)
-    return XML_DECLARATION + body
+    return with_texts_back(XML_DECLARATION + body, aside)
 
 
 def sign_enveloped(
@@ -48,10 +68,15 @@ def sign_enveloped(
     key: CertificateIssuerPrivateKeyTypes,
     cert: x509.Certificate,
     parent: etree._Element | None = None,
+    *,
+    aside: Mapping[str, memoryview] | None = None,
 ) -> etree._Element:
     """Append an enveloped ``ds:Signature`` to ``parent`` (default: the root), in place.
 
     Returns ``root`` for chaining. The Reference covers the whole document.
+    Given ``aside`` (empty or not), its large texts and those of ``aside`` are
+    hashed in pieces (``signature.pieces``); without, it is canonicalised
+    whole, which is cheaper for a small document (a receipt, a status).
     """
     if next(root.getroottree().getroot().iter(*_SIGNATURE_TAGS), None) is not None:
         raise SignatureWrapping("the document is already signed; refusing a second signature")
@@ -59,7 +84,8 @@ def sign_enveloped(
     target = root if parent is None else parent
     signature = copy.deepcopy(prepared.template)
     signed_info = signature[0]
-    signed_info[2][2].text = base64.b64encode(_enveloped_digest(target, signature)).decode("ascii")
+    digest = _enveloped_digest(target, signature, aside)
+    signed_info[2][2].text = base64.b64encode(digest).decode("ascii")
     value = alg.sign_value(key, alg.canonicalize(signed_info, exclusive=True))
     signature[1].text = base64.b64encode(value).decode("ascii")
     return root
@@ -116,7 +142,9 @@ def _skeleton(method: str, cert: x509.Certificate) -> etree._Element:
     return signature
 
 
-def _enveloped_digest(parent: etree._Element, signature: etree._Element) -> bytes:
+def _enveloped_digest(
+    parent: etree._Element, signature: etree._Element, aside: Mapping[str, memoryview] | None
+) -> bytes:
     """Append ``signature`` to ``parent`` (indented like its siblings); return the digest.
 
     The digest is the SHA-256 of the exclusive C14N of the document as the
@@ -126,13 +154,13 @@ def _enveloped_digest(parent: etree._Element, signature: etree._Element) -> byte
     """
     inner, closing = _indentation(parent)
     if inner is None or closing is None:
-        digest = _document_digest(parent)
+        digest = _document_digest(parent, aside)
     else:
         _indent(signature, inner, inner[len(closing) :] or "  ")
         last = parent[-1]  # _indentation found children
         last.tail = inner + closing  # what the transform leaves: text before + after
         try:
-            digest = _document_digest(parent)
+            digest = _document_digest(parent, aside)
         finally:
             last.tail = inner
         signature.tail = closing
@@ -140,9 +168,12 @@ def _enveloped_digest(parent: etree._Element, signature: etree._Element) -> byte
     return digest
 
 
-def _document_digest(node: etree._Element) -> bytes:
+def _document_digest(node: etree._Element, aside: Mapping[str, memoryview] | None) -> bytes:
     document = node.getroottree()
-    return hashlib.sha256(alg.canonicalize_document(document, exclusive=True)).digest()
+    canonical = partial(alg.canonicalize_document, document, exclusive=True)
+    if aside is None:
+        return hashlib.sha256(canonical()).digest()
+    return digest_in_pieces(document.getroot(), "sha256", canonical, aside)[0]
 
 
 def _indentation(parent: etree._Element) -> tuple[str | None, str | None]:

@@ -6,7 +6,10 @@ import argparse
 import hashlib
 import mimetypes
 import os
+import secrets
 import sys
+import tempfile
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,7 +29,6 @@ from edoc_axis.cli.common import (
     print_json,
     read_bytes,
     setting,
-    write_bytes,
     write_pieces,
 )
 from edoc_axis.cli.describe import describe_package, print_description
@@ -44,24 +46,50 @@ from edoc_axis.edxml import (
     build_document,
 )
 from edoc_axis.edxml.aside import attachment_texts, parse_setting_aside, read_setting_aside
+from edoc_axis.edxml.attachments import encoded_pieces, write_zip_form
 from edoc_axis.errors import CertificateUntrusted, EdocError
 from edoc_axis.keyfiles import load_certs, load_trust_store
 from edoc_axis.signature import VerificationPolicy, sign_parsed, verify_package
+from edoc_axis.signature.pieces import pieces_of, with_texts_back
+
+LARGE_FILE = 768 * 1024
+"""An attachment this large (1 MiB of base64 or more) is never read whole by `edoc new`."""
 
 
-def _attachment(index: int, path: Path, zip_form: bool) -> Attachment:
+def _attachment(
+    index: int, path: Path, zip_form: bool, large: dict[str, Iterable[bytes]]
+) -> Attachment:
+    """The attachment for ``path``. A large file's text is a marker in the package,
+    its base64 written in its place a piece at a time (``large``: marker -> pieces)."""
     content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    return Attachment.from_bytes(
-        f"cid:{index}", path.name, path.read_bytes(), content_type=content_type, zip=zip_form
-    )
+    if path.stat().st_size < LARGE_FILE:
+        return Attachment.from_bytes(
+            f"cid:{index}", path.name, path.read_bytes(), content_type=content_type, zip=zip_form
+        )
+    marker = f"EdocAxisFile{secrets.token_hex(16)}"  # whole base64 quads, as the text is
+    large[marker] = _encoded_file(path, zip_form)
+    return Attachment(f"cid:{index}", content_type, path.name, None, marker)
+
+
+def _encoded_file(path: Path, zip_form: bool) -> Iterator[bytes]:
+    """``encode_content`` of the file (the SDK's ZIP form through a scratch file), in pieces."""
+    with path.open("rb") as source:
+        if not zip_form:
+            yield from encoded_pieces(source)
+            return
+        with tempfile.TemporaryFile(prefix="edoc-new-") as archive:
+            write_zip_form(source, path.name, archive)
+            archive.seek(0)
+            yield from encoded_pieces(archive)
 
 
 def cmd_new(args: argparse.Namespace) -> int:
     recipients = [code.strip() for code in args.to.split(",") if code.strip()]
     if not recipients:
         fail("--to needs at least one agency code")
+    large: dict[str, Iterable[bytes]] = {}
     attachments = [
-        _attachment(i, Path(p), args.zip) for i, p in enumerate(args.attach or [], start=1)
+        _attachment(i, Path(p), args.zip, large) for i, p in enumerate(args.attach or [], start=1)
     ]
     at = vietnam_now()
     if args.date:
@@ -78,7 +106,7 @@ def cmd_new(args: argparse.Namespace) -> int:
         package = _compose(args, recipients, attachments, at, number, sender_name)
     except ValueError as exc:  # an inconsistent combination of options
         raise CliFailure(str(exc), exit_code=EXIT_USAGE) from exc
-    write_bytes(args.output, build_document(package))
+    write_pieces(args.output, pieces_of(with_texts_back(build_document(package), large)))
     where = "stdout" if args.output == "-" else args.output
     line = f"wrote {where} (DocumentId {package.document_id})"
     print(line, file=sys.stderr if args.output == "-" else sys.stdout)

@@ -227,10 +227,27 @@ def encode_content(data: bytes, *, zip: bool = False, entry_name: str = "content
     """
     if zip:
         buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            # A fixed timestamp keeps the output reproducible byte for byte.
-            info = zipfile.ZipInfo(entry_name, date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, data)
+        write_zip_form(io.BytesIO(data), entry_name, buffer)
         data = buffer.getvalue()
     return base64.b64encode(data).decode("ascii")
+
+
+def write_zip_form(source: BinaryIO, entry_name: str, target: BinaryIO) -> None:
+    """The reference SDK's form of the file ``source``: a one-entry deflated ZIP named
+    ``entry_name``, written to the seekable ``target`` 1 MiB at a time."""
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        # A fixed timestamp keeps the output reproducible byte for byte.
+        info = zipfile.ZipInfo(entry_name, date_time=(1980, 1, 1, 0, 0, 0))
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with archive.open(info, "w") as entry:
+            while chunk := source.read(_READ_CHUNK):
+                entry.write(chunk)
+
+
+_ENCODE_CHUNK = 3 * 256 * 1024  # whole 3-byte groups: the pieces' base64 joins up
+
+
+def encoded_pieces(source: BinaryIO) -> Iterator[bytes]:
+    """``base64.b64encode`` of the file ``source`` (ASCII), 1 MiB of text at a time."""
+    while chunk := source.read(_ENCODE_CHUNK):
+        yield base64.b64encode(chunk)

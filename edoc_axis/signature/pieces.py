@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable, Container, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from lxml import etree
@@ -176,27 +176,43 @@ def _feed_escaped(hasher: hashlib._Hash, text: str | bytes | memoryview) -> None
             hasher.update(piece.encode("utf-8"))
 
 
-def with_texts_back(serialized: bytes, aside: Mapping[str, memoryview]) -> list[bytes | memoryview]:
-    """``serialized`` (a tree holding the markers of ``aside``) as pieces, each marker
+def with_texts_back(
+    serialized: bytes, texts: Mapping[str, memoryview | Iterable[bytes]]
+) -> list[bytes | memoryview | Iterable[bytes]]:
+    """``serialized`` (a tree holding the markers of ``texts``) as pieces, each marker
     replaced by its text: the whole document, never joined into one copy.
 
-    A text set aside is canonical as it stands (nothing in it for a serialiser to
-    escape), so it stands in the output exactly as it stood in the input.
+    A text is a view of bytes (one set aside while parsing: canonical as it
+    stands, nothing in it for a serialiser to escape, so it stands in the
+    output exactly as in the input), or pieces of bytes to be written one
+    after the other (``pieces_of`` flattens the answer). Each marker must stand
+    exactly once; that is checked now, before anything is written.
     """
-    if not aside:
+    if not texts:
         return [serialized]
-    found: list[tuple[int, int, memoryview]] = []
-    for marker, text in aside.items():
+    found: list[tuple[int, int, memoryview | Iterable[bytes]]] = []
+    for marker, text in texts.items():
         encoded = marker.encode("ascii")
         at = serialized.find(encoded)
         if at < 0 or serialized.find(encoded, at + 1) >= 0:
             raise ValueError("a text set aside does not stand exactly once in the document")
         found.append((at, len(encoded), text))
     view = memoryview(serialized)
-    pieces: list[bytes | memoryview] = []
+    pieces: list[bytes | memoryview | Iterable[bytes]] = []
     position = 0
     for at, length, text in sorted(found, key=lambda entry: entry[0]):
         pieces += [view[position:at], text]
         position = at + length
     pieces.append(view[position:])
     return pieces
+
+
+def pieces_of(
+    pieces: Iterable[bytes | memoryview | Iterable[bytes]],
+) -> Iterator[bytes | memoryview]:
+    """The pieces of ``with_texts_back`` one after the other, a text's own pieces included."""
+    for piece in pieces:
+        if isinstance(piece, bytes | memoryview):
+            yield piece
+        else:
+            yield from piece

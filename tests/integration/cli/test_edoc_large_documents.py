@@ -1,4 +1,4 @@
-"""`edoc sign`, `verify` and `show` hold a large document about once.
+"""`edoc new`, `sign`, `verify` and `show` hold a large document about once, or less.
 
 Each parsed it whole (the attachment's text in the tree, then in the model,
 then canonicalised or decoded whole): about four to five times the document.
@@ -16,7 +16,8 @@ import pytest
 
 from edoc_axis.cli.edoc import main
 from edoc_axis.core.compose import new_document
-from edoc_axis.edxml import Attachment, build_document
+from edoc_axis.edxml import Attachment, DocumentPackage, build_document, read_package
+from edoc_axis.edxml.attachments import encode_content
 from edoc_axis.pki import Issued, cert_to_pem, save_issued
 from edoc_axis.signature import sign_package
 
@@ -69,3 +70,26 @@ def test_sign_verify_and_show_hold_a_large_document_about_once(
 
     for command, peak in peaks.items():
         assert peak < size + 8 * MIB, (command, peak / size)
+
+
+@pytest.mark.parametrize("zip_form", [False, True], ids=["the file", "the SDK's ZIP form"])
+def test_new_writes_a_large_attachment_without_reading_it_whole(
+    tmp_path: Path, zip_form: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "ho-so.pdf").write_bytes(DATA)
+    (tmp_path / "to-trinh.txt").write_bytes(b"nho")
+    argv = ["new", "--from", "000.00.00.G22", "--to", "000.00.00.H49", "--subject", "Hồ sơ lớn"]
+    argv += ["--attach", str(tmp_path / "ho-so.pdf"), "--attach", str(tmp_path / "to-trinh.txt")]
+    argv += [*(["--zip"] if zip_form else []), "-o", str(tmp_path / "doc.xml")]
+    peak = _traced(argv)
+    capsys.readouterr()
+    raw = (tmp_path / "doc.xml").read_bytes()
+    package = read_package(raw)
+    assert isinstance(package, DocumentPackage)
+    large, small = package.attachments
+    # The text encode_content writes for the file, in its place; the package as the builder
+    # writes it.
+    assert large.encoded == encode_content(DATA, zip=zip_form, entry_name="ho-so.pdf")
+    assert (large.data(), small.data()) == (DATA, b"nho")
+    assert build_document(package) == raw
+    assert peak < 4 * MIB  # it read the file whole and held its text three times

@@ -45,9 +45,10 @@ from edoc_axis.edxml import (
     REAL_WORLD,
     DocumentPackage,
     StatusCode,
+    XmlLimits,
     build_status,
-    read_package,
 )
+from edoc_axis.edxml.aside import read_setting_aside
 from edoc_axis.keyfiles import load_trust_store
 from edoc_axis.signature import VerificationPolicy, sign_package
 from edoc_axis.terminal import Progress, local_time, print_trace
@@ -179,7 +180,9 @@ def cmd_receive(args: argparse.Namespace) -> int:
 
 def compose_status(args: argparse.Namespace, me: dict[str, Any], raw_document: bytes) -> bytes:
     """The status package about the fetched document, signed when a key is given."""
-    document = read_package(raw_document, tolerances=REAL_WORLD)
+    # Only its header is needed: a large attachment's text stays in the bytes (edxml.aside).
+    limits = XmlLimits(max_bytes=max(len(raw_document), XmlLimits.max_bytes))
+    document = read_setting_aside(raw_document, limits, REAL_WORLD)[2]
     if not isinstance(document, DocumentPackage):
         raise CliFailure(f"{args.document} is a status message, not a document")
     code = StatusCode(args.code)

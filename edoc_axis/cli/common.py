@@ -280,12 +280,21 @@ def write_bytes(path: str, data: bytes) -> None:
 
 
 def write_pieces(path: str, pieces: Iterable[bytes | memoryview]) -> None:
-    """Write the pieces to ``path`` (``-``: stdout) one after the other, never joined."""
+    """Write the pieces to ``path`` (``-``: stdout) one after the other, never joined.
+
+    A piece may be read from elsewhere as it is written (a large attachment):
+    if that fails, the half-written file is removed, not left looking whole.
+    """
     if path == "-":
         for piece in pieces:
             sys.stdout.buffer.write(piece)
         sys.stdout.flush()
         return
-    with Path(path).open("wb") as handle:
-        for piece in pieces:
-            handle.write(piece)
+    target = Path(path)
+    try:
+        with target.open("wb") as handle:
+            for piece in pieces:
+                handle.write(piece)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise

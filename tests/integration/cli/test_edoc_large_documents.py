@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 import random
 import tracemalloc
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from edoc_axis.cli.common import write_pieces
 from edoc_axis.cli.edoc import main
 from edoc_axis.core.compose import new_document
 from edoc_axis.edxml import Attachment, DocumentPackage, build_document, read_package
@@ -93,3 +95,13 @@ def test_new_writes_a_large_attachment_without_reading_it_whole(
     assert (large.data(), small.data()) == (DATA, b"nho")
     assert build_document(package) == raw
     assert peak < 4 * MIB  # it read the file whole and held its text three times
+
+
+def test_a_piece_that_cannot_be_read_leaves_no_half_written_file(tmp_path: Path) -> None:
+    def pieces() -> Iterator[bytes]:
+        yield b"<edXML>"
+        raise OSError("the attachment went away")
+
+    with pytest.raises(OSError, match="went away"):
+        write_pieces(str(tmp_path / "doc.xml"), pieces())
+    assert list(tmp_path.iterdir()) == []

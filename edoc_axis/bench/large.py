@@ -8,8 +8,8 @@ running out of memory.
 
 The agencies' side is measured too: the reference push endpoint (`edoc
 endpoint`) receiving one such document (its peak reset the same way), and
-`edoc receive` saving one from the pull recipient's inbox (its peak from
-``wait4``, against the same command run with nothing waiting).
+`edoc receive` saving one from the pull recipient's inbox (its own peak, read
+as it exits, against the same command run with nothing waiting).
 """
 
 from __future__ import annotations

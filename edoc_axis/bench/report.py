@@ -109,11 +109,8 @@ def _agency_rows(large: dict[str, Any]) -> list[tuple[str, str]]:
     if received is not None:
         idle = received["idle_peak_rss_bytes"]
         growth = "unknown" if idle is None else f"+{(received['peak_rss_bytes'] - idle) / MIB:.0f}"
-        what = (
-            "saved its exact bytes"
-            if received["exit_code"] == 0 and received["exact"]
-            else (f"FAILED (exit {received['exit_code']})")
-        )
+        saved = received["exit_code"] == 0 and received["exact"]
+        what = "saved its exact bytes" if saved else f"FAILED (exit {received['exit_code']})"
         rows.append(
             (
                 "  saved by `edoc receive`",

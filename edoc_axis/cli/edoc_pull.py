@@ -182,7 +182,7 @@ def compose_status(args: argparse.Namespace, me: dict[str, Any], raw_document: b
     """The status package about the fetched document, signed when a key is given."""
     # Only its header is needed: a large attachment's text stays in the bytes (edxml.aside).
     limits = XmlLimits(max_bytes=max(len(raw_document), XmlLimits.max_bytes))
-    document = read_setting_aside(raw_document, limits, REAL_WORLD)[2]
+    _root, _aside, document = read_setting_aside(raw_document, limits, REAL_WORLD)
     if not isinstance(document, DocumentPackage):
         raise CliFailure(f"{args.document} is a status message, not a document")
     code = StatusCode(args.code)

@@ -208,7 +208,7 @@ def cmd_sign(args: argparse.Namespace) -> int:
         raise CliFailure(
             f"{key_path} (--key) and {cert_path} (--cert): {exc}", code="key.mismatch"
         ) from exc
-    write_pieces(args.output, signed)
+    write_pieces(args.output, pieces_of(signed))
     if args.output != "-":
         print(f"signed {args.input} -> {args.output}")
     return EXIT_OK

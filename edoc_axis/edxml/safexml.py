@@ -386,10 +386,11 @@ class _SetAside:
     marker: str
 
 
-# A run of base64 (and the spaces, tabs and line feeds it is wrapped with)
-# between markup. A carriage return ends a run: the parser would turn it into
-# a line feed, and the text would no longer be the bytes as they stand.
-_LARGE_RUN = re.compile(rb">([A-Za-z0-9+/=\t\n ]{%d,})<" % SET_ASIDE_MIN)
+# A run of base64 (and the spaces, tabs and line ends it is wrapped with)
+# between markup. Its CR LF and lone CR are line feeds to the parser (XML's
+# end-of-line handling): whoever reads the text from the bytes reads it so
+# (``signature.pieces.canonical_text_pieces``).
+_LARGE_RUN = re.compile(rb">([A-Za-z0-9+/=\t\n\r ]{%d,})<" % SET_ASIDE_MIN)
 
 
 def _pieces(raw: bytes, set_aside: Iterable[_SetAside]) -> Iterator[bytes]:
@@ -406,7 +407,8 @@ def _pieces(raw: bytes, set_aside: Iterable[_SetAside]) -> Iterator[bytes]:
 def _marker(raw: bytes, start: int, end: int) -> str:
     # Valid base64 (alphanumeric, a multiple of four long), so the schema
     # accepts it where base64 is expected; followed by the run's line feeds,
-    # so every line number after it stays the one of the bytes received.
+    # so every line number after it stays the one of the bytes received
+    # (libxml2 counts lines by their line feeds: a lone CR starts none).
     return f"EdocAxisSetAside{secrets.token_hex(16)}" + "\n" * raw.count(b"\n", start, end)
 
 
@@ -420,9 +422,10 @@ def safe_parse_setting_aside(
     of ``SET_ASIDE_MIN`` bytes or more between markup is fed to the parser as
     a short marker instead; when every marker is then the whole text of an
     element of one of ``tags`` with no children, the tree holds the markers
-    and the answer maps each marker to its text, a view of ``raw`` that is
-    also the text's canonical form (base64, spaces, tabs, line feeds: nothing
-    C14N escapes). The checks the schema would have made on that text fall to
+    and the answer maps each marker to its text, a view of ``raw``: base64,
+    spaces, tabs and line ends, nothing C14N escapes, so the text's canonical
+    form once its CR LF and lone CR are read as line feeds, as the parser
+    reads them. The checks the schema would have made on that text fall to
     the caller (``attachments.check_base64_binary``). Anywhere else (a
     comment, a tail, mixed content, another element), the document is parsed
     again whole and the map is empty. Linear in ``raw`` either way.

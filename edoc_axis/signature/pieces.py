@@ -24,6 +24,7 @@ Every step is linear in the size of the document.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -158,13 +159,16 @@ def _hash_with_texts(
 def _feed_escaped(hasher: hashlib._Hash, text: str | bytes | memoryview) -> None:
     """C14N's rendering of a text node (``&``, ``<``, ``>``, CR escaped; UTF-8), in pieces.
 
-    A memoryview is a text set aside while parsing: canonical as it stands.
+    A memoryview is a text set aside while parsing: nothing in it to escape,
+    its line ends read as the parser reads them.
     """
+    if isinstance(text, memoryview):
+        for canonical in canonical_text_pieces(text):
+            hasher.update(canonical)
+        return
     for start in range(0, len(text), _PIECE):
         piece = text[start : start + _PIECE]
-        if isinstance(piece, memoryview):
-            hasher.update(piece)
-        elif isinstance(piece, bytes):
+        if isinstance(piece, bytes):
             for char, escaped in _ESCAPES:
                 if char.encode() in piece:
                     piece = piece.replace(char.encode(), escaped.encode())
@@ -176,21 +180,45 @@ def _feed_escaped(hasher: hashlib._Hash, text: str | bytes | memoryview) -> None
             hasher.update(piece.encode("utf-8"))
 
 
+_CR = re.compile(rb"\r")
+TextPieces = Iterable[bytes | memoryview]
+"""A text written a piece at a time."""
+
+
+def canonical_text_pieces(text: memoryview) -> Iterator[bytes | memoryview]:
+    """A text set aside while parsing, as the tree would have held it: its CR LF and
+    lone CR as line feeds (XML's end-of-line handling), a piece at a time.
+
+    Without a carriage return, which is the usual case, that is the view itself.
+    """
+    if _CR.search(text) is None:
+        yield text
+        return
+    held = b""  # a CR at the end of a piece: a CR LF may go on in the next
+    for start in range(0, len(text), _PIECE):
+        piece = held + bytes(text[start : start + _PIECE])
+        held = b"\r" if piece.endswith(b"\r") else b""
+        piece = piece[: len(piece) - len(held)]
+        yield piece.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    if held:
+        yield b"\n"
+
+
 def with_texts_back(
-    serialized: bytes, texts: Mapping[str, memoryview | Iterable[bytes]]
-) -> list[bytes | memoryview | Iterable[bytes]]:
+    serialized: bytes, texts: Mapping[str, memoryview | TextPieces]
+) -> list[bytes | memoryview | TextPieces]:
     """``serialized`` (a tree holding the markers of ``texts``) as pieces, each marker
     replaced by its text: the whole document, never joined into one copy.
 
-    A text is a view of bytes (one set aside while parsing: canonical as it
-    stands, nothing in it for a serialiser to escape, so it stands in the
-    output exactly as in the input), or pieces of bytes to be written one
-    after the other (``pieces_of`` flattens the answer). Each marker must stand
+    A text is a view of bytes (one set aside while parsing: nothing in it for
+    a serialiser to escape, so it is written as the tree would have held it,
+    ``canonical_text_pieces``), or pieces of bytes to be written one after
+    the other (``pieces_of`` flattens the answer). Each marker must stand
     exactly once; that is checked now, before anything is written.
     """
     if not texts:
         return [serialized]
-    found: list[tuple[int, int, memoryview | Iterable[bytes]]] = []
+    found: list[tuple[int, int, memoryview | TextPieces]] = []
     for marker, text in texts.items():
         encoded = marker.encode("ascii")
         at = serialized.find(encoded)
@@ -198,18 +226,17 @@ def with_texts_back(
             raise ValueError("a text set aside does not stand exactly once in the document")
         found.append((at, len(encoded), text))
     view = memoryview(serialized)
-    pieces: list[bytes | memoryview | Iterable[bytes]] = []
+    pieces: list[bytes | memoryview | TextPieces] = []
     position = 0
     for at, length, text in sorted(found, key=lambda entry: entry[0]):
-        pieces += [view[position:at], text]
+        as_held = canonical_text_pieces(text) if isinstance(text, memoryview) else text
+        pieces += [view[position:at], as_held]
         position = at + length
     pieces.append(view[position:])
     return pieces
 
 
-def pieces_of(
-    pieces: Iterable[bytes | memoryview | Iterable[bytes]],
-) -> Iterator[bytes | memoryview]:
+def pieces_of(pieces: Iterable[bytes | memoryview | TextPieces]) -> Iterator[bytes | memoryview]:
     """The pieces of ``with_texts_back`` one after the other, a text's own pieces included."""
     for piece in pieces:
         if isinstance(piece, bytes | memoryview):

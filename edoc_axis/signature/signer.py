@@ -24,7 +24,7 @@ from lxml import etree
 
 from edoc_axis.errors import SchemaInvalid, SignatureWrapping, XmlForbidden, XmlMalformed
 from edoc_axis.signature import algorithms as alg
-from edoc_axis.signature.pieces import digest_in_pieces, pieces_of, with_texts_back
+from edoc_axis.signature.pieces import TextPieces, digest_in_pieces, pieces_of, with_texts_back
 
 XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 _SIGNATURE_TAGS = (f"{{{alg.DSIG_NS}}}Signature", f"{{{alg.EDXML_NS}}}Signature")
@@ -41,7 +41,7 @@ def sign_package(
     SignatureWrapping, because a second signature would be refused as that.
     """
     root = copy.deepcopy(raw) if isinstance(raw, etree._Element) else _parse(raw)
-    return b"".join(sign_parsed(root, key, cert))  # one piece: no text was set aside
+    return b"".join(pieces_of(sign_parsed(root, key, cert)))  # one piece: nothing set aside
 
 
 def sign_parsed(
@@ -49,8 +49,9 @@ def sign_parsed(
     key: CertificateIssuerPrivateKeyTypes,
     cert: x509.Certificate,
     aside: Mapping[str, memoryview] | None = None,
-) -> list[bytes | memoryview]:
-    """Sign a parsed edXML package in place; the signed package's bytes, as pieces.
+) -> list[bytes | memoryview | TextPieces]:
+    """Sign a parsed edXML package in place; the signed package's bytes, as pieces
+    (``pieces_of`` flattens them).
 
     ``aside`` (``edxml.aside``) maps the markers the tree holds in place of
     large attachment texts to those texts, views of the package's bytes: the
@@ -60,7 +61,7 @@ def sign_parsed(
     aside = aside or {}
     sign_enveloped(root, key, cert, _package_header(root), aside=aside)
     body = etree.tostring(root.getroottree(), encoding="UTF-8", xml_declaration=False)
-    return list(pieces_of(with_texts_back(XML_DECLARATION + body, aside)))
+    return with_texts_back(XML_DECLARATION + body, aside)
 
 
 def sign_enveloped(

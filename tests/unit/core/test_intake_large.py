@@ -15,7 +15,8 @@ from collections.abc import Callable
 
 import pytest
 
-from edoc_axis.edxml import DocumentPackage, read_package, safexml
+from edoc_axis.edxml import DEFAULT_LIMITS, DocumentPackage, read_package, safexml
+from edoc_axis.edxml.aside import parse_setting_aside
 from edoc_axis.errors import SchemaInvalid, SignatureInvalid
 from edoc_axis.pki import Issued
 from edoc_axis.signature import TrustStore, VerificationPolicy, sign_package
@@ -125,3 +126,26 @@ def test_a_marker_found_elsewhere_in_the_document_is_refused_not_misread(
     raw = sign_package(unsigned, agency_g22.key, agency_g22.cert)
     with pytest.raises(SignatureInvalid, match="set aside while parsing occurs more than once"):
         examine_document(raw, trust_store)
+
+
+@pytest.mark.parametrize("line_end", [b"\r\n", b"\r"], ids=["CR LF", "lone CR"])
+def test_a_large_attachment_in_lines_ending_with_cr_is_set_aside_and_verified(
+    line_end: bytes, agency_g22: Issued, trust_store: TrustStore
+) -> None:
+    # As .NET and MIME encoders write base64. The parser reads every such line end as a
+    # line feed, and so does the digest of the text set aside.
+    signed = sign_package(_wrapped(build_package(attachment=DATA)), agency_g22.key, agency_g22.cert)
+    start = signed.index(b">", signed.index(b"<edXML:ContentTransferEncoded")) + 1
+    end = signed.index(b"</edXML:ContentTransferEncoded>")
+    raw = signed[:start] + signed[start:end].replace(b"\n", line_end) + signed[end:]
+    assert len(parse_setting_aside(raw, DEFAULT_LIMITS)[1]) == 1  # the text stays in raw
+    examined = examine_document(raw, trust_store)
+    (attachment,) = examined.package.attachments  # type: ignore[union-attr]
+    assert attachment.data() == DATA
+    assert examined.signature is not None and examined.signature.signed_bytes is None
+    middle = start + 900_000
+    changed = (
+        raw[:middle] + (b"B" if raw[middle : middle + 1] != b"B" else b"C") + raw[middle + 1 :]
+    )
+    with pytest.raises(SignatureInvalid, match="digest mismatch"):
+        examine_document(changed, trust_store)

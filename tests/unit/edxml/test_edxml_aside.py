@@ -22,6 +22,7 @@ from edoc_axis.edxml.aside import ATTACHMENT_TEXT, check_aside, parse_setting_as
 from edoc_axis.edxml.attachments import check_base64_binary
 from edoc_axis.edxml.safexml import SET_ASIDE_MIN, safe_parse_setting_aside
 from edoc_axis.errors import SchemaInvalid, XmlMalformed
+from edoc_axis.signature.pieces import canonical_text_pieces
 from tests.conftest import build_package
 
 TAGS = frozenset({"c"})
@@ -69,12 +70,32 @@ def test_a_run_anywhere_else_is_parsed_whole(raw: bytes) -> None:
     assert etree.tostring(root) == etree.tostring(safe_parse(raw))
 
 
-def test_carriage_returns_are_left_to_the_parser() -> None:
-    # The parser turns CR LF into LF: such a text is not the bytes as they stand.
-    raw = b"<r><c>" + RUN.replace(b"\n", b"\r\n") + b"</c></r>"
+@pytest.mark.parametrize(
+    "line_end", [b"\r\n", b"\r", b"\r\r\n"], ids=["CR LF", "lone CR", "CR CR LF"]
+)
+def test_a_run_with_carriage_returns_is_set_aside_and_read_as_the_parser_reads_it(
+    line_end: bytes,
+) -> None:
+    run = RUN.replace(b"\n", line_end)
+    raw = b"<r>\r\n<c>" + run + b"</c>\r\n<d>after</d>\n<c>" + RUN + b"</c>\r<e/></r>"
     root, aside = _set_aside(raw)
-    assert aside == {}
-    assert root.findtext("c") == RUN.decode()
+    assert len(aside) == 2
+    whole = safe_parse(raw)
+    # Every element keeps the line it has in the bytes received, as the parser counts
+    # lines (by their line feeds).
+    assert _lines(root) == _lines(whole)
+    marker = root.findtext("c") or ""
+    assert bytes(aside[marker]) == run  # the bytes as they stand
+    texts = [b"".join(canonical_text_pieces(aside[e.text or ""])) for e in root.iter("c")]
+    assert texts == [e.text.encode() for e in whole.iter("c")]  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("cut", [1, 2, 3, 5])
+def test_line_ends_are_read_alike_across_the_pieces_of_a_text(cut: int) -> None:
+    # A CR LF split between two pieces of 1 MiB is still one line feed.
+    text = b"A" * (1024 * 1024 - cut) + b"\r\n\r\r\nB\r" * 3
+    expected = text.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    assert b"".join(canonical_text_pieces(memoryview(text))) == expected
 
 
 def test_a_document_of_one_mebibyte_or_less_is_parsed_whole() -> None:

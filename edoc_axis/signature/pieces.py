@@ -12,8 +12,9 @@ text node as its characters with ``&``, ``<``, ``>`` and carriage return
 escaped, whatever canonicalization is used), and the tree is restored.
 
 A text the tree never held (``aside``: a marker in the tree, the text a view
-of the document's bytes, already in canonical form) is hashed the same way,
-straight from those bytes.
+of the document's bytes, with nothing in it for C14N to escape) is hashed the
+same way, straight from those bytes, its line ends read as the parser reads
+them (``canonical_text_pieces``).
 
 Peak memory is about the tree plus the largest text node once more (its
 ``str`` while it is read, its UTF-8 ``bytes`` while it is put back); the plain
@@ -67,8 +68,9 @@ def digest_in_pieces(
     called once, while the large text nodes (if any) are replaced by markers.
     The tree is modified while this runs and restored before it returns,
     whatever happens: do not share it with another thread meanwhile.
-    ``aside`` maps the markers the tree already holds to their texts, in
-    canonical form (nothing in them for C14N to escape).
+    ``aside`` maps the markers the tree already holds to their texts: views
+    of the document's bytes with nothing in them for C14N to escape, whose
+    line ends are read as the parser reads them.
     """
     aside = aside or {}
     taken = _take_large_texts(root, skip=aside)

@@ -72,8 +72,6 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
     except EdocError as error:
         log.warning("endpoint.refused", code=error.code, detail=error.detail)
         return problem_response(error)
-    except web.HTTPRequestEntityTooLarge as exc:
-        return problem_response(PayloadTooLarge(exc.text or "body too large"))
 
 
 def _check_document(body: bytes, state: EndpointState, kind: str) -> str:
@@ -180,7 +178,8 @@ def make_endpoint_app(
         raise ValueError("the endpoint needs the axis certificate to tell it from impostors")
     store = ReceivedStore(out_dir)
     store.prepare()
-    app = web.Application(middlewares=[problem_middleware], client_max_size=max_body_bytes)
+    # The body's limit is enforced by _read_body (state.max_body_bytes), not by aiohttp.
+    app = web.Application(middlewares=[problem_middleware])
     app[STATE] = EndpointState(
         store=store,
         axis_certs=tuple(axis_certs),

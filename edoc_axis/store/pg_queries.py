@@ -108,8 +108,14 @@ ORDER BY r.n"""
 _DELIVERY_COLUMNS = """
 SELECT v.*, d.axis_id FROM deliveries v JOIN documents d ON d.seq = v.document_seq"""
 DELIVERY_BY_ID = _DELIVERY_COLUMNS + " WHERE v.id = $1"
-DELIVERY_FOR = _DELIVERY_COLUMNS + " WHERE d.axis_id = $1 AND v.recipient_code = $2"
-DELIVERIES_OF = _DELIVERY_COLUMNS + " WHERE d.axis_id = $1 ORDER BY v.id"
+# The document's seq first, then the deliveries by their own key: a filter on
+# d.axis_id through the join let a plan cached while the tables were small scan
+# every delivery of the recipient on each call (see _DOCUMENT_SEQ).
+_DOCUMENT_SEQ = "(SELECT seq FROM documents WHERE axis_id = $1)"
+DELIVERY_FOR = (
+    _DELIVERY_COLUMNS + f" WHERE v.document_seq = {_DOCUMENT_SEQ} AND v.recipient_code = $2"
+)
+DELIVERIES_OF = _DELIVERY_COLUMNS + f" WHERE v.document_seq = {_DOCUMENT_SEQ} ORDER BY v.id"
 INBOX = """
 SELECT v.id, v.state, v.attempts, d.axis_id, d.sender_code, d.document_id, d.kind,
     d.business_type, d.subject, d.sha256, b.size, d.received_at

@@ -20,6 +20,7 @@ import asyncpg
 
 from edoc_axis.core.audit import AuditReport
 from edoc_axis.errors import EdocError
+from edoc_axis.store import pg_queries
 from edoc_axis.store.migrate import bundled_migrations, pending_migrations
 from edoc_axis.store.postgresql import PostgresStore
 
@@ -124,9 +125,10 @@ _TABLES: list[tuple[str, tuple[str, ...], dict[str, Convert], str | None]] = [
 def copied_columns() -> dict[str, set[str]]:
     """What the copy carries, table by table.
 
-    The audit head is set from the source's; the registry version is not copied
-    (the target's triggers move it as the registry's rows arrive); nor are the
-    console's sessions (operators log in again on the new store).
+    The audit head is set from the source's; the registry version and the
+    delivery counts are not copied (the target's triggers move them as the
+    rows arrive); nor are the console's sessions (operators log in again on
+    the new store).
     """
     return {table: set(columns) for table, columns, _, _ in _TABLES}
 
@@ -215,6 +217,8 @@ async def copy_sqlite_to_postgres(
                 await conn.execute(
                     "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1", head[0], head[1]
                 )
+                # The target's triggers counted the copied deliveries as changes.
+                await conn.execute(pg_queries.FOLD_DELIVERY_COUNTS)
         finally:
             await conn.close()
         db.execute("COMMIT")

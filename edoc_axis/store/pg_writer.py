@@ -87,7 +87,8 @@ class PgWrite:
         self._notify = True
 
     async def finish(self) -> None:
-        """Chain the collected events onto the head (taking its row lock) and notify."""
+        """Chain the collected events onto the head (taking its row lock), fold the
+        transaction's delivery count changes (migration 0010) and notify."""
         if self._events:
             seq, prev = await self.conn.fetchrow(q.LOCK_AUDIT_HEAD)
             columns: list[list[Any]] = [[] for _ in range(8)]
@@ -99,6 +100,9 @@ class PgWrite:
                     column.append(value)
                 prev = digest
             await self.conn.execute(q.APPEND_AUDIT, *columns, seq, prev)
+        # After the audit head's lock, if taken: the counts' rows are then locked
+        # by one transaction at a time, through COMMIT, as the head is.
+        await self.conn.execute(q.FOLD_DELIVERY_COUNTS)
         if self._notify:
             # Delivered by PostgreSQL at COMMIT, and only if it commits.
             await self.conn.execute(q.NOTIFY_WORK, q.WORK_CHANNEL)

@@ -153,14 +153,19 @@ UPDATE deliveries SET state = 'pending', next_attempt_at = :at, lease_until = NU
     lease_owner = NULL
 WHERE id = :id AND state = 'dead'"""
 DISCARD_DEAD = "UPDATE deliveries SET state = 'discarded' WHERE id = :id AND state = 'dead'"
+# The counts the triggers keep (migration 0010), not a COUNT over every delivery.
 COUNT_BY_AGENCY_STATE = """
-SELECT v.recipient_code, v.state, a.test, COUNT(*) AS n
-FROM deliveries v JOIN agencies a ON a.code = v.recipient_code
-GROUP BY v.recipient_code, v.state"""
+SELECT c.recipient_code, c.state, a.test, c.n
+FROM delivery_counts c JOIN agencies a ON a.code = c.recipient_code
+WHERE c.n <> 0"""
+# The redundant IN in the two reads of pending deliveries below states the
+# partial index deliveries_inbox's own condition: SQLite uses a partial index
+# only for a query that states it, and without it these read every delivery
+# ever made instead of the pending ones.
 # Test agencies' deliveries (the conformance suite's) never raise the alarm.
 OLDEST_PENDING = """
 SELECT MIN(v.created_at) FROM deliveries v
-WHERE v.state = 'pending'
+WHERE v.state IN ('pending', 'dead') AND v.state = 'pending'
     AND v.recipient_code NOT IN (SELECT code FROM agencies WHERE test = 1)"""
 
 # -- removing a test agency ---------------------------------------------------
@@ -253,4 +258,5 @@ ORDER BY 1, 2, 3, 4"""
 )
 PENDING_BY_RECIPIENT = """
 SELECT recipient_code, COUNT(*) AS n, MIN(created_at) AS oldest FROM deliveries
-WHERE state = 'pending' GROUP BY recipient_code ORDER BY recipient_code"""
+WHERE state IN ('pending', 'dead') AND state = 'pending'
+GROUP BY recipient_code ORDER BY recipient_code"""

@@ -29,6 +29,11 @@ _ROWS: dict[str, tuple[str, int, str | None, str]] = {
     "update": ("G01-UPD", 2, "G01-ORIG", "typed"),  # an update with its own DocumentId
 }
 
+_LENT_COUNT_TABLES = """
+CREATE TABLE delivery_counts (recipient_code TEXT, state TEXT, n BIGINT,
+    PRIMARY KEY (recipient_code, state));
+CREATE TABLE delivery_count_changes (txid BIGINT, recipient_code TEXT, state TEXT, delta INT)"""
+
 
 async def _old_database(
     dsn: str, schema: str, make_doc: DocFactory, monkeypatch: pytest.MonkeyPatch
@@ -53,6 +58,9 @@ async def _old_database(
             # Today's writer names relay_path (0008): lend the old schema the column
             # while it writes, and take it away before the migrations run.
             await conn.execute("ALTER TABLE documents ADD COLUMN relay_path TEXT")
+            # ... and folds delivery count changes as it commits (0010): the tables,
+            # without the triggers that would fill them.
+            await conn.execute(_LENT_COUNT_TABLES)
             for n, (name, (document_id, business, references, form)) in enumerate(_ROWS.items()):
                 doc = make_doc(document_id, recipients=(PULL,), body=name, received_at=at(n))
                 key = document_id if form == "plain" else f"{document_id}#{business}:{doc.sha256}"
@@ -93,6 +101,7 @@ async def _old_database(
                     status.received_at,
                 )
             await conn.execute("ALTER TABLE documents DROP COLUMN relay_path")
+            await conn.execute("DROP TABLE delivery_counts, delivery_count_changes")
         finally:
             await conn.close()
     monkeypatch.undo()

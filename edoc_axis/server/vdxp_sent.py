@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
@@ -39,16 +38,10 @@ async def _sent_documents(
         document = await store.get_document(doc_id)
         ours = document is not None and document.sender_code in caller.codes
         return [document] if ours and document is not None else []
-    latest: deque[StoredDocument] = deque(maxlen=limit)
-    for code in caller.codes:
-        cursor: str | None = None
-        while True:
-            page = await store.documents_sent_by(code, limit, cursor)
-            latest.extend(d for d in page.items if d.kind == "document")
-            cursor = page.next_cursor
-            if cursor is None:
-                break
-    return list(latest)
+    # The latest of each code, then the latest of them all, oldest first.
+    latest = [d for code in caller.codes for d in await store.latest_sent(code, "document", limit)]
+    latest.sort(key=lambda d: (d.received_at, d.axis_id))
+    return latest[-limit:]
 
 
 async def _sent_rows(services: AxisServices, document: StoredDocument) -> list[dict[str, Any]]:

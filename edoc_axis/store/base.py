@@ -201,6 +201,12 @@ class Store(Protocol):
     ) -> Page[StoredDocument]:
         """Documents an agency sent, oldest first."""
 
+    async def latest_sent(self, sender_code: str, kind: str, limit: int) -> list[StoredDocument]:
+        """The ``limit`` latest of ``kind`` an agency sent, oldest first.
+
+        Reads only those, however many the agency sent before them.
+        """
+
     # -- deliveries -------------------------------------------------------
     async def inbox(
         self, recipient_code: str, limit: int, cursor: str | None = None

@@ -86,6 +86,10 @@ SELECT d.seq, d.axis_id, d.sender_code, d.document_id, d.kind, d.business_type,
 FROM documents d JOIN blobs b ON b.sha256 = d.sha256"""
 DOCUMENT_BY_AXIS_ID = _DOCUMENT_COLUMNS + " WHERE d.axis_id = $1"
 DOCUMENT_BY_KEY = _DOCUMENT_COLUMNS + " WHERE d.sender_code = $1 AND d.idempotency_key = $2"
+# Newest first, through documents_sent (migration 0011): reads only what it answers.
+LATEST_SENT = (
+    _DOCUMENT_COLUMNS + " WHERE d.sender_code = $1 AND d.kind = $2 ORDER BY d.seq DESC LIMIT $3"
+)
 DOCUMENTS_SENT_BY = (
     _DOCUMENT_COLUMNS + " WHERE d.sender_code = $1 AND d.seq > $2 ORDER BY d.seq LIMIT $3"
 )
@@ -195,7 +199,7 @@ UPDATE deliveries SET state = 'discarded' WHERE id = $1 AND state = 'dead' RETUR
 COUNT_BY_AGENCY_STATE = """
 SELECT c.recipient_code, c.state, a.test, c.n
 FROM (
-    SELECT recipient_code, state, SUM(n) AS n FROM (
+    SELECT recipient_code, state, SUM(n)::bigint AS n FROM (
         SELECT recipient_code, state, n FROM delivery_counts
         UNION ALL
         SELECT recipient_code, state, delta FROM delivery_count_changes

@@ -155,6 +155,11 @@ async def documents_sent_by(
     return page_of("sent", rows, limit, "seq", document_from_row)
 
 
+async def latest_sent(conn: Conn, sender_code: str, kind: str, limit: int) -> list[StoredDocument]:
+    rows = await conn.fetch(q.LATEST_SENT, sender_code, kind, limit)
+    return [document_from_row(row) for row in reversed(rows)]
+
+
 # -- deliveries -----------------------------------------------------------------
 async def inbox(conn: Conn, recipient_code: str, limit: int, cursor: str | None) -> Page[InboxItem]:
     after = decode_cursor("inbox", cursor)

@@ -388,6 +388,9 @@ class PostgresStore:
     ) -> Page[StoredDocument]:
         return await self._read(lambda c: reads.documents_sent_by(c, sender_code, limit, cursor))
 
+    async def latest_sent(self, sender_code: str, kind: str, limit: int) -> list[StoredDocument]:
+        return await self._read(lambda c: reads.latest_sent(c, sender_code, kind, limit))
+
     # -- deliveries --------------------------------------------------------------
     async def inbox(
         self, recipient_code: str, limit: int, cursor: str | None = None

@@ -77,6 +77,11 @@ DOCUMENT_BY_AXIS_ID = _DOCUMENT_COLUMNS + " WHERE d.axis_id = :axis_id"
 DOCUMENT_BY_KEY = (
     _DOCUMENT_COLUMNS + " WHERE d.sender_code = :sender_code AND d.idempotency_key = :document_id"
 )
+# Newest first, through documents_sent (migration 0011): reads only what it answers.
+LATEST_SENT = (
+    _DOCUMENT_COLUMNS
+    + " WHERE d.sender_code = :sender_code AND d.kind = :kind ORDER BY d.seq DESC LIMIT :limit"
+)
 DOCUMENTS_SENT_BY = (
     _DOCUMENT_COLUMNS
     + " WHERE d.sender_code = :sender_code AND d.seq > :after ORDER BY d.seq LIMIT :limit"

@@ -256,6 +256,9 @@ class SqliteStore:
     ) -> Page[StoredDocument]:
         return await self._readers.run(reads.documents_sent_by, sender_code, limit, cursor)
 
+    async def latest_sent(self, sender_code: str, kind: str, limit: int) -> list[StoredDocument]:
+        return await self._readers.run(reads.latest_sent, sender_code, kind, limit)
+
     # -- deliveries --------------------------------------------------------------
     async def inbox(
         self, recipient_code: str, limit: int, cursor: str | None = None

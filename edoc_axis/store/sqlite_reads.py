@@ -154,6 +154,14 @@ def documents_sent_by(
     return page_of("sent", rows, limit, "seq", partial(_document, conn))
 
 
+def latest_sent(
+    conn: sqlite3.Connection, sender_code: str, kind: str, limit: int
+) -> list[StoredDocument]:
+    params = {"sender_code": sender_code, "kind": kind, "limit": limit}
+    rows = conn.execute(q.LATEST_SENT, params).fetchall()
+    return [_document(conn, row) for row in reversed(rows)]
+
+
 def inbox(
     conn: sqlite3.Connection, recipient_code: str, limit: int, cursor: str | None
 ) -> Page[InboxItem]:

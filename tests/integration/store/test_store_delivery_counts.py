@@ -87,6 +87,7 @@ async def test_the_counts_follow_every_change_of_a_delivery(
         (PUSH, "discarded"): 1,
     }
     assert stats.by_agency_state == await _rows_counted(agencies, tmp_path)
+    assert {type(n) for n in stats.by_agency_state.values()} == {int}  # metrics add them up
     assert stats.by_state == {"acknowledged": 4, "pending": 5, "delivered": 2, "discarded": 1}
     assert stats.oldest_pending_age_s == 58  # the dead letter retried, made at 2 s
 

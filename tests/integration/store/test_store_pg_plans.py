@@ -63,6 +63,7 @@ def _lookups(doc: NewDocument, after_delivery: int) -> dict[str, tuple[str, tupl
         "document_by_key": (pg_queries.DOCUMENT_BY_KEY, (SENDER, doc.key)),
         "document_bytes": (pg_queries.DOCUMENT_BYTES, (doc.axis_id,)),
         "inbox_after": (pg_queries.INBOX, (PULL, str(after_delivery), "100")),
+        "latest_sent": (pg_queries.LATEST_SENT, (SENDER, "document", "3")),
     }
 
 

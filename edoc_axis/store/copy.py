@@ -103,9 +103,9 @@ _TABLES: list[tuple[str, tuple[str, ...], dict[str, Convert], str | None]] = [
         "statuses",
         _cols(
             "seq status_id axis_id from_code to_code kind status_code sha256 timestamp"
-            " received_at recall_round"
+            " received_at recall_round reported_done"
         ),
-        {"timestamp": _time, "received_at": _time},
+        {"timestamp": _time, "received_at": _time, "reported_done": _bool},
         "seq",
     ),
     (

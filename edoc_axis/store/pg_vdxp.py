@@ -41,12 +41,11 @@ UPDATE deliveries SET state = 'dead', last_error = $3, lease_until = NULL, lease
 WHERE recipient_code = $2 AND state IN ('pending', 'delivered')
   AND document_seq = (SELECT seq FROM documents WHERE axis_id = $1)"""
 _REPORTS_OF = "SELECT report FROM vdxp_reports WHERE message_id = $1 AND recipient_code = $2"
-# Statuses addressed to the agency that it has not reported ``done`` for, oldest first.
+# Statuses addressed to the agency that it has not reported ``done`` for, oldest
+# first, through the partial index of those (migration 0011).
 _UNREPORTED_STATUSES = """
 SELECT s.*, d.document_id FROM statuses s JOIN documents d ON d.axis_id = s.axis_id
-WHERE s.to_code = $1 AND NOT EXISTS (
-    SELECT 1 FROM vdxp_reports r
-    WHERE r.message_id = s.status_id AND r.recipient_code = $1 AND r.report = 'done')
+WHERE s.to_code = $1 AND NOT s.reported_done
 ORDER BY s.seq LIMIT $2"""
 # The latest statuses the agency sent, returned oldest first.
 _STATUSES_FROM = """

@@ -35,12 +35,12 @@ WHERE recipient_code = :recipient AND state IN ('pending', 'delivered')
   AND document_seq = (SELECT seq FROM documents WHERE axis_id = :message_id)"""
 _REPORTS_OF = """
 SELECT report FROM vdxp_reports WHERE message_id = :message_id AND recipient_code = :recipient"""
-# Statuses addressed to the agency that it has not reported ``done`` for, oldest first.
+# Statuses addressed to the agency that it has not reported ``done`` for, oldest
+# first, through the partial index of those (migration 0011: its trigger marks a
+# status when the addressee's ``done`` report is stored).
 _UNREPORTED_STATUSES = """
 SELECT s.*, d.document_id FROM statuses s JOIN documents d ON d.axis_id = s.axis_id
-WHERE s.to_code = :code AND NOT EXISTS (
-    SELECT 1 FROM vdxp_reports r
-    WHERE r.message_id = s.status_id AND r.recipient_code = :code AND r.report = 'done')
+WHERE s.to_code = :code AND s.reported_done = 0
 ORDER BY s.seq LIMIT :limit"""
 
 # The latest statuses the agency sent, returned oldest first.

@@ -40,7 +40,8 @@ async def _sent_documents(
         return [document] if ours and document is not None else []
     # The latest of each code, then the latest of them all, oldest first.
     latest = [d for code in caller.codes for d in await store.latest_sent(code, "document", limit)]
-    latest.sort(key=lambda d: (d.received_at, d.axis_id))
+    if len(caller.codes) > 1:  # one code's list is already in the store's order
+        latest.sort(key=lambda d: (d.received_at, d.axis_id))
     return latest[-limit:]
 
 

@@ -112,9 +112,10 @@ ORDER BY r.n"""
 _DELIVERY_COLUMNS = """
 SELECT v.*, d.axis_id FROM deliveries v JOIN documents d ON d.seq = v.document_seq"""
 DELIVERY_BY_ID = _DELIVERY_COLUMNS + " WHERE v.id = $1"
-# The document's seq first, then the deliveries by their own key: a filter on
-# d.axis_id through the join let a plan cached while the tables were small scan
-# every delivery of the recipient on each call (see _DOCUMENT_SEQ).
+# The document's seq first, then the deliveries by their own key: with a filter
+# on d.axis_id through the join, a plan cached while the tables were small
+# scanned every delivery of the recipient on each call
+# (tests/integration/store/test_store_pg_plans.py).
 _DOCUMENT_SEQ = "(SELECT seq FROM documents WHERE axis_id = $1)"
 DELIVERY_FOR = (
     _DELIVERY_COLUMNS + f" WHERE v.document_seq = {_DOCUMENT_SEQ} AND v.recipient_code = $2"

@@ -69,13 +69,18 @@ async def register(store: Store, code: str, *, mode: str = "pull", aliases=()) -
     )
 
 
-@pytest.fixture
-async def agencies(store: Store) -> Store:
+async def register_parties(store: Store) -> Store:
     """A sender, a pull recipient and a push recipient."""
     await register(store, SENDER, aliases=("G01.00.00", "28.22.H17"))
     await register(store, PULL)
     await register(store, PUSH, mode="push")
     return store
+
+
+@pytest.fixture
+async def agencies(store: Store) -> Store:
+    """A sender, a pull recipient and a push recipient."""
+    return await register_parties(store)
 
 
 _ids = itertools.count(1)

@@ -19,7 +19,7 @@ import asyncpg
 from edoc_axis.core.retry import DeadLetter, Delivered, RetryAt
 from edoc_axis.store import NewAgency, SqliteStore, Store, pg_queries, queries
 from edoc_axis.store.migrate import apply_migrations, bundled_migrations
-from tests.integration.store.conftest import PULL, PUSH, SENDER, DocFactory, at, register
+from tests.integration.store.conftest import PULL, PUSH, DocFactory, at, register_parties
 
 CF_S, CF_R = "CFCOUNT.1", "CFCOUNT.2"  # test agencies: removable with their traffic
 
@@ -97,9 +97,7 @@ async def test_a_store_made_before_the_counts_gets_them_from_its_rows(
 ) -> None:
     """Migration 0010 counts the deliveries already stored, then keeps counting."""
     async with SqliteStore(tmp_path / "axis.sqlite") as store:
-        for code in (SENDER, PULL):
-            await register(store, code)
-        await register(store, PUSH, mode="push")
+        await register_parties(store)
         await _every_change(store, make_doc)
         expected = await store.stats(at(60))
     with sqlite3.connect(tmp_path / "axis.sqlite") as db:  # back to the schema before 0010
@@ -178,9 +176,7 @@ async def test_nodes_changing_deliveries_at_once_keep_exact_counts(
     for node in nodes:
         await node.open()
     try:
-        for code in (SENDER, PULL):
-            await register(nodes[0], code)
-        await register(nodes[0], PUSH, mode="push")
+        await register_parties(nodes[0])
         docs = [make_doc(received_at=at(n)) for n in range(240)]
         await asyncio.gather(*(nodes[n % NODES].accept_document(doc) for n, doc in enumerate(docs)))
         await asyncio.gather(

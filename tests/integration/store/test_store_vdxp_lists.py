@@ -17,12 +17,11 @@ from edoc_axis.store import SqliteStore, Store, pg_queries, queries, sqlite_vdxp
 from edoc_axis.store.migrate import apply_migrations, bundled_migrations
 from tests.integration.store.conftest import (
     PULL,
-    PUSH,
     SENDER,
     DocFactory,
     at,
     make_status,
-    register,
+    register_parties,
 )
 
 
@@ -80,9 +79,7 @@ async def test_a_store_made_before_0011_knows_which_statuses_were_reported(
     tmp_path: Path, make_doc: DocFactory
 ) -> None:
     async with SqliteStore(tmp_path / "axis.sqlite") as store:
-        for code in (SENDER, PULL):
-            await register(store, code)
-        await register(store, PUSH, mode="push")
+        await register_parties(store)
         ids = await _statuses_to_pull(store, make_doc)
         await store.record_vdxp_report(ids[1], PULL, "done", None, at(10))
     with sqlite3.connect(tmp_path / "axis.sqlite") as db:  # back to the schema before 0011

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import secrets
+import sqlite3
+from pathlib import Path
+
+import asyncpg
 import pytest
 
 from edoc_axis.errors import NotFound
-from edoc_axis.store import AgencyNotRemovable, NewAgency, Store
+from edoc_axis.store import AgencyNotRemovable, NewAgency, Store, pg_queries, queries
+from edoc_axis.store.migrate import apply_migrations, bundled_migrations
 from tests.integration.store.conftest import PULL, SENDER, DocFactory, at, make_status
 
 CF_S, CF_R = "CFTEST.1", "CFTEST.2"
@@ -96,3 +102,53 @@ async def test_a_test_agency_goes_with_its_vdxp_bindings_and_the_systems_only_it
     assert (await agencies.get_system("shared")).agencies == (PULL,)  # type: ignore[union-attr]
     removed = [e.detail async for e in agencies.iter_audit() if e.event == "agency.removed"]
     assert [d.get("vdxp_systems") for d in removed] == [1, 1]
+
+
+def test_sqlite_removal_reads_by_key(tmp_path: Path) -> None:
+    """Whether a removed document's body is still used, and the agency's VDXP
+    reports, are found through indexes (migration 0012), not by reading every
+    document, status and report inside the write transaction."""
+    with sqlite3.connect(tmp_path / "axis.sqlite", isolation_level=None) as db:
+        apply_migrations(db, bundled_migrations("sqlite"))
+        plans = {
+            name: " / ".join(
+                r[-1] for r in db.execute("EXPLAIN QUERY PLAN " + sql, {"sha256": "x", "code": "x"})
+            )
+            for name, sql in (
+                ("unused blob", queries.DELETE_UNUSED_BLOB),
+                ("vdxp reports", queries.DELETE_AGENCY_VDXP_REPORTS),
+            )
+        }
+    assert "SCAN" not in plans["unused blob"], plans
+    assert "documents_by_sha256" in plans["unused blob"], plans
+    assert "statuses_by_sha256" in plans["unused blob"], plans
+    assert "vdxp_reports_by_recipient" in plans["vdxp reports"], plans
+
+
+async def test_postgresql_removal_reads_by_key(postgres_dsn: str) -> None:
+    from edoc_axis.store.postgresql import PostgresStore
+
+    schema = f"t_{secrets.token_hex(6)}"
+    async with PostgresStore(postgres_dsn, schema=schema, migrate=True, listen=False):
+        conn = await asyncpg.connect(postgres_dsn, server_settings={"search_path": schema})
+        try:
+            await conn.execute("SET enable_seqscan = off")  # empty tables: see the indexes
+            blob = "\n".join(
+                r[0] for r in await conn.fetch("EXPLAIN " + pg_queries.DELETE_UNUSED_BLOB, "x")
+            )
+            reports = "\n".join(
+                r[0]
+                for r in await conn.fetch("EXPLAIN " + pg_queries.DELETE_AGENCY_VDXP_REPORTS, "x")
+            )
+            # The foreign keys' own check when a blob row goes reads by sha256 as well.
+            indexed = {
+                r[0]
+                for r in await conn.fetch(
+                    "SELECT indexname FROM pg_indexes WHERE schemaname = $1", schema
+                )
+            }
+        finally:
+            await conn.close()
+    assert "documents_by_sha256" in blob and "statuses_by_sha256" in blob, blob
+    assert "vdxp_reports_by_recipient" in reports, reports
+    assert {"documents_by_sha256", "statuses_by_sha256"} <= indexed

@@ -143,3 +143,28 @@ def make_status(
         timestamp=received_at,
         received_at=received_at,
     )
+
+
+async def postgresql_plans(
+    dsn: str, statements: dict[str, tuple[str, tuple[object, ...]]]
+) -> dict[str, str]:
+    """EXPLAIN of each (SQL, arguments) on a new store's empty tables, by name.
+
+    Sequential scans are off: on empty tables the planner would rather scan,
+    and the tests want to see which index a query can go through.
+    """
+    import asyncpg
+
+    from edoc_axis.store.postgresql import PostgresStore
+
+    schema = f"t_{secrets.token_hex(6)}"
+    async with PostgresStore(dsn, schema=schema, migrate=True, listen=False):
+        conn = await asyncpg.connect(dsn, server_settings={"search_path": schema})
+        try:
+            await conn.execute("SET enable_seqscan = off")
+            return {
+                name: "\n".join(row[0] for row in await conn.fetch("EXPLAIN " + sql, *args))
+                for name, (sql, args) in statements.items()
+            }
+        finally:
+            await conn.close()

@@ -19,7 +19,14 @@ import asyncpg
 from edoc_axis.core.retry import DeadLetter, Delivered, RetryAt
 from edoc_axis.store import NewAgency, SqliteStore, Store, pg_queries, queries
 from edoc_axis.store.migrate import apply_migrations, bundled_migrations
-from tests.integration.store.conftest import PULL, PUSH, DocFactory, at, register_parties
+from tests.integration.store.conftest import (
+    PULL,
+    PUSH,
+    DocFactory,
+    at,
+    postgresql_plans,
+    register_parties,
+)
 
 CF_S, CF_R = "CFCOUNT.1", "CFCOUNT.2"  # test agencies: removable with their traffic
 
@@ -135,24 +142,14 @@ def test_sqlite_reads_the_figures_without_reading_every_delivery(tmp_path: Path)
 async def test_postgresql_reads_the_figures_without_reading_every_delivery(
     postgres_dsn: str,
 ) -> None:
-    from edoc_axis.store.postgresql import PostgresStore
-
-    schema = f"t_{secrets.token_hex(6)}"
-    async with PostgresStore(postgres_dsn, schema=schema, migrate=True, listen=False):
-        conn = await asyncpg.connect(postgres_dsn, server_settings={"search_path": schema})
-        try:
-            # Empty tables: the planner would rather scan; forbid that to see the index.
-            await conn.execute("SET enable_seqscan = off")
-            plans = {
-                name: "\n".join(row[0] for row in await conn.fetch("EXPLAIN " + sql))
-                for name, sql in (
-                    ("counts", pg_queries.COUNT_BY_AGENCY_STATE),
-                    ("oldest pending", pg_queries.OLDEST_PENDING),
-                    ("pending by recipient", pg_queries.PENDING_BY_RECIPIENT),
-                )
-            }
-        finally:
-            await conn.close()
+    plans = await postgresql_plans(
+        postgres_dsn,
+        {
+            "counts": (pg_queries.COUNT_BY_AGENCY_STATE, ()),
+            "oldest pending": (pg_queries.OLDEST_PENDING, ()),
+            "pending by recipient": (pg_queries.PENDING_BY_RECIPIENT, ()),
+        },
+    )
     assert " deliveries " not in plans["counts"], plans["counts"]
     assert "deliveries_inbox" in plans["oldest pending"], plans["oldest pending"]
     assert "deliveries_inbox" in plans["pending by recipient"], plans["pending by recipient"]

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-import secrets
 import sqlite3
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from edoc_axis.errors import NotFound
 from edoc_axis.store import AgencyNotRemovable, NewAgency, Store, pg_queries, queries
 from edoc_axis.store.migrate import apply_migrations, bundled_migrations
-from tests.integration.store.conftest import PULL, SENDER, DocFactory, at, make_status
+from tests.integration.store.conftest import (
+    PULL,
+    SENDER,
+    DocFactory,
+    at,
+    make_status,
+    postgresql_plans,
+)
 
 CF_S, CF_R = "CFTEST.1", "CFTEST.2"
 
@@ -126,29 +131,14 @@ def test_sqlite_removal_reads_by_key(tmp_path: Path) -> None:
 
 
 async def test_postgresql_removal_reads_by_key(postgres_dsn: str) -> None:
-    from edoc_axis.store.postgresql import PostgresStore
-
-    schema = f"t_{secrets.token_hex(6)}"
-    async with PostgresStore(postgres_dsn, schema=schema, migrate=True, listen=False):
-        conn = await asyncpg.connect(postgres_dsn, server_settings={"search_path": schema})
-        try:
-            await conn.execute("SET enable_seqscan = off")  # empty tables: see the indexes
-            blob = "\n".join(
-                r[0] for r in await conn.fetch("EXPLAIN " + pg_queries.DELETE_UNUSED_BLOB, "x")
-            )
-            reports = "\n".join(
-                r[0]
-                for r in await conn.fetch("EXPLAIN " + pg_queries.DELETE_AGENCY_VDXP_REPORTS, "x")
-            )
-            # The foreign keys' own check when a blob row goes reads by sha256 as well.
-            indexed = {
-                r[0]
-                for r in await conn.fetch(
-                    "SELECT indexname FROM pg_indexes WHERE schemaname = $1", schema
-                )
-            }
-        finally:
-            await conn.close()
+    plans = await postgresql_plans(
+        postgres_dsn,
+        {
+            "unused blob": (pg_queries.DELETE_UNUSED_BLOB, ("x",)),
+            "vdxp reports": (pg_queries.DELETE_AGENCY_VDXP_REPORTS, ("x",)),
+        },
+    )
+    blob, reports = plans["unused blob"], plans["vdxp reports"]
+    # The same indexes serve the foreign keys' own check when a blob row goes.
     assert "documents_by_sha256" in blob and "statuses_by_sha256" in blob, blob
     assert "vdxp_reports_by_recipient" in reports, reports
-    assert {"documents_by_sha256", "statuses_by_sha256"} <= indexed

@@ -7,11 +7,8 @@ not every status it ever received."""
 from __future__ import annotations
 
 import dataclasses
-import secrets
 import sqlite3
 from pathlib import Path
-
-import asyncpg
 
 from edoc_axis.store import SqliteStore, Store, pg_queries, queries, sqlite_vdxp
 from edoc_axis.store.migrate import apply_migrations, bundled_migrations
@@ -21,6 +18,7 @@ from tests.integration.store.conftest import (
     DocFactory,
     at,
     make_status,
+    postgresql_plans,
     register_parties,
 )
 
@@ -117,24 +115,16 @@ def test_sqlite_reads_the_lists_through_their_indexes(tmp_path: Path) -> None:
 
 async def test_postgresql_reads_the_lists_through_their_indexes(postgres_dsn: str) -> None:
     from edoc_axis.store import pg_vdxp
-    from edoc_axis.store.postgresql import PostgresStore
 
-    schema = f"t_{secrets.token_hex(6)}"
-    async with PostgresStore(postgres_dsn, schema=schema, migrate=True, listen=False):
-        conn = await asyncpg.connect(postgres_dsn, server_settings={"search_path": schema})
-        try:
-            await conn.execute("SET enable_seqscan = off")  # empty tables: see the index
-            plans = [
-                "\n".join(r[0] for r in await conn.fetch("EXPLAIN " + sql, *args))
-                for sql, args in (
-                    (pg_queries.LATEST_SENT, ("x", "document", 3)),
-                    (pg_vdxp._STATUSES_FROM, ("x", 3)),
-                    (pg_vdxp._UNREPORTED_STATUSES, ("x", 3)),
-                )
-            ]
-        finally:
-            await conn.close()
-    latest, sent, unreported = plans
+    plans = await postgresql_plans(
+        postgres_dsn,
+        {
+            "latest": (pg_queries.LATEST_SENT, ("x", "document", 3)),
+            "sent": (pg_vdxp._STATUSES_FROM, ("x", 3)),
+            "unreported": (pg_vdxp._UNREPORTED_STATUSES, ("x", 3)),
+        },
+    )
+    latest, sent, unreported = plans["latest"], plans["sent"], plans["unreported"]
     # newest first straight from the index: no sort of the sender's documents
     assert "Index Scan Backward using documents_sent" in latest, latest
     assert "Index Scan Backward using statuses_sent" in sent, sent

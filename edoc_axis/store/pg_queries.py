@@ -240,6 +240,26 @@ UNION
 SELECT d.seq, d.axis_id, d.sha256 FROM documents d
 JOIN deliveries v ON v.document_seq = d.seq WHERE v.recipient_code = $1
 ORDER BY seq"""
+# The same when every document sent to it came from a test agency (see queries.py).
+TEST_AGENCY_DOCUMENTS_FROM_TESTS = """
+SELECT seq, axis_id, sha256 FROM documents WHERE sender_code = $1
+UNION
+SELECT d.seq, d.axis_id, d.sha256 FROM agencies a
+JOIN documents d ON d.sender_code = a.code
+JOIN deliveries v ON v.document_seq = d.seq AND v.recipient_code = $1
+WHERE a.test
+ORDER BY seq"""
+DELIVERIES_FROM_TEST_AGENCIES = """
+SELECT COUNT(*) FROM agencies a
+JOIN documents d ON d.sender_code = a.code
+JOIN deliveries v ON v.document_seq = d.seq AND v.recipient_code = $1
+WHERE a.test"""
+DELIVERIES_TO = """
+SELECT COALESCE(SUM(n), 0)::bigint FROM (
+    SELECT n FROM delivery_counts WHERE recipient_code = $1
+    UNION ALL
+    SELECT delta FROM delivery_count_changes WHERE recipient_code = $1
+) AS parts"""
 # The agencies other than test agencies that one of those documents involves.
 REAL_PARTIES_OF_DOCUMENT = """
 SELECT a.code FROM documents d JOIN agencies a ON a.code = d.sender_code

@@ -127,6 +127,18 @@ async def revoke_tokens(w: PgWrite, code: str, at: datetime) -> None:
     w.audit("agency.tokens_revoked", at, agency=canonical, detail={"revoked": revoked})
 
 
+async def _documents_of_test_agency(conn: asyncpg.Connection, code: str) -> list[asyncpg.Record]:
+    """Every document the agency sent or was sent, found by key when it can be.
+
+    When some document was sent to it by an agency that is not a test agency,
+    they are looked for among every delivery, and the removal is then refused.
+    """
+    from_tests = await conn.fetchval(q.DELIVERIES_FROM_TEST_AGENCIES, code)
+    if from_tests == await conn.fetchval(q.DELIVERIES_TO, code):
+        return list(await conn.fetch(q.TEST_AGENCY_DOCUMENTS_FROM_TESTS, code))
+    return list(await conn.fetch(q.TEST_AGENCY_DOCUMENTS, code))
+
+
 async def remove_test_agency(w: PgWrite, code: str, at: datetime) -> dict[str, int]:
     """Delete a test agency with every document it sent or was sent, and their statuses.
 
@@ -141,7 +153,7 @@ async def remove_test_agency(w: PgWrite, code: str, at: datetime) -> dict[str, i
         raise AgencyNotRemovable(
             f"{canonical} is not a test agency; only test agencies are removed"
         )
-    documents = await w.conn.fetch(q.TEST_AGENCY_DOCUMENTS, canonical)
+    documents = await _documents_of_test_agency(w.conn, canonical)
     for row in documents:
         real = await w.conn.fetch(q.REAL_PARTIES_OF_DOCUMENT, row["seq"])
         if real:

@@ -180,6 +180,24 @@ SELECT seq, axis_id, sha256 FROM documents WHERE sender_code = :code
 UNION
 SELECT d.seq, d.axis_id, d.sha256 FROM documents d
 JOIN deliveries v ON v.document_seq = d.seq WHERE v.recipient_code = :code"""
+# The same when every document sent to it came from a test agency, which is the
+# only case a removal goes ahead: found from the test agencies' own documents by
+# key, not among every delivery ever made (CROSS JOIN keeps SQLite to that
+# order). The counts kept for the figures (migration 0010) say whether all its
+# deliveries are among them.
+TEST_AGENCY_DOCUMENTS_FROM_TESTS = """
+SELECT seq, axis_id, sha256 FROM documents WHERE sender_code = :code
+UNION
+SELECT d.seq, d.axis_id, d.sha256 FROM agencies a
+CROSS JOIN documents d ON d.sender_code = a.code
+CROSS JOIN deliveries v ON v.document_seq = d.seq AND v.recipient_code = :code
+WHERE a.test = 1"""
+DELIVERIES_FROM_TEST_AGENCIES = """
+SELECT COUNT(*) FROM agencies a
+CROSS JOIN documents d ON d.sender_code = a.code
+CROSS JOIN deliveries v ON v.document_seq = d.seq AND v.recipient_code = :code
+WHERE a.test = 1"""
+DELIVERIES_TO = "SELECT COALESCE(SUM(n), 0) FROM delivery_counts WHERE recipient_code = :code"
 # The agencies other than test agencies that one of those documents involves.
 REAL_PARTIES_OF_DOCUMENT = """
 SELECT a.code FROM documents d JOIN agencies a ON a.code = d.sender_code

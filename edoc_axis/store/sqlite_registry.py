@@ -144,6 +144,19 @@ def revoke_tokens(ctx: WriteContext, code: str, at: datetime) -> None:
     ctx.audit("agency.tokens_revoked", at, agency=canonical, detail={"revoked": revoked})
 
 
+def _documents_of_test_agency(conn: sqlite3.Connection, code: str) -> list[sqlite3.Row]:
+    """Every document the agency sent or was sent, found by key when it can be.
+
+    When some document was sent to it by an agency that is not a test agency,
+    they are looked for among every delivery, and the removal is then refused.
+    """
+    params = {"code": code}
+    from_tests = conn.execute(q.DELIVERIES_FROM_TEST_AGENCIES, params).fetchone()[0]
+    if from_tests == conn.execute(q.DELIVERIES_TO, params).fetchone()[0]:
+        return conn.execute(q.TEST_AGENCY_DOCUMENTS_FROM_TESTS, params).fetchall()
+    return conn.execute(q.TEST_AGENCY_DOCUMENTS, params).fetchall()
+
+
 def remove_test_agency(ctx: WriteContext, code: str, at: datetime) -> dict[str, int]:
     """Delete a test agency with every document it sent or was sent, and their statuses.
 
@@ -157,7 +170,7 @@ def remove_test_agency(ctx: WriteContext, code: str, at: datetime) -> dict[str, 
         raise AgencyNotRemovable(
             f"{canonical} is not a test agency; only test agencies are removed"
         )
-    documents = ctx.conn.execute(q.TEST_AGENCY_DOCUMENTS, {"code": canonical}).fetchall()
+    documents = _documents_of_test_agency(ctx.conn, canonical)
     for row in documents:
         real = ctx.conn.execute(q.REAL_PARTIES_OF_DOCUMENT, {"seq": row["seq"]}).fetchall()
         if real:

@@ -88,6 +88,22 @@ async def test_only_test_agencies_without_real_traffic_are_removed(
     assert SENDER  # the fixture's real sender is untouched
 
 
+async def test_a_test_agency_a_real_agency_sent_to_is_not_removed(
+    agencies: Store, make_doc: DocFactory
+) -> None:
+    """Found among every delivery: its count says the test agencies' documents
+    are not all it received."""
+    await _test_agency(agencies, CF_S)
+    await _test_agency(agencies, CF_R)
+    from_test = await agencies.accept_document(make_doc(sender=CF_S, recipients=(CF_R,)))
+    from_real = await agencies.accept_document(make_doc(recipients=(CF_R,)))
+    with pytest.raises(AgencyNotRemovable, match=f"{from_real.document.axis_id} with {SENDER}"):
+        await agencies.remove_test_agency(CF_R)
+    assert await agencies.get_document(from_real.document.axis_id) is not None
+    assert await agencies.get_document(from_test.document.axis_id) is not None
+    assert await agencies.get_agency(CF_R) is not None
+
+
 async def test_a_test_agency_goes_with_its_vdxp_bindings_and_the_systems_only_it_had(
     agencies: Store, make_doc: DocFactory
 ) -> None:
@@ -122,12 +138,18 @@ def test_sqlite_removal_reads_by_key(tmp_path: Path) -> None:
             for name, sql in (
                 ("unused blob", queries.DELETE_UNUSED_BLOB),
                 ("vdxp reports", queries.DELETE_AGENCY_VDXP_REPORTS),
+                ("documents", queries.TEST_AGENCY_DOCUMENTS_FROM_TESTS),
+                ("deliveries", queries.DELIVERIES_FROM_TEST_AGENCIES),
             )
         }
     assert "SCAN" not in plans["unused blob"], plans
     assert "documents_by_sha256" in plans["unused blob"], plans
     assert "statuses_by_sha256" in plans["unused blob"], plans
     assert "vdxp_reports_by_recipient" in plans["vdxp reports"], plans
+    # the documents delivered to it, from the test agencies' own, by key
+    for name in ("documents", "deliveries"):
+        assert "SCAN d" not in plans[name] and "SCAN v" not in plans[name], plans[name]
+        assert "SEARCH v USING" in plans[name], plans[name]
 
 
 async def test_postgresql_removal_reads_by_key(postgres_dsn: str) -> None:

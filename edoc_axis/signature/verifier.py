@@ -503,7 +503,14 @@ def _certificate_from_base64(text: str) -> x509.Certificate:
         _ = (certificate.subject, certificate.issuer, certificate.extensions)
         _ = (certificate.serial_number, certificate.not_valid_before_utc)
         _ = certificate.not_valid_after_utc
-    except (ValueError, UnsupportedAlgorithm) as exc:
+    # DuplicateExtension and UnsupportedGeneralNameType are no ValueError either
+    # (the first found by fuzzing, the second raised by the same extension parse).
+    except (
+        ValueError,
+        UnsupportedAlgorithm,
+        x509.DuplicateExtension,
+        x509.UnsupportedGeneralNameType,
+    ) as exc:
         raise SignatureInvalid(f"X509Certificate cannot be used: {exc}") from exc
     return certificate
 

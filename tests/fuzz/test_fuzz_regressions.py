@@ -18,6 +18,7 @@ EXPECTED = {
     "certificate-unknown-key-type.edxml": ("document", SignatureInvalid.code),
     "certificate-malformed-subject.edxml": ("status", SignatureInvalid.code),
     "certificate-invalid-version.edxml": ("document", SignatureInvalid.code),
+    "certificate-duplicate-extension.edxml": ("document", SignatureInvalid.code),
 }
 
 
